@@ -1,0 +1,55 @@
+"""Kefu BPM: the application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app.clock import Clock, SystemClock
+from app.config import PROJECT_ROOT, load_config
+
+
+def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(config))
+    init_extensions(app)
+    init_runtime(app, clock or SystemClock())
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def init_extensions(app: Flask) -> None:
+    from app.database import configure_database
+    from app.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    with app.app_context():
+        configure_database(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def init_runtime(app: Flask, clock: Clock) -> None:
+    from app.services.runtime import build_runtime
+
+    app.extensions["kefu"] = build_runtime(clock)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.web.api import api
+
+    app.register_blueprint(api)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.web.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,85 @@
+"""Command-line tools: flask users create|token, flask deploy, flask demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from app.services.deploy import deploy_from_disk
+from app.services.errors import ServiceError
+from app.services.runtime import Runtime
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["kefu"]
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(deploy)
+    app.cli.add_command(demo)
+
+
+@click.group(help="Manage users and API tokens.")
+def users() -> None:
+    pass
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="A role key; repeat for several.")
+@click.option("--department", "departments", multiple=True, help="A department key; repeat for several.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--display-name", default=None)
+def create_user_command(username: str, roles: tuple[str, ...], departments: tuple[str, ...], password: str,
+                        display_name: str | None) -> None:
+    from app.services.users import create_user
+
+    try:
+        create_user(username, password=password, roles=roles, departments=departments,
+                    display_name=display_name, clock=_runtime().clock)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"created {username}")
+
+
+@users.command("token")
+@click.argument("username")
+def token_command(username: str) -> None:
+    """Print a new API token for USERNAME (shown once)."""
+    from app.services.auth import issue_token
+    from app.services.users import find_user
+
+    user = find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    click.echo(issue_token(user, _runtime().clock))
+
+
+@click.command(help="Deploy what changed in BPMN_DIR and FORMS_DIR since the last deploy from disk.")
+def deploy() -> None:
+    try:
+        versions = deploy_from_disk(_runtime(), current_app.config["BPMN_DIR"], current_app.config["FORMS_DIR"])
+    except ServiceError as exc:
+        for problem in exc.details.get("problems", []):
+            click.echo(f"  {problem.file} {problem.element_id or '-'}: {problem.message}", err=True)
+        raise click.ClickException(exc.message) from exc
+    if not versions:
+        click.echo("nothing changed on disk")
+    for version in versions:
+        click.echo(f"deployed {version.process_id} v{version.version} ({version.title})")
+
+
+@click.command(help="Fill a new database with demo users (development only).")
+def demo() -> None:
+    from app.services.demo import DEMO_PASSWORD, create_demo_users
+
+    if current_app.config["KEFU_ENV"] != "development":
+        raise click.ClickException("flask demo runs only with KEFU_ENV=development")
+    created = create_demo_users(_runtime().clock)
+    if not created:
+        click.echo("demo users already exist")
+        return
+    click.echo(f"demo users (password: {DEMO_PASSWORD}):")
+    for user in created:
+        click.echo(f"  {user.username:<18} {', '.join(sorted(user.role_keys))}")

@@ -1,0 +1,180 @@
+"""Deploy-time checks beyond SpiffWorkflow's parser: what would otherwise fail only at run time."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+
+from lxml import etree
+from RestrictedPython.Guards import safe_builtins
+
+from app.engine.library import NS, Library, ProcessInfo, bpmn_tag, spiff_extension, spiff_properties
+from app.engine.problems import Problem
+from app.engine.scripting import HELPER_NAMES, ScriptCompileError, compile_expression, compile_script, \
+    expression_names
+from app.engine.timers import TimerValueError, parse_timer_value
+
+FLOW_NODES = (
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "businessRuleTask", "callActivity", "subProcess", "exclusiveGateway", "inclusiveGateway",
+    "parallelGateway", "eventBasedGateway", "intermediateCatchEvent", "intermediateThrowEvent", "endEvent",
+)
+GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway")
+TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
+NARROWING_PROPERTIES = ("department", "assignee")
+
+
+def check_process(info: ProcessInfo, library: Library, role_names: Mapping[str, str]) -> list[Problem]:
+    """Every problem of one process: lanes, flows, scripts, conditions, timers, narrowing properties."""
+    known = known_variables(library)
+    return [
+        Problem(info.file, element_id, message)
+        for element_id, message in (
+            *_check_lanes(info.node, role_names),
+            *_check_flows(info.node),
+            *_check_scripts(info.node),
+            *_check_conditions(info.node),
+            *_check_timers(info.node, known),
+            *_check_properties(info.node),
+        )
+    ]
+
+
+def known_variables(library: Library) -> set[str]:
+    """Names that task data can hold: form fields, script assignments, DMN outputs, data objects."""
+    names: set[str] = set()
+    for schema in library.forms.values():
+        names.update((schema.get("properties") or {}).keys())
+    for root in library.bpmn.values():
+        for script in root.iter(bpmn_tag("script")):
+            names.update(_assigned_names(script.text or ""))
+        for data_object in root.iter(bpmn_tag("dataObject")):
+            names.add(data_object.get("id", ""))
+    for root in library.dmn.values():
+        for output in root.iter(f"{{{etree.QName(root).namespace}}}output"):
+            names.add(output.get("name", ""))
+    return names
+
+
+def _assigned_names(script: str) -> set[str]:
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+
+
+def _check_lanes(process: etree._Element, role_names: Mapping[str, str]) -> Iterator[tuple[str | None, str]]:
+    in_lane: set[str] = set()
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        name = (lane.get("name") or "").strip()
+        if name not in role_names:
+            yield lane.get("id"), f"lane '{name}' names no known role"
+        in_lane.update(ref.text or "" for ref in lane.iterfind("bpmn:flowNodeRef", NS))
+    for task in process.iter(bpmn_tag("userTask")):
+        if task.get("id") not in in_lane and not _inside_called_lane(task):
+            yield task.get("id"), "user task is not in a lane, so no role can see it"
+
+
+def _inside_called_lane(task: etree._Element) -> bool:
+    # A user task inside an embedded sub-process takes the lane of the sub-process.
+    parent = task.getparent()
+    while parent is not None and parent.tag != bpmn_tag("process"):
+        if parent.tag == bpmn_tag("subProcess"):
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def _check_flows(process: etree._Element) -> Iterator[tuple[str | None, str]]:
+    for container in (process, *process.iter(bpmn_tag("subProcess"))):
+        flows = container.findall("bpmn:sequenceFlow", NS)
+        sources = {flow.get("sourceRef") for flow in flows}
+        targets = {flow.get("targetRef") for flow in flows}
+        for flow in flows:
+            ids = {node.get("id") for node in container}
+            for end in ("sourceRef", "targetRef"):
+                if flow.get(end) not in ids:
+                    yield flow.get("id"), f"sequence flow {end} '{flow.get(end)}' is not an element of this process"
+        for node in container:
+            yield from _check_node_flows(node, sources, targets)
+
+
+def _check_node_flows(node: etree._Element, sources: set, targets: set) -> Iterator[tuple[str | None, str]]:
+    local = etree.QName(node).localname
+    node_id = node.get("id")
+    if local in GATEWAYS and node_id not in sources:
+        yield node_id, "gateway has no outgoing sequence flow"
+    if local in ("startEvent", "boundaryEvent") and node_id not in sources:
+        yield node_id, f"{local} has no outgoing sequence flow"
+    if local in FLOW_NODES and node_id not in targets and node.get("triggeredByEvent") != "true":
+        yield node_id, "unreachable: no sequence flow leads here"
+
+
+def _check_scripts(process: etree._Element) -> Iterator[tuple[str | None, str]]:
+    for task in process.iter(bpmn_tag("scriptTask")):
+        script = task.find("bpmn:script", NS)
+        yield from _compile_script(task.get("id"), script.text if script is not None else "", "script")
+    for node in process.iter():
+        for kind in ("preScript", "postScript"):
+            text = spiff_extension(node, kind) if isinstance(node.tag, str) else None
+            if text:
+                yield from _compile_script(node.get("id"), text, kind)
+
+
+def _compile_script(element_id: str | None, text: str | None, what: str) -> Iterator[tuple[str | None, str]]:
+    try:
+        compile_script(text or "")
+    except ScriptCompileError as exc:
+        yield element_id, f"{what} does not compile: {exc}"
+
+
+def _check_conditions(process: etree._Element) -> Iterator[tuple[str | None, str]]:
+    for flow in process.iter(bpmn_tag("sequenceFlow")):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        if condition is not None:
+            yield from _compile_expression(flow.get("id"), condition.text, "condition")
+
+
+def _compile_expression(element_id: str | None, text: str | None, what: str) -> Iterator[tuple[str | None, str]]:
+    if not (text or "").strip():
+        yield element_id, f"{what} is empty"
+        return
+    try:
+        compile_expression(text or "")
+    except ScriptCompileError as exc:
+        yield element_id, f"{what} does not compile: {exc}"
+
+
+def _check_timers(process: etree._Element, known: set[str]) -> Iterator[tuple[str | None, str]]:
+    allowed = known | HELPER_NAMES | set(safe_builtins)
+    for timer in process.iter(bpmn_tag("timerEventDefinition")):
+        event_id = timer.getparent().get("id")
+        for kind in TIMER_KINDS:
+            expression = timer.find(f"bpmn:{kind}", NS)
+            if expression is not None:
+                yield from _check_timer_expression(event_id, kind, expression.text or "", allowed)
+
+
+def _check_timer_expression(event_id: str | None, kind: str, text: str,
+                            allowed: set[str]) -> Iterator[tuple[str | None, str]]:
+    problems = list(_compile_expression(event_id, text, "timer expression"))
+    if problems:
+        yield from problems
+        return
+    unknown = sorted(expression_names(text) - allowed)
+    if unknown:
+        yield event_id, f"timer expression uses {', '.join(unknown)}, which no form, script or table sets"
+    elif not expression_names(text):
+        try:
+            parse_timer_value(kind, eval(compile_expression(text), {"__builtins__": {}}))  # noqa: S307 - a constant
+        except (TimerValueError, TypeError, ValueError) as exc:
+            yield event_id, f"timer expression is not a valid ISO 8601 {kind}: {exc}"
+
+
+def _check_properties(process: etree._Element) -> Iterator[tuple[str | None, str]]:
+    for task in process.iter(bpmn_tag("userTask")):
+        properties = spiff_properties(task)
+        for name in NARROWING_PROPERTIES:
+            if name in properties:
+                yield from _compile_expression(task.get("id"), properties[name], f"property '{name}'")

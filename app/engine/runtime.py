@@ -1,0 +1,201 @@
+"""The engine facade: start, complete and fire timers on serialized workflow state.
+
+Callers hand in a state string and get a ``StepResult`` back; no SpiffWorkflow object
+leaves this package. A failure while running never returns a half-run state: it raises
+``EngineRunError`` and the caller keeps the state it had.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task, TaskState
+
+from app.clock import Clock
+from app.engine.bundles import CompiledBundle
+from app.engine.problems import EngineRunError, RunError, TaskNotFoundError, TaskNotReadyError
+from app.engine.scripting import make_script_engine
+from app.engine.serialization import SpecCache, make_registry, make_serializer, serialize_spec
+from app.engine.timers import engine_clock
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+
+
+@dataclass(frozen=True)
+class UserTaskView:
+    """A READY human task, as the rest of the app sees it."""
+
+    task_id: str
+    name: str
+    title: str
+    lane: str | None
+    form_key: str | None
+    department: str | None
+    assignee: str | None
+    instructions: str | None
+    process_id: str
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    state: str
+    status: str  # running | waiting | completed
+    ready_tasks: tuple[UserTaskView, ...]
+    next_timer_at: datetime | None
+    data: Mapping[str, Any]
+
+
+class Engine:
+    """Holds what is built once and shared: spec cache, serializer, script engine, clock."""
+
+    def __init__(self, spec_loader: Callable[[str], str], clock: Clock) -> None:
+        self.clock = clock
+        self.registry = make_registry()
+        self.specs = SpecCache(spec_loader, self.registry)
+        self.serializer = make_serializer(self.specs, self.registry)
+        self.script_engine = make_script_engine(clock)
+
+    def register_bundle(self, spec_key: str, bundle: CompiledBundle) -> str:
+        """Cache a freshly compiled bundle's specs; return their serialized form for storage."""
+        self.specs.put(spec_key, bundle.specs)
+        return serialize_spec(self.registry, bundle.specs)
+
+    def start(self, spec_key: str, data: Mapping[str, Any]) -> StepResult:
+        spec, subprocess_specs = self.specs.get(spec_key)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.spec_key = spec_key
+        start = workflow.get_next_task(state=TaskState.READY)
+        if start is not None and data:
+            start.set_data(**dict(data))
+        return self._advance(workflow, lambda: None)
+
+    def complete(self, state: str, task_id: str, data: Mapping[str, Any]) -> StepResult:
+        """Run one READY human task with ``data``; raise TaskNotFound/TaskNotReady/EngineRunError."""
+        workflow = self._load(state)
+        task = self._find_task(workflow, task_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReadyError(f"task {task_id} is {TaskState.get_name(task.state)}, not a ready human task")
+
+        def run() -> None:
+            task.set_data(**dict(data))
+            task.run()
+
+        return self._advance(workflow, run)
+
+    def fire_due_timers(self, state: str) -> StepResult:
+        """Fire every timer due at the clock's now and run the engine on."""
+        workflow = self._load(state)
+        return self._advance(workflow, workflow.refresh_timers)
+
+    def inspect(self, state: str) -> StepResult:
+        """The current view of a stored state, without running anything."""
+        workflow = self._load(state)
+        return self._result(workflow, state)
+
+    def task_details(self, state: str, task_id: str) -> tuple[dict[str, Any], str | None]:
+        """The task's current data and its raw instructions (Markdown template)."""
+        task = self._find_task(self._load(state), task_id)
+        extensions = getattr(task.task_spec, "extensions", {}) or {}
+        return dict(task.data), extensions.get("instructionsForEndUser") or task.task_spec.documentation
+
+    def _load(self, state: str) -> BpmnWorkflow:
+        workflow = self.serializer.deserialize_json(state)
+        workflow.script_engine = self.script_engine  # not persisted; sub-workflows read the top one's
+        return workflow
+
+    @staticmethod
+    def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task:
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError):
+            task = None
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        return task
+
+    def _advance(self, workflow: BpmnWorkflow, step: Callable[[], None]) -> StepResult:
+        with engine_clock(self.clock):
+            try:
+                step()
+                workflow.do_engine_steps()
+                ready = self._ready_views(workflow, _timer_due_times(workflow))
+            except SpiffWorkflowException as exc:
+                raise EngineRunError(_describe_spiff_error(exc)) from exc
+            except Exception as exc:  # a helper or script raised something the library did not wrap
+                raise EngineRunError(RunError(f"{type(exc).__name__}: {exc}",
+                                              trace=tuple(traceback.format_exception_only(exc)))) from exc
+            return self._result(workflow, self.serializer.serialize_json(workflow), ready)
+
+    def _result(self, workflow: BpmnWorkflow, state: str,
+                ready: tuple[UserTaskView, ...] | None = None) -> StepResult:
+        due = _timer_due_times(workflow)
+        if ready is None:
+            with engine_clock(self.clock):
+                ready = self._ready_views(workflow, due)
+        if workflow.is_completed():
+            status = "completed"
+        else:
+            status = "running" if ready else "waiting"
+        latest = workflow.last_task.data if workflow.last_task is not None else workflow.data
+        return StepResult(state, status, ready, min(due.values(), default=None), dict(latest))
+
+    def _ready_views(self, workflow: BpmnWorkflow, due: Mapping[UUID, datetime]) -> tuple[UserTaskView, ...]:
+        return tuple(self._view(task, due.get(task.id)) for task in workflow.get_tasks(state=TaskState.READY,
+                                                                                          manual=True))
+
+    def _view(self, task: Task, due_at: datetime | None) -> UserTaskView:
+        spec = task.task_spec
+        extensions = getattr(spec, "extensions", {}) or {}
+        properties = extensions.get("properties", {}) or {}
+        return UserTaskView(
+            task_id=str(task.id),
+            name=spec.bpmn_id or spec.name,
+            title=spec.bpmn_name or spec.bpmn_id or spec.name,
+            lane=spec.lane,
+            form_key=properties.get(FORM_PROPERTY) or None,
+            department=self._narrowing(task, properties.get("department")),
+            assignee=self._narrowing(task, properties.get("assignee")),
+            instructions=extensions.get("instructionsForEndUser") or spec.documentation,
+            process_id=task.workflow.spec.name,
+            due_at=due_at,
+        )
+
+    def _narrowing(self, task: Task, expression: str | None) -> str | None:
+        if not expression:
+            return None
+        value = self.script_engine.evaluate(task, expression)
+        return None if value in (None, "") else str(value)
+
+
+def _timer_due_times(workflow: BpmnWorkflow) -> dict[UUID, datetime]:
+    """Due time of every waiting timer, keyed by the task it guards (or by its own id)."""
+    due: dict[UUID, datetime] = {}
+    for waiting in workflow.event_manager.tasks.values():
+        definition = waiting.task_spec.event_definition
+        value = waiting._get_internal_data("event_value")
+        if not isinstance(definition, TimerEventDefinition) or not isinstance(value, str):
+            continue
+        moment = datetime.fromisoformat(value)
+        guarded = [sibling for sibling in waiting.parent.children if sibling.task_spec.manual]
+        for task in guarded or [waiting]:
+            due[task.id] = min(moment, due.get(task.id, moment))
+    return due
+
+
+def _describe_spiff_error(exc: SpiffWorkflowException) -> RunError:
+    task = getattr(exc, "task", None)
+    task_spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
+    element_id = getattr(task_spec, "bpmn_id", None)
+    trace = tuple(getattr(exc, "task_trace", []) or ())
+    line = getattr(exc, "line_number", None) or None
+    message = str(exc).removesuffix("()").strip()
+    return RunError(message, element_id, int(line) if line else None, tuple(str(t) for t in trace))

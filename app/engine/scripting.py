@@ -1,0 +1,134 @@
+"""The script and expression environment: RestrictedPython-compiled, with our helper functions.
+
+SpiffWorkflow's default environment runs plain ``eval``/``exec``: any script could
+``import os``. Every script, condition, timer expression and DMN cell goes through
+RestrictedPython here instead.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from functools import lru_cache
+from types import CodeType
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safe_builtins,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from app.clock import Clock
+
+_INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow,
+    "|=": operator.ior, "&=": operator.iand,
+}
+
+_EXTRA_BUILTINS: dict[str, Any] = {
+    name: obj
+    for name, obj in {
+        "dict": dict, "list": list, "set": set, "min": min, "max": max, "sum": sum,
+        "any": any, "all": all, "enumerate": enumerate, "sorted": sorted, "reversed": reversed,
+        "map": map, "filter": filter, "getattr": safer_getattr,
+    }.items()
+}
+
+
+class ScriptCompileError(Exception):
+    """A script or expression that RestrictedPython refuses to compile."""
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    return _INPLACE_OPERATORS[op](x, y)
+
+
+def restricted_builtins() -> dict[str, Any]:
+    """The guard functions and builtins that RestrictedPython-compiled code expects."""
+    return {
+        "__builtins__": {**safe_builtins, **_EXTRA_BUILTINS},
+        "_getattr_": safer_getattr,
+        "_getitem_": default_guarded_getitem,
+        "_getiter_": default_guarded_getiter,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_write_": full_write_guard,
+        "_inplacevar_": _inplacevar,
+    }
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(expression: str) -> CodeType:
+    """Compile an expression (condition, timer, DMN cell); raise ScriptCompileError."""
+    result = compile_restricted_eval(expression.strip())
+    if result.errors or result.code is None:
+        raise ScriptCompileError("; ".join(result.errors))
+    return result.code
+
+
+@lru_cache(maxsize=1024)
+def compile_script(script: str) -> CodeType:
+    """Compile a script task body; raise ScriptCompileError."""
+    result = compile_restricted_exec(script, filename="<string>")
+    if result.errors or result.code is None:
+        raise ScriptCompileError("; ".join(result.errors))
+    return result.code
+
+
+def expression_names(expression: str) -> set[str]:
+    """The free names an expression reads (for deploy-time checks)."""
+    return set(compile_restricted_eval(expression.strip()).used_names)
+
+
+def make_helpers(clock: Clock) -> dict[str, Callable[..., Any]]:
+    """The helper functions offered to scripts, conditions and timer expressions."""
+
+    def now() -> str:
+        return clock.now().isoformat()
+
+    def add_hours(start: str, hours: float) -> str:
+        return (datetime.fromisoformat(start) + timedelta(hours=float(hours))).isoformat()
+
+    return {"now": now, "add_hours": add_hours}
+
+
+HELPER_NAMES = frozenset(make_helpers(clock=None).keys())  # type: ignore[arg-type]  # names only
+
+
+class RestrictedEnvironment(TaskDataEnvironment):
+    """TaskDataEnvironment whose eval/exec run RestrictedPython-compiled code only."""
+
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: Mapping[str, Any] | None = None) -> Any:
+        code = compile_expression(expression)
+        scope = {**restricted_builtins(), **self.globals, **(external_context or {}), **context}
+        return eval(code, scope)  # noqa: S307 - code was compiled by RestrictedPython
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: Mapping[str, Any] | None = None) -> bool:
+        self.check_for_overwrite(context, external_context or {})
+        code = compile_script(script)
+        context.update({**restricted_builtins(), **self.globals, **(external_context or {})})
+        try:
+            exec(code, context)  # noqa: S102 - code was compiled by RestrictedPython
+        finally:
+            self._remove_guards(context, external_context)
+        return True
+
+    def _remove_guards(self, context: dict[str, Any], external_context: Mapping[str, Any] | None) -> None:
+        for key in list(context):
+            if key.startswith("_") and key.endswith("_") or key == "__builtins__":
+                context.pop(key)
+        self._remove_globals_and_functions_from_context(context, external_context)
+
+
+def make_script_engine(clock: Clock) -> PythonScriptEngine:
+    return PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock)))

@@ -1,0 +1,74 @@
+"""People, their roles and departments, and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime
+
+user_roles = Table(
+    "user_roles", db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_key", ForeignKey("roles.key"), primary_key=True),
+)
+user_departments = Table(
+    "user_departments", db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_key", ForeignKey("departments.key"), primary_key=True),
+)
+
+
+class Role(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's dynamic base
+    __tablename__ = "roles"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(String(80))
+
+
+class Department(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "departments"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(String(80))
+
+
+class User(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
+    departments: Mapped[list[Department]] = relationship(secondary=user_departments, lazy="selectin")
+
+    @property
+    def role_keys(self) -> frozenset[str]:
+        return frozenset(role.key for role in self.roles)
+
+    @property
+    def department_keys(self) -> frozenset[str]:
+        return frozenset(department.key for department in self.departments)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.role_keys
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user: Mapped[User] = relationship()

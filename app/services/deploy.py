@@ -1,0 +1,143 @@
+"""Deploying definition files as versioned bundles, from disk or uploaded."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.engine import DefinitionError, Problem, compile_bundle, plan_bundles, read_library
+from app.extensions import db
+from app.models import Bundle, DiskFile, User
+from app.services.errors import ConflictError, InvalidDefinitionError
+from app.services.runtime import Runtime
+from app.services.users import role_names
+
+DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
+
+
+@dataclass(frozen=True)
+class DeployedVersion:
+    process_id: str
+    version: int
+    title: str
+
+
+def deploy_files(rt: Runtime, uploaded: Mapping[str, bytes], *, user: User | None) -> list[DeployedVersion]:
+    """Deploy uploaded files over the latest deployed ones; raise InvalidDefinitionError, nothing stored."""
+    versions = _deploy(rt, uploaded, source="api", user=user)
+    _commit()
+    return versions
+
+
+def deploy_from_disk(rt: Runtime, bpmn_dir: Path, forms_dir: Path) -> list[DeployedVersion]:
+    """Deploy the files that changed on disk since the last deploy from disk (never what came by API)."""
+    on_disk = read_definition_dir(bpmn_dir) | read_definition_dir(forms_dir)
+    known = {row.name: row.content_hash for row in db.session.scalars(select(DiskFile))}
+    changed = {name: text for name, text in on_disk.items() if known.get(name) != _sha256(text)}
+    if not changed:
+        return []
+    versions = _deploy(rt, changed, source="disk", user=None)
+    for name, text in changed.items():
+        db.session.merge(DiskFile(name=name, content_hash=_sha256(text)))
+    _commit()
+    return versions
+
+
+def read_definition_dir(folder: Path) -> dict[str, bytes]:
+    if not folder.is_dir():
+        return {}
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())
+            if path.is_file() and path.suffix in DEFINITION_SUFFIXES}
+
+
+def _deploy(rt: Runtime, uploaded: Mapping[str, bytes], *, source: str, user: User | None) -> list[DeployedVersion]:
+    latest = _latest_bundles()
+    texts = {**_library_texts(latest), **uploaded}
+    library = read_library(texts)
+    problems = list(library.problems)
+    plans, reference_problems = plan_bundles(library)
+    changed = [plan for plan in plans if plan.content_hash != _hash_of(latest.get(plan.process_id))]
+    touched = set(uploaded) | {name for plan in changed for name in plan.files}
+    problems += [p for p in reference_problems if p.file in touched]
+    problems += _undecodable(uploaded)
+    names = role_names()
+    compiled = []
+    for plan in changed:
+        try:
+            compiled.append(compile_bundle(library, plan, names))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        db.session.rollback()
+        raise InvalidDefinitionError("定义有误，未部署 / the definitions have problems; nothing was deployed",
+                                     problems=_unique(problems))
+    return [_store(rt, bundle, library.texts, latest.get(bundle.plan.process_id), source, user)
+            for bundle in compiled]
+
+
+def _store(rt: Runtime, bundle, texts: Mapping[str, bytes], previous: Bundle | None, source: str,
+           user: User | None) -> DeployedVersion:
+    plan = bundle.plan
+    spec_key = f"{plan.process_id}@{plan.content_hash}"
+    row = Bundle(
+        process_id=plan.process_id, version=(previous.version if previous else 0) + 1, title=plan.title,
+        content_hash=plan.content_hash, spec_key=spec_key,
+        files={name: texts[name].decode("utf-8") for name in plan.files},
+        serialized_spec=rt.engine.register_bundle(spec_key, bundle), lane_roles=bundle.lane_roles,
+        start_roles=list(bundle.start_roles), start_form=bundle.start_form, source=source,
+        deployed_by_id=user.id if user else None, deployed_at=rt.clock.now(),
+    )
+    db.session.add(row)
+    return DeployedVersion(row.process_id, row.version, row.title)
+
+
+def _latest_bundles() -> dict[str, Bundle]:
+    newest = (select(Bundle.process_id, func.max(Bundle.version).label("version"))
+              .group_by(Bundle.process_id).subquery())
+    rows = db.session.scalars(
+        select(Bundle).join(newest, (Bundle.process_id == newest.c.process_id) & (Bundle.version == newest.c.version))
+        .order_by(Bundle.deployed_at, Bundle.id)
+    )
+    return {row.process_id: row for row in rows}
+
+
+def _library_texts(latest: Mapping[str, Bundle]) -> dict[str, bytes]:
+    texts: dict[str, bytes] = {}
+    for bundle in latest.values():  # oldest first, so the newest version of a shared file wins
+        texts.update({name: text.encode("utf-8") for name, text in bundle.files.items()})
+    return texts
+
+
+def _hash_of(bundle: Bundle | None) -> str | None:
+    return bundle.content_hash if bundle else None
+
+
+def _undecodable(uploaded: Mapping[str, bytes]) -> list[Problem]:
+    problems = []
+    for name, content in uploaded.items():
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(name, None, "file is not UTF-8 text"))
+    return problems
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ConflictError("另一个部署同时进行 / another deploy ran at the same time; try again") from exc

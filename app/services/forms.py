@@ -1,0 +1,75 @@
+"""Checking a submission against its form: declared fields only, readOnly never taken, per-field errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from app.services.errors import InvalidFormError
+
+_FORMAT_CHECKER = FormatChecker()
+_TEMPLATES = SandboxedEnvironment(autoescape=False)
+
+
+def clean_submission(schema: Mapping[str, Any] | None, data: Any) -> dict[str, Any]:
+    """Return the data to hand to the engine; raise InvalidFormError with per-field messages."""
+    if not isinstance(data, dict):
+        raise InvalidFormError("提交的数据必须是对象 / data must be an object", errors={"data": "must be an object"})
+    if schema is None:
+        if data:
+            raise InvalidFormError("此步骤没有表单，只能空提交 / this step has no form: submit no data",
+                                   errors={key: "not a field of this form" for key in data})
+        return {}
+    properties: Mapping[str, Any] = schema.get("properties") or {}
+    undeclared = {key: "not a field of this form" for key in data if key not in properties}
+    if undeclared:
+        raise InvalidFormError("提交了表单未声明的字段 / undeclared fields submitted", errors=undeclared)
+    taken = {key: value for key, value in data.items() if not properties[key].get("readOnly")}
+    errors = _field_errors(schema, taken)
+    if errors:
+        raise InvalidFormError("表单填写有误 / the form has errors", errors=errors)
+    return taken
+
+
+def _field_errors(schema: Mapping[str, Any], data: dict[str, Any]) -> dict[str, str]:
+    validator = Draft202012Validator(_without_read_only_required(schema), format_checker=_FORMAT_CHECKER)
+    errors: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
+        errors.setdefault(_error_path(error), _message(error))
+    return errors
+
+
+def _without_read_only_required(schema: Mapping[str, Any]) -> dict[str, Any]:
+    properties = schema.get("properties") or {}
+    required = [name for name in schema.get("required", []) if not properties.get(name, {}).get("readOnly")]
+    return {**schema, "required": required}
+
+
+def _error_path(error: ValidationError) -> str:
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        missing = next((name for name in error.validator_value if name not in (error.instance or {})), None)
+        if missing is not None:
+            path.append(missing)
+    return ".".join(path) or "data"
+
+
+def _message(error: ValidationError) -> str:
+    if error.validator == "required":
+        return "必填 / required"
+    return error.message
+
+
+def render_instructions(markdown: str | None, data: Mapping[str, Any]) -> str | None:
+    """Fill a task's Markdown instructions with its data (sandboxed Jinja); the raw text if it fails."""
+    if not markdown:
+        return None
+    try:
+        return _TEMPLATES.from_string(markdown).render(**data)
+    except TemplateError:
+        return markdown

@@ -1,0 +1,106 @@
+"""Starting process instances and reading where they stand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.engine import EngineRunError
+from app.extensions import db
+from app.models import AuditEvent, Bundle, HumanTask, ProcessInstance, User
+from app.services.access import is_supervisor, may_act_on_task, may_start
+from app.services.errors import ForbiddenError, NotFoundError
+from app.services.forms import clean_submission
+from app.services.runtime import BundleFacts, Runtime
+from app.services.steps import apply_step, commit_or_conflict, mark_error, open_tasks_of, record_event
+
+
+@dataclass(frozen=True)
+class InstanceOutcome:
+    instance: ProcessInstance
+    open_tasks: list[HumanTask]
+
+
+@dataclass(frozen=True)
+class InstanceDetail:
+    instance: ProcessInstance
+    facts: BundleFacts
+    open_tasks: list[HumanTask]
+    events: list[AuditEvent]
+    started_by: str | None
+
+
+def latest_bundle_facts(rt: Runtime) -> list[BundleFacts]:
+    newest = (select(Bundle.process_id, func.max(Bundle.version).label("version"))
+              .group_by(Bundle.process_id).subquery())
+    keys = db.session.scalars(
+        select(Bundle.spec_key)
+        .join(newest, (Bundle.process_id == newest.c.process_id) & (Bundle.version == newest.c.version))
+        .order_by(Bundle.process_id)
+    )
+    return [rt.bundles.get(key) for key in keys]
+
+
+def startable_processes(rt: Runtime, *, user: User) -> list[BundleFacts]:
+    return [facts for facts in latest_bundle_facts(rt) if may_start(user, facts.start_roles)]
+
+
+def start_instance(rt: Runtime, process_id: str, data: Any, *, user: User) -> InstanceOutcome:
+    """Start the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm."""
+    spec_key = db.session.scalars(
+        select(Bundle.spec_key).where(Bundle.process_id == process_id).order_by(Bundle.version.desc()).limit(1)
+    ).first()
+    if spec_key is None:
+        raise NotFoundError(f"流程不存在 / no deployed process '{process_id}'")
+    facts = rt.bundles.get(spec_key)
+    if not may_start(user, facts.start_roles):
+        raise ForbiddenError("您的角色不能发起此流程 / your role may not start this process")
+    clean = clean_submission(facts.forms.get(facts.start_form) if facts.start_form else None, data)
+    now = rt.clock.now()
+    instance = ProcessInstance(bundle_id=facts.bundle_id, process_id=process_id, spec_key=spec_key,
+                               status="running", state="", started_by_id=user.id, started_at=now)
+    db.session.add(instance)
+    record_event(instance, "start", at=now, actor=user, data=clean)
+    try:
+        result = rt.engine.start(spec_key, clean)
+    except EngineRunError as exc:
+        mark_error(instance, exc.details)
+        record_event(instance, "error", at=now, data={"message": exc.details.message})
+        commit_or_conflict()
+        return InstanceOutcome(instance, [])
+    open_tasks = apply_step(instance, result, facts, now=now, open_tasks=[])
+    commit_or_conflict()
+    return InstanceOutcome(instance, open_tasks)
+
+
+def instance_detail(rt: Runtime, instance_id: int, *, user: User) -> InstanceDetail:
+    """An instance with its open tasks and audit trail; raise NotFound/Forbidden."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
+    open_tasks = open_tasks_of(instance.id)
+    if not _may_read(user, instance, open_tasks):
+        raise ForbiddenError("您无权查看此流程实例 / you may not see this instance")
+    events = list(db.session.scalars(
+        select(AuditEvent).options(joinedload(AuditEvent.actor))
+        .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)
+    ))
+    starter = db.session.get(User, instance.started_by_id) if instance.started_by_id else None
+    return InstanceDetail(instance, rt.bundles.get(instance.spec_key), open_tasks, events,
+                          starter.username if starter else None)
+
+
+def _may_read(user: User, instance: ProcessInstance, open_tasks: list[HumanTask]) -> bool:
+    """Participants (started it, acted on it, or may act on an open task), supervisors and admins."""
+    if is_supervisor(user) or instance.started_by_id == user.id:
+        return True
+    if any(may_act_on_task(user, task) for task in open_tasks):
+        return True
+    acted = select(AuditEvent.id).where(AuditEvent.instance_id == instance.id, AuditEvent.actor_id == user.id)
+    claimed = select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                         or_(HumanTask.claimed_by_id == user.id,
+                                             HumanTask.completed_by_id == user.id))
+    return bool(db.session.scalar(select(exists(acted) | exists(claimed))))

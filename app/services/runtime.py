@@ -1,0 +1,75 @@
+"""What every service call needs besides its arguments: the engine, the clock, bundle facts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from app.clock import Clock
+from app.engine import Engine, UnknownSpecError
+from app.extensions import db
+from app.models import Bundle
+
+
+@dataclass(frozen=True)
+class BundleFacts:
+    """What services need to know of a deployed bundle, cached per process (bundles never change)."""
+
+    bundle_id: int
+    process_id: str
+    version: int
+    title: str
+    spec_key: str
+    forms: dict[str, dict[str, Any]]
+    lane_roles: dict[str, str]
+    start_roles: tuple[str, ...]
+    start_form: str | None
+
+
+@dataclass
+class BundleCache:
+    _facts: dict[str, BundleFacts] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, spec_key: str) -> BundleFacts:
+        facts = self._facts.get(spec_key)
+        if facts is None:
+            facts = _load_facts(spec_key)
+            with self._lock:
+                self._facts[spec_key] = facts
+        return facts
+
+
+def _load_facts(spec_key: str) -> BundleFacts:
+    bundle = db.session.scalars(select(Bundle).where(Bundle.spec_key == spec_key).limit(1)).first()
+    if bundle is None:
+        raise UnknownSpecError(spec_key)
+    return facts_of(bundle)
+
+
+def facts_of(bundle: Bundle) -> BundleFacts:
+    forms = {name: json.loads(text) for name, text in bundle.files.items() if name.endswith(".json")}
+    return BundleFacts(bundle.id, bundle.process_id, bundle.version, bundle.title, bundle.spec_key, forms,
+                       dict(bundle.lane_roles), tuple(bundle.start_roles), bundle.start_form)
+
+
+def _load_serialized_spec(spec_key: str) -> str:
+    spec = db.session.scalars(select(Bundle.serialized_spec).where(Bundle.spec_key == spec_key).limit(1)).first()
+    if spec is None:
+        raise UnknownSpecError(spec_key)
+    return spec
+
+
+@dataclass(frozen=True)
+class Runtime:
+    engine: Engine
+    clock: Clock
+    bundles: BundleCache
+
+
+def build_runtime(clock: Clock) -> Runtime:
+    return Runtime(Engine(_load_serialized_spec, clock), clock, BundleCache())

@@ -1,0 +1,1 @@
+"""The web layer: blueprints that parse requests, call one service, and render."""

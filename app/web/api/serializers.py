@@ -1,0 +1,55 @@
+"""Turning service results into the JSON shapes of openapi.json."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.models import AuditEvent, HumanTask, ProcessInstance
+from app.services.instances import InstanceDetail, InstanceOutcome
+from app.services.runtime import BundleFacts
+from app.services.tasks import TaskDetail
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def task_summary(task: HumanTask) -> dict[str, Any]:
+    return {
+        "id": task.id, "instance_id": task.instance_id, "process_id": task.process_id, "name": task.element_id,
+        "title": task.title, "role": task.role, "department": task.department, "assignee": task.assignee,
+        "claimed_by": task.claimed_by.username if task.claimed_by else None, "state": task.state,
+        "due_at": iso(task.due_at), "form_key": task.form_key, "created_at": iso(task.created_at),
+    }
+
+
+def task_detail(detail: TaskDetail) -> dict[str, Any]:
+    return {**task_summary(detail.task), "form": detail.form, "data": detail.data,
+            "instructions": detail.instructions}
+
+
+def instance_state(outcome: InstanceOutcome) -> dict[str, Any]:
+    return {"id": outcome.instance.id, "status": outcome.instance.status,
+            "tasks": [task_summary(task) for task in outcome.open_tasks]}
+
+
+def process_item(facts: BundleFacts) -> dict[str, Any]:
+    return {"id": facts.process_id, "title": facts.title, "version": facts.version,
+            "start_form": facts.forms.get(facts.start_form) if facts.start_form else None}
+
+
+def audit_event(event: AuditEvent) -> dict[str, Any]:
+    return {"id": event.id, "task_id": event.task_id, "actor": event.actor.username if event.actor else None,
+            "action": event.action, "data": event.data, "at": iso(event.at)}
+
+
+def instance_detail(detail: InstanceDetail) -> dict[str, Any]:
+    instance: ProcessInstance = detail.instance
+    return {
+        "id": instance.id, "process_id": instance.process_id, "title": detail.facts.title,
+        "bundle_version": detail.facts.version, "status": instance.status, "started_by": detail.started_by,
+        "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
+        "next_timer_at": iso(instance.next_timer_at), "tasks": [task_summary(t) for t in detail.open_tasks],
+        "events": [audit_event(e) for e in detail.events], "error": instance.error,
+    }

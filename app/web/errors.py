@@ -1,0 +1,52 @@
+"""The one place domain errors become HTTP responses: {"code", "message", "errors"}."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from app.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidDefinitionError,
+    InvalidFormError,
+    InvalidRequestError,
+    NotFoundError,
+    ServiceError,
+    UnauthorizedError,
+)
+
+STATUS = {
+    UnauthorizedError: 401, ForbiddenError: 403, NotFoundError: 404, ConflictError: 409,
+    InvalidRequestError: 400, InvalidFormError: 422, InvalidDefinitionError: 422,
+}
+
+
+def status_of(error: ServiceError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, message: str, errors: dict | None = None) -> dict:
+    return {"code": code, "message": message, "errors": errors or {}}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError) -> tuple[Response, int]:
+        body = error_body(error.code, error.message, error.errors)
+        if isinstance(error, InvalidDefinitionError):
+            body["problems"] = [asdict(problem) for problem in error.details.get("problems", [])]
+        response = jsonify(body)
+        if isinstance(error, UnauthorizedError):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="kefu"'
+        return response, status_of(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        code = (error.name or "error").lower().replace(" ", "_")
+        return jsonify(error_body(code, error.description or error.name)), error.code or 500
