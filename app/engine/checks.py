@@ -10,8 +10,7 @@ from RestrictedPython.Guards import safe_builtins
 
 from app.engine.library import NS, Library, ProcessInfo, bpmn_tag, spiff_extension, spiff_properties
 from app.engine.problems import Problem
-from app.engine.scripting import HELPER_NAMES, ScriptCompileError, compile_expression, compile_script, \
-    expression_names
+from app.engine.scripting import HELPER_NAMES, ScriptCompileError, compile_expression, compile_script, expression_names
 from app.engine.timers import TimerValueError, parse_timer_value
 
 FLOW_NODES = (

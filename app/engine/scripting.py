@@ -125,7 +125,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
     def _remove_guards(self, context: dict[str, Any], external_context: Mapping[str, Any] | None) -> None:
         for key in list(context):
-            if key.startswith("_") and key.endswith("_") or key == "__builtins__":
+            if (key.startswith("_") and key.endswith("_")) or key == "__builtins__":
                 context.pop(key)
         self._remove_globals_and_functions_from_context(context, external_context)
 

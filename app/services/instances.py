@@ -28,39 +28,48 @@ class InstanceOutcome:
 class InstanceDetail:
     instance: ProcessInstance
     facts: BundleFacts
+    bundle_version: int
     open_tasks: list[HumanTask]
     events: list[AuditEvent]
     started_by: str | None
 
 
-def latest_bundle_facts(rt: Runtime) -> list[BundleFacts]:
+@dataclass(frozen=True)
+class DeployedProcess:
+    version: int
+    facts: BundleFacts
+
+
+def latest_processes(rt: Runtime) -> list[DeployedProcess]:
     newest = (select(Bundle.process_id, func.max(Bundle.version).label("version"))
               .group_by(Bundle.process_id).subquery())
-    keys = db.session.scalars(
-        select(Bundle.spec_key)
+    rows = db.session.execute(
+        select(Bundle.version, Bundle.spec_key)
         .join(newest, (Bundle.process_id == newest.c.process_id) & (Bundle.version == newest.c.version))
         .order_by(Bundle.process_id)
     )
-    return [rt.bundles.get(key) for key in keys]
+    return [DeployedProcess(version, rt.bundles.get(spec_key)) for version, spec_key in rows]
 
 
-def startable_processes(rt: Runtime, *, user: User) -> list[BundleFacts]:
-    return [facts for facts in latest_bundle_facts(rt) if may_start(user, facts.start_roles)]
+def startable_processes(rt: Runtime, *, user: User) -> list[DeployedProcess]:
+    return [process for process in latest_processes(rt) if may_start(user, process.facts.start_roles)]
 
 
 def start_instance(rt: Runtime, process_id: str, data: Any, *, user: User) -> InstanceOutcome:
     """Start the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm."""
-    spec_key = db.session.scalars(
-        select(Bundle.spec_key).where(Bundle.process_id == process_id).order_by(Bundle.version.desc()).limit(1)
+    latest = db.session.execute(
+        select(Bundle.id, Bundle.spec_key).where(Bundle.process_id == process_id)
+        .order_by(Bundle.version.desc()).limit(1)
     ).first()
-    if spec_key is None:
+    if latest is None:
         raise NotFoundError(f"流程不存在 / no deployed process '{process_id}'")
+    bundle_id, spec_key = latest
     facts = rt.bundles.get(spec_key)
     if not may_start(user, facts.start_roles):
         raise ForbiddenError("您的角色不能发起此流程 / your role may not start this process")
     clean = clean_submission(facts.forms.get(facts.start_form) if facts.start_form else None, data)
     now = rt.clock.now()
-    instance = ProcessInstance(bundle_id=facts.bundle_id, process_id=process_id, spec_key=spec_key,
+    instance = ProcessInstance(bundle_id=bundle_id, process_id=process_id, spec_key=spec_key,
                                status="running", state="", started_by_id=user.id, started_at=now)
     db.session.add(instance)
     record_event(instance, "start", at=now, actor=user, data=clean)
@@ -89,7 +98,8 @@ def instance_detail(rt: Runtime, instance_id: int, *, user: User) -> InstanceDet
         .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)
     ))
     starter = db.session.get(User, instance.started_by_id) if instance.started_by_id else None
-    return InstanceDetail(instance, rt.bundles.get(instance.spec_key), open_tasks, events,
+    version = db.session.scalar(select(Bundle.version).where(Bundle.id == instance.bundle_id))
+    return InstanceDetail(instance, rt.bundles.get(instance.spec_key), version or 0, open_tasks, events,
                           starter.username if starter else None)
 
 

@@ -17,11 +17,12 @@ from app.models import Bundle
 
 @dataclass(frozen=True)
 class BundleFacts:
-    """What services need to know of a deployed bundle, cached per process (bundles never change)."""
+    """What a bundle's content says, cached per process by spec key (content-addressed, so never stale).
 
-    bundle_id: int
+    Row facts (id, version number) are not here: the same content can be deployed again as a newer version.
+    """
+
     process_id: str
-    version: int
     title: str
     spec_key: str
     forms: dict[str, dict[str, Any]]
@@ -53,7 +54,7 @@ def _load_facts(spec_key: str) -> BundleFacts:
 
 def facts_of(bundle: Bundle) -> BundleFacts:
     forms = {name: json.loads(text) for name, text in bundle.files.items() if name.endswith(".json")}
-    return BundleFacts(bundle.id, bundle.process_id, bundle.version, bundle.title, bundle.spec_key, forms,
+    return BundleFacts(bundle.process_id, bundle.title, bundle.spec_key, forms,
                        dict(bundle.lane_roles), tuple(bundle.start_roles), bundle.start_form)
 
 

@@ -10,7 +10,7 @@ from app.web.api.serializers import instance_detail, instance_state, process_ite
 @api.get("/processes")
 def list_processes() -> dict:
     startable = instance_service.startable_processes(runtime(), user=current_user())
-    return {"items": [process_item(facts) for facts in startable], "next": None}
+    return {"items": [process_item(process) for process in startable], "next": None}
 
 
 @api.post("/processes/<process_id>/instances")

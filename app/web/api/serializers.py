@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from app.models import AuditEvent, HumanTask, ProcessInstance
-from app.services.instances import InstanceDetail, InstanceOutcome
-from app.services.runtime import BundleFacts
+from app.services.instances import DeployedProcess, InstanceDetail, InstanceOutcome
 from app.services.tasks import TaskDetail
 
 
@@ -34,8 +33,9 @@ def instance_state(outcome: InstanceOutcome) -> dict[str, Any]:
             "tasks": [task_summary(task) for task in outcome.open_tasks]}
 
 
-def process_item(facts: BundleFacts) -> dict[str, Any]:
-    return {"id": facts.process_id, "title": facts.title, "version": facts.version,
+def process_item(process: DeployedProcess) -> dict[str, Any]:
+    facts = process.facts
+    return {"id": facts.process_id, "title": facts.title, "version": process.version,
             "start_form": facts.forms.get(facts.start_form) if facts.start_form else None}
 
 
@@ -48,7 +48,7 @@ def instance_detail(detail: InstanceDetail) -> dict[str, Any]:
     instance: ProcessInstance = detail.instance
     return {
         "id": instance.id, "process_id": instance.process_id, "title": detail.facts.title,
-        "bundle_version": detail.facts.version, "status": instance.status, "started_by": detail.started_by,
+        "bundle_version": detail.bundle_version, "status": instance.status, "started_by": detail.started_by,
         "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
         "next_timer_at": iso(instance.next_timer_at), "tasks": [task_summary(t) for t in detail.open_tasks],
         "events": [audit_event(e) for e in detail.events], "error": instance.error,

@@ -1,0 +1,139 @@
+"""Shared fixtures: a migrated database per test, an app with a manual clock, users with tokens.
+
+Run on SQLite by default; set DATABASE_URL to a PostgreSQL server's maintenance database to run
+the same suite there (``make test`` does both).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from app import create_app
+from app.clock import ManualClock
+from app.extensions import db
+from tests.databases import TestDatabases
+
+FIXTURES = Path(__file__).parent / "fixtures"
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+
+
+def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
+    return {"KEFU_ENV": "testing", "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+            "BPMN_DIR": FIXTURES, "FORMS_DIR": FIXTURES, **extra}
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+    databases = TestDatabases(os.environ.get("DATABASE_URL") or None, tmp_path_factory.mktemp("db"))
+    template = create_app(app_config(databases.template_url))
+    with template.app_context():
+        upgrade()  # the schema comes from the migrations, so the migrations are tested
+        db.engine.dispose()
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def database_url(databases: TestDatabases) -> Iterator[str]:
+    url = databases.clone()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def app(database_url: str, clock: ManualClock) -> Iterator[Flask]:
+    application = create_app(app_config(database_url), clock=clock)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_user(app: Flask, clock: ManualClock) -> Callable[..., ApiUser]:
+    from app.services.auth import issue_token
+    from app.services.users import create_user
+
+    def make(username: str, *roles: str, departments: tuple[str, ...] = ()) -> ApiUser:
+        user = create_user(username, password="secret-pw-1", roles=roles or ("cs_agent",),
+                           departments=departments, clock=clock)
+        return ApiUser(username, issue_token(user, clock))
+
+    return make
+
+
+def fixture_files(*names: str) -> dict[str, bytes]:
+    """The named files of tests/fixtures (all top-level files when no name is given)."""
+    paths = [FIXTURES / name for name in names] if names else sorted(p for p in FIXTURES.iterdir() if p.is_file())
+    return {path.name: path.read_bytes() for path in paths}
+
+
+@pytest.fixture
+def deploy(app: Flask) -> Callable[..., list[Any]]:
+    """Deploy files (default: every top-level fixture) as an API upload would."""
+    from app.services.deploy import deploy_files
+
+    def run(files: dict[str, bytes] | None = None) -> list[Any]:
+        return deploy_files(app.extensions["kefu"], files if files is not None else fixture_files(), user=None)
+
+    return run
+
+
+class Api:
+    """The JSON API as one user sees it."""
+
+    def __init__(self, client: FlaskClient, user: ApiUser) -> None:
+        self.client = client
+        self.user = user
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", headers=self.user.headers, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.client.post(f"/api/v1{path}", json=json, headers=self.user.headers, **kwargs)
+
+    def start(self, process_id: str, data: dict[str, Any] | None = None) -> Any:
+        return self.post(f"/processes/{process_id}/instances", json={"data": data or {}})
+
+    def complete(self, task_id: str, data: dict[str, Any] | None = None) -> Any:
+        return self.post(f"/tasks/{task_id}/complete", json={"data": data or {}})
+
+
+@pytest.fixture
+def api_as(client: FlaskClient, make_user: Callable[..., ApiUser]) -> Callable[..., Api]:
+    """``api_as("agent", "cs_agent", departments=(...))``: a new user and their view of the API."""
+
+    def make(username: str, *roles: str, departments: tuple[str, ...] = ()) -> Api:
+        return Api(client, make_user(username, *roles, departments=departments))
+
+    return make
