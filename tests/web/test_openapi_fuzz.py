@@ -1,0 +1,104 @@
+"""The JSON API fuzzed from its own OpenAPI description (schemathesis).
+
+Every operation of the description gets about 20 generated requests, sent as an administrator to an app
+that has the fixture definitions deployed and a few instances running; path parameters are sometimes
+swapped for ids that exist, so the task and instance routes answer 200 too, not only 404. No response
+may be a 500, and every response must be one the description allows: a documented status code, the
+documented content type and headers, and a body matching the response schema.
+
+The schema is the file the app serves (``test_served_description_is_the_fuzzed_one`` checks that), loaded
+at import time: schemathesis parametrizes at collection, one test per operation, each with a fresh
+database. (``schemathesis.pytest.from_fixture`` would load it from the running app, but schemathesis
+4.32 reads ``Node._nodeid``, which pytest 9.2 no longer has.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app.web.api.system import OPENAPI_PATH
+
+# Processes of tests/fixtures an administrator can start without start-form data.
+SEED_PROCESSES = ("caller", "five_tasks", "gateway_demo", "lanes_demo", "timer_demo", "dmn_route")
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+schema = schemathesis.openapi.from_path(OPENAPI_PATH)
+
+# What the ``seeded`` fixture created for the running test: the admin token and ids that exist.
+SEEDED: dict[str, Any] = {}
+
+
+@schema.auth(refresh_interval=None)
+class AdminToken:
+    """Every generated request carries the seeded administrator's bearer token."""
+
+    def get(self, case: Any, ctx: Any) -> str:
+        return SEEDED["token"]
+
+    def set(self, case: Any, data: str, ctx: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@schema.hook
+def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
+    """Besides the generated values, ids of things that exist."""
+    choices = [st.sampled_from(SEEDED[name]).map(lambda value, name=name: {**path_parameters, name: value})
+               for name in path_parameters if SEEDED.get(name)]
+    return st.one_of(st.just(path_parameters), *choices)
+
+
+@pytest.fixture
+def seeded(app: Flask, deploy: Callable[..., list[Any]], api_as: Callable[..., Any]) -> Iterator[Flask]:
+    deploy()
+    admin = api_as("fuzz_admin", "admin")
+    task_ids: list[str] = []
+    instance_ids: list[int] = []
+    for process_id in SEED_PROCESSES:
+        started = admin.start(process_id)
+        assert started.status_code == 201, started.json
+        instance_ids.append(started.json["id"])
+        task_ids.extend(task["id"] for task in started.json["tasks"])
+    SEEDED.update(token=admin.user.token, task_id=task_ids, instance_id=instance_ids,
+                  process_id=[*SEED_PROCESSES, "callee"])
+    yield app
+    SEEDED.clear()
+
+
+def test_served_description_is_the_fuzzed_one(client: FlaskClient) -> None:
+    served = client.get("/api/v1/openapi.json")
+    assert served.status_code == 200
+    assert served.json == json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(max_examples=20, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate],
+          # one app and database serve all examples of an operation; generating bodies can be slow
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
+def test_api_matches_its_openapi_description(case: Any, seeded: Flask) -> None:
+    case.call_and_validate(app=seeded, checks=CHECKS)
