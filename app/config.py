@@ -47,4 +47,4 @@ def _check(config: dict[str, Any]) -> None:
             raise ConfigError("SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
                               "string (python -c 'import secrets; print(secrets.token_hex(32))'), or set "
                               "KEFU_ENV=development for a local demo.")
-        config["SECRET_KEY"] = "development-only-not-secret"
+        config["SECRET_KEY"] = "development-only-not-secret"  # noqa: S105 - refused outside development

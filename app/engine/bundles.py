@@ -150,6 +150,7 @@ def _start_form(info: ProcessInfo) -> str | None:
 
 
 def _lane_roles(library: Library, plan: BundlePlan, role_names: Mapping[str, str]) -> dict[str, str]:
-    lanes = (lane for name in plan.files if name in library.bpmn for lane in library.bpmn[name].iter(f"{{{NS['bpmn']}}}lane"))
+    lane_tag = f"{{{NS['bpmn']}}}lane"
+    lanes = (lane for name in plan.files if name in library.bpmn for lane in library.bpmn[name].iter(lane_tag))
     return {name: role_names[name] for name in ((lane.get("name") or "").strip() for lane in lanes)
             if name in role_names}

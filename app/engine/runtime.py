@@ -130,8 +130,8 @@ class Engine:
                 ready = self._ready_views(workflow, _timer_due_times(workflow))
             except SpiffWorkflowException as exc:
                 raise EngineRunError(_describe_spiff_error(exc)) from exc
-            except Exception as exc:  # a helper or script raised something the library did not wrap
-                raise EngineRunError(RunError(f"{type(exc).__name__}: {exc}",
+            except Exception as exc:  # a timer value or helper raised something the library did not wrap
+                raise EngineRunError(RunError(f"{type(exc).__name__}: {exc}", _failing_element(exc),
                                               trace=tuple(traceback.format_exception_only(exc)))) from exc
             return self._result(workflow, self.serializer.serialize_json(workflow), ready)
 
@@ -141,10 +141,7 @@ class Engine:
         if ready is None:
             with engine_clock(self.clock):
                 ready = self._ready_views(workflow, due)
-        if workflow.is_completed():
-            status = "completed"
-        else:
-            status = "running" if ready else "waiting"
+        status = "completed" if workflow.is_completed() else ("running" if ready else "waiting")
         latest = workflow.last_task.data if workflow.last_task is not None else workflow.data
         return StepResult(state, status, ready, min(due.values(), default=None), dict(latest))
 
@@ -199,3 +196,20 @@ def _describe_spiff_error(exc: SpiffWorkflowException) -> RunError:
     line = getattr(exc, "line_number", None) or None
     message = str(exc).removesuffix("()").strip()
     return RunError(message, element_id, int(line) if line else None, tuple(str(t) for t in trace))
+
+
+def _failing_element(exc: BaseException) -> str | None:
+    """The BPMN element whose code raised ``exc``, read from the traceback.
+
+    SpiffWorkflow lets a bad timer value escape as a bare ValueError, without the task;
+    its event definitions receive the task as ``my_task``, so the innermost frame that
+    holds one names the element.
+    """
+    element_id = None
+    tb = exc.__traceback__
+    while tb is not None:
+        task = tb.tb_frame.f_locals.get("my_task")
+        if isinstance(task, Task):
+            element_id = task.task_spec.bpmn_id
+        tb = tb.tb_next
+    return element_id

@@ -33,7 +33,7 @@ class _ClockedDatetime(datetime):
         return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
 
 
-spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]  # see the module docstring
+spiff_timer.datetime = _ClockedDatetime  # see the module docstring
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -41,7 +41,9 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     bundle: Mapped[Bundle] = relationship(lazy="raise_on_sql")
     started_by: Mapped[User | None] = relationship(lazy="raise_on_sql")
 
-    __mapper_args__ = {"version_id_col": lock_version}
+    # Optimistic locking: every UPDATE checks and bumps lock_version, so two concurrent steps
+    # on one instance cannot both commit (the loser gets StaleDataError -> 409).
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version}
 
 
 class HumanTask(db.Model):  # type: ignore[name-defined]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -194,10 +194,11 @@ def _require_active(instance: ProcessInstance) -> None:
 
 def _set_claim(task: HumanTask, *, expected: int | None, new: int | None) -> None:
     condition = HumanTask.claimed_by_id.is_(None) if expected is None else HumanTask.claimed_by_id == expected
-    changed = db.session.execute(
+    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]  # an UPDATE yields a cursor
         update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "open", condition)
         .values(claimed_by_id=new).execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    changed = result.rowcount
     if changed != 1:
         db.session.rollback()
         raise TaskClaimedError("任务刚被他人认领 / someone else just claimed the task")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -27,9 +28,10 @@ def create_user(username: str, *, password: str, roles: Iterable[str], clock: Cl
     return user
 
 
-def _lookup(model: type[Role] | type[Department], keys: Iterable[str], what: str) -> list:
+def _lookup(model: type[Role] | type[Department], keys: Iterable[str], what: str) -> list[Any]:
     wanted = list(dict.fromkeys(keys))
-    found = {row.key: row for row in db.session.scalars(select(model).where(model.key.in_(wanted)))}
+    rows: Iterable[Any] = db.session.scalars(select(model).where(model.key.in_(wanted)))
+    found = {row.key: row for row in rows}
     unknown = [key for key in wanted if key not in found]
     if unknown:
         raise InvalidRequestError(f"unknown {what}: {', '.join(unknown)}")

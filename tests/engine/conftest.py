@@ -1,0 +1,156 @@
+"""Engine fixtures: fixture diagrams compiled into bundles, engines whose spec loader is a plain dict.
+
+No Flask app and no database here: the engine is driven the way the services drive it, with a
+``ManualClock`` that tests move instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.clock import ManualClock
+from app.engine import (
+    CompiledBundle,
+    DefinitionError,
+    Engine,
+    Problem,
+    StepResult,
+    UserTaskView,
+    compile_bundle,
+    plan_bundles,
+    read_library,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+BROKEN = FIXTURES / "broken"
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+ROLES = {
+    name: name
+    for name in (
+        "cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head",
+        "eng_supervisor", "technician", "property_manager", "designer", "admin",
+    )
+}
+
+
+@dataclass
+class Deployment:
+    """What reading, planning and compiling a set of files gave: bundles by process id, and problems."""
+
+    bundles: dict[str, CompiledBundle] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_folder(folder: Path) -> dict[str, bytes]:
+    """Every definition file of a folder (EXPECTED.txt and the like are not definitions)."""
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())
+            if path.is_file() and path.suffix in (".bpmn", ".dmn", ".json")}
+
+
+def deploy_texts(texts: Mapping[str, bytes]) -> Deployment:
+    """Read, plan and compile every bundle of ``texts`` the way the deploy service does."""
+    library = read_library(texts)
+    deployment = Deployment(problems=list(library.problems))
+    plans, reference_problems = plan_bundles(library)
+    deployment.problems.extend(reference_problems)
+    for plan in plans:
+        try:
+            deployment.bundles[plan.process_id] = compile_bundle(library, plan, ROLES)
+        except DefinitionError as exc:
+            deployment.problems.extend(exc.problems)
+    return deployment
+
+
+def ready_task(result: StepResult, name: str) -> UserTaskView:
+    """The one READY task called ``name``; fails the test with what is ready instead."""
+    matches = [task for task in result.ready_tasks if task.name == name]
+    assert len(matches) == 1, f"expected one ready '{name}', ready: {[t.name for t in result.ready_tasks]}"
+    return matches[0]
+
+
+def ready_names(result: StepResult) -> list[str]:
+    return sorted(task.name for task in result.ready_tasks)
+
+
+@pytest.fixture
+def fixture_texts() -> Callable[..., dict[str, bytes]]:
+    """``fixture_texts("caller.bpmn", "callee.bpmn", replace={...})``: the named fixture files plus every form.
+
+    Forms ride along because a bundle only takes the forms its diagrams name. ``replace`` gives a
+    file's bytes instead of reading them: a fixture with its script rewritten, or a diagram written
+    in the test itself.
+    """
+
+    def read(*names: str, replace: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+        given = dict(replace or {})
+        forms = {path.name: path.read_bytes() for path in sorted(FIXTURES.glob("*.json"))}
+        return {**forms, **{name: (FIXTURES / name).read_bytes() for name in names if name not in given}, **given}
+
+    return read
+
+
+@pytest.fixture
+def compile_fixture(fixture_texts: Callable[..., dict[str, bytes]]) -> Callable[..., dict[str, CompiledBundle]]:
+    """``compile_fixture(*files, replace=None)``: compiled bundles by process id; any problem fails the test."""
+
+    def compile_files(*names: str, replace: Mapping[str, bytes] | None = None) -> dict[str, CompiledBundle]:
+        deployment = deploy_texts(fixture_texts(*names, replace=replace))
+        assert deployment.problems == []
+        return deployment.bundles
+
+    return compile_files
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def specs() -> dict[str, str]:
+    """The stored serialized specs by spec key: what the database's bundle table holds."""
+    return {}
+
+
+@pytest.fixture
+def make_engine(specs: dict[str, str], clock: ManualClock) -> Callable[[], Engine]:
+    """A new Engine each call, with an empty spec cache and the shared ``specs`` store as loader."""
+
+    def make() -> Engine:
+        return Engine(specs.__getitem__, clock)
+
+    return make
+
+
+@pytest.fixture
+def engine(make_engine: Callable[[], Engine]) -> Engine:
+    return make_engine()
+
+
+@pytest.fixture
+def deploy(engine: Engine, specs: dict[str, str],
+           compile_fixture: Callable[..., dict[str, CompiledBundle]]) -> Callable[..., Engine]:
+    """``deploy(*files, replace=None)``: compile, register on ``engine`` and store under the process id."""
+
+    def run(*names: str, replace: Mapping[str, bytes] | None = None) -> Engine:
+        for process_id, bundle in compile_fixture(*names, replace=replace).items():
+            specs[process_id] = engine.register_bundle(process_id, bundle)
+        return engine
+
+    return run
+
+
+@pytest.fixture
+def complete_ready(engine: Engine) -> Callable[..., StepResult]:
+    """``complete_ready(result, "record", {...})``: complete the READY task of that name in ``result``'s state."""
+
+    def complete(result: StepResult, name: str, data: Mapping[str, Any] | None = None) -> StepResult:
+        return engine.complete(result.state, ready_task(result, name).task_id, data or {})
+
+    return complete
