@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 
-from app.engine.checks import check_process
+from app.engine.checks import check_decision_tables, check_process
 from app.engine.library import NS, Library, ProcessInfo, spiff_properties
 from app.engine.problems import DefinitionError, Problem
 from app.engine.serialization import SpecPair
@@ -104,6 +104,9 @@ def compile_bundle(library: Library, plan: BundlePlan, role_names: Mapping[str, 
     for info in library.processes.values():
         if info.file in plan.files:
             problems.extend(check_process(info, library, role_names))
+    for name in plan.files:
+        if name in library.dmn:
+            problems.extend(check_decision_tables(name, library.dmn[name]))
     if problems:
         raise DefinitionError(problems)
     _parses += 1

@@ -177,3 +177,42 @@ def _check_properties(process: etree._Element) -> Iterator[tuple[str | None, str
         for name in NARROWING_PROPERTIES:
             if name in properties:
                 yield from _compile_expression(task.get("id"), properties[name], f"property '{name}'")
+
+
+def check_decision_tables(file: str, root: etree._Element) -> list[Problem]:
+    """Input cells compile the way SpiffWorkflow will run them (it glues the input to the cell)."""
+    ns = {"dmn": etree.QName(root).namespace or ""}
+    problems = []
+    for table in root.iterfind(".//dmn:decisionTable", ns):
+        inputs = [(text.text or "").strip() for text in table.iterfind("dmn:input/dmn:inputExpression/dmn:text", ns)]
+        for rule in table.iterfind("dmn:rule", ns):
+            for input_expression, entry in zip(inputs, rule.iterfind("dmn:inputEntry/dmn:text", ns), strict=False):
+                message = _input_cell_problem(input_expression, (entry.text or "").strip())
+                if message:
+                    problems.append(Problem(file, rule.get("id"), message))
+    return problems
+
+
+def _input_cell_problem(input_expression: str, cell: str) -> str | None:
+    hint = "write a value, or use ? for the input (e.g. ? in (\"a\", \"b\"))"
+    if cell in ("", "-"):
+        return None
+    try:
+        if "?" in cell:
+            compile_expression(cell.replace("?", "dmninputexpr"))
+            return None
+        compile_expression(cell)
+        return None  # a plain value: SpiffWorkflow compares it with ==
+    except ScriptCompileError:
+        pass
+    # SpiffWorkflow glues the input to the cell with no space: `category` + `in (...)` reads `categoryin (...)`.
+    glued = input_expression + cell
+    try:
+        compile_expression(glued)
+        expected = expression_names(input_expression) | (expression_names(f"v {cell}") - {"v"})
+    except ScriptCompileError:
+        return f"input cell '{cell}' does not compile; {hint}"
+    strays = expression_names(glued) - expected
+    if strays:
+        return f"input cell '{cell}' joins the input into {', '.join(sorted(strays))}; {hint}"
+    return None

@@ -39,8 +39,9 @@ def clean_submission(schema: Mapping[str, Any] | None, data: Any) -> dict[str, A
 def _field_errors(schema: Mapping[str, Any], data: dict[str, Any]) -> dict[str, str]:
     validator = Draft202012Validator(_without_read_only_required(schema), format_checker=_FORMAT_CHECKER)
     errors: dict[str, str] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
-        errors.setdefault(_error_path(error), _message(error))
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
+        for path in _error_paths(error):
+            errors.setdefault(path, _message(error))
     return errors
 
 
@@ -50,13 +51,15 @@ def _without_read_only_required(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {**schema, "required": required}
 
 
-def _error_path(error: ValidationError) -> str:
+def _error_paths(error: ValidationError) -> list[str]:
+    """Dotted paths of the fields at fault: every missing one for ``required``."""
     path = [str(part) for part in error.absolute_path]
     if error.validator == "required" and isinstance(error.validator_value, list):
-        missing = next((name for name in error.validator_value if name not in (error.instance or {})), None)
-        if missing is not None:
-            path.append(missing)
-    return ".".join(path) or "data"
+        present = error.instance if isinstance(error.instance, dict) else {}
+        missing = [name for name in error.validator_value if name not in present]
+        if missing:
+            return [".".join([*path, name]) for name in missing]
+    return [".".join(path) or "data"]
 
 
 def _message(error: ValidationError) -> str:
