@@ -127,7 +127,8 @@ def _parse_with_spiff(library: Library, plan: BundlePlan) -> SpecPair:
         spec = parser.get_spec(plan.process_id)
         return spec, parser.get_subprocess_specs(plan.process_id)
     except ValidationException as exc:
-        raise DefinitionError([Problem(exc.file_name or plan.files[0], exc.id or None, str(exc))]) from exc
+        top_file = library.processes[plan.process_id].file
+        raise DefinitionError([Problem(exc.file_name or top_file, exc.id or None, str(exc))]) from exc
     except Exception as exc:  # the parser raises bare exceptions for some malformed models
         raise DefinitionError([Problem(library.processes[plan.process_id].file, None,
                                        f"{type(exc).__name__}: {exc}")]) from exc

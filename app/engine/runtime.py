@@ -15,8 +15,9 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 
 from app.clock import Clock
@@ -116,7 +117,7 @@ class Engine:
     def _find_task(workflow: BpmnWorkflow, task_id: str) -> Task:
         try:
             task = workflow.get_task_from_id(UUID(task_id))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, TaskNotFoundException):
             task = None
         if task is None:
             raise TaskNotFoundError(task_id)
@@ -181,8 +182,9 @@ def _timer_due_times(workflow: BpmnWorkflow) -> dict[UUID, datetime]:
         value = waiting._get_internal_data("event_value")
         if not isinstance(definition, TimerEventDefinition) or not isinstance(value, str):
             continue
-        moment = datetime.fromisoformat(value)
-        guarded = [sibling for sibling in waiting.parent.children if sibling.task_spec.manual]
+        moment = TimerEventDefinition.get_datetime(value)  # as the engine reads it (naive = server-local)
+        attached_to_manual_task = isinstance(waiting.parent.task_spec, BoundaryEventSplit)
+        guarded = [child for child in waiting.parent.children if child.task_spec.manual] if attached_to_manual_task else []
         for task in guarded or [waiting]:
             due[task.id] = min(moment, due.get(task.id, moment))
     return due

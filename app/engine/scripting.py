@@ -21,7 +21,7 @@ from RestrictedPython.Guards import (
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
     safe_builtins,
-    safer_getattr,
+    safer_getattr_raise,
 )
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
@@ -38,7 +38,7 @@ _EXTRA_BUILTINS: dict[str, Any] = {
     for name, obj in {
         "dict": dict, "list": list, "set": set, "min": min, "max": max, "sum": sum,
         "any": any, "all": all, "enumerate": enumerate, "sorted": sorted, "reversed": reversed,
-        "map": map, "filter": filter, "getattr": safer_getattr,
+        "map": map, "filter": filter, "getattr": safer_getattr_raise,
     }.items()
 }
 
@@ -55,7 +55,7 @@ def restricted_builtins() -> dict[str, Any]:
     """The guard functions and builtins that RestrictedPython-compiled code expects."""
     return {
         "__builtins__": {**safe_builtins, **_EXTRA_BUILTINS},
-        "_getattr_": safer_getattr,
+        "_getattr_": safer_getattr_raise,
         "_getitem_": default_guarded_getitem,
         "_getiter_": default_guarded_getiter,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
