@@ -55,6 +55,7 @@ PG_BASE_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.
 BUSY_TIMEOUT_MS = 5000
 
 Sink = Callable[[str], None]
+Round = Callable[[list[int]], None]  # runs one instance, appends one sample per timed completion
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class SqlLog:
 @dataclass(frozen=True)
 class DbFigures:
     name: str
+    a_ms: float
     b_ms: float
     c_ms: float
     statements: int
@@ -96,6 +98,10 @@ def timed(call: Callable[[], Any], samples: list[int]) -> Any:
     result = call()
     samples.append(time.perf_counter_ns() - started)
     return result
+
+
+def _discard(_state: str) -> None:
+    return None
 
 
 def _raise_exit(signum: int, _frame: Any) -> None:
@@ -136,15 +142,6 @@ def run_engine_instance(engine: Engine, spec_key: str, sink: Sink, samples: list
         raise RuntimeError(f"instance ended {result.status}, expected completed")
 
 
-def bench_engine(engine: Engine, spec_key: str, sink: Sink, sizes: Sizes) -> float:
-    for _ in range(sizes.warmup):
-        run_engine_instance(engine, spec_key, sink, [])
-    samples: list[int] = []
-    for _ in range(sizes.instances):
-        run_engine_instance(engine, spec_key, sink, samples)
-    return median_ms(samples)
-
-
 def durable_sink(url: str) -> tuple[Sink, SqlEngine]:
     """One UPDATE + COMMIT per call, through a pooled SQLAlchemy engine set up like the app's."""
     sql = create_engine(url, pool_pre_ping=False)
@@ -161,14 +158,6 @@ def durable_sink(url: str) -> tuple[Sink, SqlEngine]:
             conn.commit()
 
     return write, sql
-
-
-def bench_durable(engine: Engine, spec_key: str, url: str, sizes: Sizes) -> float:
-    sink, sql = durable_sink(url)
-    try:
-        return bench_engine(engine, spec_key, sink, sizes)
-    finally:
-        sql.dispose()
 
 
 # ---------------------------------------------------------------- (c): the app's JSON API
@@ -230,16 +219,6 @@ def run_api_instance(api: ApiBench, samples: list[int], log_step: Callable[[int]
 
 def _no_log(_step: int) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
-
-
-def bench_api(api: ApiBench, sizes: Sizes, profile: cProfile.Profile | None) -> float:
-    for _ in range(sizes.warmup):
-        run_api_instance(api, [], _no_log)
-    samples: list[int] = []
-    with _profiling(profile):
-        for _ in range(sizes.instances):
-            run_api_instance(api, samples, _no_log)
-    return median_ms(samples)
 
 
 @contextlib.contextmanager
@@ -335,20 +314,39 @@ def postgres_urls() -> Iterator[tuple[str, str]]:
 # ---------------------------------------------------------------- run and report
 
 
+def interleaved(rounds: dict[str, Round], sizes: Sizes, profile: cProfile.Profile | None) -> dict[str, float]:
+    """Median ms per completion of each way, one instance of each in turn so load drifts hit all alike."""
+    for _ in range(sizes.warmup):
+        for run in rounds.values():
+            run([])
+    samples: dict[str, list[int]] = {key: [] for key in rounds}
+    for _ in range(sizes.instances):
+        for key, run in rounds.items():
+            with _profiling(profile if key == "c" else None):
+                run(samples[key])
+    return {key: median_ms(values) for key, values in samples.items()}
+
+
 def bench_database(name: str, urls: contextlib.AbstractContextManager[tuple[str, str]], engine: Engine,
                    spec_key: str, sizes: Sizes, args: argparse.Namespace) -> DbFigures:
+    profile = cProfile.Profile() if args.profile else None
     with urls as (durable_url, app_url):
-        b_ms = bench_durable(engine, spec_key, durable_url, sizes)
+        sink, sql = durable_sink(durable_url)
         api = build_api(app_url)
         try:
-            profile = cProfile.Profile() if args.profile else None
-            c_ms = bench_api(api, sizes, profile)
+            medians = interleaved({
+                "a": lambda samples: run_engine_instance(engine, spec_key, _discard, samples),
+                "b": lambda samples: run_engine_instance(engine, spec_key, sink, samples),
+                "c": lambda samples: run_api_instance(api, samples, _no_log),
+            }, sizes, profile)
             logs = count_statements(api)
         finally:
             dispose_api(api)
+            sql.dispose()
     report_details(name, logs, profile, args)
     mid, last = logs[2], logs[TASKS_PER_INSTANCE - 1]
-    return DbFigures(name, b_ms, c_ms, len(mid.statements), mid.commits, len(last.statements), last.commits)
+    return DbFigures(name, medians["a"], medians["b"], medians["c"], len(mid.statements), mid.commits,
+                     len(last.statements), last.commits)
 
 
 def abbreviate(statement: str) -> str:
@@ -374,7 +372,7 @@ def report_details(name: str, logs: dict[int, SqlLog], profile: cProfile.Profile
         print(f"\n[{name}] cProfile of (c), cumulative:\n{out.getvalue()}")
 
 
-def print_table(a_ms: float, rows: list[DbFigures], sizes: Sizes) -> None:
+def print_table(rows: list[DbFigures], sizes: Sizes) -> None:
     print(f"\nmedian ms per task completion ({sizes.instances} instances x {TASKS_PER_INSTANCE} tasks, "
           f"{sizes.warmup} warm-up instances)")
     print(f"{'database':<11}{'a engine':>10}{'b +write':>10}{'c API':>9}{'c/b':>7}  "
@@ -382,7 +380,7 @@ def print_table(a_ms: float, rows: list[DbFigures], sizes: Sizes) -> None:
     for row in rows:
         ratio = row.c_ms / row.b_ms
         verdict = "goal" if ratio <= 2 else "target" if ratio <= 3 else "MISSED"
-        print(f"{row.name:<11}{a_ms:>10.3f}{row.b_ms:>10.3f}{row.c_ms:>9.3f}{ratio:>7.2f}  "
+        print(f"{row.name:<11}{row.a_ms:>10.3f}{row.b_ms:>10.3f}{row.c_ms:>9.3f}{ratio:>7.2f}  "
               f"{row.statements}/{row.commits} | {row.last_statements}/{row.last_commits}   "
               f"(c/b target <=3, goal <=2: {verdict})")
 
@@ -403,14 +401,15 @@ def main(argv: list[str] | None = None) -> int:
     sizes = Sizes(40, 5) if args.quick else Sizes(200, 20)
     started = time.perf_counter()
     engine, spec_key = build_engine()
-    a_ms = bench_engine(engine, spec_key, lambda _state: None, sizes)
     configs: list[tuple[str, Callable[[], contextlib.AbstractContextManager[tuple[str, str]]]]] = [
         ("sqlite", sqlite_urls)]
     if not args.sqlite_only:
         configs.append(("postgresql", postgres_urls))
     rows = [bench_database(name, urls(), engine, spec_key, sizes, args) for name, urls in configs]
-    print_table(a_ms, rows, sizes)
-    print(f"total {time.perf_counter() - started:.1f} s")
+    print_table(rows, sizes)
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"total {time.perf_counter() - started:.1f} s; load average {load} on {os.cpu_count()} CPUs "
+          "(other work on the machine inflates b and c alike; compare the ratio)")
     return 0
 
 

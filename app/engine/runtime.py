@@ -183,8 +183,9 @@ def _timer_due_times(workflow: BpmnWorkflow) -> dict[UUID, datetime]:
         if not isinstance(definition, TimerEventDefinition) or not isinstance(value, str):
             continue
         moment = TimerEventDefinition.get_datetime(value)  # as the engine reads it (naive = server-local)
-        attached_to_manual_task = isinstance(waiting.parent.task_spec, BoundaryEventSplit)
-        guarded = [child for child in waiting.parent.children if child.task_spec.manual] if attached_to_manual_task else []
+        guarded = []
+        if isinstance(waiting.parent.task_spec, BoundaryEventSplit):
+            guarded = [child for child in waiting.parent.children if child.task_spec.manual]
         for task in guarded or [waiting]:
             due[task.id] = min(moment, due.get(task.id, moment))
     return due

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -65,6 +66,13 @@ def deploy_texts(texts: Mapping[str, bytes]) -> Deployment:
         except DefinitionError as exc:
             deployment.problems.extend(exc.problems)
     return deployment
+
+
+def rewritten(name: str, old: str, new: str) -> dict[str, bytes]:
+    """The fixture file ``name`` with its one occurrence of ``old`` replaced by ``new`` (XML-escaped)."""
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} should occur once in {name}"
+    return {name: text.replace(old, escape(new)).encode()}
 
 
 def ready_task(result: StepResult, name: str) -> UserTaskView:

@@ -59,17 +59,6 @@ schema = schemathesis.openapi.from_path(OPENAPI_PATH)
 SEEDED: dict[str, list[Any]] = {}
 
 
-@schema.auth(refresh_interval=None)
-class AdminToken:
-    """Every generated request carries the seeded administrator's bearer token."""
-
-    def get(self, case: Any, ctx: Any) -> str:
-        return ADMIN_TOKEN
-
-    def set(self, case: Any, data: str, ctx: Any) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
-
-
 @schema.hook
 def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> Any:
     """Besides the generated values, ids of things that exist."""
@@ -115,4 +104,22 @@ def test_served_description_is_the_fuzzed_one(client: FlaskClient) -> None:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
 def test_api_matches_its_openapi_description(case: Any, seeded: Flask) -> None:
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {ADMIN_TOKEN}"}
     case.call_and_validate(app=seeded, checks=CHECKS)
+
+
+@pytest.mark.slow
+@schema.include(path="/instances/{instance_id}").parametrize()
+@settings(max_examples=20, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
+def test_debug(case: Any, seeded: Flask) -> None:
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {ADMIN_TOKEN}"}
+    try:
+        case.call_and_validate(app=seeded, checks=CHECKS)
+    except BaseException as exc:
+        import traceback
+        with open("/tmp/fuzz_exc.txt", "a") as f:
+            f.write(f"{case.method} {case.formatted_path} {case.path_parameters}\n{''.join(traceback.format_exception(exc))[-1500:]}\n-----\n")
+        raise
