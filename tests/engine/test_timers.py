@@ -105,9 +105,6 @@ def test_work_past_its_deadline_from_data_goes_to_late(deploy, complete_ready, c
     assert ready_names(engine.fire_due_timers(limited.state)) == ["late"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: _timer_due_times reads a timeDate value with "
-                   "datetime.fromisoformat, so a value without an offset gives a naive due_at, while "
-                   "SpiffWorkflow reads it as server-local time")
 def test_deadline_typed_without_an_offset_is_shown_as_the_aware_time_it_fires(deploy, complete_ready, clock):
     engine = deploy("timer_date.bpmn")
     limited = complete_ready(engine.start("timer_date_demo", {}), "set_limit", {"due": "2026-03-03T10:00:00"})
@@ -119,8 +116,6 @@ def test_deadline_typed_without_an_offset_is_shown_as_the_aware_time_it_fires(de
     assert ready_names(engine.fire_due_timers(limited.state)) == ["late"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: _timer_due_times gives every manual sibling of a "
-                   "waiting timer its due time, not only the activity a boundary timer is attached to")
 def test_a_timer_in_a_parallel_branch_puts_no_deadline_on_the_other_branch(deploy):
     engine = deploy("parallel_reminder.bpmn", replace={"parallel_reminder.bpmn": PARALLEL_REMINDER})
 
