@@ -53,8 +53,8 @@ run: install
 	  echo "KEFU_ENV=$$KEFU_ENV: no demo users (create one with: $(PYTHON) -m flask users create NAME --role admin)"; \
 	fi
 	@echo
-	@echo "Kefu BPM running at http://127.0.0.1:$(PORT)/ — log in with the demo users above" \
-	  "(password $$($(PYTHON) -c 'from app.services.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)'))"
+	@echo "Kefu BPM running at http://127.0.0.1:$(PORT)/ — log in as a demo user (admin, agent, tech, …" \
+	  "password $$($(PYTHON) -c 'from app.services.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)'))"
 	@echo
 	exec $(PYTHON) -m gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) "app:create_app()"
 

@@ -35,6 +35,7 @@ def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
     databases = TestDatabases(os.environ.get("DATABASE_URL") or None, tmp_path_factory.mktemp("db"))
+    databases.drop_orphans()
     template = create_app(app_config(databases.template_url))
     with template.app_context():
         upgrade()  # the schema comes from the migrations, so the migrations are tested

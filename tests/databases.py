@@ -58,6 +58,20 @@ class TestDatabases:
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._created.remove(name)
 
+    def drop_orphans(self) -> None:
+        """Drop the databases of earlier runs whose process is gone (a killed run leaves them behind)."""
+        if not self.is_postgres:
+            return
+        engine = create_engine(self.base_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                names = connection.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'kefu_t%'"))
+                orphans = [name for (name,) in names if not _process_alive(name)]
+        finally:
+            engine.dispose()
+        for name in orphans:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def drop_all(self) -> None:
         for name in list(self._created):
             self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -70,3 +84,16 @@ class TestDatabases:
                 connection.execute(text(statement))
         finally:
             engine.dispose()
+
+
+def _process_alive(database_name: str) -> bool:
+    pid = database_name.removeprefix("kefu_t").split("_", 1)[0]
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
 from app.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -38,6 +39,7 @@ def error_body(code: str, message: str, errors: dict | None = None) -> dict:
 def register(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError) -> tuple[Response, int]:
+        db.session.rollback()  # nothing half-done survives a refused request
         body = error_body(error.code, error.message, error.errors)
         if isinstance(error, InvalidDefinitionError):
             body["problems"] = [asdict(problem) for problem in error.details.get("problems", [])]
@@ -48,5 +50,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
+        db.session.rollback()
         code = (error.name or "error").lower().replace(" ", "_")
         return jsonify(error_body(code, error.description or error.name)), error.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> tuple[Response, int]:
+        db.session.rollback()
+        app.logger.exception("unexpected error")
+        return jsonify(error_body("internal_error", "服务器内部错误 / internal error")), 500

@@ -20,6 +20,6 @@ def start_instance(process_id: str) -> tuple[dict, int]:
     return instance_state(outcome), 201
 
 
-@api.get("/instances/<int:instance_id>")
+@api.get("/instances/<int(min=1, max=2147483647):instance_id>")
 def get_instance(instance_id: int) -> dict:
     return instance_detail(instance_service.instance_detail(runtime(), instance_id, user=current_user()))
