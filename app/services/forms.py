@@ -30,7 +30,8 @@ def clean_submission(schema: Mapping[str, Any] | None, data: Any) -> dict[str, A
     if undeclared:
         raise InvalidFormError("提交了表单未声明的字段 / undeclared fields submitted", errors=undeclared)
     taken = {key: value for key, value in data.items() if not properties[key].get("readOnly")}
-    errors = _field_errors(schema, taken)
+    errors = {key: "不能包含空字符 / must not contain NUL characters" for key, value in taken.items()
+              if _holds_nul(value)} or _field_errors(schema, taken)
     if errors:
         raise InvalidFormError("表单填写有误 / the form has errors", errors=errors)
     return taken
@@ -76,3 +77,13 @@ def render_instructions(markdown: str | None, data: Mapping[str, Any]) -> str | 
         return _TEMPLATES.from_string(markdown).render(**data)
     except TemplateError:
         return markdown
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

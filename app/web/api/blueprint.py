@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, request
 
 from app.models import User
 from app.services.auth import user_for_token
-from app.services.errors import InvalidRequestError, UnauthorizedError
+from app.services.errors import InvalidRequestError, NotFoundError, UnauthorizedError
 from app.services.runtime import Runtime
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -23,6 +23,8 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedError("需要登录 / missing bearer token")
     g.user = user_for_token(token.strip())
+    if any("\x00" in str(value) for value in (request.view_args or {}).values()):
+        raise NotFoundError("not found")  # no id holds a NUL byte, and PostgreSQL refuses to compare one
 
 
 def current_user() -> User:
