@@ -26,6 +26,9 @@ def init_extensions(app: Flask) -> None:
     from app.extensions import db, migrate
 
     db.init_app(app)
+    # One session per request, even when an app context outlives requests (tests, CLI): writes go
+    # through Core statements, so a session kept across requests would read stale objects.
+    app.teardown_request(lambda _exc: db.session.remove())
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     with app.app_context():
         configure_database(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])

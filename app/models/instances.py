@@ -42,8 +42,8 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     started_by: Mapped[User | None] = relationship(lazy="raise_on_sql")
 
     # Optimistic locking: every UPDATE checks and bumps lock_version, so two concurrent steps
-    # on one instance cannot both commit (the loser gets StaleDataError -> 409).
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version}
+    # on one instance cannot both commit (the loser's UPDATE matches no row -> 409).
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version, "version_id_generator": False}
 
 
 class HumanTask(db.Model):  # type: ignore[name-defined]
@@ -72,7 +72,7 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     instance: Mapped[ProcessInstance] = relationship(lazy="raise_on_sql")
-    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined", innerjoin=False)
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id], lazy="raise_on_sql")
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]

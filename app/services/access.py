@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
-from app.models import HumanTask, User
+
+class Actor(Protocol):
+    """Anyone who acts: a ``User`` row or an authenticated ``Principal``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def role_keys(self) -> frozenset[str]: ...
+    @property
+    def department_keys(self) -> frozenset[str]: ...
+    @property
+    def is_admin(self) -> bool: ...
+
+
+class TaskLike(Protocol):
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def department(self) -> str | None: ...
+    @property
+    def assignee(self) -> str | None: ...
 
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "eng_supervisor", "property_manager"})
 DESIGNER_ROLES = frozenset({"designer", "admin"})
 
 
-def may_act_on_task(user: User, task: HumanTask) -> bool:
+def may_act_on_task(user: Actor, task: TaskLike) -> bool:
     """Admins, the named assignee, or a holder of the task's role (and department, when it has one)."""
     if user.is_admin:
         return True
@@ -21,13 +44,13 @@ def may_act_on_task(user: User, task: HumanTask) -> bool:
     return task.department is None or task.department in user.department_keys
 
 
-def may_start(user: User, start_roles: Iterable[str]) -> bool:
+def may_start(user: Actor, start_roles: Iterable[str]) -> bool:
     return user.is_admin or bool(user.role_keys & set(start_roles))
 
 
-def may_deploy(user: User) -> bool:
+def may_deploy(user: Actor) -> bool:
     return bool(user.role_keys & DESIGNER_ROLES)
 
 
-def is_supervisor(user: User) -> bool:
+def is_supervisor(user: Actor) -> bool:
     return user.is_admin or bool(user.role_keys & SUPERVISOR_ROLES)

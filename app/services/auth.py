@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.clock import Clock
 from app.extensions import db
 from app.models import ApiToken, User
+from app.models.users import user_departments, user_roles
 from app.services.errors import UnauthorizedError
 
 
@@ -26,15 +28,38 @@ def issue_token(user: User, clock: Clock) -> str:
     return token
 
 
-def user_for_token(token: str) -> User:
-    """The active user holding this unrevoked token; raise UnauthorizedError."""
-    user = db.session.scalars(
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
-    ).first()
-    if user is None:
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting, with their roles and departments: what every permission check needs."""
+
+    id: int
+    username: str
+    role_keys: frozenset[str]
+    department_keys: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.role_keys
+
+
+_USERS, _TOKENS = User.__table__, ApiToken.__table__
+_PRINCIPAL_BY_TOKEN = (
+    select(_USERS.c.id, _USERS.c.username, user_roles.c.role_key, user_departments.c.department_key)
+    .select_from(_USERS.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+                 .outerjoin(user_roles, user_roles.c.user_id == _USERS.c.id)
+                 .outerjoin(user_departments, user_departments.c.user_id == _USERS.c.id))
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
+           _USERS.c.is_active.is_(True))
+)
+
+
+def user_for_token(token: str) -> Principal:
+    """The active user holding this unrevoked token, read in one query; raise UnauthorizedError."""
+    rows = db.session.connection().execute(_PRINCIPAL_BY_TOKEN, {"token_hash": hash_token(token)}).all()
+    if not rows:
         raise UnauthorizedError("令牌无效 / invalid or revoked token")
-    return user
+    return Principal(rows[0].id, rows[0].username, frozenset(r.role_key for r in rows if r.role_key),
+                     frozenset(r.department_key for r in rows if r.department_key))
 
 
 def hash_password(password: str) -> str:

@@ -11,17 +11,19 @@ from sqlalchemy.orm import joinedload
 from app.engine import EngineRunError
 from app.extensions import db
 from app.models import AuditEvent, Bundle, HumanTask, ProcessInstance, User
-from app.services.access import is_supervisor, may_act_on_task, may_start
+from app.services.access import Actor, is_supervisor, may_act_on_task, may_start
 from app.services.errors import ForbiddenError, NotFoundError
 from app.services.forms import clean_submission
 from app.services.runtime import BundleFacts, Runtime
-from app.services.steps import apply_step, commit_or_conflict, mark_error, open_tasks_of, record_event
-
-
-@dataclass(frozen=True)
-class InstanceOutcome:
-    instance: ProcessInstance
-    open_tasks: list[HumanTask]
+from app.services.steps import (
+    InstanceOutcome,
+    TaskSnapshot,
+    insert_instance,
+    insert_tasks,
+    open_tasks_of,
+    record_event,
+    step_transaction,
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class InstanceDetail:
     instance: ProcessInstance
     facts: BundleFacts
     bundle_version: int
-    open_tasks: list[HumanTask]
+    open_tasks: list[TaskSnapshot]
     events: list[AuditEvent]
     started_by: str | None
 
@@ -51,11 +53,11 @@ def latest_processes(rt: Runtime) -> list[DeployedProcess]:
     return [DeployedProcess(version, rt.bundles.get(spec_key)) for version, spec_key in rows]
 
 
-def startable_processes(rt: Runtime, *, user: User) -> list[DeployedProcess]:
+def startable_processes(rt: Runtime, *, user: Actor) -> list[DeployedProcess]:
     return [process for process in latest_processes(rt) if may_start(user, process.facts.start_roles)]
 
 
-def start_instance(rt: Runtime, process_id: str, data: Any, *, user: User) -> InstanceOutcome:
+def start_instance(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> InstanceOutcome:
     """Start the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm."""
     latest = db.session.execute(
         select(Bundle.id, Bundle.spec_key).where(Bundle.process_id == process_id)
@@ -69,23 +71,21 @@ def start_instance(rt: Runtime, process_id: str, data: Any, *, user: User) -> In
         raise ForbiddenError("您的角色不能发起此流程 / your role may not start this process")
     clean = clean_submission(facts.forms.get(facts.start_form) if facts.start_form else None, data)
     now = rt.clock.now()
-    instance = ProcessInstance(bundle_id=bundle_id, process_id=process_id, spec_key=spec_key,
-                               status="running", state="", started_by_id=user.id, started_at=now)
-    db.session.add(instance)
-    record_event(instance, "start", at=now, actor=user, data=clean)
     try:
-        result = rt.engine.start(spec_key, clean)
+        result, error = rt.engine.start(spec_key, clean), None
     except EngineRunError as exc:
-        mark_error(instance, exc.details)
-        record_event(instance, "error", at=now, data={"message": exc.details.message})
-        commit_or_conflict()
-        return InstanceOutcome(instance, [])
-    open_tasks = apply_step(instance, result, facts, now=now, open_tasks=[])
-    commit_or_conflict()
-    return InstanceOutcome(instance, open_tasks)
+        result, error = None, exc.details
+    with step_transaction():
+        instance_id = insert_instance(bundle_id=bundle_id, process_id=process_id, spec_key=spec_key, result=result,
+                                      error=error, started_by_id=user.id, now=now)
+        record_event(instance_id, "start", at=now, actor_id=user.id, data=clean)
+        if error is not None:
+            record_event(instance_id, "error", at=now, data={"message": error.message})
+        open_tasks = insert_tasks(instance_id, list(result.ready_tasks), facts, now) if result else []
+    return InstanceOutcome(instance_id, result.status if result else "error", open_tasks)
 
 
-def instance_detail(rt: Runtime, instance_id: int, *, user: User) -> InstanceDetail:
+def instance_detail(rt: Runtime, instance_id: int, *, user: Actor) -> InstanceDetail:
     """An instance with its open tasks and audit trail; raise NotFound/Forbidden."""
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
@@ -103,7 +103,7 @@ def instance_detail(rt: Runtime, instance_id: int, *, user: User) -> InstanceDet
                           starter.username if starter else None)
 
 
-def _may_read(user: User, instance: ProcessInstance, open_tasks: list[HumanTask]) -> bool:
+def _may_read(user: Actor, instance: ProcessInstance, open_tasks: list[TaskSnapshot]) -> bool:
     """Participants (started it, acted on it, or may act on an open task), supervisors and admins."""
     if is_supervisor(user) or instance.started_by_id == user.id:
         return True

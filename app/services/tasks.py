@@ -8,14 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, or_, select, update
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
 from app.extensions import db
-from app.models import HumanTask, ProcessInstance, User
-from app.services.access import may_act_on_task
+from app.services.access import Actor, may_act_on_task
 from app.services.errors import (
     ForbiddenError,
     InstanceNotActiveError,
@@ -25,9 +22,22 @@ from app.services.errors import (
     TaskNotOpenError,
 )
 from app.services.forms import clean_submission, render_instructions
-from app.services.instances import InstanceOutcome
 from app.services.runtime import Runtime
-from app.services.steps import apply_step, commit_or_conflict, mark_error, open_tasks_of, record_event
+from app.services.steps import (
+    INSTANCES,
+    TASK_COLUMNS,
+    TASKS,
+    TASKS_WITH_CLAIMER,
+    InstanceOutcome,
+    TaskSnapshot,
+    complete_task_row,
+    open_tasks_of,
+    record_event,
+    save_error,
+    save_step,
+    snapshot_of_row,
+    step_transaction,
+)
 
 SCOPES = ("mine", "group", "all")
 ACTIVE_STATUSES = ("running", "waiting")
@@ -35,46 +45,66 @@ ACTIVE_STATUSES = ("running", "waiting")
 
 @dataclass(frozen=True)
 class TaskPage:
-    items: list[HumanTask]
+    items: list[TaskSnapshot]
     next_cursor: str | None
 
 
 @dataclass(frozen=True)
 class TaskDetail:
-    task: HumanTask
+    task: TaskSnapshot
     form: dict[str, Any] | None
     data: dict[str, Any]
     instructions: str | None
 
 
-def list_tasks(*, user: User, scope: str = "mine", limit: int = 50, cursor: str | None = None) -> TaskPage:
+@dataclass(frozen=True)
+class _InstanceRow:
+    id: int
+    spec_key: str
+    status: str
+    state: str
+    lock_version: int
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A task, its instance and every open task of that instance, read in one query."""
+
+    task: TaskSnapshot
+    instance: _InstanceRow
+    open_tasks: list[TaskSnapshot]
+
+
+def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str | None = None) -> TaskPage:
     """Open tasks: ``mine`` (claimed by or assigned to me), ``group`` (unclaimed, my roles), ``all`` (admins)."""
     if scope not in SCOPES:
         raise InvalidRequestError(f"scope must be one of {', '.join(SCOPES)}", errors={"scope": "invalid"})
     if scope == "all" and not user.is_admin:
         raise ForbiddenError("只有管理员可以查看全部任务 / only admins may list all tasks")
-    query = select(HumanTask).where(HumanTask.state == "open", _scope_filter(scope, user))
+    query = select(*TASK_COLUMNS).select_from(TASKS_WITH_CLAIMER).where(TASKS.c.state == "open",
+                                                                         _scope_filter(scope, user))
     if cursor:
         created_at, task_id = _decode_cursor(cursor)
-        query = query.where(or_(HumanTask.created_at > created_at,
-                                and_(HumanTask.created_at == created_at, HumanTask.id > task_id)))
-    rows = list(db.session.scalars(query.order_by(HumanTask.created_at, HumanTask.id).limit(limit + 1)))
+        query = query.where(or_(TASKS.c.created_at > created_at,
+                                and_(TASKS.c.created_at == created_at, TASKS.c.id > task_id)))
+    rows = [snapshot_of_row(row) for row in
+            db.session.connection().execute(query.order_by(TASKS.c.created_at, TASKS.c.id).limit(limit + 1))]
     more = len(rows) > limit
     rows = rows[:limit]
     return TaskPage(rows, _encode_cursor(rows[-1]) if more else None)
 
 
-def _scope_filter(scope: str, user: User) -> Any:
+def _scope_filter(scope: str, user: Actor) -> Any:
     if scope == "mine":
-        return or_(HumanTask.claimed_by_id == user.id, HumanTask.assignee == user.username)
+        return or_(TASKS.c.claimed_by_id == user.id, TASKS.c.assignee == user.username)
     if scope == "group":
-        department_ok = or_(HumanTask.department.is_(None), HumanTask.department.in_(user.department_keys))
-        return and_(HumanTask.claimed_by_id.is_(None), HumanTask.assignee.is_(None),
-                    HumanTask.role.in_(user.role_keys), department_ok)
+        department_ok = or_(TASKS.c.department.is_(None), TASKS.c.department.in_(user.department_keys))
+        return and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.assignee.is_(None),
+                    TASKS.c.role.in_(user.role_keys), department_ok)
     return True
 
 
-def _encode_cursor(task: HumanTask) -> str:
+def _encode_cursor(task: TaskSnapshot) -> str:
     return base64.urlsafe_b64encode(f"{task.created_at.isoformat()}|{task.id}".encode()).decode()
 
 
@@ -89,65 +119,70 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidRequestError("invalid cursor", errors={"cursor": "invalid"}) from exc
 
 
-def get_task(rt: Runtime, task_id: str, *, user: User) -> TaskDetail:
-    task = _visible_task(task_id, user)
-    facts = rt.bundles.get(task.instance.spec_key)
+def get_task(rt: Runtime, task_id: str, *, user: Actor) -> TaskDetail:
+    loaded = _load(task_id, user)
+    task, instance = loaded.task, loaded.instance
+    facts = rt.bundles.get(instance.spec_key)
     form = facts.forms.get(task.form_key) if task.form_key else None
     try:
-        data, instructions = rt.engine.task_details(task.instance.state, task.id)
+        data, instructions = rt.engine.task_details(instance.state, task.id)
     except TaskNotFoundError:
         data, instructions = {}, None
     return TaskDetail(task, form, data, render_instructions(instructions, data))
 
 
-def claim_task(rt: Runtime, task_id: str, *, user: User) -> InstanceOutcome:
+def claim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:
     """Take an open task for oneself; raise 404/403/409 errors. Claiming twice is harmless."""
-    task = _visible_task(task_id, user)
-    _require_open(task)
-    if task.claimed_by_id not in (None, user.id):
+    loaded = _load(task_id, user)
+    _require_open(loaded.task)
+    if loaded.task.claimed_by_id not in (None, user.id):
         raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
-    if task.claimed_by_id is None:
-        _set_claim(task, expected=None, new=user.id)
-        record_event(task.instance, "claim", at=rt.clock.now(), actor=user, task_id=task.id)
-        commit_or_conflict()
-    return InstanceOutcome(task.instance, open_tasks_of(task.instance_id))
+    if loaded.task.claimed_by_id is None:
+        with step_transaction():
+            _set_claim(loaded.task, expected=None, new=user.id)
+            record_event(loaded.instance.id, "claim", at=rt.clock.now(), actor_id=user.id, task_id=task_id)
+    return _outcome_after_claim(loaded)
 
 
-def unclaim_task(rt: Runtime, task_id: str, *, user: User) -> InstanceOutcome:
+def unclaim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:
     """Give a claimed task back to its role; only the claimer or an admin may."""
-    task = _visible_task(task_id, user)
-    _require_open(task)
-    if task.claimed_by_id is not None:
-        if task.claimed_by_id != user.id and not user.is_admin:
+    loaded = _load(task_id, user)
+    _require_open(loaded.task)
+    if loaded.task.claimed_by_id is not None:
+        if loaded.task.claimed_by_id != user.id and not user.is_admin:
             raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
-        _set_claim(task, expected=task.claimed_by_id, new=None)
-        record_event(task.instance, "unclaim", at=rt.clock.now(), actor=user, task_id=task.id)
-        commit_or_conflict()
-    return InstanceOutcome(task.instance, open_tasks_of(task.instance_id))
+        with step_transaction():
+            _set_claim(loaded.task, expected=loaded.task.claimed_by_id, new=None)
+            record_event(loaded.instance.id, "unclaim", at=rt.clock.now(), actor_id=user.id, task_id=task_id)
+    return _outcome_after_claim(loaded)
 
 
-def assign_task(rt: Runtime, task_id: str, assignee: User, *, user: User) -> InstanceOutcome:
+def assign_task(rt: Runtime, task_id: str, assignee: Actor, *, user: Actor) -> InstanceOutcome:
     """A supervisor or admin hands an open task to a person who may act on it."""
-    task = _visible_task(task_id, user)
-    _require_open(task)
-    if not may_act_on_task(assignee, task):
+    loaded = _load(task_id, user)
+    _require_open(loaded.task)
+    if not may_act_on_task(assignee, loaded.task):
         raise ForbiddenError(f"{assignee.username} 不能处理此任务 / {assignee.username} may not act on this task")
-    _set_claim(task, expected=task.claimed_by_id, new=assignee.id)
-    record_event(task.instance, "assign", at=rt.clock.now(), actor=user, task_id=task.id,
-                 data={"assignee": assignee.username})
-    commit_or_conflict()
-    return InstanceOutcome(task.instance, open_tasks_of(task.instance_id))
+    with step_transaction():
+        _set_claim(loaded.task, expected=loaded.task.claimed_by_id, new=assignee.id)
+        record_event(loaded.instance.id, "assign", at=rt.clock.now(), actor_id=user.id, task_id=task_id,
+                     data={"assignee": assignee.username})
+    return _outcome_after_claim(loaded)
 
 
-def complete_task(rt: Runtime, task_id: str, data: Any, *, user: User) -> InstanceOutcome:
+def _outcome_after_claim(loaded: _Loaded) -> InstanceOutcome:
+    return InstanceOutcome(loaded.instance.id, loaded.instance.status, open_tasks_of(loaded.instance.id))
+
+
+def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> InstanceOutcome:
     """Complete an open task with form data: state, task index and audit in one transaction.
 
     Checks in order: exists (NotFound), may act (Forbidden), open / not claimed by another /
     instance active (Conflict), data valid (InvalidForm). A run-time engine error puts the
     instance in ``error`` and keeps its previous state.
     """
-    task = _visible_task(task_id, user)
-    instance = task.instance
+    loaded = _load(task_id, user)
+    task, instance = loaded.task, loaded.instance
     _require_open(task)
     if task.claimed_by_id not in (None, user.id):
         raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
@@ -155,55 +190,62 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: User) -> Instan
     facts = rt.bundles.get(instance.spec_key)
     clean = clean_submission(facts.forms.get(task.form_key) if task.form_key else None, data)
     now = rt.clock.now()
-    open_tasks = open_tasks_of(instance.id)
     try:
         result = rt.engine.complete(instance.state, task.id, clean)
     except (TaskNotFoundError, TaskNotReadyError) as exc:
         raise TaskNotOpenError("任务已不可办理 / the task is no longer ready") from exc
     except EngineRunError as exc:
-        mark_error(instance, exc.details)
-        instance.next_timer_at = None
-        record_event(instance, "error", at=now, actor=user, task_id=task.id,
-                     data={"submitted": clean, "message": exc.details.message})
-        commit_or_conflict()
-        return InstanceOutcome(instance, open_tasks)
-    task.state, task.completed_at, task.completed_by_id = "completed", now, user.id
-    still_open = apply_step(instance, result, facts, now=now, open_tasks=[t for t in open_tasks if t.id != task.id])
-    record_event(instance, "complete", at=now, actor=user, task_id=task.id, data=clean)
-    commit_or_conflict()
-    return InstanceOutcome(instance, still_open)
+        with step_transaction():
+            save_error(instance_id=instance.id, lock_version=instance.lock_version, error=exc.details)
+            record_event(instance.id, "error", at=now, actor_id=user.id, task_id=task.id,
+                         data={"submitted": clean, "message": exc.details.message})
+        return InstanceOutcome(instance.id, "error", loaded.open_tasks)
+    with step_transaction():
+        still_open = save_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
+                               facts=facts, now=now, open_tasks=[t for t in loaded.open_tasks if t.id != task.id])
+        complete_task_row(task.id, user_id=user.id, now=now)
+        record_event(instance.id, "complete", at=now, actor_id=user.id, task_id=task.id, data=clean)
+    return InstanceOutcome(instance.id, result.status, still_open)
 
 
-def _visible_task(task_id: str, user: User) -> HumanTask:
-    task = db.session.scalars(
-        select(HumanTask).options(joinedload(HumanTask.instance)).where(HumanTask.id == task_id)
-    ).first()
-    if task is None:
+_INSTANCE_COLUMNS = (INSTANCES.c.id, INSTANCES.c.spec_key, INSTANCES.c.status, INSTANCES.c.state,
+                     INSTANCES.c.lock_version)
+_LOAD = (
+    select(*TASK_COLUMNS, *_INSTANCE_COLUMNS)
+    .select_from(TASKS_WITH_CLAIMER.join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id))
+    .where(TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id"))
+           .scalar_subquery(),
+           or_(TASKS.c.state == "open", TASKS.c.id == bindparam("task_id")))
+    .order_by(TASKS.c.created_at, TASKS.c.id)
+)
+
+
+def _load(task_id: str, user: Actor) -> _Loaded:
+    """The task with its instance and the instance's open tasks (one query); 404 / 403 checks."""
+    rows = db.session.connection().execute(_LOAD, {"task_id": task_id}).all()
+    target = next((row for row in rows if row.id == task_id), None)
+    if target is None:
         raise NotFoundError(f"任务不存在 / no task {task_id}")
+    task = snapshot_of_row(target)
     if not may_act_on_task(user, task):
         raise ForbiddenError("您无权办理此任务 / you may not act on this task")
-    return task
+    instance = _InstanceRow(*target[len(TASK_COLUMNS):])
+    return _Loaded(task, instance, [snapshot_of_row(row) for row in rows if row.state == "open"])
 
 
-def _require_open(task: HumanTask) -> None:
+def _require_open(task: TaskSnapshot) -> None:
     if task.state != "open":
-        raise TaskNotOpenError(f"任务已{ '完成' if task.state == 'completed' else '取消'} / the task is {task.state}")
+        raise TaskNotOpenError(f"任务已{'完成' if task.state == 'completed' else '取消'} / the task is {task.state}")
 
 
-def _require_active(instance: ProcessInstance) -> None:
+def _require_active(instance: _InstanceRow) -> None:
     if instance.status not in ACTIVE_STATUSES:
         raise InstanceNotActiveError(f"流程实例状态为 {instance.status}，不能办理 / the instance is {instance.status}")
 
 
-def _set_claim(task: HumanTask, *, expected: int | None, new: int | None) -> None:
-    condition = HumanTask.claimed_by_id.is_(None) if expected is None else HumanTask.claimed_by_id == expected
-    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]  # an UPDATE yields a cursor
-        update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "open", condition)
-        .values(claimed_by_id=new).execution_options(synchronize_session=False)
-    )
-    changed = result.rowcount
-    if changed != 1:
-        db.session.rollback()
+def _set_claim(task: TaskSnapshot, *, expected: int | None, new: int | None) -> None:
+    condition = TASKS.c.claimed_by_id.is_(None) if expected is None else TASKS.c.claimed_by_id == expected
+    result = db.session.connection().execute(
+        update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == "open", condition).values(claimed_by_id=new))
+    if result.rowcount != 1:
         raise TaskClaimedError("任务刚被他人认领 / someone else just claimed the task")
-    set_committed_value(task, "claimed_by_id", new)
-

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.models import AuditEvent, HumanTask, ProcessInstance
-from app.services.instances import DeployedProcess, InstanceDetail, InstanceOutcome
+from app.models import AuditEvent, ProcessInstance
+from app.services.instances import DeployedProcess, InstanceDetail
+from app.services.steps import InstanceOutcome, TaskSnapshot
 from app.services.tasks import TaskDetail
 
 
@@ -14,11 +15,11 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def task_summary(task: HumanTask) -> dict[str, Any]:
+def task_summary(task: TaskSnapshot) -> dict[str, Any]:
     return {
         "id": task.id, "instance_id": task.instance_id, "process_id": task.process_id, "name": task.element_id,
         "title": task.title, "role": task.role, "department": task.department, "assignee": task.assignee,
-        "claimed_by": task.claimed_by.username if task.claimed_by else None, "state": task.state,
+        "claimed_by": task.claimed_by, "state": task.state,
         "due_at": iso(task.due_at), "form_key": task.form_key, "created_at": iso(task.created_at),
     }
 
@@ -29,7 +30,7 @@ def task_detail(detail: TaskDetail) -> dict[str, Any]:
 
 
 def instance_state(outcome: InstanceOutcome) -> dict[str, Any]:
-    return {"id": outcome.instance.id, "status": outcome.instance.status,
+    return {"id": outcome.instance_id, "status": outcome.status,
             "tasks": [task_summary(task) for task in outcome.open_tasks]}
 
 
