@@ -14,6 +14,7 @@ from app.services.errors import InvalidFormError
 
 _FORMAT_CHECKER = FormatChecker()
 _TEMPLATES = SandboxedEnvironment(autoescape=False)
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
 
 
 def clean_submission(schema: Mapping[str, Any] | None, data: Any) -> dict[str, Any]:
@@ -38,12 +39,23 @@ def clean_submission(schema: Mapping[str, Any] | None, data: Any) -> dict[str, A
 
 
 def _field_errors(schema: Mapping[str, Any], data: dict[str, Any]) -> dict[str, str]:
-    validator = Draft202012Validator(_without_read_only_required(schema), format_checker=_FORMAT_CHECKER)
+    validator = _validator_for(schema)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
         for path in _error_paths(error):
             errors.setdefault(path, _message(error))
     return errors
+
+
+def _validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
+    # Forms come from immutable bundles cached for the life of the process, so the schema object
+    # itself is a safe key; building a validator costs more than validating a submission.
+    key = id(schema)
+    cached = _VALIDATORS.get(key)
+    if cached is None or cached[0] is not schema:
+        cached = (schema, Draft202012Validator(_without_read_only_required(schema), format_checker=_FORMAT_CHECKER))
+        _VALIDATORS[key] = cached
+    return cached[1]
 
 
 def _without_read_only_required(schema: Mapping[str, Any]) -> dict[str, Any]:
