@@ -1,8 +1,8 @@
-"""Writing an engine step: instance state, task index and audit log in one transaction.
+"""Planning an engine step's rows and the transaction around them; ``step_writer`` writes them.
 
-This is the hot path of every task completion, so it writes with plain Core statements
-(no ORM unit of work) and checks the instance's ``lock_version`` itself: an UPDATE that
-matches no row means someone else moved the instance first, and the caller gets a 409.
+This is the hot path of every task completion, so it uses plain Core (no ORM unit of work)
+and the instance's ``lock_version`` is checked by hand: an UPDATE that matches no row means
+someone else moved the instance first, and the caller gets a 409.
 """
 
 from __future__ import annotations
@@ -13,41 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import OperationalError
 
 from app.engine import RunError, StepResult, UserTaskView
 from app.extensions import db
-from app.models import AuditEvent, HumanTask, ProcessInstance, User
+from app.models import User
 from app.services.errors import ConflictError
 from app.services.runtime import BundleFacts
+from app.services.step_writer import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASKS, StepWrite
 
 USERS = User.__table__
-TASKS = HumanTask.__table__
-INSTANCES = ProcessInstance.__table__
-EVENTS = AuditEvent.__table__
 
-# Built once: these run on every task completion, where building and ORM-routing a statement
-# per call costs more than the database round trip itself.
-_SAVE_STATE = (
-    update(INSTANCES)
-    .where(INSTANCES.c.id == bindparam("b_id"), INSTANCES.c.lock_version == bindparam("b_version"))
-    .values(lock_version=bindparam("b_new_version"), state=bindparam("state"), status=bindparam("status"),
-            next_timer_at=bindparam("next_timer_at"), error=bindparam("error"), ended_at=bindparam("ended_at"))
-)
-_SAVE_ERROR = (
-    update(INSTANCES)
-    .where(INSTANCES.c.id == bindparam("b_id"), INSTANCES.c.lock_version == bindparam("b_version"))
-    .values(lock_version=bindparam("b_new_version"), status="error", error=bindparam("error"), next_timer_at=None)
-)
-_COMPLETE_TASK = (
-    update(TASKS).where(TASKS.c.id == bindparam("b_id"))
-    .values(state="completed", completed_at=bindparam("completed_at"), completed_by_id=bindparam("completed_by_id"))
-)
-_INSERT_TASK = insert(TASKS)
-_INSERT_EVENT = insert(EVENTS)
-
-CONFLICT_MESSAGE = "此工单刚被其他人更新，请刷新后重试 / someone else just changed this; reload and try again"
 
 
 @dataclass(frozen=True)
@@ -110,47 +87,56 @@ def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: S
     return int(_connection().execute(insert(INSTANCES).values(values).returning(INSTANCES.c.id)).scalar_one())
 
 
-def save_step(*, instance_id: int, lock_version: int, result: StepResult, facts: BundleFacts, now: datetime,
-              open_tasks: Iterable[TaskSnapshot]) -> list[TaskSnapshot]:
-    """Store the new state (checking the lock version) and sync the open tasks; return those open after."""
-    _update_instance(_SAVE_STATE, instance_id, lock_version, state=result.state, status=result.status,
-                     next_timer_at=result.next_timer_at, error=None,
-                     ended_at=now if result.status == "completed" else None)
+def plan_step(*, instance_id: int, lock_version: int, result: StepResult, facts: BundleFacts, now: datetime,
+              open_tasks: Iterable[TaskSnapshot]) -> tuple[StepWrite, list[TaskSnapshot]]:
+    """The rows a step writes (new state, cancelled and new tasks), and the tasks open after it."""
+    open_tasks = list(open_tasks)
     ready = {view.task_id for view in result.ready_tasks}
-    still_open = [task for task in open_tasks if task.id in ready]
-    gone = [task.id for task in open_tasks if task.id not in ready]
-    if gone:
-        _connection().execute(update(TASKS).where(TASKS.c.id.in_(gone), TASKS.c.state == "open")
-                              .values(state="cancelled", completed_at=now))
     known = {task.id for task in open_tasks}
-    return still_open + insert_tasks(instance_id, [v for v in result.ready_tasks if v.task_id not in known],
-                                     facts, now)
+    new_tasks = new_task_snapshots(instance_id, [v for v in result.ready_tasks if v.task_id not in known], facts, now)
+    step = StepWrite(
+        instance_id, lock_version, now,
+        instance_values={"state": result.state, "status": result.status, "next_timer_at": result.next_timer_at,
+                         "error": None, "ended_at": now if result.status == "completed" else None},
+        cancelled_task_ids=[task.id for task in open_tasks if task.id not in ready],
+        new_tasks=[task_row(snapshot) for snapshot in new_tasks],
+    )
+    return step, [task for task in open_tasks if task.id in ready] + new_tasks
 
 
-def insert_tasks(instance_id: int, views: list[UserTaskView], facts: BundleFacts, now: datetime) -> list[TaskSnapshot]:
-    snapshots = [
+def plan_error(*, instance_id: int, lock_version: int, error: RunError, now: datetime) -> StepWrite:
+    """The step failed: keep the previous state, put the instance in ``error`` with the details."""
+    return StepWrite(instance_id, lock_version, now,
+                     instance_values={"status": "error", "error": error_details(error), "next_timer_at": None})
+
+
+def new_task_snapshots(instance_id: int, views: list[UserTaskView], facts: BundleFacts,
+                       now: datetime) -> list[TaskSnapshot]:
+    return [
         TaskSnapshot(view.task_id, instance_id, view.process_id, view.name, view.title,
                      facts.lane_roles.get(view.lane or "", view.lane), view.department, view.assignee, None, None,
                      "open", view.form_key, now, view.due_at)
         for view in views
     ]
+
+
+def task_row(s: TaskSnapshot) -> dict[str, Any]:
+    return {"id": s.id, "instance_id": s.instance_id, "process_id": s.process_id, "element_id": s.element_id,
+            "title": s.title, "role": s.role, "department": s.department, "assignee": s.assignee,
+            "state": s.state, "form_key": s.form_key, "created_at": s.created_at, "due_at": s.due_at}
+
+
+def event_row(instance_id: int, action: str, *, at: datetime, actor_id: int | None = None,
+              task_id: str | None = None, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"instance_id": instance_id, "task_id": task_id, "actor_id": actor_id, "action": action,
+            "data": dict(data) if data is not None else None, "at": at}
+
+
+def insert_tasks(instance_id: int, views: list[UserTaskView], facts: BundleFacts, now: datetime) -> list[TaskSnapshot]:
+    snapshots = new_task_snapshots(instance_id, views, facts, now)
     if snapshots:
-        _connection().execute(_INSERT_TASK, [
-            {"id": s.id, "instance_id": s.instance_id, "process_id": s.process_id, "element_id": s.element_id,
-             "title": s.title, "role": s.role, "department": s.department, "assignee": s.assignee,
-             "state": "open", "form_key": s.form_key, "created_at": now, "due_at": s.due_at}
-            for s in snapshots
-        ])
+        _connection().execute(insert(TASKS), [task_row(snapshot) for snapshot in snapshots])
     return snapshots
-
-
-def complete_task_row(task_id: str, *, user_id: int, now: datetime) -> None:
-    _connection().execute(_COMPLETE_TASK, {"b_id": task_id, "completed_at": now, "completed_by_id": user_id})
-
-
-def save_error(*, instance_id: int, lock_version: int, error: RunError) -> None:
-    """The step failed: keep the previous state, put the instance in ``error`` with the details."""
-    _update_instance(_SAVE_ERROR, instance_id, lock_version, error=error_details(error))
 
 
 def error_details(error: RunError | None) -> dict[str, Any] | None:
@@ -161,21 +147,12 @@ def error_details(error: RunError | None) -> dict[str, Any] | None:
 
 def record_event(instance_id: int, action: str, *, at: datetime, actor_id: int | None = None,
                  task_id: str | None = None, data: Mapping[str, Any] | None = None) -> None:
-    _connection().execute(_INSERT_EVENT, {
-        "instance_id": instance_id, "task_id": task_id, "actor_id": actor_id, "action": action,
-        "data": dict(data) if data is not None else None, "at": at,
-    })
+    _connection().execute(insert(EVENTS), event_row(instance_id, action, at=at, actor_id=actor_id, task_id=task_id,
+                                                    data=data))
 
 
 def _connection() -> Connection:
     return db.session.connection()
-
-
-def _update_instance(statement: Update, instance_id: int, lock_version: int, **values: Any) -> None:
-    result = _connection().execute(
-        statement, {"b_id": instance_id, "b_version": lock_version, "b_new_version": lock_version + 1, **values})
-    if result.rowcount != 1:
-        raise ConflictError(CONFLICT_MESSAGE)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from app.services.errors import (
 )
 from app.services.forms import clean_submission, render_instructions
 from app.services.runtime import Runtime
+from app.services.step_writer import write_step
 from app.services.steps import (
     INSTANCES,
     TASK_COLUMNS,
@@ -30,11 +31,11 @@ from app.services.steps import (
     TASKS_WITH_CLAIMER,
     InstanceOutcome,
     TaskSnapshot,
-    complete_task_row,
+    event_row,
     open_tasks_of,
+    plan_error,
+    plan_step,
     record_event,
-    save_error,
-    save_step,
     snapshot_of_row,
     step_transaction,
 )
@@ -195,16 +196,18 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
     except (TaskNotFoundError, TaskNotReadyError) as exc:
         raise TaskNotOpenError("任务已不可办理 / the task is no longer ready") from exc
     except EngineRunError as exc:
+        failed = plan_error(instance_id=instance.id, lock_version=instance.lock_version, error=exc.details, now=now)
+        failed.events.append(event_row(instance.id, "error", at=now, actor_id=user.id, task_id=task.id,
+                                       data={"submitted": clean, "message": exc.details.message}))
         with step_transaction():
-            save_error(instance_id=instance.id, lock_version=instance.lock_version, error=exc.details)
-            record_event(instance.id, "error", at=now, actor_id=user.id, task_id=task.id,
-                         data={"submitted": clean, "message": exc.details.message})
+            write_step(failed)
         return InstanceOutcome(instance.id, "error", loaded.open_tasks)
+    step, still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
+                                 facts=facts, now=now, open_tasks=[t for t in loaded.open_tasks if t.id != task.id])
+    step.completed_task_id, step.completed_by_id = task.id, user.id
+    step.events.append(event_row(instance.id, "complete", at=now, actor_id=user.id, task_id=task.id, data=clean))
     with step_transaction():
-        still_open = save_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
-                               facts=facts, now=now, open_tasks=[t for t in loaded.open_tasks if t.id != task.id])
-        complete_task_row(task.id, user_id=user.id, now=now)
-        record_event(instance.id, "complete", at=now, actor_id=user.id, task_id=task.id, data=clean)
+        write_step(step)
     return InstanceOutcome(instance.id, result.status, still_open)
 
 
