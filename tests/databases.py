@@ -39,6 +39,10 @@ class TestDatabases:
         self._created.append(name)
         return make_url(self.base_url).set(database=name).render_as_string(hide_password=False)
 
+    def empty(self, suffix: str) -> str:
+        """A new database with no schema at all (dropped at the end of the run)."""
+        return self._new_url(suffix)
+
     def clone(self) -> str:
         suffix = f"c{next(self._counter)}"
         if not self.is_postgres:
