@@ -37,7 +37,7 @@ def init_extensions(app: Flask) -> None:
 def init_runtime(app: Flask, clock: Clock) -> None:
     from app.services.runtime import build_runtime
 
-    app.extensions["kefu"] = build_runtime(clock)
+    app.extensions["kefu"] = build_runtime(clock, app.config["TIMEZONE"])
 
 
 def register_blueprints(app: Flask) -> None:

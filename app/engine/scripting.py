@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from types import CodeType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -88,8 +89,16 @@ def expression_names(expression: str) -> set[str]:
     return set(compile_restricted_eval(expression.strip()).used_names)
 
 
-def make_helpers(clock: Clock) -> dict[str, Callable[..., Any]]:
-    """The helper functions offered to scripts, conditions and timer expressions."""
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def make_helpers(clock: Clock, timezone: str = DEFAULT_TIMEZONE) -> dict[str, Callable[..., Any]]:
+    """The helper functions offered to scripts, conditions and timer expressions.
+
+    Times go in and out as ISO 8601 strings with their offset; "local" means the business
+    time zone (office hours, the night shift), not the server's.
+    """
+    zone = ZoneInfo(timezone)
 
     def now() -> str:
         return clock.now().isoformat()
@@ -97,7 +106,23 @@ def make_helpers(clock: Clock) -> dict[str, Callable[..., Any]]:
     def add_hours(start: str, hours: float) -> str:
         return (datetime.fromisoformat(start) + timedelta(hours=float(hours))).isoformat()
 
-    return {"now": now, "add_hours": add_hours}
+    def hours_between(start: str, end: str) -> float:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 3600
+
+    def local_hour(moment: str | None = None) -> int:
+        return (datetime.fromisoformat(moment) if moment else clock.now()).astimezone(zone).hour
+
+    def next_local_time(hhmm: str, after: str | None = None) -> str:
+        """The next moment the business clock shows ``hhmm`` (e.g. the 08:00 shift hand-over)."""
+        start = (datetime.fromisoformat(after) if after else clock.now()).astimezone(zone)
+        hour, minute = (int(part) for part in hhmm.split(":"))
+        candidate = start.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if candidate <= start:
+            candidate += timedelta(days=1)
+        return candidate.isoformat()
+
+    return {"now": now, "add_hours": add_hours, "hours_between": hours_between, "local_hour": local_hour,
+            "next_local_time": next_local_time}
 
 
 HELPER_NAMES = frozenset(make_helpers(clock=None).keys())  # type: ignore[arg-type]  # names only
@@ -130,5 +155,5 @@ class RestrictedEnvironment(TaskDataEnvironment):
         self._remove_globals_and_functions_from_context(context, external_context)
 
 
-def make_script_engine(clock: Clock) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock)))
+def make_script_engine(clock: Clock, timezone: str = DEFAULT_TIMEZONE) -> PythonScriptEngine:
+    return PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock, timezone)))

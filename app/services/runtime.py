@@ -72,5 +72,5 @@ class Runtime:
     bundles: BundleCache
 
 
-def build_runtime(clock: Clock) -> Runtime:
-    return Runtime(Engine(_load_serialized_spec, clock), clock, BundleCache())
+def build_runtime(clock: Clock, timezone: str) -> Runtime:
+    return Runtime(Engine(_load_serialized_spec, clock, timezone), clock, BundleCache())
