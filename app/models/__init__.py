@@ -2,9 +2,10 @@
 
 from app.models.definitions import Bundle, DiskFile
 from app.models.instances import INSTANCE_STATUSES, TASK_STATES, AuditEvent, HumanTask, ProcessInstance
+from app.models.tickets import Project, Ticket, TicketCounter, Unit, user_projects
 from app.models.users import ApiToken, Department, Role, User
 
 __all__ = [
     "INSTANCE_STATUSES", "TASK_STATES", "ApiToken", "AuditEvent", "Bundle", "Department", "DiskFile",
-    "HumanTask", "ProcessInstance", "Role", "User",
+    "HumanTask", "ProcessInstance", "Project", "Role", "Ticket", "TicketCounter", "Unit", "User", "user_projects",
 ]

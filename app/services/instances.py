@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from app.engine import EngineRunError
+from app.engine import EngineRunError, StepResult
 from app.extensions import db
 from app.models import AuditEvent, Bundle, HumanTask, ProcessInstance, User
 from app.services.access import Actor, is_supervisor, may_act_on_task, may_start
@@ -57,8 +58,18 @@ def startable_processes(rt: Runtime, *, user: Actor) -> list[DeployedProcess]:
     return [process for process in latest_processes(rt) if may_start(user, process.facts.start_roles)]
 
 
-def start_instance(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> InstanceOutcome:
-    """Start the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm."""
+@dataclass(frozen=True)
+class StartPlan:
+    """A checked request to start a process: which bundle, and the cleaned start-form data."""
+
+    bundle_id: int
+    spec_key: str
+    facts: BundleFacts
+    data: dict[str, Any]
+
+
+def plan_start(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> StartPlan:
+    """Check a start of the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm."""
     latest = db.session.execute(
         select(Bundle.id, Bundle.spec_key).where(Bundle.process_id == process_id)
         .order_by(Bundle.version.desc()).limit(1)
@@ -70,19 +81,37 @@ def start_instance(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> I
     if not may_start(user, facts.start_roles):
         raise ForbiddenError("您的角色不能发起此流程 / your role may not start this process")
     clean = clean_submission(facts.forms.get(facts.start_form) if facts.start_form else None, data)
+    return StartPlan(bundle_id, spec_key, facts, clean)
+
+
+def run_start(rt: Runtime, plan: StartPlan, *, user: Actor, system_data: Mapping[str, Any] | None = None,
+              also_write: Callable[[int, StepResult | None], None] | None = None) -> InstanceOutcome:
+    """Start the instance: state, tasks, audit (and ``also_write``'s rows) in one transaction.
+
+    ``system_data`` is added to the form data after validation (what the system knows, not the user).
+    """
+    data = {**plan.data, **(system_data or {})}
     now = rt.clock.now()
     try:
-        result, error = rt.engine.start(spec_key, clean), None
+        result, error = rt.engine.start(plan.spec_key, data), None
     except EngineRunError as exc:
         result, error = None, exc.details
     with step_transaction():
-        instance_id = insert_instance(bundle_id=bundle_id, process_id=process_id, spec_key=spec_key, result=result,
-                                      error=error, started_by_id=user.id, now=now)
-        record_event(instance_id, "start", at=now, actor_id=user.id, data=clean)
+        instance_id = insert_instance(bundle_id=plan.bundle_id, process_id=plan.facts.process_id,
+                                      spec_key=plan.spec_key, result=result, error=error, started_by_id=user.id,
+                                      now=now)
+        record_event(instance_id, "start", at=now, actor_id=user.id, data=plan.data)
         if error is not None:
             record_event(instance_id, "error", at=now, data={"message": error.message})
-        open_tasks = insert_tasks(instance_id, list(result.ready_tasks), facts, now) if result else []
+        open_tasks = insert_tasks(instance_id, list(result.ready_tasks), plan.facts, now) if result else []
+        if also_write is not None:
+            also_write(instance_id, result)
     return InstanceOutcome(instance_id, result.status if result else "error", open_tasks)
+
+
+def start_instance(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> InstanceOutcome:
+    """Start the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm."""
+    return run_start(rt, plan_start(rt, process_id, data, user=user), user=user)
 
 
 def instance_detail(rt: Runtime, instance_id: int, *, user: Actor) -> InstanceDetail:

@@ -70,7 +70,8 @@ class Runtime:
     engine: Engine
     clock: Clock
     bundles: BundleCache
+    timezone: str
 
 
 def build_runtime(clock: Clock, timezone: str) -> Runtime:
-    return Runtime(Engine(_load_serialized_spec, clock, timezone), clock, BundleCache())
+    return Runtime(Engine(_load_serialized_spec, clock, timezone), clock, BundleCache(), timezone)

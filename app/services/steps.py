@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -155,12 +156,22 @@ def _connection() -> Connection:
     return db.session.connection()
 
 
+_transaction_depth: ContextVar[int] = ContextVar("step_transaction_depth", default=0)
+
+
 @contextlib.contextmanager
 def step_transaction() -> Iterator[None]:
-    """Everything written inside commits together or not at all; lock contention becomes a 409."""
+    """Everything written inside commits together or not at all; lock contention becomes a 409.
+
+    Nested use (a step that starts another instance, e.g. a reopened complaint) joins the
+    outer transaction: only the outermost commits.
+    """
+    depth = _transaction_depth.get()
+    token = _transaction_depth.set(depth + 1)
     try:
         yield
-        db.session.commit()
+        if depth == 0:
+            db.session.commit()
     except OperationalError as exc:
         db.session.rollback()
         if not _is_lock_error(exc):
@@ -169,6 +180,8 @@ def step_transaction() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        _transaction_depth.reset(token)
 
 
 def _is_lock_error(exc: OperationalError) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 
 from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
 from app.extensions import db
+from app.models import Ticket
 from app.services.access import Actor, may_act_on_task
 from app.services.errors import (
     ForbiddenError,
@@ -39,6 +40,7 @@ from app.services.steps import (
     snapshot_of_row,
     step_transaction,
 )
+from app.services.tickets import sync_ticket_after_step
 
 SCOPES = ("mine", "group", "all")
 ACTIVE_STATUSES = ("running", "waiting")
@@ -65,6 +67,7 @@ class _InstanceRow:
     status: str
     state: str
     lock_version: int
+    ticket_id: int | None
 
 
 @dataclass(frozen=True)
@@ -208,14 +211,18 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
     step.events.append(event_row(instance.id, "complete", at=now, actor_id=user.id, task_id=task.id, data=clean))
     with step_transaction():
         write_step(step)
+        if instance.ticket_id is not None:
+            sync_ticket_after_step(rt, instance.ticket_id, result, user=user)
     return InstanceOutcome(instance.id, result.status, still_open)
 
 
+_TICKETS = Ticket.__table__
 _INSTANCE_COLUMNS = (INSTANCES.c.id, INSTANCES.c.spec_key, INSTANCES.c.status, INSTANCES.c.state,
-                     INSTANCES.c.lock_version)
+                     INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"))
 _LOAD = (
     select(*TASK_COLUMNS, *_INSTANCE_COLUMNS)
-    .select_from(TASKS_WITH_CLAIMER.join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id))
+    .select_from(TASKS_WITH_CLAIMER.join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+                 .outerjoin(_TICKETS, _TICKETS.c.instance_id == INSTANCES.c.id))
     .where(TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id"))
            .scalar_subquery(),
            or_(TASKS.c.state == "open", TASKS.c.id == bindparam("task_id")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.models import AuditEvent, ProcessInstance
+from app.models import AuditEvent, ProcessInstance, Ticket
 from app.services.instances import DeployedProcess, InstanceDetail
 from app.services.steps import InstanceOutcome, TaskSnapshot
 from app.services.tasks import TaskDetail
@@ -53,4 +53,17 @@ def instance_detail(detail: InstanceDetail) -> dict[str, Any]:
         "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
         "next_timer_at": iso(instance.next_timer_at), "tasks": [task_summary(t) for t in detail.open_tasks],
         "events": [audit_event(e) for e in detail.events], "error": instance.error,
+    }
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "number": ticket.number, "instance_id": ticket.instance_id, "project": ticket.project_key,
+        "unit": ticket.unit_code, "category": ticket.category, "part": ticket.part, "channel": ticket.channel,
+        "caller": ticket.caller, "phone": ticket.phone, "description": ticket.description, "stage": ticket.stage,
+        "department": ticket.department, "due_at": iso(ticket.due_at), "escalation_level": ticket.escalation_level,
+        "reopened": ticket.reopened, "rework_count": ticket.rework_count, "repeat_repair": ticket.repeat_repair,
+        "satisfaction": ticket.satisfaction, "outcome": ticket.outcome, "received_at": iso(ticket.received_at),
+        "closed_at": iso(ticket.closed_at), "closed_in_time": ticket.closed_in_time,
+        "closed_first_time": ticket.closed_first_time, "attached_calls": ticket.attached_calls,
     }

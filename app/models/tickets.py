@@ -1,0 +1,93 @@
+"""Tickets (工单): the business object staff talk about, one per reception instance; projects and units."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import UTCDateTime
+
+user_projects = Table(
+    "user_projects", db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_key", ForeignKey("projects.key", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Project(db.Model):  # type: ignore[name-defined]
+    """A development (楼盘) the company manages."""
+
+    __tablename__ = "projects"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    city: Mapped[str | None] = mapped_column(String(40))
+
+
+class Unit(db.Model):  # type: ignore[name-defined]
+    """A unit (building-room) or a common area of a project."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("project_key", "code", name="uq_units_project_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_key: Mapped[str] = mapped_column(ForeignKey("projects.key"))
+    code: Mapped[str] = mapped_column(String(40))  # e.g. "3栋-1202", or a common area's name
+    building: Mapped[str | None] = mapped_column(String(20))
+    room: Mapped[str | None] = mapped_column(String(20))
+    owner_name: Mapped[str | None] = mapped_column(String(40))
+    owner_phone: Mapped[str | None] = mapped_column(String(20))
+    handover_date: Mapped[date | None] = mapped_column(Date)
+    is_common_area: Mapped[bool] = mapped_column(default=False)
+
+
+class Ticket(db.Model):  # type: ignore[name-defined]
+    """A ticket's indexed columns, kept in sync with its reception instance at every step."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_unit_category", "project_key", "unit_code", "category", "received_at"),
+        Index("ix_tickets_project_received", "project_key", "received_at"),
+        Index("ix_tickets_phone", "phone"),
+        Index("ix_tickets_open_due", "closed_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), unique=True)
+    project_key: Mapped[str] = mapped_column(ForeignKey("projects.key"))
+    unit_code: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(20))
+    part: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    caller: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(30))
+    department: Mapped[str | None] = mapped_column(String(40))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    reopened: Mapped[bool] = mapped_column(default=False)
+    reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    rework_count: Mapped[int] = mapped_column(default=0)
+    repeat_repair: Mapped[bool] = mapped_column(default=False)
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_in_time: Mapped[bool | None]
+    closed_first_time: Mapped[bool | None]
+    attached_calls: Mapped[int] = mapped_column(default=0)
+
+
+class TicketCounter(db.Model):  # type: ignore[name-defined]
+    """The last ticket number given out on a (business-time) day."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD
+    last_number: Mapped[int]

@@ -1,0 +1,193 @@
+"""Tickets: open one (a reception instance), keep its indexed columns true, find duplicates, attach calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.engine import StepResult
+from app.extensions import db
+from app.models import Project, Ticket, TicketCounter, Unit, user_projects
+from app.services.access import Actor
+from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
+from app.services.instances import plan_start, run_start
+from app.services.runtime import Runtime
+from app.services.steps import InstanceOutcome, record_event
+
+RECEPTION = "reception"
+DUPLICATE_WINDOW = timedelta(days=30)
+REPEAT_REPAIR_WINDOW = timedelta(days=90)
+REOPENED_ESCALATION = 2
+
+# Task-data variables (docs/flow-contract.md) copied to the ticket's columns after every step.
+SYNCED_FIELDS = {
+    "stage": "stage", "department": "department", "escalation_level": "escalation_level",
+    "rework_count": "rework_count", "satisfaction": "satisfaction", "outcome": "outcome",
+    "category": "category", "description": "description",
+}
+
+
+@dataclass(frozen=True)
+class TicketOutcome:
+    number: str
+    ticket_id: int
+    instance: InstanceOutcome
+
+
+def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket | None = None) -> TicketOutcome:
+    """Record a call as a new ticket (a reception instance); raise Forbidden/InvalidForm/NotFound."""
+    plan = plan_start(rt, RECEPTION, intake, user=user)
+    project_key = str(plan.data.get("project", ""))
+    _require_project(project_key, user)
+    unit = _find_unit(project_key, str(plan.data.get("unit", "")))
+    now = rt.clock.now()
+    number = _next_number(now, rt.timezone)
+    system_data = {
+        "ticket_number": number, "reported_at": now.isoformat(),
+        "handover_date": unit.handover_date.isoformat() if unit and unit.handover_date else None,
+        "common_area": bool(unit and unit.is_common_area),
+        "reopened_from": reopened_from.number if reopened_from else None,
+        "escalation_level": REOPENED_ESCALATION if reopened_from else 0, "rework_count": 0,
+    }
+    created: dict[str, int] = {}
+
+    def write_ticket(instance_id: int, result: StepResult | None) -> None:
+        values = _ticket_values(plan.data, system_data, number, instance_id, now, user.id, reopened_from)
+        created["id"] = db.session.execute(insert(Ticket).values(values).returning(Ticket.id)).scalar_one()
+        if result is not None:
+            _sync_columns(created["id"], result, now)
+        if plan.data.get("category") == "repair" and plan.data.get("part"):
+            _flag_repeat_repair(created["id"], project_key, str(plan.data["unit"]), str(plan.data["part"]), now)
+
+    outcome = run_start(rt, plan, user=user, system_data=system_data, also_write=write_ticket)
+    return TicketOutcome(number, created["id"], outcome)
+
+
+def _ticket_values(data: Mapping[str, Any], system: Mapping[str, Any], number: str, instance_id: int,
+                   now: datetime, user_id: int, reopened_from: Ticket | None) -> dict[str, Any]:
+    return {
+        "number": number, "instance_id": instance_id, "project_key": data["project"], "unit_code": data["unit"],
+        "category": data["category"], "part": data.get("part"), "channel": data.get("channel"),
+        "caller": data.get("caller_name"), "phone": data.get("phone"), "description": data.get("description"),
+        "stage": "intake", "escalation_level": system["escalation_level"], "received_at": now,
+        "received_by_id": user_id, "reopened_from_id": reopened_from.id if reopened_from else None,
+    }
+
+
+def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, user: Actor) -> None:
+    """Copy the step's ticket variables to the ticket's columns; close it, and reopen as a complaint if asked.
+
+    Runs inside the step's transaction, so the ticket never disagrees with its instance.
+    """
+    _sync_columns(ticket_id, result, rt.clock.now())
+    if result.status == "completed" and result.data.get("reopen_as_complaint"):
+        original = db.session.get(Ticket, ticket_id)
+        if original is not None and not original.reopened:
+            _reopen_as_complaint(rt, original, result.data, user=user)
+
+
+def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
+    data = result.data
+    values: dict[str, Any] = {column: data[name] for name, column in SYNCED_FIELDS.items() if name in data}
+    if isinstance(data.get("due_at"), str):
+        values["due_at"] = datetime.fromisoformat(data["due_at"])
+    if result.status == "completed":
+        values["closed_at"] = now
+        values["stage"] = "closed"
+        due = values.get("due_at") or db.session.scalar(select(Ticket.due_at).where(Ticket.id == ticket_id))
+        values["closed_in_time"] = due is None or now <= due
+        values["closed_first_time"] = not data.get("reopen_as_complaint") and not data.get("rework_count")
+    if values:
+        db.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(values))
+
+
+def _reopen_as_complaint(rt: Runtime, original: Ticket, data: Mapping[str, Any], *, user: Actor) -> None:
+    db.session.execute(update(Ticket).where(Ticket.id == original.id)
+                       .values(reopened=True, closed_first_time=False))
+    intake = {key: data[key] for key in ("project", "unit", "caller_name", "phone", "channel") if key in data}
+    intake |= {"category": "complaint", "urgency": "urgent", "emergency": False,
+               "description": f"回访不满意，原工单 {original.number} 重新投诉 / dissatisfied at callback of "
+                              f"{original.number}: {data.get('remarks') or data.get('description') or ''}".strip()}
+    open_ticket(rt, intake, user=user, reopened_from=original)
+
+
+def _next_number(now: datetime, timezone: str) -> str:
+    """KF-YYYYMMDD-NNNN, sequential per business day; an atomic upsert keeps it unique under concurrency."""
+    day = now.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d")
+    dialect = db.session.connection().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TicketCounter)
+    statement = upsert.values(day=day, last_number=1).on_conflict_do_update(
+        index_elements=[TicketCounter.day], set_={"last_number": TicketCounter.last_number + 1},
+    ).returning(TicketCounter.last_number)
+    return f"KF-{day}-{db.session.execute(statement).scalar_one():04d}"
+
+
+def _require_project(project_key: str, user: Actor) -> None:
+    if db.session.get(Project, project_key) is None:
+        raise InvalidFormError("楼盘不存在 / unknown project", errors={"project": "unknown project"})
+    allowed = visible_projects(user)
+    if allowed is not None and project_key not in allowed:
+        raise ForbiddenError("您不负责此楼盘 / you are not assigned to this project")
+
+
+def visible_projects(user: Actor) -> set[str] | None:
+    """The projects a user is limited to, or None when they see every project."""
+    keys = set(db.session.scalars(select(user_projects.c.project_key).where(user_projects.c.user_id == user.id)))
+    return keys or None
+
+
+def _find_unit(project_key: str, code: str) -> Unit | None:
+    return db.session.scalars(select(Unit).where(Unit.project_key == project_key, Unit.code == code)).first()
+
+
+def _flag_repeat_repair(ticket_id: int, project_key: str, unit_code: str, part: str, now: datetime) -> None:
+    """A repair of the same unit and part within 90 days after a closed one is flagged on both (返修)."""
+    earlier = db.session.scalars(
+        select(Ticket.id).where(Ticket.project_key == project_key, Ticket.unit_code == unit_code,
+                                Ticket.category == "repair", Ticket.part == part, Ticket.id != ticket_id,
+                                Ticket.closed_at >= now - REPEAT_REPAIR_WINDOW)
+    ).all()
+    if earlier:
+        db.session.execute(update(Ticket).where(Ticket.id.in_([*earlier, ticket_id])).values(repeat_repair=True))
+
+
+def find_duplicates(*, project_key: str, unit_code: str, category: str, user: Actor, now: datetime) -> list[Ticket]:
+    """Open or recent tickets of the same unit and category (合并工单 candidates), newest first."""
+    allowed = visible_projects(user)
+    if allowed is not None and project_key not in allowed:
+        return []
+    return list(db.session.scalars(
+        select(Ticket).where(Ticket.project_key == project_key, Ticket.unit_code == unit_code,
+                             Ticket.category == category,
+                             or_(Ticket.closed_at.is_(None), Ticket.received_at >= now - DUPLICATE_WINDOW))
+        .order_by(Ticket.received_at.desc()).limit(20)
+    ))
+
+
+def attach_call(rt: Runtime, number: str, call: Mapping[str, Any], *, user: Actor) -> Ticket:
+    """Record a repeated call on an existing ticket instead of dispatching it twice."""
+    ticket = ticket_by_number(number, user=user)
+    now = rt.clock.now()
+    db.session.execute(update(Ticket).where(Ticket.id == ticket.id)
+                       .values(attached_calls=Ticket.attached_calls + 1))
+    record_event(ticket.instance_id, "call_attached", at=now, actor_id=user.id,
+                 data={key: call.get(key) for key in ("caller_name", "phone", "description", "channel")})
+    db.session.commit()
+    return ticket_by_number(number, user=user)
+
+
+def ticket_by_number(number: str, *, user: Actor) -> Ticket:
+    ticket = db.session.scalars(select(Ticket).where(Ticket.number == number)
+                                .execution_options(populate_existing=True)).first()
+    if ticket is None:
+        raise NotFoundError(f"工单不存在 / no ticket {number}")
+    allowed = visible_projects(user)
+    if allowed is not None and ticket.project_key not in allowed:
+        raise NotFoundError(f"工单不存在 / no ticket {number}")
+    return ticket

@@ -1,0 +1,43 @@
+"""Ticket routes: open a ticket, read it by number, find duplicates, attach a repeated call."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.services import tickets as ticket_service
+from app.services.errors import InvalidRequestError
+from app.web.api.blueprint import api, current_user, json_data_body, runtime
+from app.web.api.serializers import instance_state, ticket_summary
+
+
+@api.post("/tickets")
+def open_ticket() -> tuple[dict, int]:
+    data = json_data_body(required=True)
+    opened = ticket_service.open_ticket(runtime(), data, user=current_user())
+    ticket = ticket_service.ticket_by_number(opened.number, user=current_user())
+    return {"ticket": ticket_summary(ticket), "instance": instance_state(opened.instance)}, 201
+
+
+@api.get("/tickets/duplicates")
+def find_duplicates() -> dict:
+    args = {name: request.args.get(name, "") for name in ("project", "unit", "category")}
+    missing = {name: "required" for name, value in args.items() if not value}
+    if missing:
+        raise InvalidRequestError("project, unit and category are required", errors=missing)
+    found = ticket_service.find_duplicates(project_key=args["project"], unit_code=args["unit"],
+                                           category=args["category"], user=current_user(),
+                                           now=runtime().clock.now())
+    return {"items": [ticket_summary(ticket) for ticket in found], "next": None}
+
+
+@api.get("/tickets/<number>")
+def get_ticket(number: str) -> dict:
+    return ticket_summary(ticket_service.ticket_by_number(number, user=current_user()))
+
+
+@api.post("/tickets/<number>/calls")
+def attach_call(number: str) -> dict:
+    data = json_data_body(required=True)
+    if not isinstance(data, dict):
+        raise InvalidRequestError("data must be an object", errors={"data": "must be an object"})
+    return ticket_summary(ticket_service.attach_call(runtime(), number, data, user=current_user()))
