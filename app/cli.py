@@ -72,10 +72,13 @@ def deploy() -> None:
 
 @click.command(help="Fill a new database with demo users (development only).")
 def demo() -> None:
-    from app.services.demo import DEMO_PASSWORD, create_demo_users
+    from app.services.demo import DEMO_PASSWORD, create_demo_estate, create_demo_users
 
     if current_app.config["KEFU_ENV"] != "development":
         raise click.ClickException("flask demo runs only with KEFU_ENV=development")
+    units = create_demo_estate()
+    if units:
+        click.echo(f"demo estate: 3 projects, {units} units and common areas")
     created = create_demo_users(_runtime().clock)
     if not created:
         click.echo("demo users already exist")

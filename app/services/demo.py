@@ -1,12 +1,15 @@
-"""Demo data for a new development database: one user per role of domain.md."""
+"""Demo data for a new development database: one user per role of domain.md, projects and units."""
 
 from __future__ import annotations
+
+import random
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from app.clock import Clock
 from app.extensions import db
-from app.models import User
+from app.models import Project, Unit, User
 from app.services.users import create_user
 
 # Fixed on purpose: printed on screen by `flask demo`, refused outside development.
@@ -33,3 +36,37 @@ def create_demo_users(clock: Clock) -> list[User]:
     return [create_user(username, password=DEMO_PASSWORD, roles=roles, departments=departments,
                         display_name=name, clock=clock)
             for username, name, roles, departments in DEMO_USERS]
+
+
+DEMO_PROJECTS = (("lanting", "兰亭苑", "杭州", date(2019, 6, 30)), ("binjiang", "滨江府", "杭州", date(2022, 12, 28)),
+                 ("cuihu", "翠湖花园", "苏州", date(2016, 9, 1)))
+COMMON_AREAS = ("地下车库", "中心花园", "1栋电梯", "小区大门", "会所")
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞")
+
+
+def create_demo_estate(seed: int = 2026) -> int:
+    """Three projects with their units and common areas; returns how many units were made."""
+    if db.session.scalars(select(Project).limit(1)).first() is not None:
+        return 0
+    rng = random.Random(seed)  # noqa: S311 - demo data, reproducible on purpose
+    units = []
+    for key, name, city, handover in DEMO_PROJECTS:
+        db.session.add(Project(key=key, name=name, city=city))
+        for building in range(1, 7):
+            for floor in range(1, 19, 3):
+                for room in (1, 2):
+                    units.append(_demo_unit(rng, key, f"{building}栋-{floor:02d}{room:02d}", handover))
+        units += [Unit(project_key=key, code=area, is_common_area=True, handover_date=handover)
+                  for area in COMMON_AREAS]
+    db.session.add_all(units)
+    db.session.commit()
+    return len(units)
+
+
+def _demo_unit(rng: random.Random, project_key: str, code: str, handover: date) -> Unit:
+    building, _, room = code.partition("-")
+    return Unit(project_key=project_key, code=code, building=building, room=room,
+                owner_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                owner_phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+                handover_date=handover + timedelta(days=rng.randrange(0, 120)))
