@@ -13,8 +13,7 @@ from app.engine import DefinitionError, compile_bundle, plan_bundles, read_libra
 from app.engine.library import FORM_PROPERTY, NS, bpmn_tag, spiff_properties
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-ROLES = {key: key for key in ("cs_agent night_security cs_supervisor dept_owner dept_head eng_supervisor "
-                              "technician property_manager designer admin").split()}
+ROLES = {key: key for key in ["cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head", "eng_supervisor", "technician", "property_manager", "designer", "admin"]}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 FORMS = sorted((ROOT / "forms").glob("*.json"))
 
