@@ -13,7 +13,8 @@ from app.engine import DefinitionError, compile_bundle, plan_bundles, read_libra
 from app.engine.library import FORM_PROPERTY, NS, bpmn_tag, spiff_properties
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-ROLES = {key: key for key in ["cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head", "eng_supervisor", "technician", "property_manager", "designer", "admin"]}
+ROLES = {key: key for key in ["cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head",
+                              "eng_supervisor", "technician", "property_manager", "designer", "admin"]}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 FORMS = sorted((ROOT / "forms").glob("*.json"))
 
@@ -61,7 +62,8 @@ def test_every_form_is_valid_json_schema_with_chinese_titles_and_enum_labels(pat
         assert CHINESE.search(spec.get("title", "")), f"{path.name}: field {field} has no Chinese title"
         assert "enum" not in spec, f"{path.name}: {field} uses a bare enum; write oneOf with const and title"
         for choice in spec.get("oneOf", []):
-            assert CHINESE.search(choice.get("title", "")), f"{path.name}: {field}={choice.get('const')} has no Chinese label"
+            label = choice.get("title", "")
+            assert CHINESE.search(label), f"{path.name}: {field}={choice.get('const')} has no Chinese label"
 
 
 def test_no_read_only_field_is_required():
