@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
 from app.services.errors import InvalidFormError
 
 _FORMAT_CHECKER = FormatChecker()
+
+
+def _decimal_multiple_of(validator: Any, step: Any, instance: Any, _schema: Any) -> Iterator[ValidationError]:
+    # Money is "multipleOf": 0.01; float division says 19.99 is not a multiple of 0.01, decimals say it is.
+    if validator.is_type(instance, "number") and Decimal(str(instance)) % Decimal(str(step)) != 0:
+        yield ValidationError(f"{instance} is not a multiple of {step}")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of})
 _TEMPLATES = SandboxedEnvironment(autoescape=False)
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
 
 
 def clean_submission(schema: Mapping[str, Any] | None, data: Any) -> dict[str, Any]:
@@ -47,13 +57,13 @@ def _field_errors(schema: Mapping[str, Any], data: dict[str, Any]) -> dict[str, 
     return errors
 
 
-def _validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
+def _validator_for(schema: Mapping[str, Any]) -> Any:
     # Forms come from immutable bundles cached for the life of the process, so the schema object
     # itself is a safe key; building a validator costs more than validating a submission.
     key = id(schema)
     cached = _VALIDATORS.get(key)
     if cached is None or cached[0] is not schema:
-        cached = (schema, Draft202012Validator(_without_read_only_required(schema), format_checker=_FORMAT_CHECKER))
+        cached = (schema, FormValidator(_without_read_only_required(schema), format_checker=_FORMAT_CHECKER))
         _VALIDATORS[key] = cached
     return cached[1]
 

@@ -1,0 +1,34 @@
+"""Form submissions are checked the way a person filling them expects."""
+
+import pytest
+
+from app.services.errors import InvalidFormError
+from app.services.forms import clean_submission
+
+MONEY_FORM = {"type": "object", "properties": {"fee": {"type": "number", "multipleOf": 0.01, "x-widget": "money"}}}
+
+
+@pytest.mark.parametrize("amount", [19.99, 0.07, 1234.56, 100, 0])
+def test_amounts_in_yuan_and_fen_are_accepted(amount):
+    assert clean_submission(MONEY_FORM, {"fee": amount}) == {"fee": amount}
+
+
+def test_an_amount_finer_than_one_fen_is_refused_on_its_field():
+    with pytest.raises(InvalidFormError) as refused:
+        clean_submission(MONEY_FORM, {"fee": 19.999})
+    assert list(refused.value.errors) == ["fee"]
+
+
+def test_every_missing_required_field_is_named():
+    form = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a", "b"]}
+    with pytest.raises(InvalidFormError) as refused:
+        clean_submission(form, {})
+    assert sorted(refused.value.errors) == ["a", "b"]
+
+
+def test_a_nested_field_error_has_a_dotted_path():
+    form = {"type": "object", "properties": {"contact": {"type": "object", "properties": {
+        "phone": {"type": "string", "pattern": "^1[3-9]\\\\d{9}$"}}}}}
+    with pytest.raises(InvalidFormError) as refused:
+        clean_submission(form, {"contact": {"phone": "12345"}})
+    assert list(refused.value.errors) == ["contact.phone"]
