@@ -17,6 +17,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+ASSETS_STAMP := app/static/vendor/.installed
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 PIP_INSTALL := $(PYTHON) -m pip install --disable-pip-version-check -q
 
 PORT ?= 5000
@@ -30,7 +32,16 @@ export PYTHON
 help:
 	@echo "make run | test | test-fast | lint | bench | install | clean   (PORT=$(PORT))"
 
-venv install: $(STAMP)
+venv install: $(STAMP) $(ASSETS_STAMP) $(CATALOGS)
+
+# Front-end files come from npm at set-up time and are served by the app (no CDN).
+$(ASSETS_STAMP): package.json package-lock.json scripts/vendor-assets
+	@scripts/vendor-assets
+	@touch $@
+
+# Compiled translations (Simplified Chinese first, English second).
+%.mo: %.po $(STAMP)
+	@$(PYTHON) -m babel.messages.frontend compile -d app/translations >/dev/null
 
 # Reinstall only when the package metadata changed since the last install.
 $(STAMP): setup.cfg pyproject.toml

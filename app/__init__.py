@@ -30,8 +30,21 @@ def init_extensions(app: Flask) -> None:
     # through Core statements, so a session kept across requests would read stale objects.
     app.teardown_request(lambda _exc: db.session.remove())
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    init_web_extensions(app)
     with app.app_context():
         configure_database(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def init_web_extensions(app: Flask) -> None:
+    from app.extensions import babel, csrf, login_manager
+    from app.web.i18n import select_locale
+    from app.web.session import load_session_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "console.login"
+    login_manager.user_loader(load_session_user)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_timezone=app.config["TIMEZONE"])
 
 
 def init_runtime(app: Flask, clock: Clock) -> None:
@@ -41,9 +54,13 @@ def init_runtime(app: Flask, clock: Clock) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.extensions import csrf
     from app.web.api import api
+    from app.web.console import console
 
+    csrf.exempt(api)  # bearer-token calls carry no CSRF token; session calls are checked in the API itself
     app.register_blueprint(api)
+    app.register_blueprint(console)
 
 
 def register_error_handlers(app: Flask) -> None:

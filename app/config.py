@@ -35,6 +35,13 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(8 * 1024 * 1024))),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
         "JSON_AS_ASCII": False,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        # Where photos and signatures are stored (outside the engine state; task data holds a reference).
+        "UPLOAD_DIR": Path(_env("UPLOAD_DIR", str(PROJECT_ROOT / "instance" / "uploads"))),
     }
     config.update(overrides or {})
     _check(config)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -30,6 +32,18 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
     return {"KEFU_ENV": "testing", "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
             "BPMN_DIR": FIXTURES, "FORMS_DIR": FIXTURES, **extra}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """The Chinese catalog compiled, as `make install` does, for runs that skip make."""
+    for po_path in (Path(__file__).parent.parent / "app" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            with po_path.open("rb") as po_file:
+                catalog = read_po(po_file)
+            with mo_path.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 
@@ -143,8 +144,7 @@ class Engine:
             with engine_clock(self.clock):
                 ready = self._ready_views(workflow, due)
         status = "completed" if workflow.is_completed() else ("running" if ready else "waiting")
-        latest = workflow.last_task.data if workflow.last_task is not None else workflow.data
-        return StepResult(state, status, ready, min(due.values(), default=None), dict(latest))
+        return StepResult(state, status, ready, min(due.values(), default=None), _latest_data(workflow))
 
     def _ready_views(self, workflow: BpmnWorkflow, due: Mapping[UUID, datetime]) -> tuple[UserTaskView, ...]:
         return tuple(self._view(task, due.get(task.id)) for task in workflow.get_tasks(state=TaskState.READY,
@@ -163,7 +163,7 @@ class Engine:
             department=self._narrowing(task, properties.get("department")),
             assignee=self._narrowing(task, properties.get("assignee")),
             instructions=extensions.get("instructionsForEndUser") or spec.documentation,
-            process_id=task.workflow.spec.name,
+            process_id=_diagram_process(task),
             due_at=due_at,
         )
 
@@ -216,3 +216,27 @@ def _failing_element(exc: BaseException) -> str | None:
             element_id = task.task_spec.bpmn_id
         tb = tb.tb_next
     return element_id
+
+
+def _latest_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The data of the task that moved last, in the top workflow or any sub-process or call activity.
+
+    The top workflow's ``last_task`` does not see steps inside sub-processes, so a ticket would
+    show a stale stage while a called flow is running.
+    """
+    if workflow.is_completed() and workflow.last_task is not None:
+        return dict(workflow.last_task.data)
+    moved = [task for task in workflow.get_tasks(state=TaskState.READY | TaskState.COMPLETED | TaskState.WAITING)]
+    latest = max(moved, key=lambda task: task.last_state_change, default=None)
+    return dict(latest.data) if latest is not None else dict(workflow.data)
+
+
+def _diagram_process(task: Task) -> str:
+    """The BPMN process whose diagram holds the task: a called process, not an embedded sub-process."""
+    workflow = task.workflow
+    while workflow is not workflow.top_workflow:
+        parent_task = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if isinstance(parent_task.task_spec, CallActivity):
+            break
+        workflow = parent_task.workflow
+    return str(workflow.spec.name)

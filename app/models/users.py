@@ -47,6 +47,9 @@ class User(db.Model):  # type: ignore[name-defined]
     password_hash: Mapped[str] = mapped_column(String(256))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locale: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
     departments: Mapped[list[Department]] = relationship(secondary=user_departments, lazy="selectin")
 

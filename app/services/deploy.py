@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.engine import DefinitionError, Problem, compile_bundle, plan_bundles, read_library
 from app.extensions import db
-from app.models import Bundle, DiskFile, User
+from app.models import Bundle, DiskFile
+from app.services.access import Actor
 from app.services.errors import ConflictError, InvalidDefinitionError
 from app.services.runtime import Runtime
 from app.services.users import role_names
@@ -27,7 +28,7 @@ class DeployedVersion:
     title: str
 
 
-def deploy_files(rt: Runtime, uploaded: Mapping[str, bytes], *, user: User | None) -> list[DeployedVersion]:
+def deploy_files(rt: Runtime, uploaded: Mapping[str, bytes], *, user: Actor | None) -> list[DeployedVersion]:
     """Deploy uploaded files over the latest deployed ones; raise InvalidDefinitionError, nothing stored."""
     versions = _deploy(rt, uploaded, source="api", user=user)
     _commit()
@@ -55,7 +56,7 @@ def read_definition_dir(folder: Path) -> dict[str, bytes]:
             if path.is_file() and path.suffix in DEFINITION_SUFFIXES}
 
 
-def _deploy(rt: Runtime, uploaded: Mapping[str, bytes], *, source: str, user: User | None) -> list[DeployedVersion]:
+def _deploy(rt: Runtime, uploaded: Mapping[str, bytes], *, source: str, user: Actor | None) -> list[DeployedVersion]:
     latest = _latest_bundles()
     texts = {**_library_texts(latest), **uploaded}
     library = read_library(texts)
@@ -81,7 +82,7 @@ def _deploy(rt: Runtime, uploaded: Mapping[str, bytes], *, source: str, user: Us
 
 
 def _store(rt: Runtime, bundle, texts: Mapping[str, bytes], previous: Bundle | None, source: str,
-           user: User | None) -> DeployedVersion:
+           user: Actor | None) -> DeployedVersion:
     plan = bundle.plan
     spec_key = f"{plan.process_id}@{plan.content_hash}"
     row = Bundle(

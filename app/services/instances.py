@@ -70,18 +70,31 @@ class StartPlan:
 
 def plan_start(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> StartPlan:
     """Check a start of the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm."""
+    bundle_id, facts = _startable(rt, process_id, user)
+    clean = clean_submission(start_form(facts), data)
+    return StartPlan(bundle_id, facts.spec_key, facts, clean)
+
+
+def start_form_for(rt: Runtime, process_id: str, *, user: Actor) -> dict[str, Any] | None:
+    """The start form of the latest version of ``process_id``, for a user who may start it."""
+    return start_form(_startable(rt, process_id, user)[1])
+
+
+def start_form(facts: BundleFacts) -> dict[str, Any] | None:
+    return facts.forms.get(facts.start_form) if facts.start_form else None
+
+
+def _startable(rt: Runtime, process_id: str, user: Actor) -> tuple[int, BundleFacts]:
     latest = db.session.execute(
         select(Bundle.id, Bundle.spec_key).where(Bundle.process_id == process_id)
         .order_by(Bundle.version.desc()).limit(1)
     ).first()
     if latest is None:
         raise NotFoundError(f"流程不存在 / no deployed process '{process_id}'")
-    bundle_id, spec_key = latest
-    facts = rt.bundles.get(spec_key)
+    facts = rt.bundles.get(latest.spec_key)
     if not may_start(user, facts.start_roles):
         raise ForbiddenError("您的角色不能发起此流程 / your role may not start this process")
-    clean = clean_submission(facts.forms.get(facts.start_form) if facts.start_form else None, data)
-    return StartPlan(bundle_id, spec_key, facts, clean)
+    return latest.id, facts
 
 
 def run_start(rt: Runtime, plan: StartPlan, *, user: Actor, system_data: Mapping[str, Any] | None = None,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import StepResult
@@ -95,6 +95,9 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
 def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
     data = result.data
     values: dict[str, Any] = {column: data[name] for name, column in SYNCED_FIELDS.items() if name in data}
+    if "escalation_level" in values:  # a level once reached stays, whichever branch moved last
+        level = int(values["escalation_level"] or 0)
+        values["escalation_level"] = case((Ticket.escalation_level > level, Ticket.escalation_level), else_=level)
     if isinstance(data.get("due_at"), str):
         values["due_at"] = datetime.fromisoformat(data["due_at"])
     if result.status == "completed":
@@ -191,3 +194,12 @@ def ticket_by_number(number: str, *, user: Actor) -> Ticket:
     if allowed is not None and ticket.project_key not in allowed:
         raise NotFoundError(f"工单不存在 / no ticket {number}")
     return ticket
+
+
+def tickets_of_phone(phone: str, *, user: Actor, limit: int = 10) -> list[Ticket]:
+    """A caller's recent tickets, newest first (the screen-pop of a phone system)."""
+    query = select(Ticket).where(Ticket.phone == phone).order_by(Ticket.received_at.desc()).limit(limit)
+    allowed = visible_projects(user)
+    if allowed is not None:
+        query = query.where(Ticket.project_key.in_(allowed))
+    return list(db.session.scalars(query))

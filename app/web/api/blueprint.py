@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
+from flask_login import current_user
 
-from app.models import User
-from app.services.auth import user_for_token
+from app.extensions import csrf
+from app.services.auth import Principal, user_for_token
 from app.services.errors import InvalidRequestError, NotFoundError, UnauthorizedError
 from app.services.runtime import Runtime
 
@@ -19,15 +20,22 @@ PUBLIC_ENDPOINTS = {"api.health", "api.openapi_document"}
 def authenticate() -> None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise UnauthorizedError("需要登录 / missing bearer token")
-    g.user = user_for_token(token.strip())
+    header = request.headers.get("Authorization")
+    if header is None and current_user.is_authenticated:
+        # The browser session works too; then every change needs the page's CSRF token.
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+        g.user = current_user.principal
+    else:
+        scheme, _, token = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthorizedError("需要登录 / missing bearer token")
+        g.user = user_for_token(token.strip())
     if any("\x00" in str(value) for value in (request.view_args or {}).values()):
         raise NotFoundError("not found")  # no id holds a NUL byte, and PostgreSQL refuses to compare one
 
 
-def current_user() -> User:
+def acting_user() -> Principal:
     return g.user
 
 

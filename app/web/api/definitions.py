@@ -9,12 +9,12 @@ from flask import request
 from app.services.access import may_deploy
 from app.services.deploy import deploy_files
 from app.services.errors import ForbiddenError, InvalidRequestError
-from app.web.api.blueprint import api, current_user, runtime
+from app.web.api.blueprint import acting_user, api, runtime
 
 
 @api.post("/definitions")
 def upload_definitions() -> tuple[dict, int]:
-    user = current_user()
+    user = acting_user()
     if not may_deploy(user):
         raise ForbiddenError("只有流程设计人员可以部署 / only process designers may deploy")
     uploads = request.files.getlist("files")

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from app.services import instances as instance_service
-from app.web.api.blueprint import api, current_user, json_data_body, runtime
+from app.web.api.blueprint import acting_user, api, json_data_body, runtime
 from app.web.api.serializers import instance_detail, instance_state, process_item
 
 
 @api.get("/processes")
 def list_processes() -> dict:
-    startable = instance_service.startable_processes(runtime(), user=current_user())
+    startable = instance_service.startable_processes(runtime(), user=acting_user())
     return {"items": [process_item(process) for process in startable], "next": None}
 
 
 @api.post("/processes/<process_id>/instances")
 def start_instance(process_id: str) -> tuple[dict, int]:
     data = json_data_body(required=False)
-    outcome = instance_service.start_instance(runtime(), process_id, data, user=current_user())
+    outcome = instance_service.start_instance(runtime(), process_id, data, user=acting_user())
     return instance_state(outcome), 201
 
 
 @api.get("/instances/<int(min=1, max=2147483647):instance_id>")
 def get_instance(instance_id: int) -> dict:
-    return instance_detail(instance_service.instance_detail(runtime(), instance_id, user=current_user()))
+    return instance_detail(instance_service.instance_detail(runtime(), instance_id, user=acting_user()))

@@ -6,13 +6,13 @@ from flask import request
 
 from app.services import tasks as task_service
 from app.services.errors import InvalidRequestError
-from app.web.api.blueprint import api, current_user, json_data_body, runtime
+from app.web.api.blueprint import acting_user, api, json_data_body, runtime
 from app.web.api.serializers import instance_state, task_detail, task_summary
 
 
 @api.get("/tasks")
 def list_tasks() -> dict:
-    page = task_service.list_tasks(user=current_user(), scope=request.args.get("scope", "mine"),
+    page = task_service.list_tasks(user=acting_user(), scope=request.args.get("scope", "mine"),
                                    limit=_limit(), cursor=request.args.get("cursor") or None)
     return {"items": [task_summary(task) for task in page.items], "next": page.next_cursor}
 
@@ -26,20 +26,20 @@ def _limit() -> int:
 
 @api.get("/tasks/<task_id>")
 def get_task(task_id: str) -> dict:
-    return task_detail(task_service.get_task(runtime(), task_id, user=current_user()))
+    return task_detail(task_service.get_task(runtime(), task_id, user=acting_user()))
 
 
 @api.post("/tasks/<task_id>/claim")
 def claim_task(task_id: str) -> dict:
-    return instance_state(task_service.claim_task(runtime(), task_id, user=current_user()))
+    return instance_state(task_service.claim_task(runtime(), task_id, user=acting_user()))
 
 
 @api.post("/tasks/<task_id>/unclaim")
 def unclaim_task(task_id: str) -> dict:
-    return instance_state(task_service.unclaim_task(runtime(), task_id, user=current_user()))
+    return instance_state(task_service.unclaim_task(runtime(), task_id, user=acting_user()))
 
 
 @api.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str) -> dict:
     data = json_data_body(required=True)
-    return instance_state(task_service.complete_task(runtime(), task_id, data, user=current_user()))
+    return instance_state(task_service.complete_task(runtime(), task_id, data, user=acting_user()))

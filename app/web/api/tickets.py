@@ -6,15 +6,15 @@ from flask import request
 
 from app.services import tickets as ticket_service
 from app.services.errors import InvalidRequestError
-from app.web.api.blueprint import api, current_user, json_data_body, runtime
+from app.web.api.blueprint import acting_user, api, json_data_body, runtime
 from app.web.api.serializers import instance_state, ticket_summary
 
 
 @api.post("/tickets")
 def open_ticket() -> tuple[dict, int]:
     data = json_data_body(required=True)
-    opened = ticket_service.open_ticket(runtime(), data, user=current_user())
-    ticket = ticket_service.ticket_by_number(opened.number, user=current_user())
+    opened = ticket_service.open_ticket(runtime(), data, user=acting_user())
+    ticket = ticket_service.ticket_by_number(opened.number, user=acting_user())
     return {"ticket": ticket_summary(ticket), "instance": instance_state(opened.instance)}, 201
 
 
@@ -25,14 +25,14 @@ def find_duplicates() -> dict:
     if missing:
         raise InvalidRequestError("project, unit and category are required", errors=missing)
     found = ticket_service.find_duplicates(project_key=args["project"], unit_code=args["unit"],
-                                           category=args["category"], user=current_user(),
+                                           category=args["category"], user=acting_user(),
                                            now=runtime().clock.now())
     return {"items": [ticket_summary(ticket) for ticket in found], "next": None}
 
 
 @api.get("/tickets/<number>")
 def get_ticket(number: str) -> dict:
-    return ticket_summary(ticket_service.ticket_by_number(number, user=current_user()))
+    return ticket_summary(ticket_service.ticket_by_number(number, user=acting_user()))
 
 
 @api.post("/tickets/<number>/calls")
@@ -40,4 +40,4 @@ def attach_call(number: str) -> dict:
     data = json_data_body(required=True)
     if not isinstance(data, dict):
         raise InvalidRequestError("data must be an object", errors={"data": "must be an object"})
-    return ticket_summary(ticket_service.attach_call(runtime(), number, data, user=current_user()))
+    return ticket_summary(ticket_service.attach_call(runtime(), number, data, user=acting_user()))

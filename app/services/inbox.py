@@ -1,0 +1,104 @@
+"""What staff see: their inbox, a ticket's page, a task's page — with ticket facts and the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import AuditEvent, Ticket
+from app.services.access import Actor, is_supervisor, may_act_on_task
+from app.services.steps import TASK_COLUMNS, TASKS, TASKS_WITH_CLAIMER, TaskSnapshot, open_tasks_of, snapshot_of_row
+from app.services.tickets import ticket_by_number, visible_projects
+
+TICKETS = Ticket.__table__
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task: TaskSnapshot
+    ticket_number: str | None
+    unit: str | None
+    category: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: Any
+    actor: str | None
+    actor_username: str | None
+    action: str
+    task_id: str | None
+    data: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    ticket: Ticket
+    open_tasks: list[TaskSnapshot]
+    timeline: list[TimelineEntry]
+    may_see_phone: bool
+    reopened_as: list[str]
+    reopened_from: str | None
+
+
+def inbox(*, user: Actor, scope: str) -> list[InboxRow]:
+    """Open tasks claimed by or assigned to me (``mine``), or unclaimed ones of my roles (``group``)."""
+    if scope == "mine":
+        condition = or_(TASKS.c.claimed_by_id == user.id, TASKS.c.assignee == user.username)
+    else:
+        condition = and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.assignee.is_(None),
+                         TASKS.c.role.in_(user.role_keys),
+                         or_(TASKS.c.department.is_(None), TASKS.c.department.in_(user.department_keys)))
+    query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone)
+             .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+             .where(TASKS.c.state == "open", condition)
+             .order_by(TASKS.c.due_at.is_(None), TASKS.c.due_at, TASKS.c.created_at).limit(500))
+    allowed = visible_projects(user)
+    if allowed is not None:
+        query = query.where(or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(allowed)))
+    rows = db.session.connection().execute(query).all()
+    return [InboxRow(snapshot_of_row(row), row.number, row.unit_code, row.category, row.phone) for row in rows]
+
+
+def ticket_view(number: str, *, user: Actor) -> TicketView:
+    ticket = ticket_by_number(number, user=user)
+    open_tasks = open_tasks_of(ticket.instance_id)
+    timeline = timeline_of(ticket.instance_id)
+    worked_on = any(entry.actor_username == user.username for entry in timeline)
+    may_see = is_supervisor(user) or worked_on or any(may_act_on_task(user, task) for task in open_tasks)
+    if not may_see:
+        timeline = [replace(entry, data=_masked(entry.data)) for entry in timeline]
+    reopened_as = list(db.session.scalars(select(Ticket.number).where(Ticket.reopened_from_id == ticket.id)))
+    origin = (db.session.scalar(select(Ticket.number).where(Ticket.id == ticket.reopened_from_id))
+              if ticket.reopened_from_id else None)
+    return TicketView(ticket, open_tasks, timeline, may_see, reopened_as, origin)
+
+
+def ticket_of_instance(instance_id: int) -> Ticket | None:
+    return db.session.scalars(select(Ticket).where(Ticket.instance_id == instance_id)).first()
+
+
+def timeline_of(instance_id: int) -> list[TimelineEntry]:
+    events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
+                                .where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
+    return [TimelineEntry(e.at, e.actor.display_name if e.actor else None, e.actor.username if e.actor else None,
+                          e.action, e.task_id, e.data) for e in events]
+
+
+def _masked(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Submitted data with every phone number masked, for people not working on the ticket."""
+    if data is None:
+        return None
+    return {key: mask_phone(str(value)) if "phone" in key and value else value for key, value in data.items()}
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****8000: the middle four digits hidden, as PIPL practice in lists."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"

@@ -1,0 +1,186 @@
+"""The staff console: log in, inbox, task pages with their forms, tickets. Pages, not JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from app.services import tasks as task_service
+from app.services import tickets as ticket_service
+from app.services.auth import LoginRefusedError, Principal, log_in, set_locale
+from app.services.errors import InvalidFormError
+from app.services.inbox import inbox, mask_phone, ticket_of_instance, ticket_view, timeline_of
+from app.services.instances import start_form_for
+from app.services.runtime import Runtime
+from app.web.form_fields import fields_for, parse_submission, save_upload
+from app.web.i18n import LOCALES, bilingual, select_locale
+from app.web.session import SessionUser
+
+console = Blueprint("console", __name__)
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["kefu"]
+
+
+def me() -> Principal:
+    return current_user.principal
+
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in instructions is shown as text
+
+
+@console.app_template_filter("markdown")
+def render_markdown(text: str | None) -> Markup:
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - markdown-it escapes everything with html off
+
+
+@console.app_context_processor
+def template_helpers() -> dict[str, Any]:
+    return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
+            "locale": select_locale(), "format_datetime": format_datetime}
+
+
+@console.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        return render_template("login.html")
+    try:
+        principal = log_in(request.form.get("username", ""), request.form.get("password", ""), runtime().clock)
+    except LoginRefusedError as exc:
+        flash(exc.message, "danger")
+        return render_template("login.html", username=request.form.get("username", "")), 401
+    login_user(SessionUser(principal))
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else url_for("console.home")
+
+
+@console.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    return redirect(url_for("console.login"))
+
+
+@console.post("/language")
+def language() -> Response:
+    chosen = request.form.get("lang", "zh")
+    chosen = chosen if chosen in LOCALES else "zh"
+    if current_user.is_authenticated:
+        set_locale(me().id, chosen)
+    response = redirect(_safe_next(request.form.get("next")))
+    response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    return response
+
+
+@console.get("/")
+@login_required
+def home() -> str:
+    scope = request.args.get("scope", "mine")
+    scope = scope if scope in ("mine", "group") else "mine"
+    return render_template("inbox.html", scope=scope, rows=inbox(user=me(), scope=scope),
+                           counts={name: len(inbox(user=me(), scope=name)) for name in ("mine", "group")},
+                           now=runtime().clock.now())
+
+
+@console.get("/tasks/<task_id>")
+@login_required
+def task_page(task_id: str) -> str:
+    return _render_task(task_id, values=None, errors={})
+
+
+def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[str, str], status: int = 200) -> Any:
+    detail = task_service.get_task(runtime(), task_id, user=me())
+    ticket = ticket_of_instance(detail.task.instance_id)
+    shown = {**detail.data, **(values or {})}
+    fields = fields_for(detail.form, shown, errors, select_locale())
+    page = render_template("task.html", task=detail.task, form=detail.form, fields=fields, ticket=ticket,
+                           instructions=detail.instructions, timeline=timeline_of(detail.task.instance_id),
+                           errors=errors, can_complete=detail.task.state == "open")
+    return page, status
+
+
+@console.post("/tasks/<task_id>")
+@login_required
+def complete_task(task_id: str) -> Any:
+    detail = task_service.get_task(runtime(), task_id, user=me())
+    try:
+        data = parse_submission(detail.form, request.form, request.files,
+                                save_upload(current_app.config["UPLOAD_DIR"]), runtime().timezone)
+        outcome = task_service.complete_task(runtime(), task_id, data, user=me())
+    except InvalidFormError as exc:
+        flash(_("Please correct the marked fields."), "danger")
+        return _render_task(task_id, values=dict(request.form), errors=exc.errors, status=422)
+    if outcome.status == "error":
+        flash(_("The process stopped with an error; an administrator has been told."), "danger")
+        return redirect(url_for("console.home"))
+    mine = [task for task in outcome.open_tasks if task.claimed_by_id == me().id or task.assignee == me().username
+            or (task.role in me().role_keys and task.assignee is None and task.claimed_by_id is None)]
+    if mine:
+        return redirect(url_for("console.task_page", task_id=mine[0].id))
+    flash(_("Done. The next step is with its owner."), "success")
+    return redirect(url_for("console.home"))
+
+
+@console.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str) -> Response:
+    task_service.claim_task(runtime(), task_id, user=me())
+    return redirect(request.form.get("next") or url_for("console.task_page", task_id=task_id))
+
+
+@console.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str) -> Response:
+    task_service.unclaim_task(runtime(), task_id, user=me())
+    return redirect(url_for("console.home", scope="group"))
+
+
+@console.route("/tickets/new", methods=["GET", "POST"])
+@login_required
+def new_ticket() -> Any:
+    schema = start_form_for(runtime(), ticket_service.RECEPTION, user=me())
+    if request.method == "GET":
+        phone = request.args.get("phone", "")
+        return _render_new_ticket(schema, {"phone": phone} if phone else {}, {})
+    try:
+        data = parse_submission(schema, request.form, request.files, save_upload(current_app.config["UPLOAD_DIR"]),
+                                runtime().timezone)
+        opened = ticket_service.open_ticket(runtime(), data, user=me())
+    except InvalidFormError as exc:
+        flash(_("Please correct the marked fields."), "danger")
+        return _render_new_ticket(schema, dict(request.form), exc.errors, status=422)
+    flash(_("Ticket %(number)s recorded. Read the number to the caller.", number=opened.number), "success")
+    return redirect(url_for("console.ticket_page", number=opened.number))
+
+
+def _render_new_ticket(schema: dict[str, Any] | None, values: dict[str, Any], errors: dict[str, str],
+                       status: int = 200) -> Any:
+    phone = str(values.get("phone") or "")
+    recent = ticket_service.tickets_of_phone(phone, user=me()) if phone else []
+    fields = fields_for(schema, values, errors, select_locale())
+    return render_template("new_ticket.html", fields=fields, recent=recent, errors=errors), status
+
+
+@console.get("/tickets/<number>")
+@login_required
+def ticket_page(number: str) -> str:
+    return render_template("ticket.html", view=ticket_view(number, user=me()))
+
+
+@console.get("/uploads/<name>")
+@login_required
+def upload(name: str) -> Response:
+    if "/" in name or name.startswith("."):
+        abort(404)
+    return send_from_directory(current_app.config["UPLOAD_DIR"], name)

@@ -1,0 +1,170 @@
+"""One renderer for every form: a JSON Schema becomes fields for the template, and a posted form
+becomes typed data for the service. A new ``forms/*.json`` needs no new template."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from app.services.errors import InvalidFormError
+from app.web.i18n import bilingual
+
+PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_SIGNATURE_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    help: str
+    widget: str  # text textarea number money select radio boolean date datetime phone photo signature
+    required: bool
+    read_only: bool
+    choices: tuple[tuple[str, str], ...]
+    value: Any
+    error: str | None
+    pattern: str | None
+
+
+def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors: Mapping[str, str],
+               locale: str) -> list[Field]:
+    """The fields to draw, with the values to show (what the user typed wins over stored data)."""
+    if not schema:
+        return []
+    required = set(schema.get("required", []))
+    return [
+        Field(name=name, label=bilingual(spec.get("title") or name, locale),
+              help=bilingual(spec.get("description"), locale), widget=_widget(spec),
+              required=name in required and not spec.get("readOnly"), read_only=bool(spec.get("readOnly")),
+              choices=tuple((str(c.get("const")), bilingual(c.get("title"), locale)) for c in spec.get("oneOf", [])),
+              value=data.get(name), error=errors.get(name), pattern=spec.get("pattern"))
+        for name, spec in (schema.get("properties") or {}).items()
+    ]
+
+
+def _widget(spec: Mapping[str, Any]) -> str:
+    explicit = spec.get("x-widget")
+    if explicit in ("textarea", "money", "phone", "photo", "signature"):
+        return str(explicit)
+    if spec.get("oneOf"):
+        return "radio" if len(spec["oneOf"]) <= 3 else "select"
+    kind = spec.get("type")
+    if kind == "boolean":
+        return "boolean"
+    if kind in ("number", "integer"):
+        return "number"
+    return {"date": "date", "date-time": "datetime"}.get(spec.get("format", ""), "text")
+
+
+FileSaver = Callable[[bytes, str], str]
+
+
+def parse_submission(schema: Mapping[str, Any] | None, form: MultiDict[str, str],
+                     files: MultiDict[str, FileStorage], save_file: FileSaver, timezone: str) -> dict[str, Any]:
+    """Typed data from a posted form: only the schema's writable fields; empty inputs are left out."""
+    data: dict[str, Any] = {}
+    refused: dict[str, str] = {}
+    for name, spec in ((schema or {}).get("properties") or {}).items():
+        if spec.get("readOnly"):
+            continue
+        try:
+            value = _parse_field(name, spec, form, files, save_file, timezone)
+        except UploadRefusedError as exc:
+            refused[name] = str(exc)
+            continue
+        if value is not None:
+            data[name] = value
+    if refused:
+        raise InvalidFormError("上传的文件不可用 / an uploaded file was refused", errors=refused)
+    return data
+
+
+class UploadRefusedError(ValueError):
+    """A photo or signature of the wrong type or size."""
+
+
+def _parse_field(name: str, spec: Mapping[str, Any], form: MultiDict[str, str], files: MultiDict[str, FileStorage],
+                 save_file: FileSaver, timezone: str) -> Any:
+    widget = _widget(spec)
+    if widget == "photo":
+        return _photo(files.get(name), save_file)
+    raw = (form.get(name) or "").strip()
+    if widget == "signature":
+        if raw.startswith("data:image/png;base64,"):
+            return _signature(raw, save_file)
+        return raw if raw.startswith("upload:") else None
+    if raw == "":
+        return None
+    if spec.get("type") == "boolean":
+        return {"true": True, "false": False}.get(raw, raw)
+    if spec.get("type") in ("number", "integer"):
+        return _number(raw, integer=spec.get("type") == "integer")
+    if spec.get("format") == "date-time":
+        return _local_datetime(raw, timezone)
+    return raw
+
+
+def _number(raw: str, *, integer: bool) -> Any:
+    try:
+        return int(raw) if integer else float(raw)
+    except ValueError:
+        return raw  # the validator names the field: "is not of type number"
+
+
+def _local_datetime(raw: str, timezone: str) -> str:
+    """A browser's datetime-local value is business time; send it on with its offset."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.isoformat()
+
+
+def _photo(upload: FileStorage | None, save_file: FileSaver) -> str | None:
+    if upload is None or not upload.filename:
+        return None
+    suffix = PHOTO_TYPES.get(upload.mimetype or "")
+    content = upload.read(MAX_PHOTO_BYTES + 1)
+    if suffix is None or not _looks_like_image(content):
+        raise UploadRefusedError("只接受 JPEG、PNG 或 WebP 图片 / only JPEG, PNG or WebP images")
+    if len(content) > MAX_PHOTO_BYTES:
+        raise UploadRefusedError("图片不能超过 5 MB / the photo is larger than 5 MB")
+    return save_file(content, suffix)
+
+
+def _signature(data_url: str, save_file: FileSaver) -> str | None:
+    try:
+        content = base64.b64decode(data_url.split(",", 1)[1], validate=True)
+    except (binascii.Error, IndexError) as exc:
+        raise UploadRefusedError("签名无法读取 / the signature could not be read") from exc
+    if len(content) > MAX_SIGNATURE_BYTES or not content.startswith(b"\x89PNG"):
+        raise UploadRefusedError("签名无法读取 / the signature could not be read")
+    return save_file(content, ".png")
+
+
+def _looks_like_image(content: bytes) -> bool:
+    return content.startswith((b"\xff\xd8\xff", b"\x89PNG", b"RIFF"))
+
+
+def save_upload(folder: Path) -> FileSaver:
+    """Store an upload under a random name; the task data keeps only ``upload:<name>``."""
+    def save(content: bytes, suffix: str) -> str:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = secrets.token_hex(16) + suffix
+        (folder / name).write_bytes(content)
+        return f"upload:{name}"
+
+    return save

@@ -1,0 +1,198 @@
+"""The staff console through the Flask client: logging in, the inbox, task and ticket pages, roles."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.services.organisation import create_project, create_unit
+from app.services.users import create_user
+
+TICKET_FIXTURES = Path(__file__).parent.parent / "fixtures" / "tickets"
+PASSWORD = "secret-pw-1"
+
+
+class Browser:
+    """A person at a browser: a cookie jar, and the CSRF token of the last page.
+
+    Each request runs in an app context of its own, as in production; the test's own app
+    context would otherwise share ``g`` (the logged-in user, the CSRF token) between browsers.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.token = ""
+
+    def get(self, path, **kwargs):
+        with self.client.application.app_context():
+            response = self.client.get(path, **kwargs)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
+        if found:
+            self.token = found.group(1)
+        return response
+
+    def post(self, path, data=None, **kwargs):
+        if not self.token:
+            self.get("/login")
+        with self.client.application.app_context():
+            return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kwargs)
+
+    def log_in(self, username, password=PASSWORD):
+        self.get("/login")
+        return self.post("/login", {"username": username, "password": password})
+
+
+@pytest.fixture
+def estate(app, clock, deploy):
+    deploy({path.name: path.read_bytes() for path in TICKET_FIXTURES.iterdir()} | {
+        name: (Path(__file__).parent.parent / "fixtures" / name).read_bytes()
+        for name in ("gateway.bpmn", "gateway_judge.json", "gateway_fix.json", "gateway_explain.json")})
+    create_project("lanting", "兰亭苑")
+    create_unit("lanting", "3-1202")
+    for username, roles in (("wang", ["cs_agent"]), ("zheng", ["technician"]), ("chen", ["cs_supervisor"]),
+                            ("root", ["admin"])):
+        create_user(username, password=PASSWORD, roles=roles, clock=clock)
+
+
+def browser_of(app, username=None):
+    browser = Browser(app.test_client())
+    if username:
+        assert browser.log_in(username).status_code == 302
+    return browser
+
+
+def record_call(browser, **overrides):
+    browser.get("/tickets/new")
+    data = {"project": "lanting", "unit": "3-1202", "caller_name": "张先生", "phone": "13800138000",
+            "category": "repair", "description": "厨房漏水", **overrides}
+    response = browser.post("/tickets/new", data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_pages_need_a_login(app, estate):
+    response = app.test_client().get("/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_account(app, estate, clock):
+    browser = browser_of(app)
+    for _ in range(5):
+        assert browser.log_in("wang", "wrong").status_code == 401
+    locked = browser.log_in("wang")
+    assert locked.status_code == 401
+    assert "稍后再试" in locked.get_data(as_text=True)
+    from datetime import timedelta
+    clock.advance(timedelta(minutes=1))
+    assert browser.log_in("wang").status_code == 302
+
+
+def test_a_form_without_its_csrf_token_is_refused(app, estate):
+    client = app.test_client()
+    response = client.post("/login", data={"username": "wang", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_the_session_cookie_is_http_only_and_same_site(app, estate):
+    response = browser_of(app).log_in("wang")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_an_agent_records_a_call_and_sees_the_ticket_and_its_task(app, estate):
+    agent = browser_of(app, "wang")
+    number = record_call(agent)
+    page = agent.get(f"/tickets/{number}").get_data(as_text=True)
+    assert number in page and "13800138000" in page
+    assert "处理" in page  # the open task, in Chinese
+
+
+def test_an_invalid_form_keeps_what_was_typed_and_marks_the_field(app, estate):
+    agent = browser_of(app, "wang")
+    agent.get("/tickets/new")
+    response = agent.post("/tickets/new", {"project": "lanting", "unit": "3-1202", "caller_name": "张先生",
+                                           "phone": "13800138000", "category": "repair", "description": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'value="张先生"' in page and 'value="13800138000"' in page
+    assert re.search(r'data-field="description".*?field-error', page, re.S)
+
+
+def test_completing_a_task_in_the_browser_closes_the_ticket(app, estate):
+    agent = browser_of(app, "wang")
+    number = record_call(agent)
+    task_id = re.search(r"/tasks/([0-9a-f-]{36})", agent.get(f"/tickets/{number}").get_data(as_text=True)).group(1)
+    agent.get(f"/tasks/{task_id}")
+    done = agent.post(f"/tasks/{task_id}", {"outcome": "resolved", "satisfaction": "satisfied"})
+    assert done.status_code == 302
+    page = agent.get(f"/tickets/{number}").get_data(as_text=True)
+    assert 'id="ticket-stage">closed' in page
+
+
+def test_the_inbox_masks_phone_numbers(app, estate):
+    agent = browser_of(app, "wang")
+    record_call(agent)
+    page = agent.get("/?scope=group").get_data(as_text=True)
+    assert "138****8000" in page and "13800138000" not in page
+
+
+def test_someone_not_working_on_a_ticket_sees_the_phone_masked(app, estate):
+    number = record_call(browser_of(app, "wang"))
+    page = browser_of(app, "zheng").get(f"/tickets/{number}").get_data(as_text=True)
+    assert "138****8000" in page and "13800138000" not in page
+
+
+def test_a_technician_opening_an_agents_task_gets_a_chinese_403_page(app, estate):
+    number = record_call(browser_of(app, "wang"))
+    agent_page = browser_of(app, "wang").get(f"/tickets/{number}").get_data(as_text=True)
+    task_id = re.search(r"/tasks/([0-9a-f-]{36})", agent_page).group(1)
+    technician = browser_of(app, "zheng")
+    response = technician.get(f"/tasks/{task_id}")
+    assert response.status_code == 403
+    assert "您无权" in response.get_data(as_text=True)
+    assert technician.post(f"/tasks/{task_id}", {"outcome": "resolved"}).status_code == 403
+
+
+def test_a_phone_system_screen_pop_fills_the_number_and_shows_the_callers_tickets(app, estate):
+    agent = browser_of(app, "wang")
+    number = record_call(agent)
+    page = agent.get("/tickets/new?phone=13800138000").get_data(as_text=True)
+    assert 'value="13800138000"' in page
+    assert number in page
+
+
+def test_the_english_switch_changes_the_interface_language(app, estate):
+    agent = browser_of(app, "wang")
+    assert "我的待办" in agent.get("/").get_data(as_text=True)
+    agent.post("/language", {"lang": "en", "next": "/"})
+    page = agent.get("/").get_data(as_text=True)
+    assert "My tasks" in page and "我的待办" not in page
+
+
+def test_the_api_accepts_the_browser_session_but_only_with_the_csrf_token(app, estate):
+    agent = browser_of(app, "wang")
+    agent.get("/")
+    with app.app_context():
+        assert agent.client.get("/api/v1/tasks?scope=group").status_code == 200
+    with app.app_context():
+        refused = agent.client.post("/api/v1/tickets", json={"data": {}})
+    assert refused.status_code == 400
+    with app.app_context():
+        allowed = agent.client.post("/api/v1/tickets", json={"data": {}}, headers={"X-CSRFToken": agent.token})
+    assert allowed.status_code == 422  # past the CSRF check, refused by the form
+
+
+ROLE_MATRIX = [
+    # (username, path, expected status)
+    ("wang", "/", 200), ("zheng", "/", 200), ("chen", "/", 200), ("root", "/", 200),
+    ("wang", "/tickets/new", 200), ("chen", "/tickets/new", 200), ("root", "/tickets/new", 200),
+    ("zheng", "/tickets/new", 403),
+]
+
+
+@pytest.mark.parametrize(("username", "path", "status"), ROLE_MATRIX)
+def test_role_matrix_of_the_staff_pages(app, estate, username, path, status):
+    assert browser_of(app, username).get(path).status_code == status
