@@ -1,0 +1,334 @@
+"""Complaint (投诉处理): validity, time limit, handling by the department, callback, classification.
+
+Started the way reception starts it (its data as the reception hands it over); the callback runs
+inside it as a call activity. Tasks inside the handling sub-process are checked through their own
+data, because an instance's step result shows the data of the top process's last step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.engine import StepResult
+from app.services.errors import InvalidFormError
+from tests.flows.conftest import START, Flows, ready_names
+
+A_MINUTE = timedelta(minutes=1)
+LEAK_LIMIT = timedelta(hours=168)
+
+
+@pytest.fixture
+def flows(make_flows) -> Flows:
+    return make_flows("complaint.bpmn", "callback.bpmn")
+
+
+def received(flows: Flows, **changes: Any) -> StepResult:
+    """A complaint as reception hands it over."""
+    return flows.start("complaint", {
+        "ticket_number": "KF-20260302-0001", "reported_at": flows.clock.now().isoformat(), "category": "complaint",
+        "description": "卫生间墙面渗水，墙皮起鼓，已经报修两次没人管。", "caller_name": "王先生",
+        "phone": "13812345678", "unit": "3栋-1202", "escalation_level": 0, "rework_count": 0, **changes})
+
+
+def judged_valid(flows: Flows, result: StepResult, department: str = "engineering",
+                 complaint_type: str = "leak_crack", severity: str = "normal") -> StepResult:
+    return flows.complete(result, "judge_validity", {
+        "withdrawn": False, "valid": True, "responsible_department": department,
+        "complaint_type": complaint_type, "severity": severity, "judgement_note": "防水质量问题，在保修期内。"})
+
+
+def judged_invalid(flows: Flows, result: StepResult) -> StepResult:
+    return flows.complete(result, "judge_validity", {
+        "withdrawn": False, "valid": False, "judgement_note": "墙面是业主自行装修后开裂，不属于交付质量问题。"})
+
+
+def investigated(flows: Flows, result: StepResult, **changes: Any) -> StepResult:
+    return flows.complete(result, "contact_and_investigate", {
+        "withdrawn": False, "send_back": False, "contacted_owner_at": "2026-03-02T10:30:00+08:00",
+        "cause": "卫生间防水层破损。", "responsibility": "product_quality", **changes})
+
+
+def handled_until_confirmation(flows: Flows, result: StepResult) -> StepResult:
+    result = investigated(flows, judged_valid(flows, result))
+    result = flows.complete(result, "propose_solution", {"solution": "重做卫生间防水，修补墙面。"})
+    result = flows.complete(result, "approve_solution", {"approved": True})
+    return flows.complete(result, "implement_solution", {"done_note": "防水已重做，闭水试验 48 小时无渗漏。",
+                                                         "waiting_for": "none"})
+
+
+def stage_of(flows: Flows, result: StepResult, element_id: str) -> str:
+    return flows.task_data(result, element_id)["stage"]
+
+
+def where(flows: Flows, result: StepResult, element_id: str) -> tuple[str | None, str | None, str | None]:
+    task = flows.task(result, element_id)
+    return task.lane, task.department, task.form_key
+
+
+def test_complaint_deploys_as_one_bundle_with_the_callback(make_flows):
+    flows = make_flows("complaint.bpmn", "callback.bpmn")
+
+    started = received(flows)
+
+    assert ready_names(started) == ["judge_validity"]
+    assert flows.task(started, "judge_validity").process_id == "complaint"
+
+
+def test_valid_complaint_is_reworked_approved_accepted_called_back_and_closed_as_resolved(flows):
+    started = received(flows)
+    assert where(flows, started, "judge_validity") == ("cs_agent", None, "complaint_judge.json")
+    assert started.data["stage"] == "validity"
+
+    dispatched = judged_valid(flows, started)
+    assert where(flows, dispatched, "contact_and_investigate") == ("dept_owner", "engineering",
+                                                                   "complaint_investigate.json")
+    assert dispatched.data["limit_hours"] == 168
+    assert datetime.fromisoformat(dispatched.data["due_at"]) == START + LEAK_LIMIT
+    assert dispatched.next_timer_at == START + LEAK_LIMIT
+    assert stage_of(flows, dispatched, "contact_and_investigate") == "investigation"
+
+    proposed = flows.complete(investigated(flows, dispatched), "propose_solution", {"solution": "修补墙面。"})
+    assert where(flows, proposed, "approve_solution") == ("dept_head", "engineering", "complaint_approve.json")
+    assert stage_of(flows, proposed, "approve_solution") == "approval"
+
+    sent_back = flows.complete(proposed, "approve_solution",
+                               {"approved": False, "approval_reason": "只补墙面不解决渗水，先重做防水。"})
+    assert where(flows, sent_back, "propose_solution") == ("dept_owner", "engineering", "complaint_solution.json")
+    assert stage_of(flows, sent_back, "propose_solution") == "solution"
+    assert flows.task_data(sent_back, "propose_solution")["approval_reason"] == "只补墙面不解决渗水，先重做防水。"
+
+    revised = flows.complete(sent_back, "propose_solution", {"solution": "重做卫生间防水，修补墙面。",
+                                                             "planned_completion": "2026-03-06T18:00:00+08:00"})
+    approved = flows.complete(revised, "approve_solution", {"approved": True})
+    assert where(flows, approved, "implement_solution") == ("dept_owner", "engineering", "complaint_implement.json")
+    assert stage_of(flows, approved, "implement_solution") == "implementation"
+
+    implemented = flows.complete(approved, "implement_solution", {"done_note": "防水已重做。", "waiting_for": "none"})
+    assert where(flows, implemented, "confirm_with_owner") == ("cs_agent", None, "complaint_owner_confirm.json")
+    assert stage_of(flows, implemented, "confirm_with_owner") == "owner_confirmation"
+
+    accepted = flows.complete(implemented, "confirm_with_owner", {"owner_accepts": True})
+    assert (accepted.status, accepted.ready_tasks) == ("waiting", ())  # the callback waits 24 hours
+    assert accepted.next_timer_at == START + timedelta(hours=24)
+
+    due = flows.later(accepted, timedelta(hours=24) + A_MINUTE)
+    assert where(flows, due, "call_owner") == ("cs_agent", None, "callback_call.json")
+    assert flows.task(due, "call_owner").process_id == "callback"
+    assert stage_of(flows, due, "call_owner") == "callback"
+
+    called = flows.complete(due, "call_owner", {"reached": True, "satisfaction": "satisfied"})
+    assert where(flows, called, "classify") == ("cs_supervisor", None, "complaint_classify.json")
+    assert called.data["stage"] == "classification"
+
+    closed = flows.complete(called, "classify", {"complaint_type": "leak_crack", "root_cause": "product_quality",
+                                                 "responsible_department": "engineering", "hot_spot": "leak_crack"})
+    assert (closed.status, closed.ready_tasks) == ("completed", ())
+    assert (closed.data["outcome"], closed.data["stage"]) == ("resolved", "closed")
+    assert (closed.data["satisfaction"], closed.data["callback_done"]) == ("satisfied", True)
+    assert (closed.data["department"], closed.data["escalation_level"]) == ("engineering", 0)
+    assert (closed.data["reopen_as_complaint"], closed.data["hot_spot"]) == (False, "leak_crack")
+
+
+@pytest.mark.parametrize(("complaint_type", "severity", "hours"), [
+    ("safety", "normal", 24), ("safety", "serious", 24), ("leak_crack", "normal", 168), ("quality", "serious", 168),
+    ("property_service", "normal", 72), ("sales", "normal", 120), ("other", "serious", 72),
+])
+def test_time_limit_depends_on_the_complaint_type(flows, complaint_type, severity, hours):
+    dispatched = judged_valid(flows, received(flows), complaint_type=complaint_type, severity=severity)
+
+    assert dispatched.data["limit_hours"] == hours
+    assert dispatched.next_timer_at == START + timedelta(hours=hours)
+
+
+def test_invalid_complaint_is_explained_and_closed_as_invalid_when_the_supervisor_keeps_it_closed(flows):
+    judged = judged_invalid(flows, received(flows))
+    assert where(flows, judged, "explain_to_owner") == ("cs_agent", None, "complaint_explain.json")
+
+    explained = flows.complete(judged, "explain_to_owner",
+                               {"explanation": "已说明开裂由自行装修引起，可协助联系装修公司。", "owner_accepts": True})
+    assert where(flows, explained, "supervisor_review_invalid") == ("cs_supervisor", None,
+                                                                   "complaint_supervisor_review.json")
+    assert (explained.data["outcome"], explained.data["stage"]) == ("invalid", "closed")
+
+    kept = flows.complete(explained, "supervisor_review_invalid", {"reopen": False})
+
+    assert (kept.status, kept.ready_tasks) == ("completed", ())
+    assert (kept.data["outcome"], kept.data["stage"]) == ("invalid", "closed")
+    assert "callback_done" not in kept.data
+
+
+def test_owner_who_does_not_accept_the_explanation_goes_back_to_the_validity_judgement(flows):
+    judged = judged_invalid(flows, received(flows))
+
+    refused = flows.complete(judged, "explain_to_owner", {"explanation": "已说明原因。", "owner_accepts": False})
+
+    assert ready_names(refused) == ["judge_validity"]
+
+
+def test_supervisor_reopens_a_complaint_judged_invalid_and_it_is_judged_again(flows):
+    explained = flows.complete(judged_invalid(flows, received(flows)), "explain_to_owner",
+                               {"explanation": "已说明原因。", "owner_accepts": True})
+
+    reopened = flows.complete(explained, "supervisor_review_invalid",
+                              {"reopen": True, "review_note": "交付时墙面已有裂缝记录，应属质量问题。"})
+
+    assert ready_names(reopened) == ["judge_validity"]
+    assert (reopened.data["outcome"], reopened.data["stage"]) == (None, "validity")
+    assert flows.task_data(reopened, "judge_validity")["review_note"] == "交付时墙面已有裂缝记录，应属质量问题。"
+    again = judged_valid(flows, reopened)
+    assert ready_names(again) == ["contact_and_investigate"]
+
+
+def test_department_sends_a_misdispatched_complaint_back_and_the_agent_judges_it_again(flows):
+    dispatched = judged_valid(flows, received(flows), department="sales")
+
+    sent_back = flows.complete(dispatched, "contact_and_investigate", {
+        "withdrawn": False, "send_back": True, "send_back_reason": "渗水是工程质量问题，不归营销。"})
+
+    assert ready_names(sent_back) == ["judge_validity"]
+    assert sent_back.next_timer_at is None  # the deadline watch ended with the handling
+    assert flows.task_data(sent_back, "judge_validity")["send_back_reason"] == "渗水是工程质量问题，不归营销。"
+    redispatched = judged_valid(flows, sent_back, department="engineering")
+    assert flows.task(redispatched, "contact_and_investigate").department == "engineering"
+
+
+def test_a_send_back_needs_a_reason_on_the_form(flows):
+    dispatched = judged_valid(flows, received(flows))
+
+    with pytest.raises(InvalidFormError) as refused:
+        flows.complete(dispatched, "contact_and_investigate", {"withdrawn": False, "send_back": True})
+
+    assert refused.value.errors == {"send_back_reason": "必填 / required"}
+
+
+def test_transfer_to_another_department_gives_it_the_investigation(flows):
+    dispatched = judged_valid(flows, received(flows), department="engineering")
+
+    transferred = flows.complete(dispatched, "contact_and_investigate", {
+        "withdrawn": False, "send_back": False, "transfer_to": "property"})
+
+    assert where(flows, transferred, "contact_and_investigate") == ("dept_owner", "property",
+                                                                    "complaint_investigate.json")
+    assert flows.task_data(transferred, "contact_and_investigate")["transfer_to"] is None
+    kept = investigated(flows, transferred)
+    assert flows.task(kept, "propose_solution").department == "property"
+
+
+def test_waiting_for_parts_stops_the_clock_and_moves_the_deadline_by_the_hours_paused(flows):
+    dispatched = judged_valid(flows, received(flows))
+    approved = flows.complete(flows.complete(investigated(flows, dispatched), "propose_solution",
+                                             {"solution": "更换防水卷材。"}), "approve_solution", {"approved": True})
+
+    waiting = flows.complete(approved, "implement_solution",
+                             {"done_note": "卷材缺货，已订购。", "waiting_for": "parts"})
+    assert where(flows, waiting, "resume_work") == ("dept_owner", "engineering", "complaint_resume.json")
+    paused_at = flows.clock.now()
+    assert datetime.fromisoformat(flows.task_data(waiting, "resume_work")["pause_started"]) == paused_at
+
+    flows.clock.advance(timedelta(hours=30))
+    resumed = flows.complete(waiting, "resume_work", {"resume_note": "卷材到货。"})
+
+    data = flows.task_data(resumed, "implement_solution")
+    assert datetime.fromisoformat(data["due_at"]) == START + LEAK_LIMIT + timedelta(hours=30)
+    assert (data["paused_hours"], data["pause_started"]) == (30, None)
+    done = flows.complete(resumed, "implement_solution", {"done_note": "防水已重做。", "waiting_for": "none"})
+    assert ready_names(done) == ["confirm_with_owner"]
+
+
+def test_owner_who_does_not_accept_the_result_gets_a_new_solution(flows):
+    implemented = handled_until_confirmation(flows, received(flows))
+
+    refused = flows.complete(implemented, "confirm_with_owner",
+                             {"owner_accepts": False, "owner_feedback": "墙面颜色和原来不一样。"})
+
+    assert where(flows, refused, "propose_solution") == ("dept_owner", "engineering", "complaint_solution.json")
+    assert stage_of(flows, refused, "propose_solution") == "solution"
+    assert flows.task_data(refused, "propose_solution")["owner_feedback"] == "墙面颜色和原来不一样。"
+
+
+def test_missed_deadline_brings_in_the_supervisor_at_level_two_while_the_handling_goes_on(flows):
+    dispatched = judged_valid(flows, received(flows), complaint_type="safety")  # 24 hours
+    not_yet = flows.later(dispatched, timedelta(hours=23, minutes=59))
+    assert ready_names(not_yet) == ["contact_and_investigate"]
+
+    overdue = flows.later(not_yet, 2 * A_MINUTE)
+
+    assert ready_names(overdue) == ["contact_and_investigate", "supervisor_follow_up"]
+    assert where(flows, overdue, "supervisor_follow_up") == ("cs_supervisor", None, "complaint_follow_up.json")
+    assert flows.task_data(overdue, "supervisor_follow_up")["escalation_level"] == 2
+    assert overdue.data["escalation_level"] == 2
+    assert overdue.next_timer_at is None
+    going_on = investigated(flows, overdue)
+    assert ready_names(going_on) == ["propose_solution", "supervisor_follow_up"]
+    followed = flows.complete(going_on, "supervisor_follow_up", {"follow_up_note": "已电话督促工程部当天上门。"})
+    assert ready_names(followed) == ["propose_solution"]
+
+
+def test_complaint_handled_after_its_deadline_closes_at_escalation_level_two(flows):
+    dispatched = judged_valid(flows, received(flows), complaint_type="safety")
+    overdue = flows.later(dispatched, timedelta(hours=25))
+    followed = flows.complete(overdue, "supervisor_follow_up", {"follow_up_note": "已督促。"})
+    implemented = flows.complete(flows.complete(flows.complete(investigated(flows, followed), "propose_solution",
+                                                               {"solution": "加装护栏。"}),
+                                                "approve_solution", {"approved": True}),
+                                 "implement_solution", {"done_note": "护栏已装。", "waiting_for": "none"})
+    due = flows.later(flows.complete(implemented, "confirm_with_owner", {"owner_accepts": True}),
+                      timedelta(hours=24) + A_MINUTE)
+    called = flows.complete(due, "call_owner", {"reached": True, "satisfaction": "neutral"})
+
+    closed = flows.complete(called, "classify", {"complaint_type": "safety", "root_cause": "property_management",
+                                                 "responsible_department": "property", "hot_spot": "security"})
+
+    assert closed.status == "completed"
+    assert (closed.data["outcome"], closed.data["escalation_level"]) == ("resolved", 2)
+
+
+def test_dissatisfied_owner_at_the_callback_reopens_the_complaint(flows):
+    implemented = handled_until_confirmation(flows, received(flows))
+    due = flows.later(flows.complete(implemented, "confirm_with_owner", {"owner_accepts": True}),
+                      timedelta(hours=24) + A_MINUTE)
+    called = flows.complete(due, "call_owner", {"reached": True, "satisfaction": "dissatisfied",
+                                                "remarks": "还是渗水。"})
+
+    closed = flows.complete(called, "classify", {"complaint_type": "leak_crack", "root_cause": "product_quality",
+                                                 "responsible_department": "engineering", "hot_spot": "leak_crack"})
+
+    assert closed.status == "completed"
+    assert (closed.data["reopen_as_complaint"], closed.data["satisfaction"]) == (True, "dissatisfied")
+
+
+def test_owner_unreachable_at_the_callback_closes_the_complaint_as_unreachable(flows):
+    implemented = handled_until_confirmation(flows, received(flows))
+    result = flows.later(flows.complete(implemented, "confirm_with_owner", {"owner_accepts": True}),
+                         timedelta(hours=24) + A_MINUTE)
+    for _ in range(2):
+        result = flows.later(flows.complete(result, "call_owner", {"reached": False}), timedelta(hours=4) + A_MINUTE)
+    given_up = flows.complete(result, "call_owner", {"reached": False})
+
+    closed = flows.complete(given_up, "classify", {"complaint_type": "leak_crack", "root_cause": "product_quality",
+                                                   "responsible_department": "engineering", "hot_spot": "leak_crack"})
+
+    assert (closed.data["outcome"], closed.data["stage"]) == ("unreachable", "closed")
+
+
+def test_owner_withdraws_at_the_validity_judgement_and_there_is_no_callback(flows):
+    withdrawn = flows.complete(received(flows), "judge_validity", {
+        "withdrawn": True, "valid": False, "judgement_note": "业主表示已自行解决，撤销投诉。"})
+
+    assert (withdrawn.status, withdrawn.ready_tasks) == ("completed", ())
+    assert (withdrawn.data["outcome"], withdrawn.data["stage"]) == ("withdrawn", "closed")
+    assert "callback_done" not in withdrawn.data
+
+
+def test_owner_withdraws_during_the_investigation_and_there_is_no_callback(flows):
+    dispatched = judged_valid(flows, received(flows))
+
+    withdrawn = flows.complete(dispatched, "contact_and_investigate", {"withdrawn": True, "send_back": False})
+
+    assert (withdrawn.status, withdrawn.ready_tasks) == ("completed", ())
+    assert (withdrawn.data["outcome"], withdrawn.data["stage"]) == ("withdrawn", "closed")
+    assert "callback_done" not in withdrawn.data
+    assert withdrawn.next_timer_at is None
