@@ -15,6 +15,7 @@ from app.engine import StepResult
 from app.extensions import db
 from app.models import Project, Ticket, TicketCounter, Unit, user_projects
 from app.services.access import Actor
+from app.services.auth import principal_for_user
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
 from app.services.instances import plan_start, run_start
 from app.services.runtime import Runtime
@@ -80,7 +81,7 @@ def _ticket_values(data: Mapping[str, Any], system: Mapping[str, Any], number: s
     }
 
 
-def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, user: Actor) -> None:
+def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, user: Actor | None) -> None:
     """Copy the step's ticket variables to the ticket's columns; close it, and reopen as a complaint if asked.
 
     Runs inside the step's transaction, so the ticket never disagrees with its instance.
@@ -89,7 +90,10 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
     if result.status == "completed" and result.data.get("reopen_as_complaint"):
         original = db.session.get(Ticket, ticket_id)
         if original is not None and not original.reopened:
-            _reopen_as_complaint(rt, original, result.data, user=user)
+            # A step without a person (a timer) reopens in the name of whoever recorded the ticket.
+            acting = user or (principal_for_user(original.received_by_id) if original.received_by_id else None)
+            if acting is not None:
+                _reopen_as_complaint(rt, original, result.data, user=acting)
 
 
 def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
