@@ -185,7 +185,7 @@ def _timer_due_times(workflow: BpmnWorkflow) -> dict[UUID, datetime]:
         moment = TimerEventDefinition.get_datetime(value)  # as the engine reads it (naive = server-local)
         guarded = []
         if isinstance(waiting.parent.task_spec, BoundaryEventSplit):
-            guarded = [child for child in waiting.parent.children if child.task_spec.manual]
+            guarded = [task for child in waiting.parent.children for task in _human_tasks_under(workflow, child)]
         for task in guarded or [waiting]:
             due[task.id] = min(moment, due.get(task.id, moment))
     return due
@@ -226,7 +226,8 @@ def _latest_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """
     if workflow.is_completed() and workflow.last_task is not None:
         return dict(workflow.last_task.data)
-    moved = [task for task in workflow.get_tasks(state=TaskState.READY | TaskState.COMPLETED | TaskState.WAITING)]
+    moved = [task for task in workflow.get_tasks(state=TaskState.READY | TaskState.COMPLETED | TaskState.WAITING)
+             if task.task_spec.bpmn_id is not None]  # skip the engine's internal joins, which hold no data
     latest = max(moved, key=lambda task: task.last_state_change, default=None)
     return dict(latest.data) if latest is not None else dict(workflow.data)
 
@@ -240,3 +241,13 @@ def _diagram_process(task: Task) -> str:
             break
         workflow = parent_task.workflow
     return str(workflow.spec.name)
+
+
+def _human_tasks_under(workflow: BpmnWorkflow, task: Task) -> list[Task]:
+    """The task itself if it is a human task; the ready human tasks inside it if it is a sub-process."""
+    if task.task_spec.manual:
+        return [task]
+    subprocess = workflow.subprocesses.get(task.id)
+    if subprocess is None:
+        return []
+    return list(subprocess.get_tasks(state=TaskState.READY, manual=True))

@@ -517,3 +517,19 @@ def test_a_repair_finished_after_its_deadline_closes_at_escalation_level_two_eve
 
     order = flows.task_data(review, "manager_review")
     assert (order["escalation_level"], order["repair_overdue"]) == (2, True)
+
+
+@pytest.mark.parametrize("repair_bundle", ["shipped_callback"], indirect=True)  # the stand-in always reaches
+def test_owner_unreachable_at_the_callback_still_gets_the_review_and_closes_as_unreachable(flows):
+    result = confirmed(flows, accepted(flows, repaired(flows, until_repair(flows, reported(flows)))))
+
+    while "manager_review" not in ready_names(result):
+        if "call_owner" in ready_names(result):
+            result = flows.complete(result, "call_owner", {"reached": False})
+        else:
+            assert result.next_timer_at is not None
+            flows.clock.set(result.next_timer_at + A_MINUTE)
+            result = flows.engine.fire_due_timers(result.state)
+    closed = reviewed(flows, result)
+
+    assert (closed.status, closed.data["outcome"], closed.data["stage"]) == ("completed", "unreachable", "closed")
