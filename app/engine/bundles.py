@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -97,13 +97,18 @@ def _content_hash(library: Library, process_id: str, files: tuple[str, ...]) -> 
     return digest.hexdigest()
 
 
-def compile_bundle(library: Library, plan: BundlePlan, role_names: Mapping[str, str]) -> CompiledBundle:
-    """Check and parse one bundle; raise DefinitionError with every problem found."""
+def compile_bundle(library: Library, plan: BundlePlan, role_names: Mapping[str, str],
+                   system_variables: Iterable[str] = ()) -> CompiledBundle:
+    """Check and parse one bundle; raise DefinitionError with every problem found.
+
+    ``system_variables`` are the names the application puts in task data itself (e.g. the
+    ticket number at start), which timer expressions may use as well as form fields.
+    """
     global _parses
     problems: list[Problem] = []
     for info in library.processes.values():
         if info.file in plan.files:
-            problems.extend(check_process(info, library, role_names))
+            problems.extend(check_process(info, library, role_names, frozenset(system_variables)))
     for name in plan.files:
         if name in library.dmn:
             problems.extend(check_decision_tables(name, library.dmn[name]))

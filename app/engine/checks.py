@@ -23,9 +23,10 @@ TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
 NARROWING_PROPERTIES = ("department", "assignee")
 
 
-def check_process(info: ProcessInfo, library: Library, role_names: Mapping[str, str]) -> list[Problem]:
+def check_process(info: ProcessInfo, library: Library, role_names: Mapping[str, str],
+                  system_variables: frozenset[str] = frozenset()) -> list[Problem]:
     """Every problem of one process: lanes, flows, scripts, conditions, timers, narrowing properties."""
-    known = known_variables(library)
+    known = known_variables(library) | system_variables
     return [
         Problem(info.file, element_id, message)
         for element_id, message in (

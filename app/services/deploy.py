@@ -16,6 +16,7 @@ from app.models import Bundle, DiskFile
 from app.services.access import Actor
 from app.services.errors import ConflictError, InvalidDefinitionError
 from app.services.runtime import Runtime
+from app.services.tickets import SYSTEM_VARIABLES
 from app.services.users import role_names
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
@@ -70,7 +71,7 @@ def _deploy(rt: Runtime, uploaded: Mapping[str, bytes], *, source: str, user: Ac
     compiled = []
     for plan in changed:
         try:
-            compiled.append(compile_bundle(library, plan, names))
+            compiled.append(compile_bundle(library, plan, names, SYSTEM_VARIABLES))
         except DefinitionError as exc:
             problems.extend(exc.problems)
     if problems:

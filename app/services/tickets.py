@@ -22,6 +22,9 @@ from app.services.runtime import Runtime
 from app.services.steps import InstanceOutcome, record_event
 
 RECEPTION = "reception"
+# What open_ticket puts in a ticket's start data (docs/flow-contract.md); diagrams may read these.
+SYSTEM_VARIABLES = frozenset({"ticket_number", "reported_at", "handover_date", "common_area", "reopened_from",
+                              "escalation_level", "rework_count"})
 DUPLICATE_WINDOW = timedelta(days=30)
 REPEAT_REPAIR_WINDOW = timedelta(days=90)
 REOPENED_ESCALATION = 2
