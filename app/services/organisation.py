@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from app.extensions import db
 from app.models import Project, Unit, user_projects
+from app.services.access import Actor
+from app.services.tickets import visible_projects
 
 
 def create_project(key: str, name: str, *, city: str | None = None) -> Project:
@@ -36,3 +38,25 @@ def limit_user_to_projects(user_id: int, project_keys: Iterable[str]) -> None:
     if keys:
         db.session.execute(insert(user_projects), [{"user_id": user_id, "project_key": key} for key in keys])
     db.session.commit()
+
+
+def projects_for(user: Actor) -> list[Project]:
+    """The projects a user works on (all of them when the user is not limited)."""
+    query = select(Project).order_by(Project.key)
+    allowed = visible_projects(user)
+    if allowed is not None:
+        query = query.where(Project.key.in_(allowed))
+    return list(db.session.scalars(query))
+
+
+def find_units(project_key: str, text: str, *, user: Actor, limit: int = 20) -> list[Unit]:
+    """Units of a project whose code or owner starts with what the agent typed (lookup as you type)."""
+    allowed = visible_projects(user)
+    if allowed is not None and project_key not in allowed:
+        return []
+    typed = text.replace("%", "").replace("_", "").strip()
+    return list(db.session.scalars(
+        select(Unit).where(Unit.project_key == project_key)
+        .where((Unit.code.startswith(typed)) | (Unit.owner_name.startswith(typed)) | (Unit.owner_phone == typed))
+        .order_by(Unit.code).limit(limit)
+    ))

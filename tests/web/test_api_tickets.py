@@ -184,3 +184,19 @@ def test_twenty_tickets_opened_at_once_get_twenty_different_numbers(app, agent):
         thread.join()
     assert failures == []
     assert sorted(numbers) == [f"KF-20260302-{n:04d}" for n in range(1, 21)]
+
+
+def test_units_are_looked_up_by_what_the_agent_types(agent):
+    found = agent.get("/units", query_string={"project": "lanting", "q": "3-"}).json["items"]
+    assert [(unit["code"], unit["owner_name"], unit["handover_date"]) for unit in found] == [
+        ("3-1202", "张先生", "2024-06-01")]
+    assert agent.get("/units", query_string={"project": "lanting", "q": "张"}).json["items"][0]["code"] == "3-1202"
+    assert agent.get("/units").status_code == 400
+
+
+def test_a_user_limited_to_one_project_lists_and_looks_up_only_that_project(agent, api_as):
+    limited = api_as("zhou", "cs_agent")
+    limit_user_to_projects(find_user("zhou").id, ["lanting"])
+    assert [p["key"] for p in limited.get("/projects").json["items"]] == ["lanting"]
+    assert [p["key"] for p in agent.get("/projects").json["items"]] == ["binjiang", "lanting"]
+    assert limited.get("/units", query_string={"project": "binjiang", "q": ""}).json["items"] == []
