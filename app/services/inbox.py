@@ -11,8 +11,9 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import AuditEvent, Ticket
 from app.services.access import Actor, is_supervisor, may_act_on_task
+from app.services.projects import visible_projects
 from app.services.steps import TASK_COLUMNS, TASKS, TASKS_WITH_CLAIMER, TaskSnapshot, open_tasks_of, snapshot_of_row
-from app.services.tickets import ticket_by_number, visible_projects
+from app.services.tickets import ticket_by_number
 
 TICKETS = Ticket.__table__
 

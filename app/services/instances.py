@@ -11,10 +11,11 @@ from sqlalchemy.orm import joinedload
 
 from app.engine import EngineRunError, StepResult
 from app.extensions import db
-from app.models import AuditEvent, Bundle, HumanTask, ProcessInstance, User
+from app.models import AuditEvent, Bundle, HumanTask, ProcessInstance, Ticket, User
 from app.services.access import Actor, is_supervisor, may_act_on_task, may_start
 from app.services.errors import ForbiddenError, NotFoundError
 from app.services.forms import clean_submission
+from app.services.projects import ticket_project_hidden
 from app.services.runtime import BundleFacts, Runtime
 from app.services.steps import (
     InstanceOutcome,
@@ -131,6 +132,9 @@ def instance_detail(rt: Runtime, instance_id: int, *, user: Actor) -> InstanceDe
     """An instance with its open tasks and audit trail; raise NotFound/Forbidden."""
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
+        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
+    project_key = db.session.scalar(select(Ticket.project_key).where(Ticket.instance_id == instance.id))
+    if ticket_project_hidden(project_key, user):
         raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
     open_tasks = open_tasks_of(instance.id)
     if not _may_read(user, instance, open_tasks):

@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select
 from app.extensions import db
 from app.models import Project, Unit, user_projects
 from app.services.access import Actor
-from app.services.tickets import visible_projects
+from app.services.projects import visible_projects
 
 
 def create_project(key: str, name: str, *, city: str | None = None) -> Project:

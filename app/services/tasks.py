@@ -23,6 +23,7 @@ from app.services.errors import (
     TaskNotOpenError,
 )
 from app.services.forms import clean_submission, render_instructions
+from app.services.projects import ticket_project_hidden, visible_projects
 from app.services.runtime import Runtime
 from app.services.step_writer import write_step
 from app.services.steps import (
@@ -68,6 +69,7 @@ class _InstanceRow:
     state: str
     lock_version: int
     ticket_id: int | None
+    project_key: str | None
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,12 @@ def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str
         raise InvalidRequestError(f"scope must be one of {', '.join(SCOPES)}", errors={"scope": "invalid"})
     if scope == "all" and not user.is_admin:
         raise ForbiddenError("只有管理员可以查看全部任务 / only admins may list all tasks")
-    query = select(*TASK_COLUMNS).select_from(TASKS_WITH_CLAIMER).where(TASKS.c.state == "open",
-                                                                         _scope_filter(scope, user))
+    query = (select(*TASK_COLUMNS)
+             .select_from(TASKS_WITH_CLAIMER.outerjoin(_TICKETS, _TICKETS.c.instance_id == TASKS.c.instance_id))
+             .where(TASKS.c.state == "open", _scope_filter(scope, user)))
+    allowed = visible_projects(user)
+    if allowed is not None:
+        query = query.where(or_(_TICKETS.c.project_key.is_(None), _TICKETS.c.project_key.in_(allowed)))
     if cursor:
         created_at, task_id = _decode_cursor(cursor)
         query = query.where(or_(TASKS.c.created_at > created_at,
@@ -218,7 +224,7 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
 
 _TICKETS = Ticket.__table__
 _INSTANCE_COLUMNS = (INSTANCES.c.id, INSTANCES.c.spec_key, INSTANCES.c.status, INSTANCES.c.state,
-                     INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"))
+                     INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"), _TICKETS.c.project_key)
 _LOAD = (
     select(*TASK_COLUMNS, *_INSTANCE_COLUMNS)
     .select_from(TASKS_WITH_CLAIMER.join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
@@ -237,9 +243,11 @@ def _load(task_id: str, user: Actor) -> _Loaded:
     if target is None:
         raise NotFoundError(f"任务不存在 / no task {task_id}")
     task = snapshot_of_row(target)
+    instance = _InstanceRow(*target[len(TASK_COLUMNS):])
+    if ticket_project_hidden(instance.project_key, user):
+        raise NotFoundError(f"任务不存在 / no task {task_id}")
     if not may_act_on_task(user, task):
         raise ForbiddenError("您无权办理此任务 / you may not act on this task")
-    instance = _InstanceRow(*target[len(TASK_COLUMNS):])
     return _Loaded(task, instance, [snapshot_of_row(row) for row in rows if row.state == "open"])
 
 

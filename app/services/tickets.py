@@ -13,11 +13,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import StepResult
 from app.extensions import db
-from app.models import Project, Ticket, TicketCounter, Unit, user_projects
+from app.models import Project, Ticket, TicketCounter, Unit
 from app.services.access import Actor
 from app.services.auth import principal_for_user
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
 from app.services.instances import plan_start, run_start
+from app.services.projects import visible_projects
 from app.services.runtime import Runtime
 from app.services.steps import InstanceOutcome, record_event
 
@@ -93,8 +94,10 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
     if result.status == "completed" and result.data.get("reopen_as_complaint"):
         original = db.session.get(Ticket, ticket_id)
         if original is not None and not original.reopened:
-            # A step without a person (a timer) reopens in the name of whoever recorded the ticket.
-            acting = user or (principal_for_user(original.received_by_id) if original.received_by_id else None)
+            # The new complaint is recorded in the name of whoever recorded the original: the step
+            # that reopens it may be a manager's review or a timer, neither of whom opens tickets.
+            recorder = principal_for_user(original.received_by_id) if original.received_by_id else None
+            acting = recorder or user
             if acting is not None:
                 _reopen_as_complaint(rt, original, result.data, user=acting)
 
@@ -144,12 +147,6 @@ def _require_project(project_key: str, user: Actor) -> None:
     allowed = visible_projects(user)
     if allowed is not None and project_key not in allowed:
         raise ForbiddenError("您不负责此楼盘 / you are not assigned to this project")
-
-
-def visible_projects(user: Actor) -> set[str] | None:
-    """The projects a user is limited to, or None when they see every project."""
-    keys = set(db.session.scalars(select(user_projects.c.project_key).where(user_projects.c.user_id == user.id)))
-    return keys or None
 
 
 def _find_unit(project_key: str, code: str) -> Unit | None:
@@ -210,3 +207,4 @@ def tickets_of_phone(phone: str, *, user: Actor, limit: int = 10) -> list[Ticket
     if allowed is not None:
         query = query.where(Ticket.project_key.in_(allowed))
     return list(db.session.scalars(query))
+
