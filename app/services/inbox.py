@@ -47,8 +47,13 @@ class TicketView:
     reopened_from: str | None
 
 
-def inbox(*, user: Actor, scope: str) -> list[InboxRow]:
-    """Open tasks claimed by or assigned to me (``mine``), or unclaimed ones of my roles (``group``)."""
+def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: str | None = None,
+          search: str | None = None) -> list[InboxRow]:
+    """Open tasks claimed by or assigned to me (``mine``), or unclaimed ones of my roles (``group``).
+
+    Filters: the ticket's category, the flow (process of the task), and free text matching the
+    ticket number, the caller's phone or the unit. Sorted by due time, soonest first.
+    """
     if scope == "mine":
         condition = or_(TASKS.c.claimed_by_id == user.id, TASKS.c.assignee == user.username)
     else:
@@ -62,6 +67,14 @@ def inbox(*, user: Actor, scope: str) -> list[InboxRow]:
     allowed = visible_projects(user)
     if allowed is not None:
         query = query.where(or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(allowed)))
+    if category:
+        query = query.where(TICKETS.c.category == category)
+    if process_id:
+        query = query.where(TASKS.c.process_id == process_id)
+    text = (search or "").strip()
+    if text:
+        query = query.where(or_(TICKETS.c.number == text.upper(), TICKETS.c.phone == text,
+                                TICKETS.c.unit_code.contains(text, autoescape=True)))
     rows = db.session.connection().execute(query).all()
     return [InboxRow(snapshot_of_row(row), row.number, row.unit_code, row.category, row.phone) for row in rows]
 

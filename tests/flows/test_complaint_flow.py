@@ -59,6 +59,13 @@ def handled_until_confirmation(flows: Flows, result: StepResult) -> StepResult:
                                                          "waiting_for": "none"})
 
 
+def approved_for_work(flows: Flows, result: StepResult, **judged: Any) -> StepResult:
+    """Judged valid, investigated, solution proposed and approved: ``implement_solution`` is ready."""
+    proposed = flows.complete(investigated(flows, judged_valid(flows, result, **judged)), "propose_solution",
+                              {"solution": "更换防水卷材。"})
+    return flows.complete(proposed, "approve_solution", {"approved": True})
+
+
 def stage_of(flows: Flows, result: StepResult, element_id: str) -> str:
     return flows.task_data(result, element_id)["stage"]
 
@@ -151,7 +158,7 @@ def test_invalid_complaint_is_explained_and_closed_as_invalid_when_the_superviso
                                {"explanation": "已说明开裂由自行装修引起，可协助联系装修公司。", "owner_accepts": True})
     assert where(flows, explained, "supervisor_review_invalid") == ("cs_supervisor", None,
                                                                    "complaint_supervisor_review.json")
-    assert (explained.data["outcome"], explained.data["stage"]) == ("invalid", "closed")
+    assert (explained.data["outcome"], explained.data["stage"]) == ("invalid", "review")  # not closed before the review
 
     kept = flows.complete(explained, "supervisor_review_invalid", {"reopen": False})
 
@@ -189,6 +196,7 @@ def test_department_sends_a_misdispatched_complaint_back_and_the_agent_judges_it
         "withdrawn": False, "send_back": True, "send_back_reason": "渗水是工程质量问题，不归营销。"})
 
     assert ready_names(sent_back) == ["judge_validity"]
+    assert sent_back.data["stage"] == "validity"
     assert sent_back.next_timer_at is None  # the deadline watch ended with the handling
     assert flows.task_data(sent_back, "judge_validity")["send_back_reason"] == "渗水是工程质量问题，不归营销。"
     redispatched = judged_valid(flows, sent_back, department="engineering")
@@ -225,17 +233,109 @@ def test_waiting_for_parts_stops_the_clock_and_moves_the_deadline_by_the_hours_p
     waiting = flows.complete(approved, "implement_solution",
                              {"done_note": "卷材缺货，已订购。", "waiting_for": "parts"})
     assert where(flows, waiting, "resume_work") == ("dept_owner", "engineering", "complaint_resume.json")
+    assert waiting.next_timer_at is None  # the handling is left while waiting: no deadline runs
+    assert waiting.data["stage"] == "implementation"
     paused_at = flows.clock.now()
     assert datetime.fromisoformat(flows.task_data(waiting, "resume_work")["pause_started"]) == paused_at
 
     flows.clock.advance(timedelta(hours=30))
     resumed = flows.complete(waiting, "resume_work", {"resume_note": "卷材到货。"})
 
+    assert ready_names(resumed) == ["implement_solution"]  # straight back to the work, not to the investigation
+    assert stage_of(flows, resumed, "implement_solution") == "implementation"
     data = flows.task_data(resumed, "implement_solution")
     assert datetime.fromisoformat(data["due_at"]) == START + LEAK_LIMIT + timedelta(hours=30)
     assert (data["paused_hours"], data["pause_started"]) == (30, None)
+    assert resumed.next_timer_at == START + LEAK_LIMIT + timedelta(hours=30)  # the timer runs on the moved deadline
     done = flows.complete(resumed, "implement_solution", {"done_note": "防水已重做。", "waiting_for": "none"})
     assert ready_names(done) == ["confirm_with_owner"]
+
+
+def test_no_follow_up_while_paused_and_the_moved_deadline_is_the_one_followed_up(flows):
+    approved = approved_for_work(flows, received(flows), complaint_type="safety")  # 24 hours
+    flows.clock.advance(timedelta(hours=2))
+    waiting = flows.complete(approved, "implement_solution", {"done_note": "电磁锁缺货。", "waiting_for": "parts"})
+
+    still_waiting = flows.later(waiting, timedelta(hours=30))  # well past the original deadline
+    assert ready_names(still_waiting) == ["resume_work"]
+    resumed = flows.complete(still_waiting, "resume_work", {"resume_note": "电磁锁到货。"})
+    moved = START + timedelta(hours=24 + 30)
+    assert resumed.next_timer_at == moved
+    assert ready_names(flows.later(resumed, moved - flows.clock.now() - A_MINUTE)) == ["implement_solution"]
+
+    overdue = flows.later(resumed, 2 * A_MINUTE)
+
+    assert ready_names(overdue) == ["implement_solution", "supervisor_follow_up"]
+    assert datetime.fromisoformat(flows.task_data(overdue, "supervisor_follow_up")["missed_due_at"]) == moved
+    assert overdue.data["escalation_level"] == 2
+
+
+def test_a_deadline_missed_before_a_pause_is_followed_up_once(flows):
+    approved = approved_for_work(flows, received(flows), complaint_type="safety")
+    overdue = flows.later(approved, timedelta(hours=25))
+    assert ready_names(overdue) == ["implement_solution", "supervisor_follow_up"]
+    followed = flows.complete(overdue, "supervisor_follow_up", {"follow_up_note": "已督促工程部。"})
+    waiting = flows.complete(followed, "implement_solution", {"done_note": "缺配件。", "waiting_for": "parts"})
+    flows.clock.advance(timedelta(hours=4))
+
+    resumed = flows.later(flows.complete(waiting, "resume_work", {"resume_note": "配件到货。"}), A_MINUTE)
+
+    assert ready_names(resumed) == ["implement_solution"]  # the moved deadline is still the one already missed
+    data = flows.task_data(resumed, "implement_solution")
+    assert datetime.fromisoformat(data["due_at"]) == START + timedelta(hours=28)
+    assert data["escalation_level"] == 2
+    done = flows.complete(resumed, "implement_solution", {"done_note": "已修好。", "waiting_for": "none"})
+    assert ready_names(done) == ["confirm_with_owner"]
+
+
+def test_a_complaint_sent_back_after_its_deadline_is_not_followed_up_again_when_redispatched(flows):
+    dispatched = judged_valid(flows, received(flows), complaint_type="safety", department="sales")
+    overdue = flows.later(dispatched, timedelta(hours=25))
+    followed = flows.complete(overdue, "supervisor_follow_up", {"follow_up_note": "已督促营销。"})
+    sent_back = flows.complete(followed, "contact_and_investigate", {
+        "withdrawn": False, "send_back": True, "send_back_reason": "不归营销。"})
+
+    redispatched = flows.later(judged_valid(flows, sent_back, complaint_type="safety"), A_MINUTE)
+
+    assert ready_names(redispatched) == ["contact_and_investigate"]
+    assert flows.task(redispatched, "contact_and_investigate").department == "engineering"
+
+
+def test_the_deadline_branch_reports_no_stale_ticket_data(flows):
+    dispatched = judged_valid(flows, received(flows), complaint_type="safety", department="engineering")
+    transferred = flows.complete(dispatched, "contact_and_investigate", {
+        "withdrawn": False, "send_back": False, "transfer_to": "property"})
+
+    overdue = flows.later(transferred, timedelta(hours=25))
+
+    follow_up = flows.task_data(overdue, "supervisor_follow_up")
+    assert not {"stage", "department", "due_at", "limit_hours", "outcome"} & set(follow_up)
+    assert not {"stage", "department", "due_at", "outcome"} & set(overdue.data)  # what the ticket syncs from
+    assert datetime.fromisoformat(follow_up["missed_due_at"]) == START + timedelta(hours=24)
+    assert follow_up["escalation_level"] == 2
+    followed = flows.complete(overdue, "supervisor_follow_up", {"follow_up_note": "已督促物业。"})
+    assert not {"stage", "department", "due_at", "outcome"} & set(followed.data)
+    assert where(flows, followed, "contact_and_investigate") == ("dept_owner", "property", "complaint_investigate.json")
+    assert stage_of(flows, followed, "contact_and_investigate") == "investigation"
+
+
+def test_a_follow_up_done_after_the_complaint_closed_leaves_the_outcome_alone(flows):
+    approved = approved_for_work(flows, received(flows), complaint_type="safety")
+    overdue = flows.later(approved, timedelta(hours=25))
+    implemented = flows.complete(overdue, "implement_solution", {"done_note": "已修好。", "waiting_for": "none"})
+    due = flows.later(flows.complete(implemented, "confirm_with_owner", {"owner_accepts": True}),
+                      timedelta(hours=24) + A_MINUTE)
+    called = flows.complete(due, "call_owner", {"reached": True, "satisfaction": "satisfied"})
+    classified = flows.complete(called, "classify", {"complaint_type": "safety", "root_cause": "product_quality",
+                                                     "responsible_department": "engineering", "hot_spot": "security"})
+    assert (classified.status, ready_names(classified)) == ("running", ["supervisor_follow_up"])
+
+    closed = flows.complete(classified, "supervisor_follow_up", {"follow_up_note": "已督促。"})
+
+    assert closed.status == "completed"
+    assert (closed.data["outcome"], closed.data["stage"], closed.data["department"]) == ("resolved", "closed",
+                                                                                         "engineering")
+    assert closed.data["escalation_level"] == 2
 
 
 def test_owner_who_does_not_accept_the_result_gets_a_new_solution(flows):
