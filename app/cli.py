@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask, current_app
 
+from app.clock import ManualClock
 from app.services.deploy import deploy_from_disk
 from app.services.errors import ServiceError
 from app.services.runtime import Runtime
@@ -70,19 +73,34 @@ def deploy() -> None:
         click.echo(f"deployed {version.process_id} v{version.version} ({version.title})")
 
 
-@click.command(help="Fill a new database with demo users (development only).")
+@click.command(help="Fill a new database with demo users, projects and a month of tickets (development only).")
 def demo() -> None:
-    from app.services.demo import DEMO_PASSWORD, create_demo_estate, create_demo_users
+    from app.services.demo import (
+        DEMO_DAYS,
+        DEMO_PASSWORD,
+        create_demo_estate,
+        create_demo_tickets,
+        create_demo_users,
+        describe_tickets,
+    )
 
     if current_app.config["KEFU_ENV"] != "development":
         raise click.ClickException("flask demo runs only with KEFU_ENV=development")
+    rt = _runtime()
+    now = rt.clock.now()
     units = create_demo_estate()
     if units:
         click.echo(f"demo estate: 3 projects, {units} units and common areas")
-    created = create_demo_users(_runtime().clock)
-    if not created:
+    created = create_demo_users(ManualClock(now - timedelta(days=DEMO_DAYS + 1)))  # they were there before the calls
+    if created:
+        click.echo(f"demo users (password: {DEMO_PASSWORD}):")
+        for user in created:
+            click.echo(f"  {user.username:<18} {', '.join(sorted(user.role_keys))}")
+    else:
         click.echo("demo users already exist")
+    try:
+        tickets = create_demo_tickets(now, rt.timezone, days=DEMO_DAYS)
+    except ServiceError as exc:
+        click.echo(f"no demo tickets: {exc.message}")
         return
-    click.echo(f"demo users (password: {DEMO_PASSWORD}):")
-    for user in created:
-        click.echo(f"  {user.username:<18} {', '.join(sorted(user.role_keys))}")
+    click.echo(describe_tickets(tickets, DEMO_DAYS) if tickets else "demo tickets already exist")

@@ -20,7 +20,12 @@ from app.extensions import db
 from app.models import Bundle, ProcessInstance, Project, Ticket, Unit, User
 from app.services.access import may_act_on_task
 from app.services.auth import Principal, principal_for_user
-from app.services.errors import InstanceNotActiveError, NotFoundError, TaskClaimedError, TaskNotOpenError
+from app.services.errors import (
+    InstanceNotActiveError,
+    NotFoundError,
+    ServiceError,
+    TaskNotOpenError,
+)
 from app.services.runtime import Runtime, build_runtime
 from app.services.steps import InstanceOutcome, TaskSnapshot, open_tasks_of, step_transaction
 from app.services.tasks import claim_task, complete_task, get_task
@@ -177,9 +182,9 @@ SIGNED = "纸质工单已签字 / signed on the paper work order"
 DEMO_STAFF = ("agent", "night", "supervisor", "eng_owner", "prop_owner", "head", "eng_super", "tech", "manager")
 # Rare paths, and the share of tickets (of the category) that take them.
 FATES = {
-    "repair": {"slow": 0.12, "stalled": 0.02, "rework": 0.05, "parts": 0.08, "reschedule": 0.05,
+    "repair": {"slow": 0.12, "stalled": 0.05, "rework": 0.05, "parts": 0.08, "reschedule": 0.05,
                "quote_refused": 0.04, "withdrawn": 0.02, "retry": 0.1, "unreachable": 0.01},
-    "complaint": {"slow": 0.15, "stalled": 0.03, "invalid": 0.1, "withdrawn": 0.04, "sent_back": 0.08,
+    "complaint": {"slow": 0.15, "stalled": 0.08, "invalid": 0.1, "withdrawn": 0.04, "sent_back": 0.08,
                   "revise": 0.25, "retry": 0.1, "unreachable": 0.01, "dissatisfied": 0.05},
     "consultation": {"forward": 0.25, "slow": 0.2, "dissatisfied": 0.03},
     "life_service": {"slow": 0.1, "retry": 0.1, "unreachable": 0.01, "dissatisfied": 0.03},
@@ -229,12 +234,13 @@ class _Case:
     planned: set[str] = field(default_factory=set)  # task ids with an action queued
     timers: set[datetime] = field(default_factory=set)  # timer due times with a firing queued
     appointment: datetime | None = None  # when the technician will call at the unit
+    next_timer_at: datetime | None = None  # as the instance row says after the case's last step
 
     def first(self, element_id: str) -> bool:
         return self.done[element_id] == 0
 
 
-def create_demo_tickets(now: datetime, timezone: str, *, days: int = DEMO_DAYS, per_day: int = 12,
+def create_demo_tickets(now: datetime, timezone: str, *, days: int = DEMO_DAYS, per_day: int = 10,
                         seed: int = 2026) -> Counter[str]:
     """Play about ``per_day`` calls a day of the last ``days`` days through the deployed flows.
 
@@ -254,7 +260,8 @@ def create_demo_tickets(now: datetime, timezone: str, *, days: int = DEMO_DAYS, 
 
 def describe_tickets(by_stage: Counter[str], days: int) -> str:
     """One line: how many tickets, how many closed, and where the open ones stand."""
-    open_ones = sorted(((count, stage) for stage, count in by_stage.items() if stage != "closed"), reverse=True)
+    open_ones = sorted(((count, stage) for stage, count in by_stage.items() if stage != "closed"),
+                       key=lambda item: (-item[0], item[1]))
     stages = ", ".join(f"{stage} {count}" for count, stage in open_ones)
     return (f"demo tickets: {by_stage.total()} over the last {days} days, {by_stage['closed']} closed, "
             f"{sum(count for count, _ in open_ones)} open ({stages or 'none'})")
@@ -262,7 +269,9 @@ def describe_tickets(by_stage: Counter[str], days: int) -> str:
 
 def _calls(rng: random.Random, start: datetime, end: datetime, zone: ZoneInfo, per_day: int) -> list[_Call]:
     units = list(db.session.scalars(select(Unit).order_by(Unit.id)))
-    homes = [unit for unit in units if not unit.is_common_area]
+    homes = [unit for unit in units if not unit.is_common_area and unit.owner_phone]
+    if not homes:
+        raise NotFoundError("没有业主单元 / no units with owners: demo tickets need the demo estate")
     calls = []
     day = start.astimezone(zone).date()
     while day <= end.astimezone(zone).date():
@@ -292,7 +301,7 @@ def _call(rng: random.Random, at: datetime, homes: list[Unit], units: list[Unit]
     unit = home
     extra: dict[str, Any] = {}
     content: tuple[Any, ...] = ()
-    if category == "repair" and rng.random() < 0.2:
+    if category == "repair" and rng.random() < 0.12:
         area, description, part, emergency = rng.choice(COMMON_REPAIRS)
         unit = next(u for u in units if u.project_key == home.project_key and u.code == area)
         content = (description,)
@@ -345,12 +354,17 @@ class _Simulation:
             self.at(call.at, lambda call=call: self.receive(call))  # type: ignore[misc]
         while self.queue and self.queue[0][0] <= until:
             day_ends = self._day_end(self.queue[0][0])
-            # A day's steps commit together: the same rows as one commit per step, a tenth of the time on disk.
+            # A day's steps commit together (the services join an outer step_transaction): the same rows as a
+            # commit per step, without a disk sync per step.
             with step_transaction():
                 while self.queue and self.queue[0][0] <= min(day_ends, until):
                     moment, _, action = heapq.heappop(self.queue)
                     self.clock.set(max(moment, self.clock.now()))
-                    action()
+                    try:
+                        action()
+                    except ServiceError as exc:  # a flow or service the demo does not fit: a bug to look at
+                        raise RuntimeError(f"demo tickets stopped at {self.clock.now().isoformat()}: "
+                                           f"{exc.message}") from exc
         self.clock.set(until)
 
     def _day_end(self, moment: datetime) -> datetime:
@@ -374,31 +388,33 @@ class _Simulation:
         try:
             outcome = complete_task(self.rt, task.id, data, user=user)
         except (TaskNotOpenError, InstanceNotActiveError):
-            return  # a timer took the task away meanwhile (an overdue reply goes to the supervisor)
+            return  # a timer took the task away meanwhile (an overdue reply goes to the supervisor); nothing written
         case.done[task.element_id] += 1
         self.follow(case, outcome)
         if outcome.status == "completed" and "dissatisfied" in case.call.fates:
             self.follow_reopened(case)
 
     def claim(self, task: TaskSnapshot) -> None:
-        with contextlib.suppress(TaskNotOpenError, TaskClaimedError):
+        with contextlib.suppress(TaskNotOpenError):  # raised before any write: the day's transaction goes on
             claim_task(self.rt, task.id, user=self._actor(task))
 
     def fire(self, case: _Case) -> None:
-        due = db.session.scalar(select(ProcessInstance.next_timer_at).where(ProcessInstance.id == case.instance_id,
-                                                                           ProcessInstance.status.in_(ACTIVE)))
-        if due is not None and due < self.clock.now():
+        if case.next_timer_at is not None and case.next_timer_at < self.clock.now():  # else moved or gone
             self.follow(case, fire_due_timers(self.rt, case.instance_id))
 
     def follow(self, case: _Case, outcome: InstanceOutcome) -> None:
         """Queue an action for every new open task, and a firing for the instance's next timer."""
+        if outcome.status == "error":
+            error = db.session.scalar(select(ProcessInstance.error).where(ProcessInstance.id == case.instance_id))
+            raise RuntimeError(f"instance {case.instance_id} of ticket {case.ticket_id} failed: {error}")
         for task in outcome.open_tasks:
             if task.id not in case.planned:
                 case.planned.add(task.id)
                 self._plan(case, task)
+        case.next_timer_at = None
         if outcome.status in ACTIVE:
-            due = db.session.scalar(select(ProcessInstance.next_timer_at)
-                                    .where(ProcessInstance.id == case.instance_id))
+            case.next_timer_at = due = db.session.scalar(select(ProcessInstance.next_timer_at)
+                                                         .where(ProcessInstance.id == case.instance_id))
             if due is not None and due not in case.timers:
                 case.timers.add(due)
                 self.at(max(due, self.clock.now()) + TIMER_POLL, lambda: self.fire(case))
@@ -431,7 +447,7 @@ class _Simulation:
             moment = max(case.appointment or moment, self.clock.now()) + timedelta(minutes=minutes)
         if office:
             moment = self._office_hours(moment)
-        if minutes > 45 and self.rng.random() < 0.6:  # picked up early, finished later
+        if minutes > 45 and self.rng.random() < 0.4:  # picked up early, finished later
             claim_at = self.clock.now() + timedelta(minutes=self.rng.uniform(5, min(minutes, 60)))
             self.at(self._office_hours(claim_at) if office else claim_at, lambda: self.claim(task))
         self.at(moment, lambda: self.act(case, task))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import StepResult
@@ -30,6 +30,8 @@ DUPLICATE_WINDOW = timedelta(days=30)
 REPEAT_REPAIR_WINDOW = timedelta(days=90)
 REOPENED_ESCALATION = 2
 
+# Stages that come after the work the time limit is for: callback, reviews, classification.
+WORK_DONE_STAGES = frozenset({"callback", "review", "classification", "closed"})
 # Task-data variables (docs/flow-contract.md) copied to the ticket's columns after every step.
 SYNCED_FIELDS = {
     "stage": "stage", "department": "department", "escalation_level": "escalation_level",
@@ -110,11 +112,13 @@ def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
         values["escalation_level"] = case((Ticket.escalation_level > level, Ticket.escalation_level), else_=level)
     if isinstance(data.get("due_at"), str):
         values["due_at"] = datetime.fromisoformat(data["due_at"])
+    if result.status == "completed" or data.get("stage") in WORK_DONE_STAGES:
+        # Timeliness (及时率) is judged when the work is done, not after the callback's waiting.
+        due = values.get("due_at") or db.session.scalar(select(Ticket.due_at).where(Ticket.id == ticket_id))
+        values["closed_in_time"] = func.coalesce(Ticket.closed_in_time, due is None or now <= due)
     if result.status == "completed":
         values["closed_at"] = now
         values["stage"] = "closed"
-        due = values.get("due_at") or db.session.scalar(select(Ticket.due_at).where(Ticket.id == ticket_id))
-        values["closed_in_time"] = due is None or now <= due
         values["closed_first_time"] = not data.get("reopen_as_complaint") and not data.get("rework_count")
     if values:
         db.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(values))
