@@ -9,9 +9,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import AuditEvent, Ticket
+from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
 from app.services.access import Actor, is_supervisor, may_act_on_task
 from app.services.projects import visible_projects
+from app.services.runtime import Runtime
 from app.services.steps import TASK_COLUMNS, TASKS, TASKS_WITH_CLAIMER, TaskSnapshot, open_tasks_of, snapshot_of_row
 from app.services.tickets import ticket_by_number
 
@@ -35,6 +36,8 @@ class TimelineEntry:
     action: str
     task_id: str | None
     data: dict[str, Any] | None
+    task_title: str | None = None
+    form: dict[str, Any] | None = None  # the JSON Schema the data was submitted with, for its labels
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,10 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
     return [InboxRow(snapshot_of_row(row), row.number, row.unit_code, row.category, row.phone) for row in rows]
 
 
-def ticket_view(number: str, *, user: Actor) -> TicketView:
+def ticket_view(rt: Runtime, number: str, *, user: Actor) -> TicketView:
     ticket = ticket_by_number(number, user=user)
     open_tasks = open_tasks_of(ticket.instance_id)
-    timeline = timeline_of(ticket.instance_id)
+    timeline = timeline_of(rt, ticket.instance_id)
     worked_on = any(entry.actor_username == user.username for entry in timeline)
     may_see = is_supervisor(user) or worked_on or any(may_act_on_task(user, task) for task in open_tasks)
     if not may_see:
@@ -97,11 +100,23 @@ def ticket_of_instance(instance_id: int) -> Ticket | None:
     return db.session.scalars(select(Ticket).where(Ticket.instance_id == instance_id)).first()
 
 
-def timeline_of(instance_id: int) -> list[TimelineEntry]:
+def timeline_of(rt: Runtime, instance_id: int) -> list[TimelineEntry]:
+    """The audit trail of an instance, each entry with its task's title and the form it was submitted with."""
     events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
                                 .where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
-    return [TimelineEntry(e.at, e.actor.display_name if e.actor else None, e.actor.username if e.actor else None,
-                          e.action, e.task_id, e.data) for e in events]
+    tasks = {row.id: row for row in db.session.execute(
+        select(HumanTask.id, HumanTask.title, HumanTask.form_key).where(HumanTask.instance_id == instance_id))}
+    spec_key = db.session.scalar(select(ProcessInstance.spec_key).where(ProcessInstance.id == instance_id))
+    facts = rt.bundles.get(spec_key) if spec_key else None
+    entries = []
+    for e in events:
+        task = tasks.get(e.task_id or "")
+        form_key = task.form_key if task else (facts.start_form if facts and e.action == "start" else None)
+        entries.append(TimelineEntry(e.at, e.actor.display_name if e.actor else None,
+                                     e.actor.username if e.actor else None, e.action, e.task_id, e.data,
+                                     task.title if task else None,
+                                     facts.forms.get(form_key) if facts and form_key else None))
+    return entries
 
 
 def _masked(data: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -54,9 +54,12 @@ def find_units(project_key: str, text: str, *, user: Actor, limit: int = 20) -> 
     allowed = visible_projects(user)
     if allowed is not None and project_key not in allowed:
         return []
-    typed = text.replace("%", "").replace("_", "").strip()
+    typed = text.strip()
+    if "\x00" in typed or "\x00" in project_key:
+        return []  # nothing holds a NUL byte, and PostgreSQL refuses to compare one
     return list(db.session.scalars(
         select(Unit).where(Unit.project_key == project_key)
-        .where((Unit.code.startswith(typed)) | (Unit.owner_name.startswith(typed)) | (Unit.owner_phone == typed))
+        .where(Unit.code.startswith(typed, autoescape=True) | Unit.owner_name.startswith(typed, autoescape=True)
+               | (Unit.owner_phone == typed))
         .order_by(Unit.code).limit(limit)
     ))

@@ -35,22 +35,55 @@ class Field:
     value: Any
     error: str | None
     pattern: str | None
+    display: str = "—"  # the value as a person reads it: a choice's label, a local time, money with cents
 
 
 def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors: Mapping[str, str],
-               locale: str) -> list[Field]:
-    """The fields to draw, with the values to show (what the user typed wins over stored data)."""
+               locale: str, timezone: str | None = None) -> list[Field]:
+    """The fields to draw, with the values to show (what the user typed wins over stored data).
+
+    With ``timezone`` (the business time zone), stored date-times are shown and edited in local time.
+    """
     if not schema:
         return []
     required = set(schema.get("required", []))
-    return [
-        Field(name=name, label=bilingual(spec.get("title") or name, locale),
-              help=bilingual(spec.get("description"), locale), widget=_widget(spec),
-              required=name in required and not spec.get("readOnly"), read_only=bool(spec.get("readOnly")),
-              choices=tuple((str(c.get("const")), bilingual(c.get("title"), locale)) for c in spec.get("oneOf", [])),
-              value=data.get(name), error=errors.get(name), pattern=spec.get("pattern"))
-        for name, spec in (schema.get("properties") or {}).items()
-    ]
+    fields = []
+    for name, spec in (schema.get("properties") or {}).items():
+        widget = _widget(spec)
+        choices = tuple((str(c.get("const")), bilingual(c.get("title"), locale)) for c in spec.get("oneOf", []))
+        value = data.get(name)
+        if widget == "datetime" and timezone and isinstance(value, str):
+            value = _local_input(value, timezone)
+        fields.append(Field(name=name, label=bilingual(spec.get("title") or name, locale),
+                            help=bilingual(spec.get("description"), locale), widget=widget,
+                            required=name in required and not spec.get("readOnly"),
+                            read_only=bool(spec.get("readOnly")), choices=choices, value=value,
+                            error=errors.get(name), pattern=spec.get("pattern"),
+                            display=_display(value, widget, choices)))
+    return fields
+
+
+def _local_input(value: str, timezone: str) -> str:
+    """An ISO date-time with an offset as the business-time ``YYYY-MM-DDTHH:MM`` a datetime-local input takes."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo(timezone))
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def _display(value: Any, widget: str, choices: tuple[tuple[str, str], ...]) -> str:
+    if value is None or value == "":
+        return "—"
+    if choices:
+        return next((label for const, label in choices if const == str(value)), str(value))
+    if widget == "datetime" and isinstance(value, str):
+        return value.replace("T", " ")[:16]
+    if widget == "money" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.2f}"
+    return str(value)
 
 
 def _widget(spec: Mapping[str, Any]) -> str:
@@ -157,6 +190,28 @@ def _signature(data_url: str, save_file: FileSaver) -> str | None:
 
 def _looks_like_image(content: bytes) -> bool:
     return content.startswith((b"\xff\xd8\xff", b"\x89PNG", b"RIFF"))
+
+
+class Uploads:
+    """The saver for one request's photos and signatures; ``discard()`` deletes them when the submission is refused.
+
+    A refused form comes back to be sent again (a drawn signature with it), so its first files would be orphans.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.saved: list[Path] = []
+        self._save = save_upload(folder)
+
+    def __call__(self, content: bytes, suffix: str) -> str:
+        reference = self._save(content, suffix)
+        self.saved.append(self.folder / reference.removeprefix("upload:"))
+        return reference
+
+    def discard(self) -> None:
+        for path in self.saved:
+            path.unlink(missing_ok=True)
+        self.saved.clear()
 
 
 def save_upload(folder: Path) -> FileSaver:

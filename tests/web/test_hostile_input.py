@@ -30,3 +30,8 @@ def test_an_instance_id_out_of_range_is_not_found(supervisor, instance_id):
     response = supervisor.get(f"/instances/{instance_id}")
     assert response.status_code == 404
     assert response.json["code"] == "not_found"
+
+
+def test_a_unit_lookup_with_a_nul_byte_finds_nothing(supervisor):
+    response = supervisor.get("/units", query_string={"project": "lanting", "q": "3\u0000"})
+    assert (response.status_code, response.json["items"]) == (200, [])

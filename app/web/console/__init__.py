@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
-from flask_babel import format_datetime
+from flask_babel import format_datetime, lazy_gettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from app.services import tasks as task_service
 from app.services import tickets as ticket_service
 from app.services.auth import LoginRefusedError, Principal, log_in, set_locale
-from app.services.errors import InvalidFormError
-from app.services.inbox import inbox, mask_phone, ticket_of_instance, ticket_view, timeline_of
+from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
+from app.services.inbox import TimelineEntry, inbox, mask_phone, ticket_of_instance, ticket_view, timeline_of
 from app.services.instances import start_form_for
+from app.services.organisation import projects_for
 from app.services.runtime import Runtime
-from app.web.form_fields import fields_for, parse_submission, save_upload
+from app.web.form_fields import Field, Uploads, fields_for, parse_submission
 from app.web.i18n import LOCALES, bilingual, select_locale
 from app.web.session import SessionUser
 
@@ -45,7 +49,18 @@ def render_markdown(text: str | None) -> Markup:
 @console.app_context_processor
 def template_helpers() -> dict[str, Any]:
     return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
-            "locale": select_locale(), "format_datetime": format_datetime}
+            "locale": select_locale(), "format_datetime": format_datetime, "may_record_calls": may_record_calls}
+
+
+def may_record_calls() -> bool:
+    """Whether the menu offers "New ticket": only to people who may start a reception (no 403 behind a link)."""
+    if not current_user.is_authenticated:
+        return False
+    try:
+        start_form_for(runtime(), ticket_service.RECEPTION, user=me())
+    except (ForbiddenError, NotFoundError, SQLAlchemyError):  # an error page must render without the link
+        return False
+    return True
 
 
 @console.route("/login", methods=["GET", "POST"])
@@ -103,9 +118,10 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[st
     detail = task_service.get_task(runtime(), task_id, user=me())
     ticket = ticket_of_instance(detail.task.instance_id)
     shown = {**detail.data, **(values or {})}
-    fields = fields_for(detail.form, shown, errors, select_locale())
+    fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone)
     page = render_template("task.html", task=detail.task, form=detail.form, fields=fields, ticket=ticket,
-                           instructions=detail.instructions, timeline=timeline_of(detail.task.instance_id),
+                           instructions=detail.instructions,
+                           timeline=timeline_lines(timeline_of(runtime(), detail.task.instance_id)),
                            errors=errors, can_complete=detail.task.state == "open")
     return page, status
 
@@ -114,13 +130,17 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[st
 @login_required
 def complete_task(task_id: str) -> Any:
     detail = task_service.get_task(runtime(), task_id, user=me())
+    uploads = Uploads(current_app.config["UPLOAD_DIR"])
     try:
-        data = parse_submission(detail.form, request.form, request.files,
-                                save_upload(current_app.config["UPLOAD_DIR"]), runtime().timezone)
+        data = parse_submission(detail.form, request.form, request.files, uploads, runtime().timezone)
         outcome = task_service.complete_task(runtime(), task_id, data, user=me())
     except InvalidFormError as exc:
+        uploads.discard()
         flash(_("Please correct the marked fields."), "danger")
         return _render_task(task_id, values=dict(request.form), errors=exc.errors, status=422)
+    except BaseException:
+        uploads.discard()
+        raise
     if outcome.status == "error":
         flash(_("The process stopped with an error; an administrator has been told."), "danger")
         return redirect(url_for("console.home"))
@@ -153,13 +173,17 @@ def new_ticket() -> Any:
     if request.method == "GET":
         phone = request.args.get("phone", "")
         return _render_new_ticket(schema, {"phone": phone} if phone else {}, {})
+    uploads = Uploads(current_app.config["UPLOAD_DIR"])
     try:
-        data = parse_submission(schema, request.form, request.files, save_upload(current_app.config["UPLOAD_DIR"]),
-                                runtime().timezone)
+        data = parse_submission(schema, request.form, request.files, uploads, runtime().timezone)
         opened = ticket_service.open_ticket(runtime(), data, user=me())
     except InvalidFormError as exc:
+        uploads.discard()
         flash(_("Please correct the marked fields."), "danger")
         return _render_new_ticket(schema, dict(request.form), exc.errors, status=422)
+    except BaseException:
+        uploads.discard()
+        raise
     flash(_("Ticket %(number)s recorded. Read the number to the caller.", number=opened.number), "success")
     return redirect(url_for("console.ticket_page", number=opened.number))
 
@@ -168,14 +192,75 @@ def _render_new_ticket(schema: dict[str, Any] | None, values: dict[str, Any], er
                        status: int = 200) -> Any:
     phone = str(values.get("phone") or "")
     recent = ticket_service.tickets_of_phone(phone, user=me()) if phone else []
-    fields = fields_for(schema, values, errors, select_locale())
+    fields = [_project_choices(field) if field.name == "project" else field
+              for field in fields_for(schema, values, errors, select_locale(), runtime().timezone)]
     return render_template("new_ticket.html", fields=fields, recent=recent, errors=errors), status
+
+
+def _project_choices(field: Field) -> Field:
+    """The intake's project is a key the agent cannot guess: offer the projects they work on, by name."""
+    projects = projects_for(me())
+    if field.read_only or not projects:
+        return field
+    value = field.value or (projects[0].key if len(projects) == 1 else None)
+    return replace(field, widget="select", choices=tuple((p.key, p.name) for p in projects), value=value)
 
 
 @console.get("/tickets/<number>")
 @login_required
 def ticket_page(number: str) -> str:
-    return render_template("ticket.html", view=ticket_view(number, user=me()))
+    view = ticket_view(runtime(), number, user=me())
+    return render_template("ticket.html", view=view, timeline=timeline_lines(view.timeline))
+
+
+_ACTIONS = {
+    "start": lazy_gettext("Started"), "complete": lazy_gettext("Completed"), "claim": lazy_gettext("Claimed"),
+    "unclaim": lazy_gettext("Gave back"), "assign": lazy_gettext("Assigned"), "timer": lazy_gettext("Timer fired"),
+    "error": lazy_gettext("Error"), "call_attached": lazy_gettext("Repeat call"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    label: str
+    text: str
+    upload: str | None  # the stored file's name, for a photo or a signature
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    at: datetime
+    actor: str | None
+    action: str  # the audit action as stored: start, complete, timer, ...
+    action_label: str
+    task_title: str | None
+    items: list[TimelineItem]
+
+
+def timeline_lines(entries: list[TimelineEntry]) -> list[TimelineLine]:
+    """The audit trail as people read it: which task, and each submitted value under its form label."""
+    locale = select_locale()
+    return [TimelineLine(entry.at, entry.actor, entry.action, str(_ACTIONS.get(entry.action, entry.action)),
+                         bilingual(entry.task_title, locale) if entry.task_title else None,
+                         _timeline_items(entry.data, entry.form, locale)) for entry in entries]
+
+
+def _timeline_items(data: dict[str, Any] | None, schema: dict[str, Any] | None, locale: str) -> list[TimelineItem]:
+    if not data:
+        return []
+    properties = (schema or {}).get("properties") or {}
+    items = []
+    for name, value in data.items():
+        spec = properties.get(name) or {}
+        if isinstance(value, bool):
+            text = _("Yes") if value else _("No")
+        elif isinstance(value, dict | list):
+            text = str(value)
+        else:
+            text = fields_for({"properties": {name: spec}}, {name: value}, {}, locale, runtime().timezone)[0].display
+        upload = value[len("upload:"):] if isinstance(value, str) and value.startswith("upload:") else None
+        items.append(TimelineItem(bilingual(spec.get("title") or name, locale), text, upload))
+    return items
 
 
 @console.get("/uploads/<name>")
