@@ -196,3 +196,20 @@ ROLE_MATRIX = [
 @pytest.mark.parametrize(("username", "path", "status"), ROLE_MATRIX)
 def test_role_matrix_of_the_staff_pages(app, estate, username, path, status):
     assert browser_of(app, username).get(path).status_code == status
+
+
+def test_the_inbox_filters_by_category_and_finds_a_ticket_by_number_phone_or_unit(app, estate):
+    agent = browser_of(app, "wang")
+    repair = record_call(agent)
+    complaint = record_call(agent, category="complaint", unit="3-1202", phone="13900139000")
+
+    def listed(**query):
+        page = agent.get("/", query_string={"scope": "group", **query}).get_data(as_text=True)
+        return {number for number in (repair, complaint) if number in page}
+
+    assert listed() == {repair, complaint}
+    assert listed(category="complaint") == {complaint}
+    assert listed(search=repair) == {repair}
+    assert listed(search="13900139000") == {complaint}
+    assert listed(search="3-12") == {repair, complaint}
+    assert listed(search="KF-19990101-0001") == set()

@@ -103,9 +103,18 @@ def language() -> Response:
 def home() -> str:
     scope = request.args.get("scope", "mine")
     scope = scope if scope in ("mine", "group") else "mine"
-    return render_template("inbox.html", scope=scope, rows=inbox(user=me(), scope=scope),
+    filters = {name: request.args.get(name, "").strip() or None for name in ("category", "process_id", "search")}
+    return render_template("inbox.html", scope=scope, rows=inbox(user=me(), scope=scope, **filters),
+                           filters=filters, categories=INBOX_CATEGORIES, flows=INBOX_FLOWS,
                            counts={name: len(inbox(user=me(), scope=name)) for name in ("mine", "group")},
                            now=runtime().clock.now())
+
+
+INBOX_CATEGORIES = (("repair", "维修 / Repair"), ("complaint", "投诉 / Complaint"),
+                    ("consultation", "咨询 / Consultation"), ("life_service", "生活服务 / Life service"),
+                    ("suggestion", "建议 / Suggestion"), ("praise", "表扬 / Praise"), ("other", "其它 / Other"))
+INBOX_FLOWS = (("reception", "客户接待 / Reception"), ("complaint", "投诉处理 / Complaint"),
+               ("repair", "维修工单 / Repair"), ("callback", "回访 / Callback"))
 
 
 @console.get("/tasks/<task_id>")
