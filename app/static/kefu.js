@@ -78,3 +78,50 @@ document.querySelectorAll("form[data-units-url]").forEach((form) => {
   project.addEventListener("change", lookUp);
   lookUp();
 });
+
+
+// Duplicate check before dispatch (合并工单): open or recent tickets of the same unit and category,
+// with a one-click attach that records the call on that ticket instead of opening a new one.
+(() => {
+  const form = document.getElementById("ticket-form");
+  const box = document.getElementById("duplicates");
+  if (!form || !box || !form.dataset.duplicatesUrl) { return; }
+  const field = (name) => form.querySelector(`[name="${name}"]`);
+  const valueOf = (name) => {
+    const checked = form.querySelector(`[name="${name}"]:checked`);
+    return (checked ? checked.value : (field(name) || {}).value || "").trim();
+  };
+  const csrf = form.querySelector('[name="csrf_token"]').value;
+  const list = document.getElementById("duplicate-list");
+  const template = document.getElementById("duplicate-item");
+  let asked = "";
+  const check = async () => {
+    const query = new URLSearchParams({project: valueOf("project"), unit: valueOf("unit"), category: valueOf("category")});
+    if (!query.get("project") || !query.get("unit") || !query.get("category") || query.toString() === asked) { return; }
+    asked = query.toString();
+    const response = await fetch(`${form.dataset.duplicatesUrl}?${query}`, {credentials: "same-origin"});
+    if (!response.ok) { return; }
+    const items = (await response.json()).items;
+    list.replaceChildren();
+    items.forEach((ticket) => {
+      const item = template.content.firstElementChild.cloneNode(true);
+      const link = item.querySelector(".duplicate-number");
+      link.textContent = ticket.number;
+      link.href = form.dataset.ticketUrl.replace("NUMBER", encodeURIComponent(ticket.number));
+      item.querySelector(".duplicate-detail").textContent = `${ticket.stage || ""} · ${ticket.received_at.slice(0, 10)}`;
+      item.querySelector(".attach-call").addEventListener("click", async () => {
+        const call = {caller_name: valueOf("caller_name"), phone: valueOf("phone"), description: valueOf("description"),
+                      channel: valueOf("channel")};
+        const attached = await fetch(`${form.dataset.duplicatesUrl.replace(/duplicates$/, "")}${encodeURIComponent(ticket.number)}/calls`, {
+          method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body: JSON.stringify({data: call})});
+        if (attached.ok) { window.location.href = link.href; }
+      });
+      list.appendChild(item);
+    });
+    box.hidden = items.length === 0;
+  };
+  ["project", "unit", "category"].forEach((name) => form.querySelectorAll(`[name="${name}"]`).forEach(
+    (input) => { input.addEventListener("change", check); input.addEventListener("blur", check); }));
+  check();
+})();
