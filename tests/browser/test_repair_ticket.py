@@ -8,6 +8,8 @@ the manager closes it, and the ticket page shows every step.
 
 from __future__ import annotations
 
+import re
+
 from datetime import timedelta
 
 import pytest
@@ -165,5 +167,8 @@ def test_a_repair_call_goes_from_the_hotline_to_the_managers_review_and_the_tick
     callback = agent.locator("#timeline > li").nth(8)
     expect(callback).to_contain_text("满意度: 满意")
     expect(callback).to_contain_text("已联系上: 是")
+    expect(agent.locator("#timeline > li").nth(5).locator("img.timeline-upload")).to_be_visible()  # printed too
+    printed = agent.pdf(format="A4", print_background=False)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", printed)) == 1  # the work order prints on one A4 page
     signature_link = agent.locator("#timeline > li").nth(5).get_by_role("link", name="查看")
     assert agent.request.get(signature_link.get_attribute("href")).headers["content-type"] == "image/png"
