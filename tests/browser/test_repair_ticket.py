@@ -9,7 +9,6 @@ the manager closes it, and the ticket page shows every step.
 from __future__ import annotations
 
 import re
-
 from datetime import timedelta
 
 import pytest
