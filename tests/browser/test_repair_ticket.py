@@ -58,7 +58,7 @@ def test_a_repair_call_goes_from_the_hotline_to_the_managers_review_and_the_tick
         staff, clock, fire_timers):
     agent = staff("agent")
     number = record_repair_call(agent)
-    expect(agent.locator("#ticket-stage")).to_have_text("dispatch")
+    expect(agent.locator("#ticket-stage")).to_have_attribute("data-stage", "dispatch")
     expect(agent.locator("#open-tasks")).to_contain_text("派工")
 
     supervisor = staff("eng_super")
@@ -111,7 +111,7 @@ def test_a_repair_call_goes_from_the_hotline_to_the_managers_review_and_the_tick
     expect(technician.get_by_role("alert")).to_have_text(DONE)
     assert_fits_the_screen(technician)
     technician.goto(f"/tickets/{number}")
-    expect(technician.locator("#ticket-stage")).to_have_text("confirmation")
+    expect(technician.locator("#ticket-stage")).to_have_attribute("data-stage", "confirmation")
     assert_fits_the_screen(technician)
 
     open_task_from_inbox(supervisor, "工程主管确认", scope="group")
@@ -144,9 +144,9 @@ def test_a_repair_call_goes_from_the_hotline_to_the_managers_review_and_the_tick
     expect(manager.get_by_role("alert")).to_have_text(DONE)
 
     agent.goto(f"/tickets/{number}")
-    expect(agent.locator("#ticket-stage")).to_have_text("closed")
+    expect(agent.locator("#ticket-stage")).to_have_attribute("data-stage", "closed")
     expect(agent.locator("#ticket-closed")).not_to_have_text("—")
-    expect(agent.locator("#ticket-status")).to_contain_text("resolved")
+    expect(agent.locator("#ticket-status")).to_contain_text("已解决")
     expect(agent.locator("#open-tasks")).to_contain_text("无")
     steps = agent.locator("#timeline > li").evaluate_all("""items => items.map(item => [
         item.dataset.action, item.querySelector(".timeline-actor").textContent.trim(),

@@ -129,7 +129,7 @@ def test_completing_a_task_in_the_browser_closes_the_ticket(app, estate):
     done = agent.post(f"/tasks/{task_id}", {"outcome": "resolved", "satisfaction": "satisfied"})
     assert done.status_code == 302
     page = agent.get(f"/tickets/{number}").get_data(as_text=True)
-    assert 'id="ticket-stage">closed' in page
+    assert 'data-stage="closed">已关闭' in page
 
 
 def test_the_inbox_masks_phone_numbers(app, estate):

@@ -25,6 +25,7 @@ from app.services.organisation import projects_for
 from app.services.runtime import Runtime
 from app.web.form_fields import Field, Uploads, fields_for, parse_submission
 from app.web.i18n import LOCALES, bilingual, select_locale
+from app.web.labels import code_label
 from app.web.session import SessionUser
 
 console = Blueprint("console", __name__)
@@ -49,7 +50,8 @@ def render_markdown(text: str | None) -> Markup:
 @console.app_context_processor
 def template_helpers() -> dict[str, Any]:
     return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
-            "locale": select_locale(), "format_datetime": format_datetime, "may_record_calls": may_record_calls}
+            "locale": select_locale(), "format_datetime": format_datetime, "may_record_calls": may_record_calls,
+            "label": lambda kind, code: code_label(kind, code, select_locale())}
 
 
 def may_record_calls() -> bool:
