@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.clock import Clock
 from app.extensions import db
 from app.models import Department, Role, User
+from app.models.users import user_departments, user_roles
 from app.services.auth import hash_password
 from app.services.errors import ConflictError, InvalidRequestError
 
@@ -49,3 +50,13 @@ def role_names() -> dict[str, str]:
         names[role.key] = role.key
         names[role.name_zh] = role.key
     return names
+
+
+def people_with_role(role: str, *, department: str | None = None) -> list[tuple[str, str]]:
+    """Active users holding ``role`` (and ``department`` when given), as (username, name), by name."""
+    query = (select(User.username, User.display_name).join(user_roles, user_roles.c.user_id == User.id)
+             .where(user_roles.c.role_key == role, User.is_active.is_(True)).order_by(User.display_name))
+    if department:
+        query = query.join(user_departments, user_departments.c.user_id == User.id).where(
+            user_departments.c.department_key == department)
+    return [(username, name) for username, name in db.session.execute(query)]

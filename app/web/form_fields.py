@@ -39,10 +39,12 @@ class Field:
 
 
 def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors: Mapping[str, str],
-               locale: str, timezone: str | None = None) -> list[Field]:
+               locale: str, timezone: str | None = None,
+               people: Mapping[str, list[tuple[str, str]]] | None = None) -> list[Field]:
     """The fields to draw, with the values to show (what the user typed wins over stored data).
 
     With ``timezone`` (the business time zone), stored date-times are shown and edited in local time.
+    ``people`` maps a role to the (username, name) pairs a ``"x-widget": "user"`` field offers.
     """
     if not schema:
         return []
@@ -51,6 +53,8 @@ def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors
     for name, spec in (schema.get("properties") or {}).items():
         widget = _widget(spec)
         choices = tuple((str(c.get("const")), bilingual(c.get("title"), locale)) for c in spec.get("oneOf", []))
+        if spec.get("x-widget") == "user" and people is not None:
+            widget, choices = "select", tuple(people.get(str(spec.get("x-role")), []))
         value = data.get(name)
         if widget == "datetime" and timezone and isinstance(value, str):
             value = _local_input(value, timezone)
@@ -223,3 +227,9 @@ def save_upload(folder: Path) -> FileSaver:
         return f"upload:{name}"
 
     return save
+
+
+def roles_offered(schema: Mapping[str, Any] | None) -> set[str]:
+    """The roles whose people a form offers to choose from (``"x-widget": "user"``, ``"x-role"``)."""
+    return {str(spec["x-role"]) for spec in ((schema or {}).get("properties") or {}).values()
+            if spec.get("x-widget") == "user" and spec.get("x-role")}

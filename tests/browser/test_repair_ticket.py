@@ -65,7 +65,7 @@ def test_a_repair_call_goes_from_the_hotline_to_the_managers_review_and_the_tick
     open_task_from_inbox(supervisor, "派工", scope="group")
     expect(supervisor.locator("#ticket-number")).to_have_text(number)
     expect(supervisor.locator("#ticket_number")).to_have_text(number)  # the form's read-only copy
-    supervisor.locator("#technician").fill("tech")
+    supervisor.locator("#technician").select_option("tech")  # the engineering department's technicians
     supervisor.locator("#dispatch_note").fill("带防水材料。")
     submit(supervisor)
     expect(supervisor.get_by_role("alert")).to_have_text(DONE)

@@ -32,3 +32,14 @@ def test_a_nested_field_error_has_a_dotted_path():
     with pytest.raises(InvalidFormError) as refused:
         clean_submission(form, {"contact": {"phone": "12345"}})
     assert list(refused.value.errors) == ["contact.phone"]
+
+
+def test_the_people_a_dispatch_form_offers_are_the_active_technicians_of_the_department(app, clock):
+    from app.services.users import create_user, people_with_role
+
+    create_user("zheng", password="pw-123456", roles=["technician"], departments=["engineering"], clock=clock,
+                display_name="郑师傅")
+    create_user("qian", password="pw-123456", roles=["technician"], departments=["property"], clock=clock)
+    create_user("wu", password="pw-123456", roles=["eng_supervisor"], departments=["engineering"], clock=clock)
+    assert people_with_role("technician", department="engineering") == [("zheng", "郑师傅")]
+    assert {name for name, _ in people_with_role("technician")} == {"zheng", "qian"}

@@ -23,7 +23,8 @@ from app.services.inbox import TimelineEntry, inbox, mask_phone, ticket_of_insta
 from app.services.instances import start_form_for
 from app.services.organisation import projects_for
 from app.services.runtime import Runtime
-from app.web.form_fields import Field, Uploads, fields_for, parse_submission
+from app.services.users import people_with_role
+from app.web.form_fields import Field, Uploads, fields_for, parse_submission, roles_offered
 from app.web.i18n import LOCALES, bilingual, select_locale
 from app.web.labels import code_label
 from app.web.session import SessionUser
@@ -129,7 +130,8 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[st
     detail = task_service.get_task(runtime(), task_id, user=me())
     ticket = ticket_of_instance(detail.task.instance_id)
     shown = {**detail.data, **(values or {})}
-    fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone)
+    people = {role: people_with_role(role, department=detail.task.department) for role in roles_offered(detail.form)}
+    fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people)
     page = render_template("task.html", task=detail.task, form=detail.form, fields=fields, ticket=ticket,
                            instructions=detail.instructions,
                            timeline=timeline_lines(timeline_of(runtime(), detail.task.instance_id)),
