@@ -213,3 +213,16 @@ def test_the_inbox_filters_by_category_and_finds_a_ticket_by_number_phone_or_uni
     assert listed(search="13900139000") == {complaint}
     assert listed(search="3-12") == {repair, complaint}
     assert listed(search="KF-19990101-0001") == set()
+
+
+def test_a_task_claimed_from_the_list_can_be_given_back_from_my_list(app, estate):
+    agent = browser_of(app, "wang")
+    number = record_call(agent)
+    task_id = re.search(r"/tasks/([0-9a-f-]{36})", agent.get(f"/tickets/{number}").get_data(as_text=True)).group(1)
+    agent.get("/?scope=group")
+    agent.post(f"/tasks/{task_id}/claim", {"next": "/?scope=mine"})
+    mine = agent.get("/?scope=mine").get_data(as_text=True)
+    assert number in mine and f"/tasks/{task_id}/unclaim" in mine
+    agent.post(f"/tasks/{task_id}/unclaim")
+    assert number not in agent.get("/?scope=mine").get_data(as_text=True)
+    assert number in agent.get("/?scope=group").get_data(as_text=True)
