@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -26,6 +26,7 @@ class InboxRow:
     unit: str | None
     category: str | None
     phone: str | None
+    due_at: Any = None  # the task's own deadline, else its ticket's
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,12 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
         condition = and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.assignee.is_(None),
                          TASKS.c.role.in_(user.role_keys),
                          or_(TASKS.c.department.is_(None), TASKS.c.department.in_(user.department_keys)))
-    query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone)
+    due = func.coalesce(TASKS.c.due_at, TICKETS.c.due_at)
+    query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone,
+                    TICKETS.c.due_at.label("ticket_due_at"))
              .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
              .where(TASKS.c.state == "open", condition)
-             .order_by(TASKS.c.due_at.is_(None), TASKS.c.due_at, TASKS.c.created_at).limit(500))
+             .order_by(due.is_(None), due, TASKS.c.created_at).limit(500))
     allowed = visible_projects(user)
     if allowed is not None:
         query = query.where(or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(allowed)))
@@ -79,7 +82,8 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
         query = query.where(or_(TICKETS.c.number == text.upper(), TICKETS.c.phone == text,
                                 TICKETS.c.unit_code.contains(text, autoescape=True)))
     rows = db.session.connection().execute(query).all()
-    return [InboxRow(snapshot_of_row(row), row.number, row.unit_code, row.category, row.phone) for row in rows]
+    return [InboxRow(task, row.number, row.unit_code, row.category, row.phone, task.due_at or row.ticket_due_at)
+            for row in rows for task in [snapshot_of_row(row)]]
 
 
 def ticket_view(rt: Runtime, number: str, *, user: Actor) -> TicketView:

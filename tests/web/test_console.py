@@ -185,17 +185,28 @@ def test_the_api_accepts_the_browser_session_but_only_with_the_csrf_token(app, e
     assert allowed.status_code == 422  # past the CSRF check, refused by the form
 
 
-ROLE_MATRIX = [
-    # (username, path, expected status)
-    ("wang", "/", 200), ("zheng", "/", 200), ("chen", "/", 200), ("root", "/", 200),
-    ("wang", "/tickets/new", 200), ("chen", "/tickets/new", 200), ("root", "/tickets/new", 200),
-    ("zheng", "/tickets/new", 403),
-]
+ROLES = ("cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head", "eng_supervisor", "technician",
+         "property_manager", "designer", "admin")
+RECORDS_CALLS = {"cs_agent", "night_security", "cs_supervisor", "admin"}  # the reception's start roles
+WORKS_THE_TASK = {"cs_agent", "admin"}  # the fixture reception's only task is in the cs_agent lane
+SUPERVISES = {"cs_supervisor", "eng_supervisor", "property_manager", "admin"}
 
 
-@pytest.mark.parametrize(("username", "path", "status"), ROLE_MATRIX)
-def test_role_matrix_of_the_staff_pages(app, estate, username, path, status):
-    assert browser_of(app, username).get(path).status_code == status
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix_every_page_for_every_role(app, estate, clock, role):
+    """Who may open which page: the inbox for all, recording calls for the reception roles, a task for its lane."""
+    number = record_call(browser_of(app, "wang"))
+    agent_page = browser_of(app, "wang").get(f"/tickets/{number}").get_data(as_text=True)
+    task_id = re.search(r"/tasks/([0-9a-f-]{36})", agent_page).group(1)
+    create_user(f"u_{role}", password=PASSWORD, roles=[role], clock=clock)
+    person = browser_of(app, f"u_{role}")
+
+    assert person.get("/").status_code == 200
+    assert person.get("/tickets/new").status_code == (200 if role in RECORDS_CALLS else 403)
+    assert person.get(f"/tickets/{number}").status_code == 200  # staff of the project read tickets (phone masked)
+    assert person.get(f"/tasks/{task_id}").status_code == (200 if role in WORKS_THE_TASK else 403)
+    shows_phone = "13800138000" in person.get(f"/tickets/{number}").get_data(as_text=True)
+    assert shows_phone == (role in WORKS_THE_TASK | SUPERVISES)
 
 
 def test_the_inbox_filters_by_category_and_finds_a_ticket_by_number_phone_or_unit(app, estate):
@@ -226,3 +237,17 @@ def test_a_task_claimed_from_the_list_can_be_given_back_from_my_list(app, estate
     agent.post(f"/tasks/{task_id}/unclaim")
     assert number not in agent.get("/?scope=mine").get_data(as_text=True)
     assert number in agent.get("/?scope=group").get_data(as_text=True)
+
+
+def test_the_inbox_marks_tasks_due_soon_and_overdue(app, estate, clock):
+    from datetime import timedelta
+
+    agent = browser_of(app, "wang")
+    record_call(agent)
+    assert "due-soon" not in agent.get("/?scope=group").get_data(as_text=True)
+    clock.advance(timedelta(hours=21))  # 3 h left of 24
+    page = agent.get("/?scope=group").get_data(as_text=True)
+    assert "即将到期" in page
+    clock.advance(timedelta(hours=4))
+    page = agent.get("/?scope=group").get_data(as_text=True)
+    assert "已超时" in page and "即将到期" not in page
