@@ -45,9 +45,6 @@ class SpecCache:
         with self._lock:
             self._specs[spec_key] = pair
 
-    def __contains__(self, spec_key: str) -> bool:
-        return spec_key in self._specs
-
     def _restore(self, serialized: str) -> SpecPair:
         dct = json.loads(serialized)
         spec = self._registry.restore(dct["spec"])

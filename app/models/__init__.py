@@ -1,11 +1,11 @@
 """Typed SQLAlchemy models. They import nothing from services or web."""
 
 from app.models.definitions import Bundle, DiskFile
-from app.models.instances import INSTANCE_STATUSES, TASK_STATES, AuditEvent, HumanTask, ProcessInstance
+from app.models.instances import ACTIVE_STATUSES, AuditEvent, HumanTask, ProcessInstance
 from app.models.tickets import Project, Ticket, TicketCounter, Unit, user_projects
 from app.models.users import ApiToken, Department, Role, User
 
 __all__ = [
-    "INSTANCE_STATUSES", "TASK_STATES", "ApiToken", "AuditEvent", "Bundle", "Department", "DiskFile",
+    "ACTIVE_STATUSES", "ApiToken", "AuditEvent", "Bundle", "Department", "DiskFile",
     "HumanTask", "ProcessInstance", "Project", "Role", "Ticket", "TicketCounter", "Unit", "User", "user_projects",
 ]

@@ -13,8 +13,8 @@ from app.models.definitions import Bundle
 from app.models.types import JsonType, UTCDateTime
 from app.models.users import User
 
-INSTANCE_STATUSES = ("running", "waiting", "completed", "terminated", "suspended", "error")
-TASK_STATES = ("open", "completed", "cancelled")
+# Statuses: running | waiting | completed | terminated | suspended | error; steps run only on these two.
+ACTIVE_STATUSES = ("running", "waiting")
 
 
 class ProcessInstance(db.Model):  # type: ignore[name-defined]

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.clock import Clock, ManualClock
 from app.extensions import db
-from app.models import Bundle, ProcessInstance, Project, Ticket, Unit, User
+from app.models import ACTIVE_STATUSES, Bundle, ProcessInstance, Project, Ticket, Unit, User
 from app.services.access import may_act_on_task
 from app.services.auth import Principal, principal_for_user
 from app.services.errors import (
@@ -30,7 +30,7 @@ from app.services.runtime import Runtime, build_runtime
 from app.services.steps import InstanceOutcome, TaskSnapshot, open_tasks_of, step_transaction
 from app.services.tasks import claim_task, complete_task, get_task
 from app.services.tickets import RECEPTION, open_ticket
-from app.services.timers import ACTIVE, fire_due_timers
+from app.services.timers import fire_due_timers
 from app.services.users import create_user
 
 # Departments: the property department's owner also runs life services, and the engineering supervisor also
@@ -412,7 +412,7 @@ class _Simulation:
                 case.planned.add(task.id)
                 self._plan(case, task)
         case.next_timer_at = None
-        if outcome.status in ACTIVE:
+        if outcome.status in ACTIVE_STATUSES:
             case.next_timer_at = due = db.session.scalar(select(ProcessInstance.next_timer_at)
                                                          .where(ProcessInstance.id == case.instance_id))
             if due is not None and due not in case.timers:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -13,7 +13,15 @@ from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
 from app.services.access import Actor, is_supervisor, may_act_on_task
 from app.services.projects import visible_projects
 from app.services.runtime import Runtime
-from app.services.steps import TASK_COLUMNS, TASKS, TASKS_WITH_CLAIMER, TaskSnapshot, open_tasks_of, snapshot_of_row
+from app.services.steps import (
+    TASK_COLUMNS,
+    TASKS,
+    TASKS_WITH_CLAIMER,
+    TaskSnapshot,
+    open_tasks_of,
+    snapshot_of_row,
+    task_scope,
+)
 from app.services.tickets import ticket_by_number
 
 TICKETS = Ticket.__table__
@@ -58,21 +66,14 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
     Filters: the ticket's category, the flow (process of the task), and free text matching the
     ticket number, the caller's phone or the unit. Sorted by due time, soonest first.
     """
-    if scope == "mine":
-        condition = or_(TASKS.c.claimed_by_id == user.id, TASKS.c.assignee == user.username)
-    else:
-        condition = and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.assignee.is_(None),
-                         TASKS.c.role.in_(user.role_keys),
-                         or_(TASKS.c.department.is_(None), TASKS.c.department.in_(user.department_keys)))
+    condition = task_scope("mine" if scope == "mine" else "group", user)
     due = func.coalesce(TASKS.c.due_at, TICKETS.c.due_at)
     query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone,
                     TICKETS.c.due_at.label("ticket_due_at"))
              .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
              .where(TASKS.c.state == "open", condition)
              .order_by(due.is_(None), due, TASKS.c.created_at).limit(500))
-    allowed = visible_projects(user)
-    if allowed is not None:
-        query = query.where(or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(allowed)))
+    query = query.where(_in_visible_projects(user))
     if category:
         query = query.where(TICKETS.c.category == category)
     if process_id:
@@ -84,6 +85,21 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
     rows = db.session.connection().execute(query).all()
     return [InboxRow(task, row.number, row.unit_code, row.category, row.phone, task.due_at or row.ticket_due_at)
             for row in rows for task in [snapshot_of_row(row)]]
+
+
+def inbox_counts(user: Actor) -> dict[str, int]:
+    """How many open tasks each inbox tab holds (counted by the database, not by loading them)."""
+    visible = _in_visible_projects(user)
+    return {scope: int(db.session.scalar(
+        select(func.count()).select_from(TASKS.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+        .where(TASKS.c.state == "open", task_scope(scope, user), visible)) or 0) for scope in ("mine", "group")}
+
+
+def _in_visible_projects(user: Actor) -> Any:
+    allowed = visible_projects(user)
+    if allowed is None:
+        return true()
+    return or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(allowed))
 
 
 def ticket_view(rt: Runtime, number: str, *, user: Actor) -> TicketView:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, and_, insert, or_, select, true
 from sqlalchemy.exc import OperationalError
 
 from app.engine import RunError, StepResult, UserTaskView
 from app.extensions import db
 from app.models import User
+from app.services.access import Actor
 from app.services.errors import ConflictError
 from app.services.runtime import BundleFacts
 from app.services.step_writer import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASKS, StepWrite
@@ -187,3 +188,15 @@ def step_transaction() -> Iterator[None]:
 def _is_lock_error(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return "locked" in text or "busy" in text or "could not serialize" in text
+
+
+def task_scope(scope: str, user: Actor) -> Any:
+    """Which open tasks a list shows: ``mine`` (claimed by or assigned to me), ``group`` (unclaimed,
+    unassigned, of my roles and departments), anything else: all."""
+    if scope == "mine":
+        return or_(TASKS.c.claimed_by_id == user.id, TASKS.c.assignee == user.username)
+    if scope == "group":
+        department_ok = or_(TASKS.c.department.is_(None), TASKS.c.department.in_(user.department_keys))
+        return and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.assignee.is_(None),
+                    TASKS.c.role.in_(user.role_keys), department_ok)
+    return true()

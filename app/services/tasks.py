@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 
 from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
 from app.extensions import db
-from app.models import Ticket
+from app.models import ACTIVE_STATUSES, Ticket
 from app.services.access import Actor, may_act_on_task
 from app.services.errors import (
     ForbiddenError,
@@ -40,11 +40,11 @@ from app.services.steps import (
     record_event,
     snapshot_of_row,
     step_transaction,
+    task_scope,
 )
 from app.services.tickets import sync_ticket_after_step
 
 SCOPES = ("mine", "group", "all")
-ACTIVE_STATUSES = ("running", "waiting")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str
         raise ForbiddenError("只有管理员可以查看全部任务 / only admins may list all tasks")
     query = (select(*TASK_COLUMNS)
              .select_from(TASKS_WITH_CLAIMER.outerjoin(_TICKETS, _TICKETS.c.instance_id == TASKS.c.instance_id))
-             .where(TASKS.c.state == "open", _scope_filter(scope, user)))
+             .where(TASKS.c.state == "open", task_scope(scope, user)))
     allowed = visible_projects(user)
     if allowed is not None:
         query = query.where(or_(_TICKETS.c.project_key.is_(None), _TICKETS.c.project_key.in_(allowed)))
@@ -102,16 +102,6 @@ def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str
     more = len(rows) > limit
     rows = rows[:limit]
     return TaskPage(rows, _encode_cursor(rows[-1]) if more else None)
-
-
-def _scope_filter(scope: str, user: Actor) -> Any:
-    if scope == "mine":
-        return or_(TASKS.c.claimed_by_id == user.id, TASKS.c.assignee == user.username)
-    if scope == "group":
-        department_ok = or_(TASKS.c.department.is_(None), TASKS.c.department.in_(user.department_keys))
-        return and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.assignee.is_(None),
-                    TASKS.c.role.in_(user.role_keys), department_ok)
-    return True
 
 
 def _encode_cursor(task: TaskSnapshot) -> str:

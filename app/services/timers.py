@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.engine import EngineRunError
 from app.extensions import db
-from app.models import ProcessInstance, Ticket
+from app.models import ACTIVE_STATUSES, ProcessInstance, Ticket
 from app.services.access import Actor
 from app.services.errors import NotFoundError
 from app.services.runtime import Runtime
@@ -27,14 +27,12 @@ from app.services.steps import (
 )
 from app.services.tickets import sync_ticket_after_step
 
-ACTIVE = ("running", "waiting")
-
 
 def due_instance_ids(now: datetime, *, limit: int = 500) -> list[int]:
     """Active instances whose earliest timer is due (strictly before ``now``, as the engine fires them)."""
     return list(db.session.scalars(
         select(ProcessInstance.id)
-        .where(ProcessInstance.status.in_(ACTIVE), ProcessInstance.next_timer_at < now)
+        .where(ProcessInstance.status.in_(ACTIVE_STATUSES), ProcessInstance.next_timer_at < now)
         .order_by(ProcessInstance.next_timer_at).limit(limit)
     ))
 
@@ -49,7 +47,7 @@ def fire_due_timers(rt: Runtime, instance_id: int, *, actor: Actor | None = None
     if instance is None:
         raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
     open_tasks = open_tasks_of(instance.id)
-    if instance.status not in ACTIVE:
+    if instance.status not in ACTIVE_STATUSES:
         return InstanceOutcome(instance.id, instance.status, open_tasks)
     now = rt.clock.now()
     try:

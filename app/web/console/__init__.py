@@ -19,14 +19,22 @@ from app.services import tasks as task_service
 from app.services import tickets as ticket_service
 from app.services.auth import LoginRefusedError, Principal, log_in, set_locale
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
-from app.services.inbox import TimelineEntry, inbox, mask_phone, ticket_of_instance, ticket_view, timeline_of
+from app.services.inbox import (
+    TimelineEntry,
+    inbox,
+    inbox_counts,
+    mask_phone,
+    ticket_of_instance,
+    ticket_view,
+    timeline_of,
+)
 from app.services.instances import start_form_for
 from app.services.organisation import projects_for
 from app.services.runtime import Runtime
 from app.services.users import people_with_role
 from app.web.form_fields import Field, Uploads, fields_for, parse_submission, roles_offered
 from app.web.i18n import LOCALES, bilingual, select_locale
-from app.web.labels import code_label
+from app.web.labels import CODE_LABELS, code_label
 from app.web.session import SessionUser
 
 console = Blueprint("console", __name__)
@@ -108,14 +116,11 @@ def home() -> str:
     scope = scope if scope in ("mine", "group") else "mine"
     filters = {name: request.args.get(name, "").strip() or None for name in ("category", "process_id", "search")}
     return render_template("inbox.html", scope=scope, rows=inbox(user=me(), scope=scope, **filters),
-                           filters=filters, categories=INBOX_CATEGORIES, flows=INBOX_FLOWS,
-                           counts={name: len(inbox(user=me(), scope=name)) for name in ("mine", "group")},
+                           filters=filters, categories=CODE_LABELS["category"].items(), flows=INBOX_FLOWS,
+                           counts=inbox_counts(me()),
                            now=runtime().clock.now())
 
 
-INBOX_CATEGORIES = (("repair", "维修 / Repair"), ("complaint", "投诉 / Complaint"),
-                    ("consultation", "咨询 / Consultation"), ("life_service", "生活服务 / Life service"),
-                    ("suggestion", "建议 / Suggestion"), ("praise", "表扬 / Praise"), ("other", "其它 / Other"))
 INBOX_FLOWS = (("reception", "客户接待 / Reception"), ("complaint", "投诉处理 / Complaint"),
                ("repair", "维修工单 / Repair"), ("callback", "回访 / Callback"))
 
