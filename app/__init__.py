@@ -55,12 +55,16 @@ def init_runtime(app: Flask, clock: Clock) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.extensions import csrf
+    from app.web.admin import admin
     from app.web.api import api
     from app.web.console import console
+    from app.web.designer import designer
 
     csrf.exempt(api)  # bearer-token calls carry no CSRF token; session calls are checked in the API itself
     app.register_blueprint(api)
     app.register_blueprint(console)
+    app.register_blueprint(admin)
+    app.register_blueprint(designer)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -5,6 +5,9 @@ from app.models.instances import ACTIVE_STATUSES, AuditEvent, HumanTask, Process
 from app.models.tickets import Project, Ticket, TicketCounter, Unit, user_projects
 from app.models.users import ApiToken, Department, Role, User
 
+# Registered with the metadata (migrations, create_all); import their classes from the module itself.
+from app.models import admin, calendar, designer, jobs, reports  # noqa: F401, E402  isort: skip
+
 __all__ = [
     "ACTIVE_STATUSES", "ApiToken", "AuditEvent", "Bundle", "Department", "DiskFile",
     "HumanTask", "ProcessInstance", "Project", "Role", "Ticket", "TicketCounter", "Unit", "User", "user_projects",

@@ -32,6 +32,8 @@ from app.services.instances import start_form_for
 from app.services.organisation import projects_for
 from app.services.runtime import Runtime
 from app.services.users import people_with_role
+from app.services.access import may_deploy
+from app.web.admin import MANAGERS
 from app.web.form_fields import Field, Uploads, fields_for, parse_submission, roles_offered
 from app.web.i18n import LOCALES, bilingual, select_locale
 from app.web.labels import CODE_LABELS, code_label
@@ -60,7 +62,16 @@ def render_markdown(text: str | None) -> Markup:
 def template_helpers() -> dict[str, Any]:
     return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
             "locale": select_locale(), "format_datetime": format_datetime, "may_record_calls": may_record_calls,
-            "label": lambda kind, code: code_label(kind, code, select_locale())}
+            "label": lambda kind, code: code_label(kind, code, select_locale()),
+            "may_open_admin": may_open_admin, "may_design": may_design}
+
+
+def may_open_admin() -> bool:
+    return current_user.is_authenticated and bool(current_user.principal.role_keys & MANAGERS)
+
+
+def may_design() -> bool:
+    return current_user.is_authenticated and may_deploy(current_user.principal)
 
 
 def may_record_calls() -> bool:

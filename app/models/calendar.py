@@ -1,0 +1,3 @@
+"""calendar models (filled in by its issue)."""
+
+from __future__ import annotations

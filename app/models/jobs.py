@@ -1,0 +1,3 @@
+"""jobs models (filled in by its issue)."""
+
+from __future__ import annotations

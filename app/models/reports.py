@@ -1,0 +1,3 @@
+"""reports models (filled in by its issue)."""
+
+from __future__ import annotations

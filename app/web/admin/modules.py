@@ -1,0 +1,2 @@
+"""Imports every admin area so its routes register on the blueprint (one line per area)."""
+from app.web.admin import instances  # noqa: F401

@@ -1,0 +1,24 @@
+"""designer: drafts and deploy history (designer issue)
+
+Revision ID: a1b2c3d40007
+Revises: a1b2c3d40006
+Create Date: 2026-11-22 19:20:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'a1b2c3d40007'
+down_revision = 'a1b2c3d40006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
