@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from app.services import tasks as task_service
 from app.services import tickets as ticket_service
+from app.services.access import may_deploy
 from app.services.auth import LoginRefusedError, Principal, log_in, set_locale
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
 from app.services.inbox import (
@@ -32,7 +33,6 @@ from app.services.instances import start_form_for
 from app.services.organisation import projects_for
 from app.services.runtime import Runtime
 from app.services.users import people_with_role
-from app.services.access import may_deploy
 from app.web.admin import MANAGERS
 from app.web.form_fields import Field, Uploads, fields_for, parse_submission, roles_offered
 from app.web.i18n import LOCALES, bilingual, select_locale
