@@ -151,7 +151,7 @@ def deliver_outbox(sender: Sender, *, now: datetime, limit: int = 100) -> tuple[
             break
         try:
             sender.send(OutgoingMessage(message.channel, message.recipient, message.subject, message.body))
-        except Exception as exc:  # noqa: BLE001 - any sender failure is retried, never lost
+        except Exception as exc:  # any sender failure is retried, never lost
             failed += 1
             _record_failure(message, str(exc) or type(exc).__name__, now)
         else:
