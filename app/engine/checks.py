@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from lxml import etree
 from RestrictedPython.Guards import safe_builtins
 
+from app.engine.instructions import instruction_problems
 from app.engine.library import NS, Library, ProcessInfo, bpmn_tag, spiff_extension, spiff_properties
 from app.engine.problems import Problem
 from app.engine.scripting import HELPER_NAMES, ScriptCompileError, compile_expression, compile_script, expression_names
@@ -25,7 +26,7 @@ NARROWING_PROPERTIES = ("department", "assignee")
 
 def check_process(info: ProcessInfo, library: Library, role_names: Mapping[str, str],
                   system_variables: frozenset[str] = frozenset()) -> list[Problem]:
-    """Every problem of one process: lanes, flows, scripts, conditions, timers, narrowing properties."""
+    """Every problem of one process: lanes, flows, scripts, conditions, timers, narrowing properties, instructions."""
     known = known_variables(library) | system_variables
     return [
         Problem(info.file, element_id, message)
@@ -36,6 +37,8 @@ def check_process(info: ProcessInfo, library: Library, role_names: Mapping[str, 
             *_check_conditions(info.node),
             *_check_timers(info.node, known),
             *_check_properties(info.node),
+            *_check_foreign(info.node),
+            *_check_instructions(info.node),
         )
     ]
 
@@ -178,6 +181,74 @@ def _check_properties(process: etree._Element) -> Iterator[tuple[str | None, str
         for name in NARROWING_PROPERTIES:
             if name in properties:
                 yield from _compile_expression(task.get("id"), properties[name], f"property '{name}'")
+
+
+FOREIGN_NAMESPACES = {  # other engines' extensions: a diagram made for them opens, but these parts do not run here
+    "http://camunda.org/schema/1.0/bpmn": "Camunda 7",
+    "http://camunda.org/schema/zeebe/1.0": "Camunda 8 (Zeebe)",
+    "http://activiti.org/bpmn": "Activiti",
+    "http://flowable.org/bpmn": "Flowable",
+}
+FOREIGN_HINTS = {
+    "formKey": "choose a form (formJsonSchemaFilename) instead",
+    "formDefinition": "choose a form (formJsonSchemaFilename) instead",
+    "assignee": "put the task in the lane of a role instead",
+    "candidateGroups": "put the task in the lane of a role instead",
+    "candidateUsers": "put the task in the lane of a role instead",
+    "assignmentDefinition": "put the task in the lane of a role instead",
+    "class": "a Java class cannot run here; use a script task",
+    "delegateExpression": "a Java delegate cannot run here; use a script task",
+    "taskDefinition": "a job worker cannot run here; use a script task",
+}
+
+
+def _check_foreign(process: etree._Element) -> Iterator[tuple[str | None, str]]:
+    """Settings of other engines that this one ignores, named so a designer knows what to redo."""
+    for node in process.iter():
+        if not isinstance(node.tag, str):
+            continue
+        owner = _owner_id(node)
+        namespace = etree.QName(node).namespace
+        if namespace in FOREIGN_NAMESPACES:
+            if etree.QName(node.getparent()).namespace in FOREIGN_NAMESPACES:
+                continue  # named with the outermost foreign element
+            yield owner, _foreign_message(FOREIGN_NAMESPACES[namespace], f"<{etree.QName(node).localname}>",
+                                          etree.QName(node).localname)
+            continue
+        for attribute in node.attrib:
+            qname = etree.QName(attribute)
+            if qname.namespace in FOREIGN_NAMESPACES:
+                yield owner, _foreign_message(FOREIGN_NAMESPACES[qname.namespace], qname.localname, qname.localname)
+        if etree.QName(node).localname == "conditionExpression" and _is_foreign_expression(node.text or ""):
+            yield owner, (f"condition '{(node.text or '').strip()}' is a Camunda expression (JUEL/FEEL); "
+                          "write it in Python, e.g. amount > 100")
+
+
+def _owner_id(node: etree._Element) -> str | None:
+    while node is not None and not node.get("id"):
+        node = node.getparent()
+    return node.get("id") if node is not None else None
+
+
+def _foreign_message(engine: str, what: str, key: str) -> str:
+    hint = FOREIGN_HINTS.get(key, "this engine ignores it")
+    return f"{what} is a {engine} setting that this engine does not support: {hint}"
+
+
+def _is_foreign_expression(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.startswith(("${", "#{", "="))
+
+
+def _check_instructions(process: etree._Element) -> Iterator[tuple[str | None, str]]:
+    # What the task page renders: instructionsForEndUser, else the task's documentation.
+    for task in (*process.iter(bpmn_tag("userTask")), *process.iter(bpmn_tag("manualTask"))):
+        text = spiff_extension(task, "instructionsForEndUser")
+        if not text:
+            documentation = task.find("bpmn:documentation", NS)
+            text = documentation.text if documentation is not None else None
+        for message in instruction_problems(text or ""):
+            yield task.get("id"), message
 
 
 def check_decision_tables(file: str, root: etree._Element) -> list[Problem]:

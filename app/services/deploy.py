@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.engine import DefinitionError, Problem, compile_bundle, plan_bundles, read_library
+from app.engine import CompiledBundle, DefinitionError, Problem, compile_bundle, plan_bundles, read_library
 from app.extensions import db
 from app.models import Bundle, DiskFile
 from app.services.access import Actor
@@ -29,11 +29,23 @@ class DeployedVersion:
     title: str
 
 
-def deploy_files(rt: Runtime, uploaded: Mapping[str, bytes], *, user: Actor | None) -> list[DeployedVersion]:
-    """Deploy uploaded files over the latest deployed ones; raise InvalidDefinitionError, nothing stored."""
+def deploy_files(rt: Runtime, uploaded: Mapping[str, bytes], *, user: Actor | None,
+                 also: Callable[[], None] | None = None) -> list[DeployedVersion]:
+    """Deploy uploaded files over the latest deployed ones; raise InvalidDefinitionError, nothing stored.
+
+    ``also`` runs in the same transaction just before the commit (the designer deletes its drafts there).
+    """
     versions = _deploy(rt, uploaded, source="api", user=user)
+    if also is not None:
+        also()
     _commit()
     return versions
+
+
+def check_files(uploaded: Mapping[str, bytes]) -> list[Problem]:
+    """Every problem that deploying ``uploaded`` would meet (the full check, parse included); nothing stored."""
+    _, _, problems = _compile_changed(uploaded)
+    return problems
 
 
 def deploy_from_disk(rt: Runtime, bpmn_dir: Path, forms_dir: Path) -> list[DeployedVersion]:
@@ -50,6 +62,11 @@ def deploy_from_disk(rt: Runtime, bpmn_dir: Path, forms_dir: Path) -> list[Deplo
     return versions
 
 
+def latest_texts() -> dict[str, bytes]:
+    """The newest deployed text of every file (the newest version of a shared file wins)."""
+    return _library_texts(_latest_bundles())
+
+
 def read_definition_dir(folder: Path) -> dict[str, bytes]:
     if not folder.is_dir():
         return {}
@@ -58,6 +75,16 @@ def read_definition_dir(folder: Path) -> dict[str, bytes]:
 
 
 def _deploy(rt: Runtime, uploaded: Mapping[str, bytes], *, source: str, user: Actor | None) -> list[DeployedVersion]:
+    checked, latest, problems = _compile_changed(uploaded)
+    if problems:
+        db.session.rollback()
+        raise InvalidDefinitionError("定义有误，未部署 / the definitions have problems; nothing was deployed",
+                                     problems=problems)
+    return [_store(rt, bundle, checked.texts, latest.get(bundle.plan.process_id), source, user)
+            for bundle in checked.compiled]
+
+
+def _compile_changed(uploaded: Mapping[str, bytes]) -> tuple[_Checked, dict[str, Bundle], list[Problem]]:
     latest = _latest_bundles()
     texts = {**_library_texts(latest), **uploaded}
     library = read_library(texts)
@@ -74,12 +101,13 @@ def _deploy(rt: Runtime, uploaded: Mapping[str, bytes], *, source: str, user: Ac
             compiled.append(compile_bundle(library, plan, names, SYSTEM_VARIABLES))
         except DefinitionError as exc:
             problems.extend(exc.problems)
-    if problems:
-        db.session.rollback()
-        raise InvalidDefinitionError("定义有误，未部署 / the definitions have problems; nothing was deployed",
-                                     problems=_unique(problems))
-    return [_store(rt, bundle, library.texts, latest.get(bundle.plan.process_id), source, user)
-            for bundle in compiled]
+    return _Checked(library.texts, compiled), latest, _unique(problems)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    texts: dict[str, bytes]
+    compiled: list[CompiledBundle]
 
 
 def _store(rt: Runtime, bundle, texts: Mapping[str, bytes], previous: Bundle | None, source: str,

@@ -17,8 +17,18 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Who deployed a version is already on bundles (deployed_by_id, deployed_at).
+    op.create_table(
+        "designer_drafts",
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["updated_by_id"], ["users.id"], name=op.f("fk_designer_drafts_updated_by_id_users"),
+                                ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_designer_drafts")),
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table("designer_drafts")

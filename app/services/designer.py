@@ -1,0 +1,214 @@
+"""The process designer's workspace: drafts of BPMN, DMN and form files, checked and deployed together.
+
+A draft is the working copy of one file, shared by the designers. Saving a draft runs the checks
+that need no parse; deploying the drafts runs the full deploy check and, only when nothing is
+wrong, makes new versions and deletes the drafts in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from jsonschema import Draft202012Validator
+from lxml import etree
+from sqlalchemy import select
+
+from app.clock import Clock
+from app.engine import Problem, read_library
+from app.engine.library import BPMN_NS, DMN_NAMESPACES
+from app.engine.review import not_runnable, review_library
+from app.engine.xml import UnsafeXmlError, parse_xml
+from app.extensions import db
+from app.models import Role
+from app.models.designer import DesignerDraft
+from app.services.access import Actor
+from app.services.deploy import DeployedVersion, check_files, deploy_files, latest_texts
+from app.services.errors import InvalidDefinitionError, InvalidRequestError, NotFoundError
+from app.services.runtime import Runtime
+from app.services.tickets import SYSTEM_VARIABLES
+from app.services.users import role_names
+
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.(bpmn|dmn|json)$")
+KINDS = {"bpmn": "bpmn", "dmn": "dmn", "json": "form"}
+REFUSED = "定义有误，未部署 / the definitions have problems; nothing was deployed"
+
+
+@dataclass(frozen=True)
+class DesignFile:
+    name: str
+    kind: str  # bpmn | dmn | form
+    is_deployed: bool
+    draft_at: datetime | None
+    draft_by: str | None
+
+
+@dataclass(frozen=True)
+class FileText:
+    name: str
+    kind: str
+    content: str
+    is_draft: bool
+
+
+def kind_of(name: str) -> str:
+    """``bpmn``, ``dmn`` or ``form``; raise InvalidRequestError for any other file name."""
+    if not FILE_NAME.match(name):
+        raise InvalidRequestError(
+            "文件名只能用字母、数字、下划线，以 .bpmn、.dmn 或 .json 结尾 / "
+            "a file name uses letters, digits and underscores and ends in .bpmn, .dmn or .json",
+            errors={"name": "invalid"})
+    return KINDS[name.rsplit(".", 1)[1]]
+
+
+def deployed_texts() -> dict[str, str]:
+    """The newest deployed text of every file (the newest version of a shared file wins)."""
+    return {name: text.decode("utf-8") for name, text in latest_texts().items()}
+
+
+def list_files() -> list[DesignFile]:
+    deployed = deployed_texts()
+    drafts = {draft.name: draft for draft in db.session.scalars(select(DesignerDraft))}
+    return [
+        DesignFile(name, kind_of(name), name in deployed, drafts[name].updated_at if name in drafts else None,
+                   _who(drafts[name]) if name in drafts else None)
+        for name in sorted(set(deployed) | set(drafts), key=lambda n: (KINDS[n.rsplit(".", 1)[1]], n))
+    ]
+
+
+def _who(draft: DesignerDraft) -> str | None:
+    return draft.updated_by.display_name if draft.updated_by else None
+
+
+def open_file(name: str) -> FileText:
+    """The draft of ``name`` if there is one, else its deployed text; raise NotFoundError."""
+    kind = kind_of(name)
+    draft = db.session.get(DesignerDraft, name)
+    if draft is not None:
+        return FileText(name, kind, draft.content, True)
+    deployed = deployed_texts()
+    if name not in deployed:
+        raise NotFoundError(f"没有这个文件 / no file {name}")
+    return FileText(name, kind, deployed[name], False)
+
+
+def save_draft(name: str, content: str, *, user: Actor, clock: Clock) -> list[Problem]:
+    """Store the draft (hostile or non-BPMN/DMN XML is refused) and return what the checks find."""
+    kind = kind_of(name)
+    if kind != "form":
+        _check_xml(name, content.encode("utf-8"), kind)
+    draft = db.session.get(DesignerDraft, name) or DesignerDraft(name=name)
+    draft.content = content
+    draft.updated_by_id = user.id
+    draft.updated_at = clock.now()
+    db.session.add(draft)
+    db.session.commit()
+    return review_drafts()
+
+
+def _check_xml(name: str, content: bytes, kind: str) -> None:
+    try:
+        root = parse_xml(content)
+    except UnsafeXmlError as exc:
+        raise InvalidRequestError(f"文件被拒绝 / {name} was refused: {exc}", errors={name: str(exc)}) from exc
+    namespace = etree.QName(root).namespace
+    expected = (BPMN_NS,) if kind == "bpmn" else DMN_NAMESPACES
+    if namespace not in expected:
+        message = f"not a {kind.upper()} document (root namespace {namespace})"
+        raise InvalidRequestError(f"文件被拒绝 / {name} was refused: {message}", errors={name: message})
+
+
+def import_files(files: Mapping[str, bytes], *, user: Actor, clock: Clock) -> list[str]:
+    """Take uploaded .bpmn/.dmn/.json files (e.g. from Camunda Modeler) as drafts; all or none."""
+    if not files:
+        raise InvalidRequestError("请选择文件 / choose at least one file", errors={"files": "required"})
+    texts = {}
+    for name, content in files.items():
+        kind = kind_of(name)
+        if kind != "form":
+            _check_xml(name, content, kind)
+        try:
+            texts[name] = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidRequestError(f"文件被拒绝 / {name} was refused: not UTF-8 text",
+                                      errors={name: "not UTF-8"}) from exc
+    for name, text in texts.items():
+        draft = db.session.get(DesignerDraft, name) or DesignerDraft(name=name)
+        draft.content, draft.updated_by_id, draft.updated_at = text, user.id, clock.now()
+        db.session.add(draft)
+    db.session.commit()
+    return sorted(texts)
+
+
+def discard_draft(name: str) -> None:
+    draft = db.session.get(DesignerDraft, name)
+    if draft is not None:
+        db.session.delete(draft)
+        db.session.commit()
+
+
+def _draft_bytes() -> dict[str, bytes]:
+    return {draft.name: draft.content.encode("utf-8") for draft in db.session.scalars(select(DesignerDraft))}
+
+
+def review_drafts() -> list[Problem]:
+    """The problems of the drafts over the deployed files, without parsing (cheap, on every save)."""
+    drafts = _draft_bytes()
+    if not drafts:
+        return []
+    library = read_library({**latest_texts(), **drafts})
+    return review_library(library, set(drafts), role_names(), SYSTEM_VARIABLES)
+
+
+def deploy_drafts(rt: Runtime, *, user: Actor) -> list[DeployedVersion]:
+    """Deploy every draft as one set; raise InvalidDefinitionError (nothing stored) when anything is wrong."""
+    drafts = _draft_bytes()
+    if not drafts:
+        raise InvalidRequestError("没有草稿可部署 / there is no draft to deploy")
+    library = read_library({**latest_texts(), **drafts})
+    unsupported = not_runnable(library, set(drafts))
+    if unsupported:
+        raise InvalidDefinitionError(REFUSED, problems=list(dict.fromkeys(unsupported + check_files(drafts))))
+    return deploy_files(rt, drafts, user=user, also=_delete_drafts(set(drafts)))
+
+
+def _delete_drafts(names: set[str]) -> Callable[[], None]:
+    def delete() -> None:
+        for name in names:
+            draft = db.session.get(DesignerDraft, name)
+            if draft is not None:
+                db.session.delete(draft)
+    return delete
+
+
+def known_roles() -> list[tuple[str, str, str]]:
+    """(key, Chinese name, English name) of every role, for the lane's role choice."""
+    return [(role.key, role.name_zh, role.name_en) for role in db.session.scalars(select(Role).order_by(Role.key))]
+
+
+def form_names() -> list[str]:
+    return sorted(file.name for file in list_files() if file.kind == "form")
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    path: str
+    message: str
+
+
+def schema_errors(text: str) -> tuple[dict | None, list[SchemaError]]:
+    """The form schema and every way it breaks the JSON Schema meta-schema (or our ``type: object`` rule)."""
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [SchemaError("", f"not valid JSON: {exc}")]
+    errors = [SchemaError("/".join(str(part) for part in error.absolute_path), error.message)
+              for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)]
+    if not isinstance(schema, dict):
+        return None, errors or [SchemaError("", "a form is a JSON object")]
+    if schema.get("type") != "object":
+        errors.append(SchemaError("type", 'a form schema has "type": "object"'))
+    return schema, errors
