@@ -14,8 +14,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.engine import StepResult
 from app.extensions import db
 from app.models import Project, Ticket, TicketCounter, Unit
+from app.services import kpi
 from app.services.access import Actor
 from app.services.auth import principal_for_user
+from app.services.deadlines import WORK_DONE_STAGES, after_ticket_step, ticket_facts
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
 from app.services.instances import plan_start, run_start
 from app.services.projects import visible_projects
@@ -31,7 +33,6 @@ REPEAT_REPAIR_WINDOW = timedelta(days=90)
 REOPENED_ESCALATION = 2
 
 # Stages that come after the work the time limit is for: callback, reviews, classification.
-WORK_DONE_STAGES = frozenset({"callback", "review", "classification", "closed"})
 # Task-data variables (docs/flow-contract.md) copied to the ticket's columns after every step.
 SYNCED_FIELDS = {
     "stage": "stage", "department": "department", "escalation_level": "escalation_level",
@@ -69,8 +70,10 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
         created["id"] = db.session.execute(insert(Ticket).values(values).returning(Ticket.id)).scalar_one()
         if result is not None:
             _sync_columns(created["id"], result, now)
+        after_ticket_step(created["id"], None, result.data if result else {}, now=now, timezone=rt.timezone)
         if plan.data.get("category") == "repair" and plan.data.get("part"):
             _flag_repeat_repair(created["id"], project_key, str(plan.data["unit"]), str(plan.data["part"]), now)
+        kpi.count_new_ticket(created["id"], timezone=rt.timezone, data=plan.data)  # dashboard counters (admin)
 
     outcome = run_start(rt, plan, user=user, system_data=system_data, also_write=write_ticket)
     return TicketOutcome(number, created["id"], outcome)
@@ -92,7 +95,9 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
 
     Runs inside the step's transaction, so the ticket never disagrees with its instance.
     """
+    before = ticket_facts(ticket_id)
     _sync_columns(ticket_id, result, rt.clock.now())
+    after_ticket_step(ticket_id, before, result.data, now=rt.clock.now(), timezone=rt.timezone)
     if result.status == "completed" and result.data.get("reopen_as_complaint"):
         original = db.session.get(Ticket, ticket_id)
         if original is not None and not original.reopened:
@@ -102,6 +107,7 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
             acting = recorder or user
             if acting is not None:
                 _reopen_as_complaint(rt, original, result.data, user=acting)
+    kpi.count_step(ticket_id, timezone=rt.timezone, data=result.data)  # dashboard counters (admin issue)
 
 
 def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
@@ -110,8 +116,9 @@ def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
     if "escalation_level" in values:  # a level once reached stays, whichever branch moved last
         level = int(values["escalation_level"] or 0)
         values["escalation_level"] = case((Ticket.escalation_level > level, Ticket.escalation_level), else_=level)
-    if isinstance(data.get("due_at"), str):
-        values["due_at"] = datetime.fromisoformat(data["due_at"])
+    for moment in ("due_at", "appointment_at"):
+        if isinstance(data.get(moment), str) and data[moment]:
+            values[moment] = datetime.fromisoformat(data[moment])
     if result.status == "completed" or data.get("stage") in WORK_DONE_STAGES:
         # Timeliness (及时率) is judged when the work is done, not after the callback's waiting.
         due = values.get("due_at") or db.session.scalar(select(Ticket.due_at).where(Ticket.id == ticket_id))
@@ -189,6 +196,7 @@ def attach_call(rt: Runtime, number: str, call: Mapping[str, Any], *, user: Acto
                        .values(attached_calls=Ticket.attached_calls + 1))
     record_event(ticket.instance_id, "call_attached", at=now, actor_id=user.id,
                  data={key: call.get(key) for key in ("caller_name", "phone", "description", "channel")})
+    kpi.count_ticket(ticket.id, timezone=rt.timezone)  # dashboard counters (admin issue)
     db.session.commit()
     return ticket_by_number(number, user=user)
 

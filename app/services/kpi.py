@@ -1,0 +1,374 @@
+"""Service figures (办结率, 及时率, 满意率, ...): daily counters kept in each step's transaction, and the dashboard.
+
+Every figure's formula is written in docs/kpi.md and in ``FORMULAS`` (shown as a tooltip). The
+counters live in ``kpi_daily`` (one row per business day, project, dimension and value);
+``kpi_ticket_facts`` remembers what each ticket contributed last, so a change moves exactly its
+old counts to the new ones. ``rebuild`` recomputes both from the tickets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.models import AuditEvent, HumanTask, Ticket, User
+from app.models.reports import KpiDaily, KpiTicketFacts
+
+DAILY = KpiDaily.__table__
+FACTS = KpiTicketFacts.__table__
+EVENTS = AuditEvent.__table__
+TICKET_COUNTERS = ("received", "closed_of_received", "closed", "closed_in_time", "closed_first_time",
+                   "callbacks_attempted", "callbacks_reached", "satisfied", "repeat_repairs", "attached_calls",
+                   "reopened", "escalated")
+COUNTERS = (*TICKET_COUNTERS, "tasks_done", "task_seconds")
+TICKET_DIMENSIONS = ("all", "department", "category")
+SATISFIED = frozenset({"very_satisfied", "satisfied"})
+# Repairs of these parts are leaks or cracks (渗漏裂), the documents' first complaint hot spot.
+LEAK_PARTS = frozenset({"roof_waterproof", "kitchen_bathroom_waterproof", "exterior_wall"})
+
+Key = tuple[str, date, str, str]  # dimension, day, project, value
+
+
+@dataclass(frozen=True)
+class Facts:
+    project_key: str
+    department: str
+    category: str
+    hot_spot: str
+    received_day: date
+    closed_day: date | None
+    closed_in_time: bool
+    closed_first_time: bool
+    satisfaction: str
+    outcome: str
+    repeat_repair: bool
+    attached_calls: int
+    reopened: bool
+    escalated: bool
+
+
+# --- keeping the counters ---------------------------------------------------------------------------
+
+def count_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any] | None = None) -> None:
+    """Bring the counters in line with the ticket as it now stands (inside the caller's transaction)."""
+    _recount(ticket_id, timezone, data or {})
+
+
+def _recount(ticket_id: int, timezone: str, data: Mapping[str, Any]) -> tuple[Any, int] | None:
+    """Recount one ticket; returns its row and the last audit event counted for its tasks."""
+    ticket = db.session.execute(select(Ticket.__table__).where(Ticket.id == ticket_id)).first()
+    if ticket is None:
+        return None
+    old_row = db.session.execute(select(FACTS).where(FACTS.c.ticket_id == ticket_id)).first()
+    old = _facts_of_row(old_row) if old_row is not None else None
+    new = facts_of(ticket, ZoneInfo(timezone), hot_spot=hot_spot_of(ticket.category, ticket.part, data,
+                                                                       old.hot_spot if old else ""))
+    if new != old:
+        changes = contributions(new)
+        for key, counts in (contributions(old) if old else {}).items():
+            for name, count in counts.items():
+                changes.setdefault(key, {})[name] = changes.get(key, {}).get(name, 0) - count
+        _add(changes, {})
+        _save_facts(ticket_id, new, exists=old is not None)
+    return ticket, (old_row.counted_event_id if old_row is not None else 0)
+
+
+def count_new_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any]) -> None:
+    """Count a new ticket; when it is a repeat repair, the earlier tickets it flagged are recounted too."""
+    ticket = _recount(ticket_id, timezone, data)
+    if ticket is None or not ticket[0].repeat_repair:
+        return
+    flagged = db.session.scalars(
+        select(Ticket.id).join(FACTS, FACTS.c.ticket_id == Ticket.id)
+        .where(Ticket.project_key == ticket[0].project_key, Ticket.unit_code == ticket[0].unit_code,
+               Ticket.repeat_repair.is_(True), FACTS.c.repeat_repair.is_(False), Ticket.id != ticket_id)
+    ).all()
+    for earlier in flagged:
+        _recount(earlier, timezone, {})
+
+
+def count_step(ticket_id: int, *, timezone: str, data: Mapping[str, Any]) -> None:
+    """After a step: recount the ticket, and add the tasks completed since the last count to the
+    stage and person times (found through their audit events, whose ids only grow)."""
+    counted = _recount(ticket_id, timezone, data)
+    if counted is None:
+        return
+    ticket, last_event = counted
+    done = db.session.execute(
+        select(EVENTS.c.id, HumanTask.process_id, HumanTask.element_id, HumanTask.title, HumanTask.created_at,
+               HumanTask.completed_at, HumanTask.completed_by_id)
+        .join(HumanTask, HumanTask.id == EVENTS.c.task_id)
+        .where(EVENTS.c.instance_id == ticket.instance_id, EVENTS.c.id > last_event, EVENTS.c.action == "complete",
+               HumanTask.state == "completed")
+    ).all()
+    if not done:
+        return
+    _add_task_times(done, ticket.project_key, ZoneInfo(timezone))
+    db.session.execute(FACTS.update().where(FACTS.c.ticket_id == ticket_id)
+                       .values(counted_event_id=max(row.id for row in done)))
+
+
+def _add_task_times(done: Iterable[Any], project_key: str, zone: ZoneInfo) -> None:
+    changes: dict[Key, dict[str, int]] = {}
+    labels: dict[Key, str] = {}
+    for task in done:
+        day = task.completed_at.astimezone(zone).date()
+        seconds = max(0, int((task.completed_at - task.created_at).total_seconds()))
+        element: Key = ("element", day, project_key, f"{task.process_id}/{task.element_id}")
+        labels[element] = task.title
+        keys = [element] + ([("user", day, project_key, str(task.completed_by_id))] if task.completed_by_id else [])
+        for key in keys:
+            counts = changes.setdefault(key, {"tasks_done": 0, "task_seconds": 0})
+            counts["tasks_done"] += 1
+            counts["task_seconds"] += seconds
+    _add(changes, labels)
+
+
+def hot_spot_of(category: str, part: str | None, data: Mapping[str, Any], known: str = "") -> str:
+    """The hot spot a complaint or repair counts under: the classified one, else its type or part."""
+    if category == "complaint":
+        return str(data.get("hot_spot") or known or data.get("complaint_type") or "other")
+    if category == "repair":
+        part = str(data.get("part") or part or "other")
+        return "leak_crack" if part in LEAK_PARTS else part
+    return ""
+
+
+def facts_of(ticket: Any, zone: ZoneInfo, *, hot_spot: str) -> Facts:
+    closed = ticket.closed_at is not None
+    return Facts(
+        project_key=ticket.project_key, department=ticket.department or "", category=ticket.category,
+        hot_spot=hot_spot, received_day=ticket.received_at.astimezone(zone).date(),
+        closed_day=ticket.closed_at.astimezone(zone).date() if closed else None,
+        closed_in_time=closed and bool(ticket.closed_in_time),
+        closed_first_time=closed and bool(ticket.closed_first_time),
+        satisfaction=ticket.satisfaction or "", outcome=ticket.outcome or "",
+        repeat_repair=ticket.category == "repair" and bool(ticket.repeat_repair),
+        attached_calls=int(ticket.attached_calls or 0), reopened=bool(ticket.reopened),
+        escalated=int(ticket.escalation_level or 0) >= 1,
+    )
+
+
+def contributions(facts: Facts) -> dict[Key, dict[str, int]]:
+    """The counts one ticket adds: on the day it was received, and on the day it closed."""
+    values = {"all": "", "department": facts.department, "category": facts.category}
+    received = {"received": 1, "closed_of_received": int(facts.closed_day is not None),
+                "repeat_repairs": int(facts.repeat_repair), "attached_calls": facts.attached_calls,
+                "reopened": int(facts.reopened), "escalated": int(facts.escalated)}
+    result = {(dimension, facts.received_day, facts.project_key, value): dict(received)
+              for dimension, value in values.items()}
+    if facts.hot_spot:
+        result[("hot_spot", facts.received_day, facts.project_key, facts.hot_spot)] = {"received": 1}
+    if facts.closed_day is not None:
+        reached = bool(facts.satisfaction)
+        closed = {"closed": 1, "closed_in_time": int(facts.closed_in_time),
+                  "closed_first_time": int(facts.closed_first_time),
+                  "callbacks_attempted": int(reached or facts.outcome == "unreachable"),
+                  "callbacks_reached": int(reached), "satisfied": int(facts.satisfaction in SATISFIED)}
+        for dimension, value in values.items():
+            counts = result.setdefault((dimension, facts.closed_day, facts.project_key, value), {})
+            for name, count in closed.items():
+                counts[name] = counts.get(name, 0) + count
+    return result
+
+
+def _facts_of_row(row: Any) -> Facts:
+    return Facts(**{f.name: getattr(row, f.name) for f in fields(Facts)})
+
+
+def _save_facts(ticket_id: int, facts: Facts, *, exists: bool) -> None:
+    if exists:
+        db.session.execute(FACTS.update().where(FACTS.c.ticket_id == ticket_id).values(asdict(facts)))
+    else:
+        db.session.execute(FACTS.insert().values(ticket_id=ticket_id, counted_event_id=0, **asdict(facts)))
+
+
+def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) -> None:
+    """Add counts to the daily rows in one upsert, in key order (two steps never wait on each other crosswise)."""
+    rows = [{"dimension": key[0], "day": key[1], "project_key": key[2], "value": key[3][:160],
+             "label": labels.get(key), **{name: int(counts.get(name, 0)) for name in COUNTERS}}
+            for key, counts in sorted(changes.items()) if any(counts.values())]
+    if not rows:
+        return
+    dialect = db.session.connection().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DAILY).values(rows)
+    db.session.execute(upsert.on_conflict_do_update(
+        index_elements=[DAILY.c.dimension, DAILY.c.day, DAILY.c.project_key, DAILY.c.value],
+        set_={name: DAILY.c[name] + upsert.excluded[name] for name in COUNTERS}))
+
+
+def rebuild(*, timezone: str, batch: int = 5000) -> int:
+    """Recompute the ticket counters from the tickets (task times are kept). Commits; returns tickets counted."""
+    zone = ZoneInfo(timezone)
+    known = {row.ticket_id: row for row in db.session.execute(
+        select(FACTS.c.ticket_id, FACTS.c.hot_spot, FACTS.c.counted_event_id))}
+    db.session.execute(delete(DAILY).where(DAILY.c.dimension.in_((*TICKET_DIMENSIONS, "hot_spot"))))
+    db.session.execute(delete(FACTS))
+    totals: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    facts_rows = []
+    for ticket in db.session.execute(select(Ticket.__table__).order_by(Ticket.id)).yield_per(batch):
+        kept = known.get(ticket.id)
+        facts = facts_of(ticket, zone, hot_spot=hot_spot_of(ticket.category, ticket.part, {},
+                                                            kept.hot_spot if kept else ""))
+        facts_rows.append({"ticket_id": ticket.id, "counted_event_id": kept.counted_event_id if kept else 0,
+                           **asdict(facts)})
+        for key, counts in contributions(facts).items():
+            for name, count in counts.items():
+                totals[key][name] += count
+    for start in range(0, len(facts_rows), batch):
+        db.session.execute(FACTS.insert(), facts_rows[start:start + batch])
+    items = list(totals.items())
+    for start in range(0, len(items), batch):
+        _add(dict(items[start:start + batch]), {})
+    db.session.commit()
+    return len(facts_rows)
+
+
+# --- reading the figures ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figures:
+    """Summed counters of one slice, with the rates the managers measure (None when nothing to divide)."""
+
+    received: int = 0
+    closed_of_received: int = 0
+    closed: int = 0
+    closed_in_time: int = 0
+    closed_first_time: int = 0
+    callbacks_attempted: int = 0
+    callbacks_reached: int = 0
+    satisfied: int = 0
+    repeat_repairs: int = 0
+    attached_calls: int = 0
+    reopened: int = 0
+    escalated: int = 0
+    tasks_done: int = 0
+    task_seconds: int = 0
+
+    @property
+    def completion_rate(self) -> float | None:  # 办结率
+        return _ratio(self.closed_of_received, self.received)
+
+    @property
+    def timeliness_rate(self) -> float | None:  # 及时率
+        return _ratio(self.closed_in_time, self.closed)
+
+    @property
+    def satisfaction_rate(self) -> float | None:  # 满意率
+        return _ratio(self.satisfied, self.callbacks_reached)
+
+    @property
+    def first_time_rate(self) -> float | None:  # 一次关闭率
+        return _ratio(self.closed_first_time, self.closed)
+
+    @property
+    def callback_rate(self) -> float | None:  # 回访率
+        return _ratio(self.callbacks_reached, self.callbacks_attempted)
+
+    @property
+    def average_task_hours(self) -> float | None:
+        return self.task_seconds / self.tasks_done / 3600 if self.tasks_done else None
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Slice:
+    value: str
+    label: str | None
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    start: date
+    end: date
+    project_key: str | None
+    totals: Figures
+    days: list[tuple[date, Figures]]
+    by_project: list[Slice]
+    by_department: list[Slice]
+    by_category: list[Slice]
+    hot_spots: list[Slice]
+    stages: list[Slice]
+    people: list[Slice]
+
+
+def dashboard(*, start: date, end: date, project_key: str | None = None,
+              allowed_projects: Iterable[str] | None = None) -> Dashboard:
+    """The figures of business days ``start``..``end`` (inclusive), for one project or every visible one."""
+    where = [DAILY.c.day >= start, DAILY.c.day <= end]
+    if project_key:
+        where.append(DAILY.c.project_key == project_key)
+    if allowed_projects is not None:
+        where.append(DAILY.c.project_key.in_(list(allowed_projects)))
+    condition = and_(*where)
+    by_day = {row[0]: row[1] for row in _sums("all", DAILY.c.day, condition)}
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    people = _sums("user", DAILY.c.value, condition)
+    names = _user_names([value for value, _ in people])
+    return Dashboard(
+        start, end, project_key, totals=_total(by_day.values()),
+        days=[(day, by_day.get(day, Figures())) for day in days],
+        by_project=[Slice(v, None, f) for v, f in _sums("all", DAILY.c.project_key, condition)],
+        by_department=[Slice(v, None, f) for v, f in _sums("department", DAILY.c.value, condition)],
+        by_category=[Slice(v, None, f) for v, f in _sums("category", DAILY.c.value, condition)],
+        hot_spots=sorted((Slice(v, None, f) for v, f in _sums("hot_spot", DAILY.c.value, condition)),
+                         key=lambda s: -s.figures.received),
+        stages=_stages(condition),
+        people=sorted((Slice(v, names.get(v, v), f) for v, f in people), key=lambda s: -s.figures.tasks_done),
+    )
+
+
+def _sums(dimension: str, group: Any, condition: Any) -> list[tuple[Any, Figures]]:
+    rows = db.session.execute(
+        select(group, *[func.coalesce(func.sum(DAILY.c[name]), 0) for name in COUNTERS])
+        .where(DAILY.c.dimension == dimension, condition).group_by(group).order_by(group)
+    ).all()
+    return [(row[0], Figures(*(int(count) for count in row[1:]))) for row in rows]
+
+
+def _stages(condition: Any) -> list[Slice]:
+    rows = db.session.execute(
+        select(DAILY.c.value, func.max(DAILY.c.label), func.sum(DAILY.c.tasks_done), func.sum(DAILY.c.task_seconds))
+        .where(DAILY.c.dimension == "element", condition).group_by(DAILY.c.value)
+    ).all()
+    slices = [Slice(row[0], row[1], Figures(tasks_done=int(row[2]), task_seconds=int(row[3]))) for row in rows]
+    return sorted(slices, key=lambda s: -(s.figures.average_task_hours or 0))
+
+
+def _total(figures: Iterable[Figures]) -> Figures:
+    sums = dict.fromkeys(COUNTERS, 0)
+    for item in figures:
+        for name in COUNTERS:
+            sums[name] += getattr(item, name)
+    return Figures(**sums)
+
+
+def _user_names(ids: list[str]) -> dict[str, str]:
+    numbers = [int(value) for value in ids if value.isdigit()]
+    if not numbers:
+        return {}
+    return {str(user_id): name for user_id, name in
+            db.session.execute(select(User.id, User.display_name).where(User.id.in_(numbers)))}
+
+
+def group_days(days: list[tuple[date, Figures]], period: str) -> list[tuple[date, Figures]]:
+    """Daily figures summed per ISO week (``week``, keyed by Monday) or month (``month``); ``day`` as they are."""
+    if period not in ("week", "month"):
+        return days
+    grouped: dict[date, list[Figures]] = defaultdict(list)
+    for day, figures in days:
+        first = day - timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
+        grouped[first].append(figures)
+    return [(first, _total(items)) for first, items in sorted(grouped.items())]
