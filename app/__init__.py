@@ -50,7 +50,8 @@ def init_web_extensions(app: Flask) -> None:
 def init_runtime(app: Flask, clock: Clock) -> None:
     from app.services.runtime import build_runtime
 
-    app.extensions["kefu"] = build_runtime(clock, app.config["TIMEZONE"])
+    app.extensions["kefu"] = build_runtime(clock, app.config["TIMEZONE"], office_hours=app.config["OFFICE_HOURS"],
+                                           lunch_break=app.config["OFFICE_LUNCH_BREAK"])
 
 
 def register_blueprints(app: Flask) -> None:

@@ -30,6 +30,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "FORMS_DIR": Path(_env("FORMS_DIR", str(PROJECT_ROOT / "forms"))),
         # The business time zone: what staff see and what working hours mean. Storage is always UTC.
         "TIMEZONE": _env("KEFU_TIMEZONE", "Asia/Shanghai"),
+        # Office hours for limits in working time (工作日/工作小时), local time "HH:MM-HH:MM"; an optional
+        # lunch break inside them does not count. Holidays and make-up days: chinese-calendar + /admin/calendar.
+        "OFFICE_HOURS": _env("KEFU_OFFICE_HOURS", "09:00-18:00"),
+        "OFFICE_LUNCH_BREAK": _env("KEFU_OFFICE_LUNCH_BREAK", ""),
         # SQLite only: how long a writer waits for the lock before giving up with a 409.
         "SQLITE_BUSY_TIMEOUT_MS": int(_env("SQLITE_BUSY_TIMEOUT_MS", "5000")),
         "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(8 * 1024 * 1024))),

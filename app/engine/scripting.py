@@ -27,6 +27,9 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from app.clock import Clock
+from app.engine.working_time import HOURS, WEEKENDS_ONLY, WORKING_HOURS, WorkingCalendar
+
+CalendarSource = Callable[[], WorkingCalendar]  # the current calendar; the services reload it when an admin edits
 
 _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
@@ -92,13 +95,17 @@ def expression_names(expression: str) -> set[str]:
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-def make_helpers(clock: Clock, timezone: str = DEFAULT_TIMEZONE) -> dict[str, Callable[..., Any]]:
+def make_helpers(clock: Clock, timezone: str = DEFAULT_TIMEZONE,
+                 calendar: CalendarSource | None = None) -> dict[str, Callable[..., Any]]:
     """The helper functions offered to scripts, conditions and timer expressions.
 
     Times go in and out as ISO 8601 strings with their offset; "local" means the business
-    time zone (office hours, the night shift), not the server's.
+    time zone (office hours, the night shift), not the server's. ``calendar`` gives the working
+    calendar (office hours, holidays, make-up days) when a script asks for working time; without
+    one, working days are Monday to Friday, 09:00-18:00.
     """
     zone = ZoneInfo(timezone)
+    working_calendar = calendar or (lambda: WorkingCalendar(timezone=timezone))
 
     def now() -> str:
         return clock.now().isoformat()
@@ -121,8 +128,19 @@ def make_helpers(clock: Clock, timezone: str = DEFAULT_TIMEZONE) -> dict[str, Ca
             candidate += timedelta(days=1)
         return candidate.isoformat()
 
+    def add_working_time(start: str, amount: float, unit: str = WORKING_HOURS) -> str:
+        """``start`` plus ``amount`` in ``unit``: "hours" (calendar), "working_hours" or "working_days"."""
+        moment = datetime.fromisoformat(start)
+        if unit == HOURS:  # calendar time needs no calendar
+            return WEEKENDS_ONLY.add(moment, amount, unit).isoformat()
+        return working_calendar().add(moment, amount, unit).isoformat()
+
+    def working_hours_between(start: str, end: str) -> float:
+        return working_calendar().working_hours_between(datetime.fromisoformat(start), datetime.fromisoformat(end))
+
     return {"now": now, "add_hours": add_hours, "hours_between": hours_between, "local_hour": local_hour,
-            "next_local_time": next_local_time}
+            "next_local_time": next_local_time, "add_working_time": add_working_time,
+            "working_hours_between": working_hours_between}
 
 
 HELPER_NAMES = frozenset(make_helpers(clock=None).keys())  # type: ignore[arg-type]  # names only
@@ -155,5 +173,6 @@ class RestrictedEnvironment(TaskDataEnvironment):
         self._remove_globals_and_functions_from_context(context, external_context)
 
 
-def make_script_engine(clock: Clock, timezone: str = DEFAULT_TIMEZONE) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock, timezone)))
+def make_script_engine(clock: Clock, timezone: str = DEFAULT_TIMEZONE,
+                       calendar: CalendarSource | None = None) -> PythonScriptEngine:
+    return PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock, timezone, calendar)))

@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from app.clock import Clock
 from app.engine import Engine, UnknownSpecError
+from app.engine.working_time import DEFAULT_OFFICE_HOURS
 from app.extensions import db
 from app.models import Bundle
+from app.services.working_calendar import CalendarCache, make_calendar_cache
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,11 @@ class Runtime:
     clock: Clock
     bundles: BundleCache
     timezone: str
+    calendar: CalendarCache  # the working calendar the scripts read (office hours, holidays, 调休)
 
 
-def build_runtime(clock: Clock, timezone: str) -> Runtime:
-    return Runtime(Engine(_load_serialized_spec, clock, timezone), clock, BundleCache(), timezone)
+def build_runtime(clock: Clock, timezone: str, *, office_hours: str = DEFAULT_OFFICE_HOURS,
+                  lunch_break: str | None = None) -> Runtime:
+    """Raise WorkingTimeError when the office hours cannot be read (a start-up failure, with the value)."""
+    calendar = make_calendar_cache(timezone, office_hours, lunch_break)
+    return Runtime(Engine(_load_serialized_spec, clock, timezone, calendar), clock, BundleCache(), timezone, calendar)

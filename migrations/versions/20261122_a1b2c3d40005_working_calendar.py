@@ -17,8 +17,22 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Ids are never reused (the calendar cache compares the row count and the highest id).
+    op.create_table(
+        'calendar_overrides',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('kind', sa.String(length=10), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('created_by_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("kind IN ('holiday', 'workday')", name='ck_calendar_overrides_kind'),
+        sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('day'),
+        sqlite_autoincrement=True,
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('calendar_overrides')
