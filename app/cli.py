@@ -1,7 +1,8 @@
-"""Command-line tools: flask users create|token, flask deploy, flask demo."""
+"""Command-line tools: flask users create|token, flask deploy, flask demo, flask worker."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import click
@@ -21,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(deploy)
     app.cli.add_command(demo)
+    app.cli.add_command(worker)
 
 
 @click.group(help="Manage users and API tokens.")
@@ -104,3 +106,20 @@ def demo() -> None:
         click.echo(f"no demo tickets: {exc.message}")
         return
     click.echo(describe_tickets(tickets, DEMO_DAYS) if tickets else "demo tickets already exist")
+
+
+@click.command(help="Run due jobs (timers, reminders, escalations, reports) and send the outbox; then wait for more.")
+@click.option("--once", is_flag=True, help="Run what is due now and exit.")
+@click.option("--lock-seconds", type=int, default=None, help="How long a taken job stays locked (WORKER_LOCK_SECONDS).")
+def worker(once: bool, lock_seconds: int | None) -> None:
+    from app.worker import Worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if lock_seconds is not None:
+        app.config["WORKER_LOCK_SECONDS"] = lock_seconds
+    job_worker = Worker(app)
+    if once:
+        click.echo(f"ran {job_worker.run_pending()}")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    job_worker.run_forever()

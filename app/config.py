@@ -46,6 +46,15 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "zh",
         # Where photos and signatures are stored (outside the engine state; task data holds a reference).
         "UPLOAD_DIR": Path(_env("UPLOAD_DIR", str(PROJECT_ROOT / "instance" / "uploads"))),
+        # The worker (flask worker): a taken job is locked this long; a crashed worker's jobs are
+        # taken again after it. Failed jobs are tried this many times before they become incidents.
+        "WORKER_LOCK_SECONDS": int(_env("WORKER_LOCK_SECONDS", "60")),
+        "WORKER_RETRIES": int(_env("WORKER_RETRIES", "3")),
+        "WORKER_BATCH": int(_env("WORKER_BATCH", "20")),
+        # Outgoing e-mail (notifications); without SMTP_HOST, SMS and e-mail are written to the log.
+        "SMTP_HOST": os.environ.get("SMTP_HOST"),
+        "SMTP_PORT": int(_env("SMTP_PORT", "25")),
+        "SMTP_FROM": _env("SMTP_FROM", "kefu@localhost"),
     }
     config.update(overrides or {})
     _check(config)

@@ -69,6 +69,7 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     stage: Mapped[str | None] = mapped_column(String(30))
     department: Mapped[str | None] = mapped_column(String(40))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the visit agreed with the owner
     escalation_level: Mapped[int] = mapped_column(default=0)
     reopened: Mapped[bool] = mapped_column(default=False)
     reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))

@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, text, update
 
 from app.extensions import db
-from app.models import AuditEvent, HumanTask, ProcessInstance
+from app.models import ACTIVE_STATUSES, AuditEvent, HumanTask, ProcessInstance
 from app.services.errors import ConflictError
+from app.services.job_rows import sync_timer_job
 
 TASKS = HumanTask.__table__
 INSTANCES = ProcessInstance.__table__
 EVENTS = AuditEvent.__table__
+UNKNOWN: Any = object()  # the instance's timer before the step was not read
 CONFLICT_MESSAGE = "此工单刚被其他人更新，请刷新后重试 / someone else just changed this; reload and try again"
 
 
@@ -35,6 +37,7 @@ class StepWrite:
     cancelled_task_ids: list[str] = field(default_factory=list)
     new_tasks: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    previous_timer_at: Any = UNKNOWN  # datetime | None when the caller read it: an unchanged timer skips the job
 
 
 def write_step(step: StepWrite) -> None:
@@ -46,6 +49,12 @@ def write_step(step: StepWrite) -> None:
         moved = _statements(connection, step)
     if moved != 1:
         raise ConflictError(CONFLICT_MESSAGE)
+    values = step.instance_values
+    if values["status"] == "error":
+        return  # an incident keeps its job as the worker left it (see app.services.jobs)
+    if step.previous_timer_at is UNKNOWN or step.previous_timer_at != values.get("next_timer_at") \
+            or values["status"] not in ACTIVE_STATUSES:
+        sync_timer_job(connection, step.instance_id, values.get("next_timer_at"), values["status"], step.now)
 
 
 def _statements(connection: Connection, step: StepWrite) -> int:

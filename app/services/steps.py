@@ -23,7 +23,7 @@ from app.models import User
 from app.services.access import Actor
 from app.services.errors import ConflictError
 from app.services.runtime import BundleFacts
-from app.services.step_writer import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASKS, StepWrite
+from app.services.step_writer import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASKS, UNKNOWN, StepWrite, sync_timer_job
 
 USERS = User.__table__
 
@@ -86,11 +86,15 @@ def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: S
                    "ended_at": now if result.status == "completed" else None}
     else:
         values |= {"status": "error", "state": "", "error": error_details(error)}
-    return int(_connection().execute(insert(INSTANCES).values(values).returning(INSTANCES.c.id)).scalar_one())
+    instance_id = int(_connection().execute(insert(INSTANCES).values(values).returning(INSTANCES.c.id)).scalar_one())
+    if result is not None and result.next_timer_at is not None:
+        sync_timer_job(_connection(), instance_id, result.next_timer_at, result.status, now)
+    return instance_id
 
 
 def plan_step(*, instance_id: int, lock_version: int, result: StepResult, facts: BundleFacts, now: datetime,
-              open_tasks: Iterable[TaskSnapshot]) -> tuple[StepWrite, list[TaskSnapshot]]:
+              open_tasks: Iterable[TaskSnapshot],
+              previous_timer_at: Any = UNKNOWN) -> tuple[StepWrite, list[TaskSnapshot]]:
     """The rows a step writes (new state, cancelled and new tasks), and the tasks open after it."""
     open_tasks = list(open_tasks)
     ready = {view.task_id for view in result.ready_tasks}
@@ -102,6 +106,7 @@ def plan_step(*, instance_id: int, lock_version: int, result: StepResult, facts:
                          "error": None, "ended_at": now if result.status == "completed" else None},
         cancelled_task_ids=[task.id for task in open_tasks if task.id not in ready],
         new_tasks=[task_row(snapshot) for snapshot in new_tasks],
+        previous_timer_at=previous_timer_at,
     )
     return step, [task for task in open_tasks if task.id in ready] + new_tasks
 

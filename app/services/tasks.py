@@ -70,6 +70,7 @@ class _InstanceRow:
     lock_version: int
     ticket_id: int | None
     project_key: str | None
+    next_timer_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidRequestError("invalid cursor", errors={"cursor": "invalid"}) from exc
 
 
-def get_task(rt: Runtime, task_id: str, *, user: Actor) -> TaskDetail:
+def get_task(rt: Runtime, task_id: str, *, user: Actor, locale: str = "zh") -> TaskDetail:
+    """A task with its form, data and instructions (in ``locale``, times in the business time zone)."""
     loaded = _load(task_id, user)
     task, instance = loaded.task, loaded.instance
     facts = rt.bundles.get(instance.spec_key)
@@ -128,7 +130,8 @@ def get_task(rt: Runtime, task_id: str, *, user: Actor) -> TaskDetail:
         data, instructions = rt.engine.task_details(instance.state, task.id)
     except TaskNotFoundError:
         data, instructions = {}, None
-    return TaskDetail(task, form, data, render_instructions(instructions, data))
+    return TaskDetail(task, form, data, render_instructions(instructions, data, locale=locale, timezone=rt.timezone,
+                                                            forms=facts.forms))
 
 
 def claim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:
@@ -202,7 +205,8 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
             write_step(failed)
         return InstanceOutcome(instance.id, "error", loaded.open_tasks)
     step, still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
-                                 facts=facts, now=now, open_tasks=[t for t in loaded.open_tasks if t.id != task.id])
+                                 facts=facts, now=now, open_tasks=[t for t in loaded.open_tasks if t.id != task.id],
+                                 previous_timer_at=instance.next_timer_at)
     step.completed_task_id, step.completed_by_id = task.id, user.id
     step.events.append(event_row(instance.id, "complete", at=now, actor_id=user.id, task_id=task.id, data=clean))
     with step_transaction():
@@ -214,7 +218,8 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
 
 _TICKETS = Ticket.__table__
 _INSTANCE_COLUMNS = (INSTANCES.c.id, INSTANCES.c.spec_key, INSTANCES.c.status, INSTANCES.c.state,
-                     INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"), _TICKETS.c.project_key)
+                     INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"), _TICKETS.c.project_key,
+                     INSTANCES.c.next_timer_at)
 _LOAD = (
     select(*TASK_COLUMNS, *_INSTANCE_COLUMNS)
     .select_from(TASKS_WITH_CLAIMER.join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)

@@ -1,7 +1,7 @@
 """Firing an instance's due timers (deadlines, callback delays, the 08:00 hand-over) and storing the step.
 
-The timer worker (a later issue) calls ``fire_due_timers`` for every instance whose
-``next_timer_at`` has passed; tests and the demo call it after moving the clock.
+The worker (app.worker) runs an instance's timer job through ``fire_due_timers`` once its
+``next_timer_at`` has passed; tests and the demo may also call it after moving the clock.
 """
 
 from __future__ import annotations
@@ -37,10 +37,13 @@ def due_instance_ids(now: datetime, *, limit: int = 500) -> list[int]:
     ))
 
 
-def fire_due_timers(rt: Runtime, instance_id: int, *, actor: Actor | None = None) -> InstanceOutcome:
+def fire_due_timers(rt: Runtime, instance_id: int, *, actor: Actor | None = None,
+                    raise_errors: bool = False) -> InstanceOutcome:
     """Fire what is due on one instance; state, task index, audit and ticket move together.
 
-    A timer whose expression fails puts the instance in ``error`` (previous state kept).
+    Nothing is written when no timer is due yet. A timer whose expression fails puts the instance
+    in ``error`` (previous state kept) — or, with ``raise_errors`` (the worker, which retries before
+    it gives up), raises EngineRunError and writes nothing.
     Raises NotFoundError; ConflictError if another writer moved the instance meanwhile.
     """
     instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
@@ -50,16 +53,21 @@ def fire_due_timers(rt: Runtime, instance_id: int, *, actor: Actor | None = None
     if instance.status not in ACTIVE_STATUSES:
         return InstanceOutcome(instance.id, instance.status, open_tasks)
     now = rt.clock.now()
+    if instance.next_timer_at is None or instance.next_timer_at >= now:
+        return InstanceOutcome(instance.id, instance.status, open_tasks)
     try:
         result = rt.engine.fire_due_timers(instance.state)
     except EngineRunError as exc:
+        if raise_errors:
+            raise
         failed = plan_error(instance_id=instance.id, lock_version=instance.lock_version, error=exc.details, now=now)
         failed.events.append(event_row(instance.id, "error", at=now, data={"message": exc.details.message}))
         with step_transaction():
             write_step(failed)
         return InstanceOutcome(instance.id, "error", open_tasks)
     step, still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
-                                 facts=rt.bundles.get(instance.spec_key), now=now, open_tasks=open_tasks)
+                                 facts=rt.bundles.get(instance.spec_key), now=now, open_tasks=open_tasks,
+                                 previous_timer_at=instance.next_timer_at)
     step.events.append(event_row(instance.id, "timer", at=now, actor_id=actor.id if actor else None))
     ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.instance_id == instance.id))
     with step_transaction():

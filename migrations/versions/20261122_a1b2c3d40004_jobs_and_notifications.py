@@ -88,6 +88,8 @@ def upgrade():
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_outbox_pending', 'outbox', ['status', 'next_attempt_at'])
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('appointment_at', UTC, nullable=True))
     # Instances already waiting on a timer get their job (databases upgraded in place).
     op.execute("""
         INSERT INTO jobs (key, kind, instance_id, due_at, retries_left, attempts, created_at)
@@ -103,6 +105,8 @@ def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP TRIGGER jobs_notify ON jobs')
         op.execute('DROP FUNCTION kefu_jobs_notify()')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_column('appointment_at')
     op.drop_index('ix_outbox_pending', table_name='outbox')
     op.drop_table('outbox')
     op.drop_index('ix_notifications_user_unread', table_name='notifications')

@@ -6,10 +6,9 @@ day: a call is recorded (``desk.open``), each person finds their task in their i
 (``desk.handle``), people of the wrong role or department are refused (``not_by``), and the ticket
 and instance are read back the way the console reads them.
 
-Timers fire only when something calls the engine (the timer worker is a later issue), so
-``desk.wait`` moves the manual clock and does what the worker will do: every instance that
-``due_instance_ids`` names goes through the timer service (``app.services.timers.fire_due_timers``),
-which stores the step like a task completion and syncs the ticket in the same transaction.
+``desk.wait`` moves the manual clock and runs the worker once (``app.worker.Worker.run_pending``):
+every due job runs — instances' timers (stored like a task completion, the ticket synced in the
+same transaction), deadline reminders and level-3 escalations — and the outbox is delivered.
 """
 
 from __future__ import annotations
@@ -25,9 +24,9 @@ from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from app.clock import ManualClock
-from app.extensions import db
 from app.services.organisation import create_project, create_unit
-from app.services.timers import due_instance_ids, fire_due_timers
+from app.services.timers import due_instance_ids
+from app.worker import Worker
 from tests.conftest import START, Api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,18 +247,14 @@ def holder(task: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]
 
 
 def run_timer_worker(app: Flask) -> list[int]:
-    """What the timer worker (a later issue) will do once: fire every instance whose timer is due.
+    """Run the worker once, as ``flask worker`` does when it wakes; returns the instances whose timers were due.
 
-    Each instance goes through ``app.services.timers.fire_due_timers``: the engine fires the timers and the
-    step is stored like a task completion (``plan_step`` + ``write_step`` in one ``step_transaction``,
-    the ticket synced in the same transaction). Returns the ids of the instances fired.
+    The due instances are read before the run, from the instances themselves, so a timer whose job
+    went missing would show up as a timer that did not fire.
     """
-    rt = app.extensions["kefu"]
-    fired = due_instance_ids(rt.clock.now())
-    for instance_id in fired:
-        fire_due_timers(rt, instance_id)
-    db.session.remove()
-    return fired
+    due = due_instance_ids(app.extensions["kefu"].clock.now())
+    Worker(app).run_pending()
+    return due
 
 
 @pytest.fixture

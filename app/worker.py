@@ -1,0 +1,153 @@
+"""The worker process (``flask worker``): runs due jobs, delivers the outbox, sleeps until the next job.
+
+It sleeps until the earliest job falls due instead of polling on a long fixed interval. On
+PostgreSQL it LISTENs on ``kefu_jobs`` (a trigger on the job table NOTIFYs at commit), so a job
+created sooner than the planned wake-up wakes it at once; on SQLite, where there is one process
+and no NOTIFY, it looks again at least every ``POLL_SECONDS``. Several workers, on several
+machines, may run against one PostgreSQL: jobs are taken with SKIP LOCKED (app.services.jobs).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+from uuid import uuid4
+
+import psycopg
+from flask import Flask
+from sqlalchemy.engine import Engine
+
+from app.extensions import db
+from app.services.jobs import ensure_recurring_jobs, next_due_at, run_job, take_due_jobs, unlock
+from app.services.notifications import deliver_outbox, sender_from_config
+from app.services.runtime import Runtime
+
+log = logging.getLogger("kefu.worker")
+
+IDLE_SECONDS = 60.0  # longest sleep with nothing due (PostgreSQL: a NOTIFY wakes it earlier)
+POLL_SECONDS = 1.0  # longest sleep on a database without NOTIFY
+WAKE_SLACK = 0.005  # timers fire strictly after their due time: wake just past it
+
+
+class Waiter(Protocol):
+    def wait(self, seconds: float) -> None: ...
+    def close(self) -> None: ...
+
+
+class Worker:
+    def __init__(self, app: Flask, *, owner: str | None = None) -> None:
+        self.app = app
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]}"
+        self.lock_seconds = int(app.config["WORKER_LOCK_SECONDS"])
+        self.retries = int(app.config["WORKER_RETRIES"])
+        self.batch = int(app.config["WORKER_BATCH"])
+        self.sender = sender_from_config(app.config)
+        self.stopping = False
+
+    @property
+    def runtime(self) -> Runtime:
+        rt: Runtime = self.app.extensions["kefu"]
+        return rt
+
+    def run_pending(self) -> dict[str, int]:
+        """Run every job due now, batch after batch, then deliver the outbox. Needs an app context."""
+        counts: dict[str, int] = {}
+        rt = self.runtime
+        while not self.stopping:
+            jobs = take_due_jobs(self.owner, now=rt.clock.now(), lock_seconds=self.lock_seconds, limit=self.batch)
+            if not jobs:
+                break
+            for index, job in enumerate(jobs):
+                if self.stopping:  # hand the rest back now rather than after the lock expires
+                    for left in jobs[index:]:
+                        unlock(left, self.owner)
+                    break
+                outcome = run_job(rt, job, owner=self.owner, retries=self.retries)
+                counts[outcome] = counts.get(outcome, 0) + 1
+        sent, failed = deliver_outbox(self.sender, now=rt.clock.now())
+        if sent or failed:
+            counts["sent"], counts["send_failed"] = sent, failed
+        return counts
+
+    def seconds_to_next_job(self) -> float:
+        due = next_due_at()
+        if due is None:
+            return IDLE_SECONDS
+        return max(0.0, (due - self.runtime.clock.now()).total_seconds() + WAKE_SLACK)
+
+    def run_forever(self) -> None:
+        with self.app.app_context():
+            self._stop_on_signals()
+            rt = self.runtime
+            ensure_recurring_jobs(now=rt.clock.now(), timezone=rt.timezone)
+            log.info("worker %s started (lock %ss, %s tries)", self.owner, self.lock_seconds, self.retries)
+            with waiter_for(db.engine) as waiter:
+                while not self.stopping:
+                    try:
+                        counts = self.run_pending()
+                    except Exception:  # a lost database connection must not end the worker
+                        log.exception("worker loop failed; trying again shortly")
+                        db.session.rollback()
+                        counts = {}
+                        time.sleep(1.0)
+                    if counts:
+                        log.info("ran %s", counts)
+                    waiter.wait(min(self.seconds_to_next_job(), IDLE_SECONDS))
+                    db.session.remove()
+            log.info("worker %s stopped", self.owner)
+
+    def _stop_on_signals(self) -> None:
+        def stop(_signum: int, _frame: Any) -> None:
+            self.stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+
+class SleepWaiter:
+    """No NOTIFY (SQLite): sleep, but look again at least every POLL_SECONDS."""
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(min(seconds, POLL_SECONDS))
+
+    def close(self) -> None:
+        return None
+
+
+class NotifyWaiter:
+    """PostgreSQL: LISTEN kefu_jobs on a connection of its own; a NOTIFY ends the wait early."""
+
+    def __init__(self, engine: Engine) -> None:
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.connection = psycopg.connect(url, autocommit=True)
+        self.connection.execute("LISTEN kefu_jobs")
+
+    def wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            # In slices, so a stop signal is seen within a second.
+            if any(True for _ in self.connection.notifies(timeout=min(left, 1.0), stop_after=1)):
+                self._drain()
+                return
+
+    def _drain(self) -> None:
+        for _ in self.connection.notifies(timeout=0.0):
+            pass
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@contextmanager
+def waiter_for(engine: Engine) -> Iterator[Waiter]:
+    waiter: Waiter = NotifyWaiter(engine) if engine.dialect.name == "postgresql" else SleepWaiter()
+    try:
+        yield waiter
+    finally:
+        waiter.close()
