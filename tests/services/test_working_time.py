@@ -88,7 +88,7 @@ def test_the_result_keeps_the_offset_it_was_given(china):
 @pytest.mark.parametrize(("day", "lunch"), [("9-18", None), ("18:00-09:00", None), ("09:00-25:00", None),
                                             ("09:00-18:00", "19:00-20:00"), ("09:00-18:00", "noon")])
 def test_office_hours_that_cannot_be_read_are_refused_with_the_value(day, lunch):
-    with pytest.raises(WorkingTimeError, match="office hours|lunch break"):
+    with pytest.raises(WorkingTimeError, match=r"office hours|lunch break"):
         OfficeHours.parse(day, lunch)
 
 

@@ -1,0 +1,95 @@
+"""Deadlines in working time through the shipped flows: a sales complaint gets 5 working days.
+
+The engine reads China's calendar (chinese-calendar, no overrides): 2025's National Day holiday is
+1-8 October, with make-up working days on Sunday 28 September and Saturday 11 October.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.clock import ManualClock
+from app.engine import DefinitionError, Engine, compile_bundle, plan_bundles, read_library
+from app.engine.working_time import OfficeHours
+from app.services.working_calendar import build_calendar
+from tests.flows.conftest import ROLES, Flows, ready_names, shipped_texts
+from tests.flows.test_complaint_flow import approved_for_work, judged_valid, received
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FRIDAY_BEFORE_NATIONAL_DAY = datetime(2025, 9, 26, 15, 0, tzinfo=SHANGHAI)
+FIVE_WORKING_DAYS_LATER = datetime(2025, 10, 10, 15, 0, tzinfo=SHANGHAI)  # 28 Sep, 29, 30, 9 Oct, 10 Oct
+A_MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def flows() -> Flows:
+    """The complaint and callback flows on an engine that reads China's working calendar."""
+    clock = ManualClock(FRIDAY_BEFORE_NATIONAL_DAY)
+    china = build_calendar([], OfficeHours.parse("09:00-18:00"), "Asia/Shanghai")
+    library = read_library(shipped_texts("complaint.bpmn", "callback.bpmn", "repair.bpmn"))
+    plans, problems = plan_bundles(library)
+    specs: dict[str, str] = {}
+    engine = Engine(specs.__getitem__, clock, "Asia/Shanghai", lambda: china)
+    for plan in plans:
+        try:
+            specs[plan.process_id] = engine.register_bundle(plan.process_id, compile_bundle(library, plan, ROLES))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    assert [*library.problems, *problems] == []
+    return Flows(engine, clock, library.forms)
+
+
+def test_a_sales_complaint_from_the_friday_before_national_day_is_due_five_working_days_later(flows):
+    dispatched = judged_valid(flows, received(flows), department="sales", complaint_type="sales")
+
+    due = datetime.fromisoformat(dispatched.data["due_at"])
+    assert due == FIVE_WORKING_DAYS_LATER
+    assert dispatched.next_timer_at == FIVE_WORKING_DAYS_LATER.astimezone(UTC)
+    assert (dispatched.data["limit_amount"], dispatched.data["limit_unit"]) == (5, "working_days")
+    assert dispatched.data["limit_hours"] == 14 * 24  # the calendar span, for whoever reads hours
+
+
+def test_the_working_time_deadline_is_followed_up_when_it_passes_and_not_before(flows):
+    dispatched = judged_valid(flows, received(flows), department="sales", complaint_type="sales")
+
+    not_yet = flows.later(dispatched, FIVE_WORKING_DAYS_LATER - flows.clock.now() - A_MINUTE)
+    assert ready_names(not_yet) == ["contact_and_investigate"]
+    overdue = flows.later(not_yet, 2 * A_MINUTE)
+
+    assert ready_names(overdue) == ["contact_and_investigate", "supervisor_follow_up"]
+    assert datetime.fromisoformat(flows.task_data(overdue, "supervisor_follow_up")["missed_due_at"]) \
+        == FIVE_WORKING_DAYS_LATER
+
+
+def test_calendar_hour_limits_run_through_the_holiday(flows):
+    dispatched = judged_valid(flows, received(flows), complaint_type="leak_crack")  # 168 hours
+
+    assert datetime.fromisoformat(dispatched.data["due_at"]) == FRIDAY_BEFORE_NATIONAL_DAY + timedelta(hours=168)
+    assert dispatched.data["limit_unit"] == "hours"
+
+
+def test_a_pause_moves_a_working_time_deadline_by_the_calendar_hours_paused(flows):
+    approved = approved_for_work(flows, received(flows), department="sales", complaint_type="sales")
+    waiting = flows.complete(approved, "implement_solution", {"done_note": "等业主回国签字。", "waiting_for": "owner"})
+
+    flows.clock.advance(timedelta(hours=30))
+    resumed = flows.complete(waiting, "resume_work", {"resume_note": "业主已回。"})
+
+    moved = FIVE_WORKING_DAYS_LATER + timedelta(hours=30)
+    assert datetime.fromisoformat(flows.task_data(resumed, "implement_solution")["due_at"]) == moved
+    assert resumed.next_timer_at == moved.astimezone(UTC)
+
+
+def test_repair_limits_stay_in_calendar_hours(flows):
+    started = flows.start("repair", {
+        "ticket_number": "KF-20250926-0001", "reported_at": flows.clock.now().isoformat(), "category": "repair",
+        "description": "厨房水龙头漏水。", "caller_name": "李女士", "phone": "13900001111", "unit": "5栋-301",
+        "part": "plumbing", "urgency": "normal", "emergency": False, "handover_date": "2024-06-01",
+        "common_area": False, "escalation_level": 0})
+
+    order = flows.task_data(started, "dispatch_technician")
+    assert (order["limit_amount"], order["limit_unit"], order["limit_hours"]) == (72, "hours", 72)
+    assert started.next_timer_at == (FRIDAY_BEFORE_NATIONAL_DAY + timedelta(hours=72)).astimezone(UTC)
