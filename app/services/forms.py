@@ -6,11 +6,10 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
+from app.engine import instructions
 from app.services.errors import InvalidFormError
 
 _FORMAT_CHECKER = FormatChecker()
@@ -23,7 +22,6 @@ def _decimal_multiple_of(validator: Any, step: Any, instance: Any, _schema: Any)
 
 
 FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of})
-_TEMPLATES = SandboxedEnvironment(autoescape=False)
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
 
 
@@ -91,14 +89,29 @@ def _message(error: ValidationError) -> str:
     return error.message
 
 
-def render_instructions(markdown: str | None, data: Mapping[str, Any]) -> str | None:
-    """Fill a task's Markdown instructions with its data (sandboxed Jinja); the raw text if it fails."""
+def render_instructions(markdown: str | None, data: Mapping[str, Any], *, locale: str = "zh",
+                        timezone: str | None = None,
+                        forms: Mapping[str, Mapping[str, Any]] | None = None) -> str | None:
+    """A task's Markdown instructions for one reader: their language's section filled with the task data.
+
+    Date-times are shown in ``timezone`` (the business time zone); ``forms`` (the bundle's forms) give
+    the ``label`` filter the titles of coded choices. Sections and filters: ``app/engine/instructions.py``.
+    """
     if not markdown:
         return None
-    try:
-        return _TEMPLATES.from_string(markdown).render(**data)
-    except TemplateError:
-        return markdown
+    return instructions.render(markdown, data, language=locale, timezone=timezone,
+                               choices=choice_titles(forms or {}))
+
+
+def choice_titles(forms: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """Field name -> choice const -> "中文 / English" title, over every form (the first form naming a const wins)."""
+    titles: dict[str, dict[str, str]] = {}
+    for schema in forms.values():
+        for name, spec in (schema.get("properties") or {}).items():
+            for choice in spec.get("oneOf") or ():
+                if isinstance(choice, dict) and "const" in choice and choice.get("title"):
+                    titles.setdefault(name, {}).setdefault(str(choice["const"]), str(choice["title"]))
+    return titles
 
 
 def _holds_nul(value: Any) -> bool:

@@ -143,7 +143,7 @@ def task_page(task_id: str) -> str:
 
 
 def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[str, str], status: int = 200) -> Any:
-    detail = task_service.get_task(runtime(), task_id, user=me())
+    detail = task_service.get_task(runtime(), task_id, user=me(), locale=select_locale())
     ticket = ticket_of_instance(detail.task.instance_id)
     shown = {**detail.data, **(values or {})}
     people = {role: people_with_role(role, department=detail.task.department) for role in roles_offered(detail.form)}

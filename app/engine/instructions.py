@@ -1,0 +1,162 @@
+"""A user task's instructions (``spiffworkflow:instructionsForEndUser``): Markdown with sandboxed Jinja,
+written once per language.
+
+A text is split into language sections by a line that holds only ``[zh]`` or ``[en]``; text above the
+first marker is shared by both languages. The reader sees the shared part and their own section (the
+Chinese one when theirs is missing); a text without markers is shown to everyone as it is. Sections
+are split before Jinja runs, so data can never open a section and each section compiles on its own.
+
+Values print as people read them: a date-time in the business time zone as ``2026-03-02 09:00``, a
+yes/no in the reader's language, nothing for a missing value. Filters: ``date``, ``datetime``,
+``money`` and ``label`` (a choice's title from the bundle's forms, in the reader's language).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import TemplateError, TemplateSyntaxError, Undefined
+from jinja2.sandbox import SandboxedEnvironment
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+_MARKER = re.compile(r"^[ \t]*\[([A-Za-z]{2,3}(?:[-_][A-Za-z]{2,4})?)\][ \t]*$", re.MULTILINE)
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}
+
+Choices = Mapping[str, Mapping[str, str]]  # field name -> choice const -> "中文 / English" title
+
+
+class InstructionsError(ValueError):
+    """Language sections that cannot be told apart: an unknown or repeated marker, or one language missing."""
+
+
+def language_sections(text: str) -> tuple[str, dict[str, str]]:
+    """The shared text above the first marker, and each language's section; raise InstructionsError."""
+    markers = list(_MARKER.finditer(text))
+    sections: dict[str, str] = {}
+    for index, marker in enumerate(markers):
+        language = marker.group(1)
+        if language not in LANGUAGES:
+            raise InstructionsError(f"unknown language section [{language}]: use [zh] and [en]")
+        if language in sections:
+            raise InstructionsError(f"the [{language}] section appears twice")
+        end = markers[index + 1].start() if index + 1 < len(markers) else len(text)
+        sections[language] = text[marker.end():end].removeprefix("\n").rstrip()  # line 1 follows the marker
+    missing = [language for language in LANGUAGES if markers and language not in sections]
+    if missing:
+        raise InstructionsError(f"the [{missing[0]}] section is missing: write the text in both [zh] and [en]")
+    return (text[:markers[0].start()] if markers else text).rstrip(), sections
+
+
+def instruction_problems(text: str) -> Iterator[str]:
+    """What makes ``text`` unusable as instructions: bad sections, or a section that does not compile."""
+    try:
+        shared, sections = language_sections(text)
+    except InstructionsError as exc:
+        yield str(exc)
+        return
+    environment = _environment(DEFAULT_LANGUAGE, None, {})
+    # Each piece compiles alone (a block cannot run from one piece into another), so lines are counted per piece.
+    for where, piece in (("the shared text" if sections else "the text", shared),
+                         *((f"the [{language}] section", section) for language, section in sections.items())):
+        try:
+            environment.from_string(piece)  # compiling also finds unknown filters and tests
+        except TemplateSyntaxError as exc:
+            yield f"instructions do not compile: {exc.message} (line {exc.lineno} of {where})"
+
+
+def render(text: str, data: Mapping[str, Any], *, language: str, timezone: str | None,
+           choices: Choices | None = None) -> str:
+    """The reader's section filled with ``data``; the section unfilled if it cannot be rendered."""
+    try:
+        shared, sections = language_sections(text)
+    except InstructionsError:
+        return text
+    section = _joined(shared, sections.get(language, sections.get(DEFAULT_LANGUAGE, "")))
+    try:
+        return _environment(language, timezone, choices or {}).from_string(section).render(**data)
+    except (TemplateError, TypeError, ValueError, ArithmeticError):
+        return section
+
+
+def _joined(shared: str, section: str) -> str:
+    return f"{shared}\n\n{section}" if shared and section else shared or section
+
+
+def _environment(language: str, timezone: str | None, choices: Choices) -> SandboxedEnvironment:
+    zone = ZoneInfo(timezone) if timezone else None
+    environment = SandboxedEnvironment(autoescape=False, finalize=_finalizer(language, zone))
+    environment.filters.update({
+        "datetime": lambda value: _local(value, zone, "%Y-%m-%d %H:%M"),
+        "date": lambda value: _local(value, zone, "%Y-%m-%d"),
+        "money": _money,
+        "label": _labeller(language, choices),
+    })
+    environment.globals["lang"] = language
+    return environment
+
+
+def _finalizer(language: str, zone: ZoneInfo | None) -> Callable[[Any], Any]:
+    yes, no = _YES_NO.get(language, _YES_NO[DEFAULT_LANGUAGE])
+
+    def finalize(value: Any) -> Any:
+        if value is None or isinstance(value, Undefined):
+            return ""
+        if isinstance(value, bool):
+            return yes if value else no
+        if isinstance(value, datetime) or (isinstance(value, str) and _DATETIME.match(value)):
+            return _local(value, zone, "%Y-%m-%d %H:%M")
+        return value
+
+    return finalize
+
+
+def _local(value: Any, zone: ZoneInfo | None, pattern: str) -> str:
+    """A date-time as business time (one with no offset is taken as already local); anything else as it is."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    moment = value if isinstance(value, datetime) else _parsed(value)
+    if moment is None:
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if moment.tzinfo is not None and zone is not None:
+        moment = moment.astimezone(zone)
+    return moment.strftime(pattern)
+
+
+def _parsed(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _money(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.2f}"
+    return "" if value is None or isinstance(value, Undefined) else str(value)
+
+
+def _labeller(language: str, choices: Choices) -> Callable[..., str]:
+    def label(value: Any, field: str | None = None) -> str:
+        if value is None or isinstance(value, Undefined) or value == "":
+            return ""
+        tables = [choices.get(field, {})] if field else list(choices.values())
+        title = next((table[str(value)] for table in tables if str(value) in table), None)
+        return one_language(title, language) if title else str(value)
+
+    return label
+
+
+def one_language(text: str, language: str) -> str:
+    """One side of a "中文 / English" title; a title without " / " as it is."""
+    chinese, separator, english = text.partition(" / ")
+    if not separator:
+        return text
+    return (english if language == "en" else chinese).strip()
