@@ -169,3 +169,50 @@ def year_statuses(years: Iterable[int]) -> list[YearStatus]:
 def years_to_watch(today: date) -> tuple[int, int]:
     """The years whose deadlines are being set now: this one and the next."""
     return today.year, today.year + 1
+
+
+HOLIDAY_NAMES_ZH = {
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节", "National Day": "国庆节", "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利纪念日",
+}
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A day that is not an ordinary weekday or weekend, and who says so (the library or the table)."""
+
+    day: date
+    kind: str  # holiday | workday
+    name: str  # "国庆节 / National Day" from the library; as typed for an override
+    override_id: int | None  # set when the admin's table decides this day
+
+    @property
+    def is_override(self) -> bool:
+        return self.override_id is not None
+
+
+@dataclass(frozen=True)
+class CalendarOverview:
+    year: int
+    days: list[CalendarDay]
+    statuses: list[YearStatus]  # this year, the next, and the year shown
+
+    @property
+    def unknown_years(self) -> list[int]:
+        return [status.year for status in self.statuses if not status.is_known]
+
+
+def calendar_overview(year: int, today: date) -> CalendarOverview:
+    """The special days of ``year`` (overrides win) and whether the years being planned now are known."""
+    overrides = {override.day: override for override in list_overrides(year)}
+    days = [CalendarDay(day, WORKDAY if working else HOLIDAY, _library_name(day), None)
+            for day, working in library_days().items() if day.year == year and day not in overrides]
+    days += [CalendarDay(o.day, o.kind, o.name, o.id) for o in overrides.values()]
+    return CalendarOverview(year, sorted(days, key=lambda entry: entry.day),
+                            year_statuses({*years_to_watch(today), year}))
+
+
+def _library_name(day: date) -> str:
+    english = str(chinese_calendar.holidays.get(day) or chinese_calendar.workdays.get(day) or "")
+    return f"{HOLIDAY_NAMES_ZH.get(english, english)} / {english}" if english else ""

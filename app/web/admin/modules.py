@@ -1,2 +1,3 @@
 """Imports every admin area so its routes register on the blueprint (one line per area)."""
 from app.web.admin import instances  # noqa: F401
+from app.web.admin import calendar  # noqa: F401
