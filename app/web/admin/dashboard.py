@@ -1,0 +1,154 @@
+"""The dashboard: received and closed per day, the managers' rates, by department, category, person and stage."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.services import kpi
+from app.services.organisation import projects_for
+from app.services.projects import visible_projects
+from app.web.admin import MANAGERS, admin, require_roles
+from app.web.i18n import bilingual, select_locale
+from app.web.labels import code_label
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 400
+PERIODS = ("day", "week", "month")
+# Each figure's formula, as written in docs/kpi.md; shown as the figure's tooltip.
+FORMULAS = {
+    "received": "受理量 = 期间内受理的工单数（合并的来电不另计） / Received = tickets received in the period "
+                "(attached calls are not counted again)",
+    "closed": "关闭量 = 期间内关闭的工单数 / Closed = tickets closed in the period",
+    "completion_rate": "办结率 = 期间内受理且已关闭的工单 ÷ 期间内受理的工单 / Completion = tickets received in the "
+                       "period and closed since ÷ tickets received in the period",
+    "timeliness_rate": "及时率 = 期间内按时限关闭的工单 ÷ 期间内关闭的工单 / Timeliness = tickets closed in the period "
+                       "within their time limit ÷ tickets closed in the period",
+    "satisfaction_rate": "满意率 = 回访结果为满意或非常满意 ÷ 回访接通数（期间内关闭的工单） / Satisfaction = "
+                         "callbacks rated satisfied or very satisfied ÷ callbacks that reached the owner "
+                         "(tickets closed in the period)",
+    "first_time_rate": "一次关闭率 = 未返工、未重开而关闭的工单 ÷ 期间内关闭的工单 / First-time closure = tickets "
+                       "closed without rework or reopening ÷ tickets closed in the period",
+    "callback_rate": "回访率 = 回访接通数 ÷ 回访次数（接通或联系不上） / Callback rate = callbacks that reached the "
+                     "owner ÷ callbacks made (reached or unreachable), tickets closed in the period",
+    "repeat_repairs": "返修 = 期间内受理、带返修标记的维修单（同一房号同一部位 90 天内再次报修，两单均标记） / Repeat "
+                      "repairs = repair tickets received in the period flagged as repeat (same unit and part within "
+                      "90 days of a closed one; both are flagged)",
+    "attached_calls": "合并工单 = 期间内受理的工单上合并的重复来电数 / Duplicates attached = repeated calls attached "
+                      "to tickets received in the period",
+    "escalated": "升级 = 期间内受理、升级至一级及以上的工单 / Escalated = tickets received in the period that "
+                 "reached escalation level 1 or higher",
+    "reopened": "重开 = 期间内受理、回访不满意后重开为投诉的工单 / Reopened = tickets received in the period "
+                "reopened as a complaint after a dissatisfied callback",
+    "stage_hours": "平均用时 = 期间内完成的该环节任务（创建到完成）用时之和 ÷ 任务数 / Average time = total time "
+                   "from creation to completion of the step's tasks completed in the period ÷ their number",
+    "hot_spots": "投诉热点 = 期间内受理的投诉（按归类热点或投诉类型）和维修（按部位；防水与外墙计入渗漏裂）的数量 / "
+                 "Hot spots = complaints (by classified hot spot or type) and repairs (by part; waterproofing and "
+                 "exterior walls count as leak or crack) received in the period",
+}
+HOT_SPOT_LABELS = {
+    "leak_crack": "渗漏裂 / Leak or crack", "landscaping": "园林绿化 / Landscaping",
+    "car_park_flooding": "车库水浸 / Car park flooding", "noise": "噪音 / Noise", "cleaning": "清洁卫生 / Cleaning",
+    "security": "安全秩序 / Security", "safety": "安全/紧急 / Safety or emergency",
+    "quality": "其它质量问题 / Other quality defect", "property_service": "物业服务 / Property service",
+    "sales": "销售/合同 / Sales or contract", "heating_cooling": "供热与供冷 / Heating and cooling",
+    "electrical": "电气管线 / Electrical", "plumbing": "给排水管道 / Plumbing",
+    "equipment": "设备安装 / Equipment installation", "decoration": "装修工程 / Decoration", "other": "其它 / Other",
+}
+RATES = ("completion_rate", "timeliness_rate", "satisfaction_rate", "first_time_rate", "callback_rate")
+COUNTS = ("received", "closed", "repeat_repairs", "attached_calls", "escalated", "reopened")
+
+
+@admin.get("/dashboard")
+@require_roles(MANAGERS)
+def dashboard() -> Any:
+    rt = current_app.extensions["kefu"]
+    today = rt.clock.now().astimezone(ZoneInfo(rt.timezone)).date()
+    start, end, error = _period(request.args.get("from", ""), request.args.get("to", ""), today)
+    period = request.args.get("period", "day")
+    period = period if period in PERIODS else "day"
+    projects = projects_for(current_user.principal)
+    project_key = request.args.get("project", "")
+    if project_key not in {project.key for project in projects}:
+        project_key = ""
+    allowed = visible_projects(current_user.principal)
+    board = kpi.dashboard(start=start, end=end, project_key=project_key or None, allowed_projects=allowed)
+    names = {project.key: project.name for project in projects}
+    status = 400 if error else 200
+    return render_template("admin/dashboard.html", board=board, error=error, period=period, periods=PERIODS,
+                           projects=projects, project_key=project_key, project_names=names,
+                           formulas={key: bilingual(text, select_locale()) for key, text in FORMULAS.items()},
+                           rates=RATES, counts=COUNTS, rate_names=rate_names(), count_names=count_names(),
+                           chart=_chart_data(board, period, names),
+                           hot_spot_label=_hot_spot_label, given={"from": request.args.get("from", ""),
+                                                                  "to": request.args.get("to", "")}), status
+
+
+def _period(given_start: str, given_end: str, today: date) -> tuple[date, date, str | None]:
+    """The chosen business days (default: the last 30 days up to today), or the default and an error."""
+    default = (today - timedelta(days=DEFAULT_DAYS - 1), today)
+    if not given_start and not given_end:
+        return (*default, None)
+    try:
+        start = date.fromisoformat(given_start) if given_start else default[0]
+        end = date.fromisoformat(given_end) if given_end else today
+    except ValueError:
+        return (*default, _("Dates are written as YYYY-MM-DD; showing the last 30 days."))
+    if end < start:
+        return (*default, _("The period ends before it starts; showing the last 30 days."))
+    if (end - start).days >= MAX_DAYS:
+        return (*default, _("Choose a period of at most 400 days; showing the last 30 days."))
+    return start, end, None
+
+
+def _hot_spot_label(value: str) -> str:
+    return bilingual(HOT_SPOT_LABELS.get(value, value), select_locale())
+
+
+def _percent(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+def _chart_data(board: kpi.Dashboard, period: str, names: dict[str, str]) -> dict[str, Any]:
+    """What dashboard.js draws (labels already in the reader's language)."""
+    locale = select_locale()
+    days = kpi.group_days(board.days, period)
+    departments = board.by_department
+    return {
+        "daily": {"labels": [day.isoformat() for day, _ in days],
+                  "received": [f.received for _, f in days], "closed": [f.closed for _, f in days],
+                  "timeliness": [_percent(f.timeliness_rate) for _, f in days]},
+        "departments": {"labels": [code_label("department", s.value, locale) for s in departments],
+                        **{rate: [_percent(getattr(s.figures, rate)) for s in departments] for rate in RATES}},
+        "categories": {"labels": [code_label("category", s.value, locale) for s in board.by_category],
+                       "received": [s.figures.received for s in board.by_category]},
+        "hot_spots": {"labels": [_hot_spot_label(s.value) for s in board.hot_spots],
+                      "received": [s.figures.received for s in board.hot_spots]},
+        "stages": {"labels": [bilingual(s.label, locale) or s.value for s in board.stages],
+                   "hours": [round(s.figures.average_task_hours or 0, 2) for s in board.stages]},
+        "projects": {"labels": [names.get(s.value, s.value) for s in board.by_project],
+                     "received": [s.figures.received for s in board.by_project],
+                     "closed": [s.figures.closed for s in board.by_project]},
+        "totals": {**{name: getattr(board.totals, name) for name in kpi.COUNTERS},
+                   **{rate: _percent(getattr(board.totals, rate)) for rate in RATES}},
+        "period": period,
+        "text": {"received": _("Received"), "closed": _("Closed"), "timeliness": _("Timeliness %"),
+                 "hours": _("Average hours"), "tickets": _("Tickets"),
+                 **rate_names()},
+    }
+
+
+def rate_names() -> dict[str, str]:
+    return {"completion_rate": _("Completion rate"), "timeliness_rate": _("Timeliness rate"),
+            "satisfaction_rate": _("Satisfaction rate"), "first_time_rate": _("First-time closure rate"),
+            "callback_rate": _("Callback rate")}
+
+
+def count_names() -> dict[str, str]:
+    return {"received": _("Received"), "closed": _("Closed"), "repeat_repairs": _("Repeat repairs"),
+            "attached_calls": _("Duplicates attached"), "escalated": _("Escalated"), "reopened": _("Reopened")}
