@@ -30,6 +30,7 @@ from app.services.inbox import (
     timeline_of,
 )
 from app.services.instances import start_form_for
+from app.services.notifications import unread_count
 from app.services.organisation import projects_for
 from app.services.runtime import Runtime
 from app.services.users import people_with_role
@@ -63,7 +64,11 @@ def template_helpers() -> dict[str, Any]:
     return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
             "locale": select_locale(), "format_datetime": format_datetime, "may_record_calls": may_record_calls,
             "label": lambda kind, code: code_label(kind, code, select_locale()),
-            "may_open_admin": may_open_admin, "may_design": may_design}
+            "may_open_admin": may_open_admin, "may_design": may_design, "unread_notifications": unread_notifications}
+
+
+def unread_notifications() -> int:
+    return unread_count(current_user.principal.id) if current_user.is_authenticated else 0
 
 
 def may_open_admin() -> bool:
@@ -201,7 +206,7 @@ def new_ticket() -> Any:
     schema = start_form_for(runtime(), ticket_service.RECEPTION, user=me())
     if request.method == "GET":
         phone = request.args.get("phone", "")
-        return _render_new_ticket(schema, {"phone": phone} if phone else {}, {})
+        return _render_new_ticket(schema, {**INTAKE_DEFAULTS, **({"phone": phone} if phone else {})}, {})
     uploads = Uploads(current_app.config["UPLOAD_DIR"])
     try:
         data = parse_submission(schema, request.form, request.files, uploads, runtime().timezone)
@@ -223,7 +228,13 @@ def _render_new_ticket(schema: dict[str, Any] | None, values: dict[str, Any], er
     recent = ticket_service.tickets_of_phone(phone, user=me()) if phone else []
     fields = [_project_choices(field) if field.name == "project" else field
               for field in fields_for(schema, values, errors, select_locale(), runtime().timezone)]
-    return render_template("new_ticket.html", fields=fields, recent=recent, errors=errors), status
+    stage_labels = {code: code_label("stage", code, select_locale()) for code in CODE_LABELS["stage"]}
+    return render_template("new_ticket.html", fields=fields, recent=recent, errors=errors, stage_labels=stage_labels,
+                           time_zone=runtime().timezone), status
+
+
+# Most calls come in on the hotline and are neither urgent nor emergencies: one keystroke fewer each.
+INTAKE_DEFAULTS = {"channel": "hotline", "urgency": "normal", "emergency": False}
 
 
 def _project_choices(field: Field) -> Field:
@@ -246,6 +257,7 @@ _ACTIONS = {
     "start": lazy_gettext("Started"), "complete": lazy_gettext("Completed"), "claim": lazy_gettext("Claimed"),
     "unclaim": lazy_gettext("Gave back"), "assign": lazy_gettext("Assigned"), "timer": lazy_gettext("Timer fired"),
     "error": lazy_gettext("Error"), "call_attached": lazy_gettext("Repeat call"),
+    "escalated": lazy_gettext("Escalated"), "incident": lazy_gettext("Incident"), "retried": lazy_gettext("Retried"),
 }
 
 
@@ -298,3 +310,6 @@ def upload(name: str) -> Response:
     if "/" in name or name.startswith("."):
         abort(404)
     return send_from_directory(current_app.config["UPLOAD_DIR"], name)
+
+
+from app.web.console import notifications  # noqa: E402, F401  (registers the bell's pages)

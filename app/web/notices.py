@@ -1,0 +1,43 @@
+"""How a notification reads, in the reader's language (stored as a kind and parameters)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from app.models.jobs import Notification
+from app.web.i18n import select_locale
+from app.web.labels import code_label
+
+
+def notice_text(notification: Notification) -> tuple[str, str]:
+    """(title, body) of a notice for the current reader."""
+    params: dict[str, Any] = notification.params or {}
+    number = params.get("number", "")
+    due = _when(params.get("due_at"))
+    if notification.kind == "due_soon":
+        return (_("Due soon: %(number)s", number=number),
+                _("%(category)s ticket %(number)s is due by %(due)s.", category=_category(params), number=number,
+                  due=due))
+    if notification.kind == "escalated":
+        return (_("Escalated to level %(level)s: %(number)s", level=params.get("level"), number=number),
+                _("%(category)s ticket %(number)s passed its time limit (%(due)s) and is still open.",
+                  category=_category(params), number=number, due=due))
+    if notification.kind == "weekly_report":
+        return (_("Weekly report of open tickets"),
+                _("%(count)s tickets are still open.", count=params.get("open_tickets", params.get("count", "?"))))
+    return notification.kind, ""
+
+
+def _category(params: dict[str, Any]) -> str:
+    return code_label("category", params.get("category"), select_locale()) if params.get("category") else ""
+
+
+def _when(value: Any) -> str:
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(str(value))
+    return format_datetime(moment, "yyyy-MM-dd HH:mm")
