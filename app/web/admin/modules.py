@@ -1,3 +1,4 @@
 """Imports every admin area so its routes register on the blueprint (one line per area)."""
 from app.web.admin import instances  # noqa: F401
 from app.web.admin import calendar  # noqa: F401
+from app.web.admin import dashboard  # noqa: F401
