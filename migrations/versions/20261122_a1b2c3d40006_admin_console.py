@@ -1,4 +1,4 @@
-"""admin console: saved filters, personal-data access log, reports (admin issue)
+"""admin console: saved filters, personal-data access log, the pii_export role, instance-list indexes
 
 Revision ID: a1b2c3d40006
 Revises: a1b2c3d40005
@@ -7,6 +7,7 @@ Create Date: 2026-11-22 19:20:00
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
@@ -15,10 +16,72 @@ down_revision = 'a1b2c3d40005'
 branch_labels = None
 depends_on = None
 
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
+ROLES = sa.table("roles", sa.column("key"), sa.column("name_zh"), sa.column("name_en"))
+
+# The instance list pages by (started_at, id) newest first; each filter has an index that either
+# drives the page or finds its few rows (phone, number, caller, unit prefix).
+INDEXES = [
+    ("ix_process_instances_started_id", "process_instances", ["started_at", "id"], {}),
+    ("ix_process_instances_process_started", "process_instances", ["process_id", "started_at", "id"], {}),
+    ("ix_process_instances_bundle_started", "process_instances", ["bundle_id", "started_at", "id"], {}),
+    ("ix_tickets_caller", "tickets", ["caller"], {}),
+    ("ix_tickets_department_open", "tickets", ["department", "closed_at"], {}),
+    ("ix_tickets_stage", "tickets", ["stage"], {}),
+    ("ix_tickets_escalation", "tickets", ["escalation_level"], {}),
+    ("ix_human_tasks_element_state", "human_tasks", ["process_id", "element_id", "state"], {}),
+]
+
 
 def upgrade():
-    pass
+    op.create_table(
+        'saved_filters',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=80), nullable=False),
+        sa.Column('query', JSON, nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_saved_filters_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_filters')),
+        sa.UniqueConstraint('user_id', 'name', name='uq_saved_filters_user_name'),
+    )
+    op.create_table(
+        'pii_access_log',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=True),
+        sa.Column('username', sa.String(length=80), nullable=False),
+        sa.Column('action', sa.String(length=30), nullable=False),
+        sa.Column('source', sa.String(length=40), nullable=False),
+        sa.Column('ticket_number', sa.String(length=20), nullable=True),
+        sa.Column('masked', sa.Boolean(), nullable=False),
+        sa.Column('detail', JSON, nullable=True),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_pii_access_log_user_id_users'),
+                                ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_pii_access_log')),
+    )
+    with op.batch_alter_table('pii_access_log', schema=None) as batch_op:
+        batch_op.create_index('ix_pii_access_log_at', ['at'], unique=False)
+        batch_op.create_index('ix_pii_access_log_user_at', ['user_id', 'at'], unique=False)
+        batch_op.create_index('ix_pii_access_log_ticket', ['ticket_number', 'at'], unique=False)
+    for name, table, columns, options in INDEXES:
+        op.create_index(name, table, columns, unique=False, **options)
+    # A unit prefix ("3栋-") must use an index on PostgreSQL whatever the database's collation.
+    op.create_index('ix_tickets_unit_code', 'tickets', ['unit_code'], unique=False,
+                    postgresql_ops={'unit_code': 'varchar_pattern_ops'})
+    op.bulk_insert(ROLES, [{"key": "pii_export", "name_zh": "个人信息导出", "name_en": "Personal-data export"}])
 
 
 def downgrade():
-    pass
+    op.execute(sa.text("DELETE FROM user_roles WHERE role_key = 'pii_export'"))
+    op.execute(ROLES.delete().where(ROLES.c.key == "pii_export"))
+    op.drop_index('ix_tickets_unit_code', table_name='tickets')
+    for name, table, _columns, _options in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
+    with op.batch_alter_table('pii_access_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_pii_access_log_ticket')
+        batch_op.drop_index('ix_pii_access_log_user_at')
+        batch_op.drop_index('ix_pii_access_log_at')
+    op.drop_table('pii_access_log')
+    op.drop_table('saved_filters')

@@ -1,11 +1,109 @@
-"""Instance list and instance page (placeholder until the admin issue fills it in)."""
+"""The instance list (filters, sort, keyset pages, saved filters, CSV/XLSX export) and the instance page."""
 
 from __future__ import annotations
 
-from app.web.admin import MANAGERS, admin, require_roles
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.services import admin_instances as listing
+from app.services.access_log import log_export, log_phone_view, may_export_phones
+from app.services.admin_diagrams import instance_page
+from app.services.auth import Principal
+from app.services.errors import InvalidRequestError
+from app.services.repairs import role_keys
+from app.services.runtime import Runtime
+from app.web.admin import ADMIN, MANAGERS, admin, require_roles
+from app.web.console import timeline_lines
+from app.web.labels import CODE_LABELS
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["kefu"]
+
+
+def me() -> Principal:
+    return current_user.principal
 
 
 @admin.get("/")
 @require_roles(MANAGERS)
-def home() -> str:
-    return "admin"
+def home() -> Any:
+    rt = runtime()
+    try:
+        flt = listing.parse_filter(request.args)
+        page = listing.list_instances(flt, user=me(), now=rt.clock.now(), timezone=rt.timezone,
+                                      cursor=request.args.get("cursor") or None)
+        errors: dict[str, str] = {}
+    except InvalidRequestError as exc:
+        flt, page, errors = listing.InstanceFilter(), listing.InstancePage([], None), exc.errors
+    status = 400 if errors else 200
+    return render_template("admin/instances.html", flt=flt, page=page, errors=errors, now=rt.clock.now(),
+                           query=flt.as_query(), saved=listing.saved_filters(user=me()),
+                           choices=listing.filter_choices(), statuses=listing.STATUSES, sorts=listing.SORTS,
+                           stages=CODE_LABELS["stage"], departments=CODE_LABELS["department"],
+                           may_repair=bool(me().role_keys & ADMIN), may_export_phones=may_export_phones(me())), status
+
+
+@admin.get("/instances/export.<kind>")
+@require_roles(MANAGERS)
+def export(kind: str) -> Response:
+    if kind not in ("csv", "xlsx"):
+        return Response(_("Unknown export format."), status=404)
+    rt = runtime()
+    flt = listing.parse_filter(request.args)
+    now = rt.clock.now()
+    masked = not may_export_phones(me())
+    rows = list(listing.export_rows(flt, user=me(), now=now, timezone=rt.timezone, masked=masked))
+    log_export(me(), kind=kind, masked=masked, ticket_numbers=[row.ticket_number or "" for row in rows],
+               filters=flt.as_query(), now=now)
+    stamp = now.strftime("%Y%m%d-%H%M")
+    if kind == "csv":
+        body, mimetype = listing.to_csv(rows, now=now, timezone=rt.timezone), "text/csv; charset=utf-8"
+    else:
+        body = listing.to_xlsx(rows, now=now, timezone=rt.timezone)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="instances-{stamp}.{kind}"'})
+
+
+@admin.post("/filters")
+@require_roles(MANAGERS)
+def save_filter() -> Response:
+    flt = listing.parse_filter(request.form)
+    try:
+        listing.save_filter(request.form.get("name", ""), flt, user=me(), now=runtime().clock.now())
+        flash(_("Filter saved."), "success")
+    except InvalidRequestError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("admin.home", **flt.as_query()))
+
+
+@admin.post("/filters/<int:filter_id>/delete")
+@require_roles(MANAGERS)
+def delete_filter(filter_id: int) -> Response:
+    listing.delete_saved_filter(filter_id, user=me())
+    flash(_("Filter deleted."), "success")
+    return redirect(url_for("admin.home"))
+
+
+@admin.get("/instances/<int:instance_id>")
+@require_roles(MANAGERS)
+def instance(instance_id: int) -> Any:
+    return render_instance(instance_id)
+
+
+def render_instance(instance_id: int, *, status: int = 200, values: dict[str, str] | None = None,
+                    errors: dict[str, str] | None = None) -> Any:
+    """The instance page; a refused repair shows it again with what was typed and what was wrong."""
+    rt = runtime()
+    page = instance_page(rt, instance_id, user=me())
+    if page.ticket is not None and page.ticket.phone:
+        log_phone_view(me(), page.ticket.number, source="admin_instance", now=rt.clock.now())
+    return render_template("admin/instance.html", page=page, timeline=timeline_lines(page.timeline),
+                           may_repair=bool(me().role_keys & ADMIN), values=values or {}, errors=errors or {},
+                           page_roles=role_keys(),
+                           now=rt.clock.now()), status

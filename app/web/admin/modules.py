@@ -2,3 +2,6 @@
 from app.web.admin import instances  # noqa: F401
 from app.web.admin import calendar  # noqa: F401
 from app.web.admin import dashboard  # noqa: F401
+from app.web.admin import repairs  # noqa: F401
+from app.web.admin import definitions  # noqa: F401
+from app.web.admin import access_log  # noqa: F401

@@ -1,0 +1,79 @@
+"""Personal data (PIPL): who may see full phone numbers in exports, and the log of every view and export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, insert, or_, select
+
+from app.extensions import db
+from app.models.admin import PII_EXPORT_ROLE, PiiAccess
+from app.services.access import Actor
+
+PAGE_SIZE = 100
+ACTIONS = ("view_phone", "export_csv", "export_xlsx")
+
+
+def may_export_phones(user: Actor) -> bool:
+    """Exports show full phone numbers only to holders of the export permission."""
+    return PII_EXPORT_ROLE in user.role_keys
+
+
+def log_phone_view(user: Actor, ticket_number: str, *, source: str, now: datetime) -> None:
+    """Record that ``user`` was shown the full phone number of a ticket (committed at once)."""
+    db.session.execute(insert(PiiAccess).values(user_id=user.id, username=user.username, action="view_phone",
+                                                source=source, ticket_number=ticket_number, masked=False, at=now))
+    db.session.commit()
+
+
+def log_export(user: Actor, *, kind: str, masked: bool, ticket_numbers: Iterable[str], filters: dict[str, Any],
+               now: datetime) -> None:
+    """Record an export: its format, whether phones were masked, the filter and every ticket in it."""
+    numbers = [number for number in ticket_numbers if number]
+    db.session.execute(insert(PiiAccess).values(
+        user_id=user.id, username=user.username, action=f"export_{kind}", source="instance_list",
+        ticket_number=numbers[0] if len(numbers) == 1 else None, masked=masked,
+        detail={"filters": filters, "rows": len(numbers), "tickets": numbers}, at=now))
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class AccessQuery:
+    username: str | None = None
+    ticket_number: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None  # keyset: entries older than this one
+
+
+@dataclass(frozen=True)
+class AccessPage:
+    entries: list[PiiAccess]
+    next_before_id: int | None
+
+
+def search_access_log(query: AccessQuery, *, limit: int = PAGE_SIZE) -> AccessPage:
+    """The log, newest first, filtered by person, ticket (also inside exports), action and time."""
+    statement = select(PiiAccess).order_by(PiiAccess.id.desc()).limit(limit + 1)
+    if query.username:
+        statement = statement.where(PiiAccess.username == query.username)
+    if query.ticket_number:
+        number = query.ticket_number.strip().upper()
+        statement = statement.where(or_(PiiAccess.ticket_number == number,
+                                        cast(PiiAccess.detail, Text).contains(f'"{number}"', autoescape=True)))
+    if query.action:
+        statement = statement.where(PiiAccess.action == query.action)
+    if query.since:
+        statement = statement.where(PiiAccess.at >= query.since)
+    if query.until:
+        statement = statement.where(PiiAccess.at < query.until)
+    if query.before_id:
+        statement = statement.where(PiiAccess.id < query.before_id)
+    entries = list(db.session.scalars(statement))
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return AccessPage(entries, entries[-1].id if more else None)

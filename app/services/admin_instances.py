@@ -1,0 +1,360 @@
+"""The admin's instance list: filters, sorting, keyset pages, saved filters and CSV/XLSX exports.
+
+Every page is one indexed query ordered by a key plus the instance id, continued from the last
+row seen (never OFFSET), so page 1000 costs what page 1 costs on a million tickets.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from sqlalchemy import Select, and_, delete, exists, false, or_, select, true
+
+from app.extensions import db
+from app.models import Bundle, HumanTask, ProcessInstance, Ticket, User
+from app.models.admin import SavedFilter
+from app.services.access import Actor
+from app.services.errors import InvalidRequestError
+from app.services.inbox import mask_phone
+from app.services.projects import visible_projects
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 50_000
+STATUSES = ("running", "waiting", "suspended", "error", "completed", "terminated")
+SORTS = ("newest", "oldest", "due")
+
+PI, T, B, HT = ProcessInstance.__table__, Ticket.__table__, Bundle.__table__, HumanTask.__table__
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    """What the list is narrowed to; every field optional. ``text`` matches ticket number, phone,
+    unit (prefix) or caller."""
+
+    process_id: str | None = None
+    bundle_id: int | None = None
+    status: str | None = None
+    stage: str | None = None
+    department: str | None = None
+    assignee: str | None = None
+    overdue: bool = False
+    escalation_level: int | None = None
+    started_from: date | None = None
+    started_to: date | None = None
+    text: str | None = None
+    sort: str = "newest"
+
+    def as_query(self) -> dict[str, str]:
+        """The non-empty filters as URL parameters (what a saved filter stores)."""
+        values = {name: value for name, value in asdict(self).items() if value not in (None, "", False)}
+        if values.get("sort") == "newest":
+            values.pop("sort")
+        return {name: ("1" if value is True else str(value)) for name, value in values.items()}
+
+
+def parse_filter(args: Mapping[str, str]) -> InstanceFilter:
+    """A filter from URL parameters; raise InvalidRequestError naming each bad field."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for spec in fields(InstanceFilter):
+        raw = (args.get(spec.name) or "").strip()
+        if not raw:
+            continue
+        try:
+            values[spec.name] = _parse_value(spec.name, raw)
+        except ValueError as exc:
+            errors[spec.name] = str(exc)
+    if errors:
+        raise InvalidRequestError("筛选条件有误 / invalid filter", errors=errors)
+    return InstanceFilter(**values)
+
+
+def _parse_value(name: str, raw: str) -> Any:
+    if name in ("bundle_id", "escalation_level"):
+        if not raw.isdigit():
+            raise ValueError("expected a whole number")
+        return int(raw)
+    if name in ("started_from", "started_to"):
+        return date.fromisoformat(raw)
+    if name == "overdue":
+        return raw in ("1", "true", "on", "yes")
+    if name == "status" and raw not in STATUSES:
+        raise ValueError(f"one of {', '.join(STATUSES)}")
+    if name == "sort" and raw not in SORTS:
+        raise ValueError(f"one of {', '.join(SORTS)}")
+    return raw[:100]
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    instance_id: int
+    process_id: str
+    version: int
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    ticket_number: str | None
+    project_key: str | None
+    unit: str | None
+    caller: str | None
+    phone: str | None
+    category: str | None
+    stage: str | None
+    department: str | None
+    due_at: datetime | None
+    escalation_level: int | None
+    closed_at: datetime | None
+    error_element: str | None
+    open_tasks: tuple[tuple[str, str], ...] = ()  # (title, who) of each open task
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.closed_at is None and self.due_at is not None and self.due_at < now \
+            and self.status not in ("completed", "terminated")
+
+
+@dataclass(frozen=True)
+class InstancePage:
+    rows: list[InstanceRow]
+    next_cursor: str | None
+
+
+_COLUMNS = (PI.c.id, PI.c.process_id, B.c.version, PI.c.status, PI.c.started_at, PI.c.ended_at, T.c.number,
+            T.c.project_key, T.c.unit_code, T.c.caller, T.c.phone, T.c.category, T.c.stage, T.c.department,
+            T.c.due_at, T.c.escalation_level, T.c.closed_at, PI.c.error)
+_FROM = PI.join(B, B.c.id == PI.c.bundle_id).outerjoin(T, T.c.instance_id == PI.c.id)
+
+
+def list_instances(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str, cursor: str | None = None,
+                   limit: int = PAGE_SIZE) -> InstancePage:
+    """One page of instances matching ``flt``, in its sort order, after ``cursor``."""
+    query = _filtered(flt, user=user, now=now, timezone=timezone)
+    if cursor:
+        query = query.where(_after(flt.sort, _decode_cursor(cursor)))
+    rows = [_row(r) for r in db.session.execute(query.order_by(*_order(flt.sort)).limit(limit + 1))]
+    more = len(rows) > limit
+    rows = _with_open_tasks(rows[:limit])
+    return InstancePage(rows, _encode_cursor(flt.sort, rows[-1]) if more and rows else None)
+
+
+def _filtered(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str) -> Select[Any]:
+    query = select(*_COLUMNS).select_from(_FROM)
+    conditions = [
+        PI.c.process_id == flt.process_id if flt.process_id else None,
+        PI.c.bundle_id == flt.bundle_id if flt.bundle_id else None,
+        PI.c.status == flt.status if flt.status else None,
+        T.c.stage == flt.stage if flt.stage else None,
+        T.c.department == flt.department if flt.department else None,
+        T.c.escalation_level == flt.escalation_level if flt.escalation_level is not None else None,
+        _assigned_to(flt.assignee) if flt.assignee else None,
+        _overdue(now) if flt.overdue else None,
+        _text_matches(flt.text) if flt.text else None,
+        _visible(user),
+    ]
+    zone = ZoneInfo(timezone)
+    if flt.started_from:
+        conditions.append(PI.c.started_at >= datetime.combine(flt.started_from, time(), zone).astimezone(UTC))
+    if flt.started_to:
+        end = datetime.combine(flt.started_to + timedelta(days=1), time(), zone).astimezone(UTC)
+        conditions.append(PI.c.started_at < end)
+    return query.where(*[condition for condition in conditions if condition is not None])
+
+
+def _assigned_to(username: str) -> Any:
+    user_id = select(User.id).where(User.username == username).scalar_subquery()
+    return exists(select(HT.c.id).where(HT.c.instance_id == PI.c.id, HT.c.state == "open",
+                                        or_(HT.c.assignee == username, HT.c.claimed_by_id == user_id)))
+
+
+def _overdue(now: datetime) -> Any:
+    ticket_late = and_(T.c.closed_at.is_(None), T.c.due_at < now)
+    task_late = exists(select(HT.c.id).where(HT.c.instance_id == PI.c.id, HT.c.state == "open", HT.c.due_at < now))
+    return and_(PI.c.status.notin_(("completed", "terminated")), or_(ticket_late, task_late))
+
+
+def _text_matches(text: str) -> Any:
+    """Ticket number, phone, caller: exactly; unit: by prefix. Each has its own index."""
+    text = text.strip()
+    if not text:
+        return true()
+    options = [T.c.number == text.upper(), T.c.phone == text, T.c.caller == text,
+               T.c.unit_code.startswith(text, autoescape=True)]
+    if text.isdigit():
+        options.append(PI.c.id == int(text))
+    return or_(*options)
+
+
+def _visible(user: Actor) -> Any:
+    allowed = visible_projects(user)
+    if allowed is None:
+        return None
+    return or_(T.c.project_key.is_(None), T.c.project_key.in_(allowed)) if allowed else false()
+
+
+def _order(sort: str) -> tuple[Any, ...]:
+    if sort == "oldest":
+        return PI.c.started_at.asc(), PI.c.id.asc()
+    if sort == "due":
+        return T.c.due_at.is_(None), T.c.due_at.asc(), PI.c.id.asc()
+    return PI.c.started_at.desc(), PI.c.id.desc()
+
+
+def _after(sort: str, cursor: tuple[datetime | None, int]) -> Any:
+    key, last_id = cursor
+    if sort == "due":
+        if key is None:
+            return and_(T.c.due_at.is_(None), PI.c.id > last_id)
+        return or_(T.c.due_at > key, and_(T.c.due_at == key, PI.c.id > last_id), T.c.due_at.is_(None))
+    if key is None:
+        raise InvalidRequestError("invalid cursor", errors={"cursor": "invalid"})
+    if sort == "oldest":
+        return or_(PI.c.started_at > key, and_(PI.c.started_at == key, PI.c.id > last_id))
+    return or_(PI.c.started_at < key, and_(PI.c.started_at == key, PI.c.id < last_id))
+
+
+def _encode_cursor(sort: str, row: InstanceRow) -> str:
+    key = row.due_at if sort == "due" else row.started_at
+    raw = json.dumps([key.isoformat() if key else None, row.instance_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
+    try:
+        key, last_id = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+        moment = datetime.fromisoformat(key) if key is not None else None
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("cursor time without offset")
+        return (moment.astimezone(UTC) if moment else None), int(last_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidRequestError("invalid cursor", errors={"cursor": "invalid"}) from exc
+
+
+def _row(r: Any) -> InstanceRow:
+    error = r.error if isinstance(r.error, dict) else None
+    return InstanceRow(r.id, r.process_id, r.version, r.status, r.started_at, r.ended_at, r.number, r.project_key,
+                       r.unit_code, r.caller, r.phone, r.category, r.stage, r.department, r.due_at,
+                       r.escalation_level, r.closed_at, (error or {}).get("element_id"))
+
+
+def _with_open_tasks(rows: list[InstanceRow]) -> list[InstanceRow]:
+    if not rows:
+        return rows
+    claimer = User.__table__.alias("claimer")
+    found: dict[int, list[tuple[str, str]]] = {}
+    for task in db.session.execute(
+        select(HT.c.instance_id, HT.c.title, HT.c.assignee, HT.c.role, claimer.c.username)
+        .select_from(HT.outerjoin(claimer, claimer.c.id == HT.c.claimed_by_id))
+        .where(HT.c.instance_id.in_([row.instance_id for row in rows]), HT.c.state == "open")
+        .order_by(HT.c.created_at)
+    ):
+        who = task.username or task.assignee or task.role or "—"
+        found.setdefault(task.instance_id, []).append((task.title, who))
+    return [InstanceRow(**{**asdict(row), "open_tasks": tuple(found.get(row.instance_id, ()))}) for row in rows]
+
+
+def filter_choices() -> dict[str, Any]:
+    """Flows and their versions, for the filter's drop-downs."""
+    versions: dict[str, list[tuple[int, int]]] = {}
+    for bundle_id, process_id, version in db.session.execute(
+            select(Bundle.id, Bundle.process_id, Bundle.version).order_by(Bundle.process_id, Bundle.version.desc())):
+        versions.setdefault(process_id, []).append((bundle_id, version))
+    return {"versions": versions}
+
+
+# --- exports --------------------------------------------------------------------------------------------------
+
+EXPORT_HEADER = ("instance", "ticket", "flow", "version", "status", "stage", "department", "project", "unit",
+                 "caller", "phone", "category", "escalation_level", "started_at", "due_at", "closed_at", "overdue",
+                 "open_tasks")
+
+
+def export_rows(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str,
+                masked: bool) -> Iterator[InstanceRow]:
+    """Every matching instance (up to EXPORT_LIMIT), page by page; phones masked unless ``masked`` is False."""
+    cursor, given = None, 0
+    while given < EXPORT_LIMIT:
+        page = list_instances(flt, user=user, now=now, timezone=timezone, cursor=cursor, limit=1000)
+        for row in page.rows[:EXPORT_LIMIT - given]:
+            yield InstanceRow(**{**asdict(row), "phone": mask_phone(row.phone) if masked else row.phone})
+        given += len(page.rows)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _cells(row: InstanceRow, now: datetime, zone: ZoneInfo) -> list[Any]:
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    return [row.instance_id, row.ticket_number or "", row.process_id, row.version, row.status, row.stage or "",
+            row.department or "", row.project_key or "", row.unit or "", row.caller or "", row.phone or "",
+            row.category or "", row.escalation_level if row.escalation_level is not None else "",
+            local(row.started_at), local(row.due_at), local(row.closed_at), "yes" if row.is_overdue(now) else "",
+            "; ".join(f"{title} — {who}" for title, who in row.open_tasks)]
+
+
+def to_csv(rows: list[InstanceRow], *, now: datetime, timezone: str) -> bytes:
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_HEADER)
+    zone = ZoneInfo(timezone)
+    for row in rows:
+        writer.writerow([_safe_cell(cell) for cell in _cells(row, now, zone)])
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def to_xlsx(rows: list[InstanceRow], *, now: datetime, timezone: str) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("instances")
+    sheet.append(list(EXPORT_HEADER))
+    zone = ZoneInfo(timezone)
+    for row in rows:
+        sheet.append([_safe_cell(cell) for cell in _cells(row, now, zone)])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _safe_cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# --- saved filters --------------------------------------------------------------------------------------------
+
+def save_filter(name: str, flt: InstanceFilter, *, user: Actor, now: datetime) -> SavedFilter:
+    """Save (or replace) the user's filter called ``name``."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise InvalidRequestError("请填写 1–80 个字的名称 / give the filter a name of 1–80 characters",
+                                  errors={"name": "required"})
+    saved = db.session.scalars(select(SavedFilter).where(SavedFilter.user_id == user.id,
+                                                         SavedFilter.name == name)).first()
+    if saved is None:
+        saved = SavedFilter(user_id=user.id, name=name, created_at=now, query={})
+        db.session.add(saved)
+    saved.query = flt.as_query()
+    db.session.commit()
+    return saved
+
+
+def saved_filters(*, user: Actor) -> list[SavedFilter]:
+    return list(db.session.scalars(select(SavedFilter).where(SavedFilter.user_id == user.id)
+                                   .order_by(SavedFilter.name)))
+
+
+def delete_saved_filter(filter_id: int, *, user: Actor) -> None:
+    db.session.execute(delete(SavedFilter).where(SavedFilter.id == filter_id, SavedFilter.user_id == user.id))
+    db.session.commit()

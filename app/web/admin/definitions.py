@@ -1,0 +1,29 @@
+"""Definitions: every flow with its versions, who deployed them, instance counts, and where instances wait."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, render_template
+
+from app.services.admin_diagrams import diagram_xml, flows, version_page
+from app.web.admin import MANAGERS, admin, require_roles
+
+
+@admin.get("/definitions")
+@require_roles(MANAGERS)
+def definitions() -> str:
+    return render_template("admin/definitions.html", flows=flows())
+
+
+@admin.get("/definitions/<int:bundle_id>")
+@require_roles(MANAGERS)
+def definition(bundle_id: int) -> str:
+    return render_template("admin/definition.html", page=version_page(bundle_id))
+
+
+@admin.get("/definitions/<int:bundle_id>/diagrams/<process_id>.bpmn")
+@require_roles(MANAGERS)
+def diagram(bundle_id: int, process_id: str) -> Any:
+    """The BPMN file that draws ``process_id`` in this version (for the viewer)."""
+    return Response(diagram_xml(bundle_id, process_id), mimetype="application/xml")

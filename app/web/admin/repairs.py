@@ -1,0 +1,109 @@
+"""Repairs (admins only): each a POST with a reason; a refused one shows the page again with the reason kept."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.services import admin_instances as listing
+from app.services import repairs
+from app.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.services.steps import open_tasks_of
+from app.web.admin import ADMIN, admin, require_roles
+from app.web.admin.instances import me, render_instance, runtime
+
+MIGRATION_BATCH = 1000
+_STATUS_REPAIRS = {"suspend": repairs.suspend, "resume": repairs.resume, "terminate": repairs.terminate}
+
+
+@admin.post("/instances/<int:instance_id>/<any(suspend, resume, terminate, retry):action>")
+@require_roles(ADMIN)
+def change_status(instance_id: int, action: str) -> Any:
+    reason = request.form.get("reason", "")
+    try:
+        if action == "retry":
+            outcome = repairs.retry(runtime(), instance_id, actor=me(), reason=reason)
+            flash(_("Retried: the instance is now %(status)s.", status=outcome.status),
+                  "success" if outcome.status != "error" else "danger")
+        else:
+            status = _STATUS_REPAIRS[action](runtime(), instance_id, actor=me(), reason=reason)
+            flash(_("Done: the instance is now %(status)s.", status=status), "success")
+    except (InvalidRequestError, ConflictError) as exc:
+        return _refused(instance_id, exc, {"reason": reason, "action": action})
+    return redirect(url_for("admin.instance", instance_id=instance_id))
+
+
+@admin.post("/instances/<int:instance_id>/tasks/<task_id>/reassign")
+@require_roles(ADMIN)
+def reassign(instance_id: int, task_id: str) -> Any:
+    form = {name: request.form.get(name, "").strip() for name in ("reason", "username", "role")}
+    try:
+        _require_task_of(instance_id, task_id)
+        repairs.reassign_task(runtime(), task_id, actor=me(), reason=form["reason"],
+                              username=form["username"] or None, role=form["role"] or None)
+    except (InvalidRequestError, ConflictError) as exc:
+        return _refused(instance_id, exc, {**form, "task": task_id})
+    flash(_("Task reassigned."), "success")
+    return redirect(url_for("admin.instance", instance_id=instance_id))
+
+
+@admin.post("/instances/<int:instance_id>/tasks/<task_id>/data")
+@require_roles(ADMIN)
+def edit_data(instance_id: int, task_id: str) -> Any:
+    form = {"reason": request.form.get("reason", ""), "data": request.form.get("data", ""), "task": task_id}
+    try:
+        _require_task_of(instance_id, task_id)
+        try:
+            changes = json.loads(form["data"] or "null")
+        except ValueError as exc:
+            raise InvalidRequestError(_("The data must be a JSON object."), errors={"data": str(exc)}) from exc
+        repairs.edit_task_data(runtime(), task_id, changes, actor=me(), reason=form["reason"])
+    except (InvalidRequestError, ConflictError) as exc:
+        return _refused(instance_id, exc, form)
+    flash(_("Task data changed."), "success")
+    return redirect(url_for("admin.instance", instance_id=instance_id))
+
+
+def _require_task_of(instance_id: int, task_id: str) -> None:
+    if not any(task.id == task_id for task in open_tasks_of(instance_id)):
+        raise NotFoundError(_("No open task %(task)s in this instance.", task=task_id))
+
+
+def _refused(instance_id: int, exc: InvalidRequestError | ConflictError, values: dict[str, str]) -> Any:
+    flash(exc.message, "danger")
+    return render_instance(instance_id, status=409 if isinstance(exc, ConflictError) else 400, values=values,
+                           errors=exc.errors)
+
+
+@admin.route("/migrate", methods=["GET", "POST"])
+@require_roles(ADMIN)
+def migrate() -> Any:
+    """Migrate the instances of a filtered list to another version: a dry run first, then the move."""
+    source = request.form if request.method == "POST" else request.args
+    rt = runtime()
+    flt = listing.parse_filter(source)
+    if not flt.process_id:
+        flash(_("Choose a flow in the filter first: instances migrate within their flow."), "warning")
+        return redirect(url_for("admin.home", **flt.as_query()))
+    page = listing.list_instances(flt, user=me(), now=rt.clock.now(), timezone=rt.timezone, limit=MIGRATION_BATCH)
+    ids = [row.instance_id for row in page.rows]
+    versions = listing.filter_choices()["versions"].get(flt.process_id, [])
+    target, reason, checks, done = source.get("target", ""), source.get("reason", ""), None, False
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            if not target.isdigit():
+                raise InvalidRequestError(_("Choose the version to move to."), errors={"target": "required"})
+            if request.form.get("action") == "migrate":
+                checks, done = repairs.migrate_instances(rt, ids, int(target), actor=me(), reason=reason), True
+            else:
+                checks = repairs.check_migration(rt, ids, int(target))
+        except InvalidRequestError as exc:
+            flash(exc.message, "danger")
+            errors = exc.errors
+    return render_template("admin/instance_migrate.html", flt=flt, query=flt.as_query(), ids=ids,
+                           more=page.next_cursor is not None, versions=versions, target=target, reason=reason,
+                           checks=checks, done=done, errors=errors), 400 if errors else 200
