@@ -6,6 +6,7 @@ The engine reads China's calendar (chinese-calendar, no overrides): 2025's Natio
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,9 +14,10 @@ import pytest
 
 from app.clock import ManualClock
 from app.engine import DefinitionError, Engine, compile_bundle, plan_bundles, read_library
-from app.engine.working_time import OfficeHours
+from app.engine.working_time import UNITS, OfficeHours
+from app.engine.xml import parse_xml
 from app.services.working_calendar import build_calendar
-from tests.flows.conftest import ROLES, Flows, ready_names, shipped_texts
+from tests.flows.conftest import ROLES, ROOT, Flows, ready_names, shipped_texts
 from tests.flows.test_complaint_flow import approved_for_work, judged_valid, received
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -93,3 +95,22 @@ def test_repair_limits_stay_in_calendar_hours(flows):
     order = flows.task_data(started, "dispatch_technician")
     assert (order["limit_amount"], order["limit_unit"], order["limit_hours"]) == (72, "hours", 72)
     assert started.next_timer_at == (FRIDAY_BEFORE_NATIONAL_DAY + timedelta(hours=72)).astimezone(UTC)
+
+
+def limit_units(table: str) -> dict[str, str]:
+    """Each rule's ``limit_unit`` cell of a shipped deadline table, by rule id."""
+    ns = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+    decision_table = parse_xml((ROOT / "bpmn" / table).read_bytes()).find(".//dmn:decisionTable", ns)
+    outputs = [output.get("name") for output in decision_table.findall("dmn:output", ns)]
+    column = outputs.index("limit_unit")
+    return {rule.get("id"): rule.findall("dmn:outputEntry/dmn:text", ns)[column].text
+            for rule in decision_table.findall("dmn:rule", ns)}
+
+
+@pytest.mark.parametrize("table", ["complaint_time_limits.dmn", "repair_time_limits.dmn"])
+def test_every_row_of_the_shipped_deadline_tables_names_a_known_unit(table):
+    units = limit_units(table)
+
+    assert units and {ast.literal_eval(cell) for cell in units.values()} <= set(UNITS)
+    if table == "complaint_time_limits.dmn":
+        assert ast.literal_eval(units["Rule_sales"]) == "working_days"
