@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from app.services import tasks as task_service
 from app.services import tickets as ticket_service
 from app.services.access import may_deploy
+from app.services.access_log import log_phone_view
 from app.services.auth import LoginRefusedError, Principal, log_in, set_locale
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
 from app.services.inbox import (
@@ -150,6 +151,8 @@ def task_page(task_id: str) -> str:
 def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[str, str], status: int = 200) -> Any:
     detail = task_service.get_task(runtime(), task_id, user=me(), locale=select_locale())
     ticket = ticket_of_instance(detail.task.instance_id)
+    if ticket is not None and ticket.phone:  # the task page shows the full phone number (PIPL: logged)
+        log_phone_view(me(), ticket.number, source="task_page", now=runtime().clock.now())
     shown = {**detail.data, **(values or {})}
     people = {role: people_with_role(role, department=detail.task.department) for role in roles_offered(detail.form)}
     fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people)
@@ -250,6 +253,8 @@ def _project_choices(field: Field) -> Field:
 @login_required
 def ticket_page(number: str) -> str:
     view = ticket_view(runtime(), number, user=me())
+    if view.may_see_phone and view.ticket.phone:  # the full phone number is shown (PIPL: logged)
+        log_phone_view(me(), view.ticket.number, source="ticket_page", now=runtime().clock.now())
     return render_template("ticket.html", view=view, timeline=timeline_lines(view.timeline))
 
 
