@@ -189,6 +189,9 @@ FOREIGN_NAMESPACES = {  # other engines' extensions: a diagram made for them ope
     "http://activiti.org/bpmn": "Activiti",
     "http://flowable.org/bpmn": "Flowable",
 }
+# Bookkeeping of other engines that changes nothing about how a process runs: ignored without a word.
+HARMLESS_FOREIGN = frozenset({"historyTimeToLive", "versionTag", "isStartableInTasklist", "asyncBefore", "asyncAfter",
+                              "exclusive", "jobPriority"})
 FOREIGN_HINTS = {
     "formKey": "choose a form (formJsonSchemaFilename) instead",
     "formDefinition": "choose a form (formJsonSchemaFilename) instead",
@@ -217,7 +220,7 @@ def _check_foreign(process: etree._Element) -> Iterator[tuple[str | None, str]]:
             continue
         for attribute in node.attrib:
             qname = etree.QName(attribute)
-            if qname.namespace in FOREIGN_NAMESPACES:
+            if qname.namespace in FOREIGN_NAMESPACES and qname.localname not in HARMLESS_FOREIGN:
                 yield owner, _foreign_message(FOREIGN_NAMESPACES[qname.namespace], qname.localname, qname.localname)
         if etree.QName(node).localname == "conditionExpression" and _is_foreign_expression(node.text or ""):
             yield owner, (f"condition '{(node.text or '').strip()}' is a Camunda expression (JUEL/FEEL); "

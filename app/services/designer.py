@@ -21,13 +21,15 @@ from app.clock import Clock
 from app.engine import Problem, read_library
 from app.engine.library import BPMN_NS, DMN_NAMESPACES
 from app.engine.review import not_runnable, review_library
+from app.engine.scripting import ScriptCompileError, compile_expression, compile_script, expression_names
+from app.engine.timers import TimerValueError, parse_timer_value
 from app.engine.xml import UnsafeXmlError, parse_xml
 from app.extensions import db
 from app.models import Role
 from app.models.designer import DesignerDraft
 from app.services.access import Actor
 from app.services.deploy import DeployedVersion, check_files, deploy_files, latest_texts
-from app.services.errors import InvalidDefinitionError, InvalidRequestError, NotFoundError
+from app.services.errors import ConflictError, InvalidDefinitionError, InvalidRequestError, NotFoundError
 from app.services.runtime import Runtime
 from app.services.tickets import SYSTEM_VARIABLES
 from app.services.users import role_names
@@ -212,3 +214,37 @@ def schema_errors(text: str) -> tuple[dict | None, list[SchemaError]]:
     if schema.get("type") != "object":
         errors.append(SchemaError("type", 'a form schema has "type": "object"'))
     return schema, errors
+
+
+def check_snippet(kind: str, text: str) -> str | None:
+    """Why a script, condition, narrowing expression or timer (``timer:timeDuration``...) would be refused."""
+    try:
+        if kind == "script":
+            compile_script(text)
+            return None
+        if not text.strip():
+            return "表达式为空 / the expression is empty"
+        compile_expression(text)
+        if kind.startswith("timer:") and not expression_names(text):
+            parse_timer_value(kind.removeprefix("timer:") or "timeDuration",
+                              eval(compile_expression(text), {"__builtins__": {}}))  # noqa: S307 - a constant
+    except ScriptCompileError as exc:
+        return f"语法错误 / does not compile: {exc}"
+    except (TimerValueError, TypeError, ValueError) as exc:
+        return f"不是有效的 ISO 8601 时间 / not a valid ISO 8601 value: {exc}"
+    return None
+
+
+def new_form(name: str, title: str, *, user: Actor, clock: Clock) -> str:
+    """A draft form with one note field, to be shaped in the form editor; raise ConflictError if the name is taken."""
+    if kind_of(name) != "form":
+        raise InvalidRequestError("表单文件以 .json 结尾 / a form file name ends in .json", errors={"name": "invalid"})
+    if db.session.get(DesignerDraft, name) is not None or name in latest_texts():
+        raise ConflictError(f"表单 {name} 已存在 / the form {name} already exists")
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "title": title or name, "type": "object",
+        "properties": {"note": {"type": "string", "title": "备注 / Note", "x-widget": "textarea"}},
+        "required": [],
+    }
+    save_draft(name, json.dumps(schema, ensure_ascii=False, indent=2) + "\n", user=user, clock=clock)
+    return name

@@ -1,16 +1,76 @@
-"""The process designer: edit, check and deploy diagrams, decision tables and forms (designer role)."""
+"""The process designer: edit, check and deploy diagrams, decision tables and forms (designer role).
+
+Every route is for the designer roles (``access.DESIGNER_ROLES``) only. The editor pages talk to
+JSON endpoints (drafts, checks, deploy) with the session's CSRF token in ``X-CSRFToken``; the
+pages and the endpoints live in ``editor.py`` and ``history.py``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Callable
+from dataclasses import asdict
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.services import designer as workspace
+from app.services import designer_history as history
+from app.services.access import may_deploy
+from app.services.auth import Principal
+from app.services.errors import InvalidDefinitionError, ServiceError
+from app.services.runtime import Runtime
+from app.web.errors import error_body, status_of
 
 designer = Blueprint("designer", __name__, url_prefix="/designer")
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-from flask_login import login_required  # noqa: E402
+
+def designers_only(view: F) -> F:
+    """Log-in required, then a designer role (a Chinese 403 page otherwise)."""
+    @wraps(view)
+    @login_required
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not may_deploy(current_user.principal):
+            abort(403)
+        return view(*args, **kwargs)
+    return guarded  # type: ignore[return-value]
+
+
+def as_json(view: F) -> F:
+    """A JSON endpoint of the editor pages: domain errors become {"code", "message", "errors", "problems"}."""
+    @wraps(view)
+    def answer(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except ServiceError as error:
+            body = error_body(error.code, error.message, error.errors)
+            if isinstance(error, InvalidDefinitionError):
+                body["problems"] = [asdict(problem) for problem in error.details.get("problems", [])]
+            return jsonify(body), status_of(error)
+    return answer  # type: ignore[return-value]
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["kefu"]
+
+
+def me() -> Principal:
+    return current_user.principal
 
 
 @designer.get("/")
-@login_required
+@designers_only
 def home() -> str:
-    return "designer"
+    return render_template("designer/home.html", files=workspace.list_files(), processes=history.processes(),
+                           problems=workspace.review_drafts())
+
+
+def json_response(payload: dict[str, Any], status: int = 200) -> tuple[Response, int]:
+    return jsonify(payload), status
+
+
+from app.web.designer import editor, versions  # noqa: E402, F401  (registers the routes)

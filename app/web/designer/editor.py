@@ -1,0 +1,162 @@
+"""Editor pages (BPMN, DMN, form) and their JSON endpoints: drafts, checks, new forms, preview, deploy, import."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+
+from app.services import designer as workspace
+from app.services import designer_history as history
+from app.services.errors import InvalidDefinitionError, InvalidRequestError
+from app.web.designer import as_json, designer, designers_only, json_response, me, runtime
+from app.web.form_fields import fields_for
+from app.web.i18n import bilingual, select_locale
+
+TEMPLATES = {"bpmn": "designer/bpmn.html", "dmn": "designer/dmn.html", "form": "designer/form.html"}
+
+
+def _editor_texts() -> dict[str, str]:
+    return {
+        "saving": _("Saving the draft…"), "saved": _("Draft saved; the checks found no problem."),
+        "savedWithProblems": _("Draft saved; the checks found {count} problem(s)."),
+        "deploying": _("Deploying…"), "deployed": _("Deployed:"),
+        "nothingChanged": _("Deployed: nothing changed, so no new version."),
+        "failed": _("Something went wrong; nothing was lost."),
+        "importWarnings": _("The file opened with {count} warning(s); deploying names what cannot run here."),
+        "cannotOpen": _("The file cannot be shown"),
+    }
+
+
+def _editor_config(opened: workspace.FileText) -> dict[str, Any]:
+    return {
+        "file": opened.name, "kind": opened.kind, "content": opened.content, "locale": select_locale(),
+        "csrfToken": generate_csrf(),
+        "saveUrl": url_for("designer.save", name=opened.name), "deployUrl": url_for("designer.deploy"),
+        "checkUrl": url_for("designer.check"), "newFormUrl": url_for("designer.create_form"),
+        "previewUrl": url_for("designer.preview"),
+        "fileUrl": url_for("designer.edit", name="__NAME__"),
+        "roles": [{"key": key, "name": name_en if select_locale() == "en" else name_zh}
+                  for key, name_zh, name_en in workspace.known_roles()],
+        "forms": workspace.form_names(),
+        "problems": [asdict(problem) for problem in workspace.review_drafts()] if opened.is_draft else [],
+        "text": _editor_texts(),
+    }
+
+
+@designer.get("/files/<name>")
+@designers_only
+def edit(name: str) -> str:
+    opened = workspace.open_file(name)
+    return render_template(TEMPLATES[opened.kind], opened=opened, config=_editor_config(opened))
+
+
+@designer.get("/files/<name>/download")
+@designers_only
+def download(name: str) -> Response:
+    opened = workspace.open_file(name)
+    mimetype = "application/json" if opened.kind == "form" else "application/xml"
+    return Response(opened.content, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{opened.name}"'})
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequestError("请求应为 JSON 对象 / the request body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{key} 应为文本 / {key} must be a string", errors={key: "not a string"})
+    return value
+
+
+@designer.post("/files/<name>/draft")
+@designers_only
+@as_json
+def save(name: str) -> Any:
+    problems = workspace.save_draft(name, _text(_json_body(), "content"), user=me(), clock=runtime().clock)
+    return json_response({"problems": [asdict(problem) for problem in problems]})
+
+
+@designer.post("/files/<name>/discard")
+@designers_only
+def discard(name: str) -> Response:
+    workspace.discard_draft(name)
+    flash(_("The draft of %(name)s was discarded.", name=name), "info")
+    return redirect(url_for("designer.home"))
+
+
+@designer.post("/deploy")
+@designers_only
+@as_json
+def deploy() -> Any:
+    versions = workspace.deploy_drafts(runtime(), user=me())
+    return json_response({"versions": [asdict(version) for version in versions]})
+
+
+@designer.post("/deploy-drafts")
+@designers_only
+def deploy_from_home() -> Any:
+    """The home page's button: deploy every draft, or show the problems on the home page."""
+    try:
+        versions = workspace.deploy_drafts(runtime(), user=me())
+    except (InvalidDefinitionError, InvalidRequestError) as exc:
+        problems = exc.details.get("problems", [])
+        flash(exc.message, "danger")
+        return render_template("designer/home.html", files=workspace.list_files(),
+                               processes=history.processes(), problems=problems), 422
+    shown = ", ".join(f"{bilingual(v.title, select_locale())} v{v.version}" for v in versions)
+    flash(_("Deployed: %(versions)s", versions=shown) if versions else _("Nothing changed, so no new version."),
+          "success")
+    return redirect(url_for("designer.home"))
+
+
+@designer.post("/check")
+@designers_only
+@as_json
+def check() -> Any:
+    body = _json_body()
+    return json_response({"error": workspace.check_snippet(_text(body, "kind"), _text(body, "text"))})
+
+
+@designer.post("/forms/new")
+@designers_only
+@as_json
+def create_form() -> Any:
+    body = _json_body()
+    name = workspace.new_form(_text(body, "name"), _text(body, "title"), user=me(), clock=runtime().clock)
+    return json_response({"name": name, "url": url_for("designer.edit", name=name)}, 201)
+
+
+@designer.post("/forms/preview")
+@designers_only
+@as_json
+def preview() -> Any:
+    schema, errors = workspace.schema_errors(_text(_json_body(), "content"))
+    html = ""
+    if schema is not None:
+        fields = fields_for(schema, {}, {}, select_locale(), runtime().timezone, people={})
+        html = render_template("designer/_preview.html", fields=fields, schema=schema)
+    return json_response({"html": html, "errors": [asdict(error) for error in errors]})
+
+
+@designer.post("/import")
+@designers_only
+def import_files() -> Any:
+    uploads = request.files.getlist("files")
+    files = {upload.filename or "": upload.read() for upload in uploads if upload.filename}
+    try:
+        names = workspace.import_files(files, user=me(), clock=runtime().clock)
+    except InvalidRequestError as exc:
+        flash(exc.message, "danger")
+        return render_template("designer/home.html", files=workspace.list_files(), processes=history.processes(),
+                               problems=workspace.review_drafts()), 400
+    flash(_("Imported as drafts: %(names)s", names=", ".join(names)), "success")
+    return redirect(url_for("designer.edit", name=names[0]) if len(names) == 1 else url_for("designer.home"))
