@@ -166,6 +166,11 @@ def year_statuses(years: Iterable[int]) -> list[YearStatus]:
             for year in sorted(set(years))]
 
 
+def unknown_years(years: Iterable[int]) -> list[int]:
+    """The years among ``years`` that neither the library nor the table knows."""
+    return [status.year for status in year_statuses(years) if not status.is_known]
+
+
 def years_to_watch(today: date) -> tuple[int, int]:
     """The years whose deadlines are being set now: this one and the next."""
     return today.year, today.year + 1

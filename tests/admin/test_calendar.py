@@ -89,6 +89,15 @@ def test_the_library_days_are_listed_and_next_year_is_flagged_unknown(admin_brow
     assert 'id="admin-nav-calendar"' in page
 
 
+def test_the_admin_menu_flags_next_year_on_every_admin_page_until_it_is_entered(admin_browser, clock):
+    flag = re.compile(r'id="calendar-flag"[^>]*>\s*2027 \?')
+    assert flag.search(admin_browser.get("/admin/").get_data(as_text=True))
+
+    admin_browser.post("/admin/calendar", {"day": "2027-01-01", "kind": "holiday", "name": "元旦"})
+
+    assert 'id="calendar-flag"' not in admin_browser.get("/admin/").get_data(as_text=True)
+
+
 def test_an_admin_enters_next_years_holiday_and_the_year_is_no_longer_flagged(app, admin_browser):
     added = admin_browser.post("/admin/calendar", {"day": "2027-01-01", "kind": "holiday", "name": "元旦"})
     assert added.status_code == 302

@@ -15,7 +15,13 @@ from werkzeug.wrappers import Response
 from app.models.calendar import OVERRIDE_KINDS
 from app.services.errors import InvalidFormError
 from app.services.runtime import Runtime
-from app.services.working_calendar import add_override, calendar_overview, remove_override
+from app.services.working_calendar import (
+    add_override,
+    calendar_overview,
+    remove_override,
+    unknown_years,
+    years_to_watch,
+)
 from app.web.admin import ADMIN, admin, require_roles
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -41,6 +47,12 @@ def _page(year: int, today: date, *, errors: dict[str, str] | None = None,
                            office_hours=_runtime().calendar.office_hours.describe(), kinds=OVERRIDE_KINDS,
                            errors=errors or {}, given=given or {}, years=range(today.year - 1, today.year + 3),
                            format_date=format_date)
+
+
+@admin.context_processor
+def calendar_flag() -> dict[str, Any]:
+    """For the admin menu: this year or the next unknown to the calendar (asked only when the menu shows it)."""
+    return {"unknown_calendar_years": lambda: unknown_years(years_to_watch(_today()))}
 
 
 @admin.get("/calendar")
