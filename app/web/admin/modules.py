@@ -5,3 +5,5 @@ from app.web.admin import dashboard  # noqa: F401
 from app.web.admin import repairs  # noqa: F401
 from app.web.admin import definitions  # noqa: F401
 from app.web.admin import access_log  # noqa: F401
+from app.web.admin import people  # noqa: F401
+from app.web.admin import organisation  # noqa: F401

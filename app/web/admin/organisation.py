@@ -1,0 +1,132 @@
+"""Organisation: departments (责任端口), projects (楼盘) and their units, managed by admins."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from app.services import organisation as org
+from app.services.errors import ConflictError, InvalidRequestError, ServiceError
+from app.web.admin import ADMIN, admin, require_roles
+
+
+@admin.get("/organisation")
+@require_roles(ADMIN)
+def organisation() -> tuple[str, int]:
+    return _organisation_page()
+
+
+def _organisation_page(*, form: str = "", values: dict[str, str] | None = None,
+                       errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    page = render_template("admin/organisation.html", departments=org.list_departments(),
+                           projects=org.list_projects(), form=form, values=values or {}, errors=errors or {})
+    return page, status
+
+
+@admin.post("/organisation/departments")
+@require_roles(ADMIN)
+def save_department() -> Any:
+    values = {name: request.form.get(name, "") for name in ("key", "name_zh", "name_en")}
+    new = request.form.get("new") == "1"
+    try:
+        org.save_department(values["key"], name_zh=values["name_zh"], name_en=values["name_en"], new=new)
+    except (InvalidRequestError, ConflictError) as exc:
+        flash(exc.message, "danger")
+        return _organisation_page(form="department-new" if new else f"department-{values['key']}", values=values,
+                                  errors=exc.errors, status=_status(exc))
+    flash(_("Department %(key)s saved.", key=values["key"].strip()), "success")
+    return redirect(url_for("admin.organisation"))
+
+
+@admin.post("/organisation/projects")
+@require_roles(ADMIN)
+def create_project() -> Any:
+    values = {name: request.form.get(name, "") for name in ("key", "name", "city")}
+    try:
+        project = org.save_project(values["key"], name=values["name"], city=values["city"], new=True)
+    except (InvalidRequestError, ConflictError) as exc:
+        flash(exc.message, "danger")
+        return _organisation_page(form="project-new", values=values, errors=exc.errors, status=_status(exc))
+    flash(_("Project %(name)s created.", name=project.name), "success")
+    return redirect(url_for("admin.org_project", key=project.key))
+
+
+@admin.route("/organisation/projects/<key>", methods=["GET", "POST"])
+@require_roles(ADMIN)
+def org_project(key: str) -> Any:
+    project = org.get_project(key)
+    if request.method == "GET":
+        return _project_page(project.key)
+    values = {name: request.form.get(name, "") for name in ("name", "city")}
+    try:
+        org.save_project(key, name=values["name"], city=values["city"], new=False)
+    except InvalidRequestError as exc:
+        flash(exc.message, "danger")
+        return _project_page(key, form="project", values=values, errors=exc.errors, status=422)
+    flash(_("Saved."), "success")
+    return redirect(url_for("admin.org_project", key=key))
+
+
+def _project_page(key: str, *, form: str = "", values: dict[str, Any] | None = None,
+                  errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    search = request.args.get("search", "").strip()
+    page = render_template("admin/org_project.html", project=org.get_project(key),
+                           units=org.units_of(key, search=search), search=search, form=form, values=values or {},
+                           errors=errors or {})
+    return page, status
+
+
+@admin.post("/organisation/projects/<key>/units")
+@require_roles(ADMIN)
+def add_unit(key: str) -> Any:
+    values = _unit_values()
+    try:
+        handover = _date(values["handover_date"])
+        unit = org.add_unit(key, values["code"], owner_name=values["owner_name"], owner_phone=values["owner_phone"],
+                            handover_date=handover, is_common_area=values["is_common_area"])
+    except (InvalidRequestError, ConflictError) as exc:
+        flash(exc.message, "danger")
+        return _project_page(key, form="unit-new", values=values, errors=exc.errors, status=_status(exc))
+    flash(_("Unit %(code)s added.", code=unit.code), "success")
+    return redirect(url_for("admin.org_project", key=key))
+
+
+@admin.post("/organisation/units/<int:unit_id>")
+@require_roles(ADMIN)
+def update_unit(unit_id: int) -> Response | tuple[str, int]:
+    values = _unit_values()
+    project_key = org.get_unit(unit_id).project_key
+    try:
+        handover = _date(values["handover_date"])
+        unit = org.update_unit(unit_id, owner_name=values["owner_name"], owner_phone=values["owner_phone"],
+                               handover_date=handover, is_common_area=values["is_common_area"])
+    except InvalidRequestError as exc:
+        flash(exc.message, "danger")
+        return _project_page(project_key, form=f"unit-{unit_id}", values=values, errors=exc.errors, status=422)
+    flash(_("Unit %(code)s saved.", code=unit.code), "success")
+    return redirect(url_for("admin.org_project", key=unit.project_key))
+
+
+def _unit_values() -> dict[str, Any]:
+    return {"code": request.form.get("code", ""), "owner_name": request.form.get("owner_name", ""),
+            "owner_phone": request.form.get("owner_phone", ""),
+            "handover_date": request.form.get("handover_date", "").strip(),
+            "is_common_area": request.form.get("is_common_area") == "1"}
+
+
+def _date(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequestError("日期格式应为 YYYY-MM-DD / dates are written YYYY-MM-DD",
+                                  errors={"handover_date": "YYYY-MM-DD"}) from None
+
+
+def _status(error: ServiceError) -> int:
+    return 409 if isinstance(error, ConflictError) else 422

@@ -1,0 +1,107 @@
+"""People: users with their roles, departments and projects; create, change, reset a password, deactivate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.services import users as user_service
+from app.services.errors import ConflictError, InvalidRequestError
+from app.services.organisation import list_departments, list_projects
+from app.web.admin import ADMIN, admin, require_roles
+
+
+@admin.get("/people")
+@require_roles(ADMIN)
+def people() -> str:
+    search = request.args.get("search", "").strip()
+    return render_template("admin/people.html", people=user_service.list_people(search=search), search=search)
+
+
+@admin.route("/people/new", methods=["GET", "POST"])
+@require_roles(ADMIN)
+def new_person() -> Any:
+    if request.method == "GET":
+        return _person_form(values={}, errors={}, person=None)
+    values = _submitted()
+    try:
+        user = user_service.add_person(values["username"], display_name=values["display_name"],
+                                       password=request.form.get("password", ""), roles=values["roles"],
+                                       departments=values["departments"], projects=values["projects"],
+                                       clock=current_app.extensions["kefu"].clock)
+    except (InvalidRequestError, ConflictError) as exc:
+        flash(exc.message, "danger")
+        return _person_form(values=values, errors=exc.errors, person=None,
+                            status=409 if isinstance(exc, ConflictError) else 422)
+    flash(_("User %(name)s created.", name=user.username), "success")
+    return redirect(url_for("admin.person", user_id=user.id))
+
+
+@admin.route("/people/<int:user_id>", methods=["GET", "POST"])
+@require_roles(ADMIN)
+def person(user_id: int) -> Any:
+    found = user_service.get_person(user_id)
+    if request.method == "GET":
+        return _person_form(values={}, errors={}, person=found)
+    values = _submitted()
+    try:
+        user_service.update_person(user_id, display_name=values["display_name"], roles=values["roles"],
+                                   departments=values["departments"], projects=values["projects"])
+    except InvalidRequestError as exc:
+        flash(exc.message, "danger")
+        return _person_form(values=values, errors=exc.errors, person=found, status=422)
+    flash(_("Saved."), "success")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@admin.post("/people/<int:user_id>/password")
+@require_roles(ADMIN)
+def reset_password(user_id: int) -> Any:
+    found = user_service.get_person(user_id)
+    try:
+        user_service.reset_password(user_id, request.form.get("password", ""))
+    except InvalidRequestError as exc:
+        flash(exc.message, "danger")
+        return _person_form(values={}, errors=exc.errors, person=found, status=422)
+    flash(_("The password was reset."), "success")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@admin.post("/people/<int:user_id>/deactivate")
+@require_roles(ADMIN)
+def deactivate(user_id: int) -> Response:
+    released = user_service.deactivate_user(user_id, by=current_user.principal,
+                                            now=current_app.extensions["kefu"].clock.now(),
+                                            reason=request.form.get("reason", "").strip()[:500])
+    flash(_("Deactivated; %(count)d claimed task(s) handed back to their role.", count=released), "success")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@admin.post("/people/<int:user_id>/activate")
+@require_roles(ADMIN)
+def activate(user_id: int) -> Response:
+    user_service.reactivate_user(user_id)
+    flash(_("Activated again."), "success")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+def _submitted() -> dict[str, Any]:
+    return {"username": request.form.get("username", "").strip(),
+            "display_name": request.form.get("display_name", "").strip(),
+            "roles": request.form.getlist("roles"), "departments": request.form.getlist("departments"),
+            "projects": request.form.getlist("projects")}
+
+
+def _person_form(*, values: dict[str, Any], errors: dict[str, str], person: user_service.Person | None,
+                 status: int = 200) -> tuple[str, int]:
+    shown = values or ({"username": person.username, "display_name": person.display_name, "roles": person.roles,
+                        "departments": person.departments, "projects": person.projects} if person else
+                       {"username": "", "display_name": "", "roles": [], "departments": [], "projects": []})
+    page = render_template("admin/people_form.html", person=person, values=shown, errors=errors,
+                           roles=user_service.all_roles(), departments=list_departments(), projects=list_projects(),
+                           is_me=person is not None and person.id == current_user.principal.id)
+    return page, status
