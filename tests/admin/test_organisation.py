@@ -70,7 +70,8 @@ def test_a_department_with_a_bad_key_is_refused_and_the_input_kept(app, estate):
 def test_an_admin_creates_a_project_and_adds_units(app, estate):
     admin = admin_browser(app)
     response = admin.post("/admin/organisation/projects", {"key": "binjiang", "name": "滨江府", "city": "杭州"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/organisation/projects/binjiang")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/organisation/projects/binjiang")
     admin.get("/admin/organisation/projects/binjiang")
     response = admin.post("/admin/organisation/projects/binjiang/units", {
         "code": "1-0101", "owner_name": "李娜", "owner_phone": "13900139000", "handover_date": "2024-06-30"})
