@@ -84,9 +84,46 @@ def _error_paths(error: ValidationError) -> list[str]:
 
 
 def _message(error: ValidationError) -> str:
-    if error.validator == "required":
-        return "必填 / required"
-    return error.message
+    """A field's error as "中文 / English" (the console shows one side), never the validator's English jargon."""
+    rule, limit = str(error.validator), error.validator_value
+    if rule == "format":
+        return _FORMAT_MESSAGES.get(str(limit), "格式不正确 / not in the expected format")
+    if rule == "type":
+        kinds = limit if isinstance(limit, list) else [limit]
+        return next((_TYPE_MESSAGES[kind] for kind in kinds if kind in _TYPE_MESSAGES), "填写有误 / invalid value")
+    if rule == "multipleOf" and str(limit) == "0.01":
+        return "最多两位小数 / at most two decimals"
+    template = _MESSAGES.get(rule)
+    if template is None:
+        return f"填写有误 / invalid value: {error.message}"
+    return template.format(limit=limit)
+
+
+_MESSAGES = {
+    "required": "必填 / required",
+    "pattern": "格式不正确 / not in the expected format",
+    "minLength": "至少 {limit} 个字 / at least {limit} characters",
+    "maxLength": "最多 {limit} 个字 / at most {limit} characters",
+    "minimum": "不能小于 {limit} / must be at least {limit}",
+    "maximum": "不能大于 {limit} / must be at most {limit}",
+    "exclusiveMinimum": "必须大于 {limit} / must be more than {limit}",
+    "exclusiveMaximum": "必须小于 {limit} / must be less than {limit}",
+    "multipleOf": "必须是 {limit} 的整数倍 / must be a multiple of {limit}",
+    "oneOf": "请从列表中选择 / choose one of the list",
+    "enum": "请从列表中选择 / choose one of the list",
+    "const": "请从列表中选择 / choose one of the list",
+    "minItems": "至少选 {limit} 项 / choose at least {limit}",
+    "maxItems": "最多选 {limit} 项 / choose at most {limit}",
+}
+_TYPE_MESSAGES = {
+    "integer": "请输入整数 / enter a whole number", "number": "请输入数字 / enter a number",
+    "boolean": "请选择是或否 / choose yes or no", "string": "请输入文字 / enter text",
+    "object": "填写有误 / invalid value", "array": "填写有误 / invalid value",
+}
+_FORMAT_MESSAGES = {
+    "date": "日期不正确 / not a valid date", "date-time": "日期时间不正确 / not a valid date and time",
+    "email": "邮箱格式不正确 / not a valid e-mail address",
+}
 
 
 def render_instructions(markdown: str | None, data: Mapping[str, Any], *, locale: str = "zh",

@@ -28,7 +28,7 @@ def test_a_new_ticket_without_its_description_keeps_every_other_input_and_marks_
     agent.locator("#unit").fill(UNIT)
     agent.locator("#caller_name").fill("张先生")
     agent.locator("#channel").select_option("walk_in")
-    agent.locator("#category").select_option("repair")
+    agent.locator('label[for="category-repair"]').click()  # a category button
     choose(agent, "urgency", "urgent")
     choose(agent, "emergency", "false")
     agent.locator("#part").select_option("plumbing")
@@ -43,7 +43,7 @@ def test_a_new_ticket_without_its_description_keeps_every_other_input_and_marks_
     expect(agent.locator("#caller_name")).to_have_value("张先生")
     expect(agent.locator("#phone")).to_have_value("13800138000")
     expect(agent.locator("#channel")).to_have_value("walk_in")
-    expect(agent.locator("#category")).to_have_value("repair")
+    expect(agent.locator("#category-repair")).to_be_checked()
     expect(agent.locator("#urgency-urgent")).to_be_checked()
     expect(agent.locator("#emergency-false")).to_be_checked()
     expect(agent.locator("#part")).to_have_value("plumbing")
@@ -51,7 +51,8 @@ def test_a_new_ticket_without_its_description_keeps_every_other_input_and_marks_
     description = agent.locator("#description")
     expect(description).to_have_class(re_class("is-invalid"))
     expect(agent.locator('[data-field="description"] .field-error')).to_have_text("必填")
-    for name in ("unit", "caller_name", "phone", "channel", "category", "part"):
+    expect(agent.locator(".category-picker")).not_to_have_class(re_class("is-invalid"))
+    for name in ("unit", "caller_name", "phone", "channel", "part"):
         expect(agent.locator(f"#{name}")).not_to_have_class(re_class("is-invalid"))
 
     description.fill("厨房水管漏水。")

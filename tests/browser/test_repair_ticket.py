@@ -36,11 +36,11 @@ def record_repair_call(agent: Page) -> str:
     expect(agent.locator("#phone")).to_have_value(PHONE)
     agent.locator("#project").select_option("lanting")
     agent.locator("#unit").press_sequentially("3栋")
-    expect(agent.locator(f'#unit-options option[value="{UNIT}"]')).to_have_count(1)  # the project's units
+    expect(agent.locator(f'#unit-options [role=option][data-value="{UNIT}"]')).to_have_count(1)  # the project's units
     agent.locator("#unit").fill(UNIT)
     agent.locator("#caller_name").fill("张先生")
     agent.locator("#channel").select_option("hotline")
-    agent.locator("#category").select_option("repair")
+    agent.locator('label[for="category-repair"]').click()  # a category button
     agent.locator("#description").fill("顶层卧室天花板渗水。")
     choose(agent, "urgency", "normal")
     choose(agent, "emergency", "false")

@@ -63,13 +63,24 @@ def render_markdown(text: str | None) -> Markup:
 @console.app_context_processor
 def template_helpers() -> dict[str, Any]:
     return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
-            "locale": select_locale(), "format_datetime": format_datetime, "may_record_calls": may_record_calls,
+            "locale": select_locale(), "format_datetime": business_time, "may_record_calls": may_record_calls,
             "label": lambda kind, code: code_label(kind, code, select_locale()),
             "may_open_admin": may_open_admin, "may_design": may_design, "unread_notifications": unread_notifications}
 
 
 def unread_notifications() -> int:
     return unread_count(current_user.principal.id) if current_user.is_authenticated else 0
+
+
+CONSOLE_DATETIME = "yyyy-MM-dd HH:mm"  # one way to write a moment everywhere: forms, lists, instructions
+
+
+def business_time(value: datetime | None, format: str = "short") -> str:
+    """A moment in the business time zone; "short" (what the templates ask for) reads 2026-03-02 09:00 in both
+    languages, like form values and task instructions."""
+    if value is None:
+        return ""
+    return format_datetime(value, CONSOLE_DATETIME if format == "short" else format)
 
 
 def may_open_admin() -> bool:
