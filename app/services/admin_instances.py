@@ -99,6 +99,7 @@ def _parse_value(name: str, raw: str) -> Any:
 class InstanceRow:
     instance_id: int
     process_id: str
+    title: str
     version: int
     status: str
     started_at: datetime
@@ -128,7 +129,7 @@ class InstancePage:
     next_cursor: str | None
 
 
-_COLUMNS = (PI.c.id, PI.c.process_id, B.c.version, PI.c.status, PI.c.started_at, PI.c.ended_at, T.c.number,
+_COLUMNS = (PI.c.id, PI.c.process_id, B.c.title, B.c.version, PI.c.status, PI.c.started_at, PI.c.ended_at, T.c.number,
             T.c.project_key, T.c.unit_code, T.c.caller, T.c.phone, T.c.category, T.c.stage, T.c.department,
             T.c.due_at, T.c.escalation_level, T.c.closed_at, PI.c.error)
 _FROM = PI.join(B, B.c.id == PI.c.bundle_id).outerjoin(T, T.c.instance_id == PI.c.id)
@@ -240,7 +241,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
 
 def _row(r: Any) -> InstanceRow:
     error = r.error if isinstance(r.error, dict) else None
-    return InstanceRow(r.id, r.process_id, r.version, r.status, r.started_at, r.ended_at, r.number, r.project_key,
+    return InstanceRow(r.id, r.process_id, r.title, r.version, r.status, r.started_at, r.ended_at, r.number, r.project_key,
                        r.unit_code, r.caller, r.phone, r.category, r.stage, r.department, r.due_at,
                        r.escalation_level, r.closed_at, (error or {}).get("element_id"))
 

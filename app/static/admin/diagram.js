@@ -25,7 +25,10 @@
   const markInstance = (canvas, overlays, registry, states) => {
     Object.entries(states).forEach(([elementId, state]) => {
       if (!registry.get(elementId)) { return; }
-      if (state.active) { canvas.addMarker(elementId, "el-active"); } else if (state.completed) { canvas.addMarker(elementId, "el-done"); }
+      // An expanded sub-process is a frame around other elements: only its border is coloured.
+      const frame = registry.get(elementId).type === "bpmn:SubProcess" && registry.get(elementId).collapsed === false;
+      const suffix = frame ? "-frame" : "";
+      if (state.active) { canvas.addMarker(elementId, `el-active${suffix}`); } else if (state.completed) { canvas.addMarker(elementId, `el-done${suffix}`); }
       const visits = (state.completed || 0) + (state.active || 0);
       if (visits) { badge(overlays, elementId, String(visits), "visits"); }
     });
