@@ -137,7 +137,7 @@ def _chart_data(board: kpi.Dashboard, period: str, names: dict[str, str]) -> dic
         "totals": {**{name: getattr(board.totals, name) for name in kpi.COUNTERS},
                    **{rate: _percent(getattr(board.totals, rate)) for rate in RATES}},
         "period": period,
-        "text": {"received": _("Received"), "closed": _("Closed"), "timeliness": _("Timeliness %"),
+        "text": {"received": _("Tickets received"), "closed": _("Tickets closed"), "timeliness": _("Timeliness %"),
                  "hours": _("Average hours"), "tickets": _("Tickets"),
                  **rate_names()},
     }
@@ -150,5 +150,5 @@ def rate_names() -> dict[str, str]:
 
 
 def count_names() -> dict[str, str]:
-    return {"received": _("Received"), "closed": _("Closed"), "repeat_repairs": _("Repeat repairs"),
+    return {"received": _("Tickets received"), "closed": _("Tickets closed"), "repeat_repairs": _("Repeat repairs"),
             "attached_calls": _("Duplicates attached"), "escalated": _("Escalated"), "reopened": _("Reopened")}

@@ -7,3 +7,4 @@ from app.web.admin import definitions  # noqa: F401
 from app.web.admin import access_log  # noqa: F401
 from app.web.admin import people  # noqa: F401
 from app.web.admin import organisation  # noqa: F401
+from app.web.admin import reports  # noqa: F401
