@@ -18,11 +18,12 @@
   }
 
   draw("chart-daily", {
+    type: "bar",
     data: {
       labels: data.daily.labels,
       datasets: [
-        { type: "bar", label: text.received, data: data.daily.received, backgroundColor: palette[0], yAxisID: "y" },
-        { type: "bar", label: text.closed, data: data.daily.closed, backgroundColor: palette[1], yAxisID: "y" },
+        { label: text.received, data: data.daily.received, backgroundColor: palette[0], yAxisID: "y" },
+        { label: text.closed, data: data.daily.closed, backgroundColor: palette[1], yAxisID: "y" },
         { type: "line", label: text.timeliness, data: data.daily.timeliness, borderColor: palette[3],
           backgroundColor: palette[3], yAxisID: "rate", spanGaps: true },
       ],
