@@ -12,7 +12,7 @@ function start() {
   const modeler = new BpmnModeler({
     container: '#canvas',
     keyboard: { bindTo: document },
-    propertiesPanel: { parent: '#properties' },
+    propertiesPanel: { parent: '#properties', layout: { groups: { kefu: { open: true } } } },
     additionalModules: [ BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, kefuProvider,
       translateModule(config.locale) ],
     moddleExtensions: { spiffworkflow },

@@ -99,9 +99,9 @@ function fieldRow(name, spec) {
   const kind = typeOf(spec);
   const typeSelect = document.createElement('select');
   typeSelect.className = 'form-select form-select-sm field-type';
-  Object.keys(texts.types).forEach((key) => {
+  texts.types.forEach(([ key, label ]) => {
     if (key === 'other' && kind !== 'other') return;
-    typeSelect.append(new Option(texts.types[key], key, false, key === kind));
+    typeSelect.append(new Option(label, key, false, key === kind));
   });
   typeSelect.addEventListener('change', () => update(() => {
     if (typeSelect.value !== 'other') {
@@ -188,7 +188,7 @@ try {
 } catch (error) {
   schema = null;
 }
-Object.entries(texts.types).filter(([ key ]) => key !== 'other')
+texts.types.filter(([ key ]) => key !== 'other')
   .forEach(([ key, label ]) => document.getElementById('new-field-type').append(new Option(label, key)));
 document.getElementById('add-field-button').addEventListener('click', addField);
 source.addEventListener('input', () => {

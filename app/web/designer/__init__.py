@@ -23,6 +23,7 @@ from app.services.auth import Principal
 from app.services.errors import InvalidDefinitionError, ServiceError
 from app.services.runtime import Runtime
 from app.web.errors import error_body, status_of
+from app.web.i18n import bilingual, select_locale
 
 designer = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -47,7 +48,7 @@ def as_json(view: F) -> F:
         try:
             return view(*args, **kwargs)
         except ServiceError as error:
-            body = error_body(error.code, error.message, error.errors)
+            body = error_body(error.code, bilingual(error.message, select_locale()), error.errors)
             if isinstance(error, InvalidDefinitionError):
                 body["problems"] = [asdict(problem) for problem in error.details.get("problems", [])]
             return jsonify(body), status_of(error)
