@@ -189,7 +189,7 @@ def _text_matches(text: str) -> Any:
         return true()
     options = [T.c.number == text.upper(), T.c.phone == text, T.c.caller == text,
                T.c.unit_code.startswith(text, autoescape=True)]
-    if text.isdigit():
+    if text.isdigit() and len(text) <= 9:  # an instance number (a phone number is longer than any id)
         options.append(PI.c.id == int(text))
     return or_(*options)
 
