@@ -131,7 +131,9 @@ def timeline_of(rt: Runtime, instance_id: int) -> list[TimelineEntry]:
     entries = []
     for e in events:
         task = tasks.get(e.task_id or "")
-        form_key = task.form_key if task else (facts.start_form if facts and e.action == "start" else None)
+        # A repeated call is written with the intake's fields, so it is read with the intake's form (its labels).
+        form_key = task.form_key if task else (facts.start_form if facts and e.action in ("start", "call_attached")
+                                               else None)
         entries.append(TimelineEntry(e.at, e.actor.display_name if e.actor else None,
                                      e.actor.username if e.actor else None, e.action, e.task_id, e.data,
                                      task.title if task else None,

@@ -124,4 +124,7 @@ def test_a_repeated_call_is_attached_to_the_open_ticket_by_keyboard(staff, back_
     with agent.expect_navigation():
         agent.keyboard.press("Enter")
     expect(agent.locator("#ticket-number")).to_have_text(first)
-    expect(agent.locator("#timeline")).to_contain_text("又来催")
+    repeated = agent.locator('#timeline li[data-action="call_attached"]')
+    expect(repeated).to_contain_text("又来催")
+    expect(repeated).to_contain_text("来电人: 张太太")  # the intake form's labels and choices, not field names
+    expect(repeated).to_contain_text("来访渠道: 400 热线")

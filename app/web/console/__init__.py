@@ -109,7 +109,7 @@ def login() -> Any:
     try:
         principal = log_in(request.form.get("username", ""), request.form.get("password", ""), runtime().clock)
     except LoginRefusedError as exc:
-        flash(exc.message, "danger")
+        flash(bilingual(exc.message, select_locale()), "danger")
         return render_template("login.html", username=request.form.get("username", "")), 401
     login_user(SessionUser(principal))
     return redirect(_safe_next(request.args.get("next")))
