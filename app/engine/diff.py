@@ -90,15 +90,26 @@ def _local(node: etree._Element) -> str:
     return etree.QName(node).localname
 
 
-def _canonical(node: etree._Element) -> str:
-    """The element's attributes and content; a container's own elements are compared on their own."""
-    parts = [f"{key}={value}" for key, value in sorted(node.attrib.items())]
-    parts.append((node.text or "").strip())
+# Attribute values that mean the same as leaving the attribute out (editors differ in writing them).
+_DEFAULTS = {"cancelActivity": "true", "isInterrupting": "true", "parallelMultiple": "false", "instantiate": "false",
+             "isForCompensation": "false", "triggeredByEvent": "false", "startQuantity": "1",
+             "completionQuantity": "1", "gatewayDirection": "Unspecified", "isImmediate": "true"}
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+
+def _canonical(node: etree._Element, *, nested: bool = False) -> str:
+    """The element's meaning as text: attributes (defaults and xsi:type left out), text, children in order.
+
+    A container's own elements are compared on their own, so they are left out of its text.
+    """
+    attributes = sorted((key, value) for key, value in node.attrib.items()
+                        if key != _XSI_TYPE and _DEFAULTS.get(key) != value)
+    parts = [str(node.tag), repr(attributes), (node.text or "").strip()]
     for child in node:
-        if not isinstance(child.tag, str) or (_local(node) in _CONTAINERS and child.get("id")):
+        if not isinstance(child.tag, str) or (not nested and _local(node) in _CONTAINERS and child.get("id")):
             continue
-        parts.append(etree.tostring(child, method="c14n").decode())
-    return "\n".join(parts)
+        parts.append(_canonical(child, nested=True))
+    return "<" + "|".join(parts) + ">"
 
 
 def _form_fields(text: str) -> dict[str, Signature]:

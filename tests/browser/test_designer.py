@@ -175,6 +175,19 @@ def test_a_designer_adds_a_supervisor_step_with_a_new_form_and_only_new_complain
     submit(supervisor)
     assert back_office.task_id(after, "judge_validity")
 
+    page.goto("/designer/processes/reception")
+    expect(page.locator('#versions tr[data-version="2"] .deployed-by')).to_have_text("林设计")
+    page.locator("#show-diff").click()
+    expect(page.locator("body")).to_have_attribute("data-diff-ready", "true")
+    complaint = page.locator('.diff-file[data-file="complaint.bpmn"]')
+    expect(complaint.locator(f'.djs-element[data-element-id="{task_id}"]').first).to_have_class(
+        re.compile(r"\bdiff-added\b"))
+    expect(complaint.locator('.djs-element[data-element-id="lane_cs_supervisor"]').first).to_have_class(
+        re.compile(r"\bdiff-changed\b"))
+    expect(complaint.locator('.diff-change[data-element-id="flow_start_complaint_gw_judge"]')).to_have_attribute(
+        "data-kind", "removed")
+    expect(page.locator('.diff-file[data-file="complaint_precheck.json"]')).to_contain_text("precheck_note")
+
 
 def test_an_unreachable_task_and_a_broken_condition_are_shown_on_their_elements_and_nothing_is_deployed(
         staff, designer_user):
@@ -216,9 +229,50 @@ def test_the_editor_speaks_chinese_and_english_on_request(staff, designer_user):
     expect(page.locator('[data-entry-id="kefu-lane-role"] label')).to_have_text("泳道角色")
     expect(page.locator('[data-entry-id="kefu-lane-role"] select')).to_have_value("cs_supervisor")
     expect(page.locator(".bio-properties-panel-group-header-title").first).to_have_text("常规")
+    page.evaluate("kefuTest.select('complaint_deadline')")
+    expect(page.locator('[data-entry-id="kefu-timer-kind"] select')).to_have_value("timeDate")
+    timer = page.locator('[data-entry-id="kefu-timer"] textarea')
+    expect(timer).to_have_value("due_at")
+    timer.fill('"3 days"')
+    expect(page.locator('[data-entry-id="kefu-timer"] .bio-properties-panel-error')).to_contain_text("ISO 8601")
+    timer.fill('"2026-03-05T09:00:00+08:00"')
+    expect(page.locator('[data-entry-id="kefu-timer"] .bio-properties-panel-error')).to_have_count(0)
 
     with page.expect_navigation():
         page.locator("#switch-language").click()
     expect(page.locator("body")).to_have_attribute("data-editor-ready", "true")
     expect(page.locator('.djs-palette [data-action="create.task"]')).to_have_attribute("aria-label", "Create task")
     expect(page.locator("#save-draft")).to_have_text("Save draft")
+
+
+def test_the_editor_keeps_everything_the_engine_reads_in_the_shipped_diagrams(staff, designer_user):
+    from app.engine.diff import diff_files
+    from tests.browser.conftest import ROOT
+
+    page = staff("designer")
+    for name in ("reception.bpmn", "complaint.bpmn", "repair.bpmn", "callback.bpmn"):
+        open_editor(page, name)
+        saved = page.evaluate("window.kefuModeler.saveXML({ format: true }).then((r) => r.xml)")
+        original = (ROOT / "bpmn" / name).read_text(encoding="utf-8")
+        assert diff_files({name: original}, {name: saved})[0].changes == (), name
+
+
+def test_a_designer_shortens_a_deadline_in_the_decision_table(staff, designer_user):
+    page = staff("designer")
+    page.goto("/designer/files/complaint_time_limits.dmn")
+    expect(page.locator("body")).to_have_attribute("data-editor-ready", "true")
+    cell = page.locator('td[data-row-id="Rule_property_service"][data-col-id="Output_limit_amount"]')
+    expect(cell).to_have_text("72")
+    cell.locator("[contenteditable]").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("48")
+    expect(cell.locator("[contenteditable]").first).to_have_text("48")
+
+    page.locator("#deploy").click()
+
+    expect(page.locator("#designer-status")).to_have_attribute("data-state", "success")
+    assert versions_of("reception") == 2
+    page.goto("/designer/processes/reception/diff?old=1&new=2")
+    expect(page.locator('.diff-change[data-element-id="Rule_property_service"]')).to_have_attribute(
+        "data-kind", "changed")
+    expect(page.locator(".diff-change")).to_have_count(1)
