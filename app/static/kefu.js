@@ -36,6 +36,14 @@ document.querySelectorAll("form[data-submit-once]").forEach((form) => {
     form.querySelectorAll("button[type=submit]").forEach((button) => { button.disabled = true; });
   });
 });
+// Ctrl+Enter (Cmd+Enter on a Mac) sends a task or a new ticket from any field, as the button next to it says.
+document.querySelectorAll("form[data-submit-once]").forEach((form) => {
+  form.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.defaultPrevented) { return; }
+    event.preventDefault();
+    form.requestSubmit(form.querySelector("button[type=submit]") || undefined);
+  });
+});
 // Back to a page kept by the browser's back/forward cache: its forms may be sent again.
 window.addEventListener("pageshow", (event) => {
   if (!event.persisted) { return; }
@@ -165,11 +173,8 @@ document.querySelectorAll("form[data-intake]").forEach((form) => {
   }
 
   form.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter" || event.defaultPrevented) { return; }
-    if (event.ctrlKey || event.metaKey) {
-      event.preventDefault();
-      form.requestSubmit(form.querySelector("#save-ticket"));
-    } else if (event.target instanceof HTMLInputElement && event.target.type !== "submit") {
+    if (event.key === "Enter" && !event.defaultPrevented && !event.ctrlKey && !event.metaKey
+        && event.target instanceof HTMLInputElement && event.target.type !== "submit") {
       event.preventDefault();  // Enter in a field would send the call before it is complete
     }
   });

@@ -128,3 +128,17 @@ def test_a_repeated_call_is_attached_to_the_open_ticket_by_keyboard(staff, back_
     expect(repeated).to_contain_text("又来催")
     expect(repeated).to_contain_text("来电人: 张太太")  # the intake form's labels and choices, not field names
     expect(repeated).to_contain_text("来访渠道: 400 热线")
+
+
+def test_a_task_form_is_sent_with_ctrl_enter_from_any_field(staff, back_office):
+    number = back_office.open_ticket("agent")
+    supervisor = staff("eng_super")
+    supervisor.goto(f"/tasks/{back_office.task_id(number, 'dispatch_technician')}")
+    supervisor.locator("#technician").select_option("tech")
+    note = supervisor.locator("#dispatch_note")
+    note.fill("带防水材料。")
+
+    with supervisor.expect_navigation():
+        note.press("Control+Enter")
+    expect(supervisor.get_by_role("alert")).to_contain_text("已完成")
+    assert back_office.task_id(number, "agree_appointment")  # the technician has the next step
