@@ -57,6 +57,11 @@ def role_names() -> dict[str, str]:
     return names
 
 
+def role_titles() -> dict[str, str]:
+    """Role key -> "中文 / English" name, to say who holds an unclaimed task."""
+    return {role.key: f"{role.name_zh} / {role.name_en}" for role in db.session.scalars(select(Role))}
+
+
 def people_with_role(role: str, *, department: str | None = None) -> list[tuple[str, str]]:
     """Active users holding ``role`` (and ``department`` when given), as (username, name), by name."""
     query = (select(User.username, User.display_name).join(user_roles, user_roles.c.user_id == User.id)

@@ -56,3 +56,13 @@ def test_times_on_the_ticket_page_are_written_in_business_time(app, estate):  # 
     agent.post("/language", {"lang": "en", "next": "/"})
     english = agent.get(f"/tickets/{number}").get_data(as_text=True)
     assert "2026-03-02 09:00" in english and "9:00 AM" not in english
+
+
+def test_an_unclaimed_task_on_the_ticket_page_names_its_role_in_the_readers_language(app, estate):  # noqa: F811
+    agent = browser_of(app, "wang")
+    number = record_call(agent)
+    holder = re.compile(r'class="text-muted small task-holder">· (.*?)</span>')
+
+    assert holder.findall(agent.get(f"/tickets/{number}").get_data(as_text=True)) == ["客服专员"]
+    agent.post("/language", {"lang": "en", "next": "/"})
+    assert holder.findall(agent.get(f"/tickets/{number}").get_data(as_text=True)) == ["Customer-service agent"]

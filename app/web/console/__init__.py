@@ -34,7 +34,7 @@ from app.services.instances import start_form_for
 from app.services.notifications import unread_count
 from app.services.organisation import projects_for
 from app.services.runtime import Runtime
-from app.services.users import people_with_role
+from app.services.users import people_with_role, role_titles
 from app.web.admin import MANAGERS
 from app.web.form_fields import Field, Uploads, fields_for, parse_submission, roles_offered
 from app.web.i18n import LOCALES, bilingual, select_locale
@@ -266,7 +266,7 @@ def ticket_page(number: str) -> str:
     view = ticket_view(runtime(), number, user=me())
     if view.may_see_phone and view.ticket.phone:  # the full phone number is shown (PIPL: logged)
         log_phone_view(me(), view.ticket.number, source="ticket_page", now=runtime().clock.now())
-    return render_template("ticket.html", view=view, timeline=timeline_lines(view.timeline))
+    return render_template("ticket.html", view=view, timeline=timeline_lines(view.timeline), role_titles=role_titles())
 
 
 _ACTIONS = {
