@@ -115,12 +115,14 @@ def _check_xml(name: str, content: bytes, kind: str) -> None:
     try:
         root = parse_xml(content)
     except UnsafeXmlError as exc:
-        raise InvalidRequestError(f"文件被拒绝 / {name} was refused: {exc}", errors={name: str(exc)}) from exc
+        raise InvalidRequestError(f"文件 {name} 被拒绝：{exc} / {name} was refused: {exc}",
+                                  errors={name: str(exc)}) from exc
     namespace = etree.QName(root).namespace
     expected = (BPMN_NS,) if kind == "bpmn" else DMN_NAMESPACES
     if namespace not in expected:
         message = f"not a {kind.upper()} document (root namespace {namespace})"
-        raise InvalidRequestError(f"文件被拒绝 / {name} was refused: {message}", errors={name: message})
+        raise InvalidRequestError(f"文件 {name} 被拒绝：{message} / {name} was refused: {message}",
+                                  errors={name: message})
 
 
 def import_files(files: Mapping[str, bytes], *, user: Actor, clock: Clock) -> list[str]:
@@ -135,7 +137,7 @@ def import_files(files: Mapping[str, bytes], *, user: Actor, clock: Clock) -> li
         try:
             texts[name] = content.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidRequestError(f"文件被拒绝 / {name} was refused: not UTF-8 text",
+            raise InvalidRequestError(f"文件 {name} 不是 UTF-8 文本 / {name} was refused: not UTF-8 text",
                                       errors={name: "not UTF-8"}) from exc
     for name, text in texts.items():
         draft = db.session.get(DesignerDraft, name) or DesignerDraft(name=name)

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.services import designer as workspace
 from app.services import designer_history as history
@@ -87,7 +88,7 @@ def save(name: str) -> Any:
 
 @designer.post("/files/<name>/discard")
 @designers_only
-def discard(name: str) -> Response:
+def discard(name: str) -> WerkzeugResponse:
     workspace.discard_draft(name)
     flash(_("The draft of %(name)s was discarded.", name=name), "info")
     return redirect(url_for("designer.home"))
@@ -109,7 +110,7 @@ def deploy_from_home() -> Any:
         versions = workspace.deploy_drafts(runtime(), user=me())
     except (InvalidDefinitionError, InvalidRequestError) as exc:
         problems = exc.details.get("problems", [])
-        flash(exc.message, "danger")
+        flash(bilingual(exc.message, select_locale()), "danger")
         return render_template("designer/home.html", files=workspace.list_files(),
                                processes=history.processes(), problems=problems), 422
     shown = ", ".join(f"{bilingual(v.title, select_locale())} v{v.version}" for v in versions)
@@ -155,7 +156,7 @@ def import_files() -> Any:
     try:
         names = workspace.import_files(files, user=me(), clock=runtime().clock)
     except InvalidRequestError as exc:
-        flash(exc.message, "danger")
+        flash(bilingual(exc.message, select_locale()), "danger")
         return render_template("designer/home.html", files=workspace.list_files(), processes=history.processes(),
                                problems=workspace.review_drafts()), 400
     flash(_("Imported as drafts: %(names)s", names=", ".join(names)), "success")
