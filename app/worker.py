@@ -33,6 +33,7 @@ log = logging.getLogger("kefu.worker")
 IDLE_SECONDS = 60.0  # longest sleep with nothing due (PostgreSQL: a NOTIFY wakes it earlier)
 POLL_SECONDS = 1.0  # longest sleep on a database without NOTIFY
 WAKE_SLACK = 0.005  # timers fire strictly after their due time: wake just past it
+CONFLICT_PAUSE = 0.05  # after a pass that only lost races, before trying those jobs again
 
 
 class Waiter(Protocol):
@@ -58,10 +59,15 @@ class Worker:
     def run_pending(self) -> dict[str, int]:
         """Run every job due now, batch after batch, then deliver the outbox. Needs an app context."""
         counts: dict[str, int] = {}
+        requeued: set[int] = set()
         rt = self.runtime
         while not self.stopping:
             jobs = take_due_jobs(self.owner, now=rt.clock.now(), lock_seconds=self.lock_seconds, limit=self.batch)
             if not jobs:
+                break
+            if {job.id for job in jobs} <= requeued:  # only races lost in this pass: let the winners finish first
+                for job in jobs:
+                    unlock(job, self.owner)
                 break
             for index, job in enumerate(jobs):
                 if self.stopping:  # hand the rest back now rather than after the lock expires
@@ -70,6 +76,8 @@ class Worker:
                     break
                 outcome = run_job(rt, job, owner=self.owner, retries=self.retries)
                 counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome == "requeued":
+                    requeued.add(job.id)
         sent, failed = deliver_outbox(self.sender, now=rt.clock.now())
         if sent or failed:
             counts["sent"], counts["send_failed"] = sent, failed
@@ -98,7 +106,8 @@ class Worker:
                         time.sleep(1.0)
                     if counts:
                         log.info("ran %s", counts)
-                    waiter.wait(min(self.seconds_to_next_job(), IDLE_SECONDS))
+                    pause = CONFLICT_PAUSE if set(counts) == {"requeued"} else 0.0
+                    waiter.wait(max(pause, min(self.seconds_to_next_job(), IDLE_SECONDS)))
                     db.session.remove()
             log.info("worker %s stopped", self.owner)
 

@@ -115,6 +115,8 @@ def run_job(rt: Runtime, job: TakenJob, *, owner: str, retries: int) -> str:
         db.session.rollback()
         log.warning("job %s failed: %s", job.key, exc)
         return _record_failure(rt, job, owner, exc, now, retries)
+    finally:
+        db.session.remove()  # writes go through Core: drop the ORM copies read for this job
     return "done"
 
 
