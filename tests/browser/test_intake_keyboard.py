@@ -142,3 +142,26 @@ def test_a_task_form_is_sent_with_ctrl_enter_from_any_field(staff, back_office):
         note.press("Control+Enter")
     expect(supervisor.get_by_role("alert")).to_contain_text("已完成")
     assert back_office.task_id(number, "agree_appointment")  # the technician has the next step
+
+
+def test_a_call_sent_without_its_description_comes_back_with_the_focus_on_the_description(staff):
+    agent = staff("agent")
+    agent.goto(SCREEN_POP)
+    pick_unit_by_keyboard(agent)
+    agent.keyboard.press("Tab")
+    agent.keyboard.type("李女士")
+    tab_to(agent, "category-repair")
+    agent.keyboard.press("4")  # life service
+
+    with agent.expect_navigation() as sent:
+        agent.keyboard.press("Control+Enter")
+    assert sent.value is not None and sent.value.status == 422
+    expect(agent.locator("#description")).to_be_focused()
+    expect(agent.locator("#caller_name")).to_have_value("李女士")
+    expect(agent.locator("#category-life_service")).to_be_checked()
+
+    agent.keyboard.type("想预约下周家政保洁。")
+    with agent.expect_navigation():
+        agent.keyboard.press("Control+Enter")
+    assert TICKET_URL.search(agent.url), agent.url
+    expect(agent.locator(".ticket-header")).to_contain_text("生活服务")
