@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -35,6 +35,10 @@ SATISFIED = frozenset({"very_satisfied", "satisfied"})
 LEAK_PARTS = frozenset({"roof_waterproof", "kitchen_bathroom_waterproof", "exterior_wall"})
 
 Key = tuple[str, date, str, str]  # dimension, day, project, value
+# The whole company's rows carry this project key (no project key can hold "*"), so the
+# company-wide dashboard sums a few rows per day instead of every project's.
+COMPANY = "*"
+VALUE_DIMENSIONS = ("department", "category", "hot_spot", "element", "user")
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,15 @@ def _save_facts(ticket_id: int, facts: Facts, *, exists: bool) -> None:
 
 
 def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) -> None:
-    """Add counts to the daily rows in one upsert, in key order (two steps never wait on each other crosswise)."""
+    """Add counts to the daily rows, and to the whole company's (project ``*``), in one upsert, in key order
+    (two steps never wait on each other crosswise)."""
+    changes = _with_company_totals(changes)
     rows = [{"dimension": key[0], "day": key[1], "project_key": key[2], "value": key[3][:160],
              "label": labels.get(key), **{name: int(counts.get(name, 0)) for name in COUNTERS}}
             for key, counts in sorted(changes.items()) if any(counts.values())]
+    labels = {**labels, **{(k[0], k[1], COMPANY, k[3]): label for k, label in labels.items()}}
+    rows = [{**row, "label": labels.get((row["dimension"], row["day"], row["project_key"], row["value"]))}
+            for row in rows]
     if not rows:
         return
     dialect = db.session.connection().dialect.name
@@ -203,6 +212,17 @@ def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) ->
     db.session.execute(upsert.on_conflict_do_update(
         index_elements=[DAILY.c.dimension, DAILY.c.day, DAILY.c.project_key, DAILY.c.value],
         set_={name: DAILY.c[name] + upsert.excluded[name] for name in COUNTERS}))
+
+
+def _with_company_totals(changes: Mapping[Key, Mapping[str, int]]) -> dict[Key, dict[str, int]]:
+    result: dict[Key, dict[str, int]] = {key: dict(counts) for key, counts in changes.items()}
+    for (dimension, day, project_key, value), counts in changes.items():
+        if project_key == COMPANY:
+            continue
+        total = result.setdefault((dimension, day, COMPANY, value), {})
+        for name, count in counts.items():
+            total[name] = total.get(name, 0) + count
+    return result
 
 
 def rebuild(*, timezone: str, batch: int = 5000) -> int:
@@ -307,44 +327,47 @@ class Dashboard:
 def dashboard(*, start: date, end: date, project_key: str | None = None,
               allowed_projects: Iterable[str] | None = None) -> Dashboard:
     """The figures of business days ``start``..``end`` (inclusive), for one project or every visible one."""
-    where = [DAILY.c.day >= start, DAILY.c.day <= end]
+    period = DAILY.c.day.between(start, end)
     if project_key:
-        where.append(DAILY.c.project_key == project_key)
-    if allowed_projects is not None:
-        where.append(DAILY.c.project_key.in_(list(allowed_projects)))
-    condition = and_(*where)
-    by_day = {row[0]: row[1] for row in _sums("all", DAILY.c.day, condition)}
-    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    people = _sums("user", DAILY.c.value, condition)
-    names = _user_names([value for value, _ in people])
+        scope = DAILY.c.project_key == project_key
+    elif allowed_projects is not None:
+        scope = DAILY.c.project_key.in_(list(allowed_projects))
+    else:
+        scope = DAILY.c.project_key == COMPANY
+    by_day = {row[0]: row[2] for row in _grouped(DAILY.c.day, DAILY.c.dimension == "all", period, scope)}
+    values: dict[str, list[Slice]] = defaultdict(list)
+    for (dimension, value), label, figures in _grouped(
+            (DAILY.c.dimension, DAILY.c.value), DAILY.c.dimension.in_(VALUE_DIMENSIONS), period, scope):
+        values[dimension].append(Slice(value, label, figures))
+    by_project: list[Slice] = []
+    if not project_key:
+        visible = DAILY.c.project_key.in_(list(allowed_projects)) if allowed_projects is not None else (
+            DAILY.c.project_key != COMPANY)
+        by_project = [Slice(v, None, f) for v, _, f in _grouped(DAILY.c.project_key, DAILY.c.dimension == "all",
+                                                                  period, visible)]
+    names = _user_names([s.value for s in values["user"]])
     return Dashboard(
         start, end, project_key, totals=_total(by_day.values()),
-        days=[(day, by_day.get(day, Figures())) for day in days],
-        by_project=[Slice(v, None, f) for v, f in _sums("all", DAILY.c.project_key, condition)],
-        by_department=[Slice(v, None, f) for v, f in _sums("department", DAILY.c.value, condition)],
-        by_category=[Slice(v, None, f) for v, f in _sums("category", DAILY.c.value, condition)],
-        hot_spots=sorted((Slice(v, None, f) for v, f in _sums("hot_spot", DAILY.c.value, condition)),
-                         key=lambda s: -s.figures.received),
-        stages=_stages(condition),
-        people=sorted((Slice(v, names.get(v, v), f) for v, f in people), key=lambda s: -s.figures.tasks_done),
+        days=[(start + timedelta(days=n), by_day.get(start + timedelta(days=n), Figures()))
+              for n in range((end - start).days + 1)],
+        by_project=by_project, by_department=values["department"], by_category=values["category"],
+        hot_spots=sorted(values["hot_spot"], key=lambda s: -s.figures.received),
+        stages=sorted(values["element"], key=lambda s: -(s.figures.average_task_hours or 0)),
+        people=sorted((Slice(s.value, names.get(s.value, s.value), s.figures) for s in values["user"]),
+                      key=lambda s: -s.figures.tasks_done),
     )
 
 
-def _sums(dimension: str, group: Any, condition: Any) -> list[tuple[Any, Figures]]:
+def _grouped(group: Any, *conditions: Any) -> list[tuple[Any, str | None, Figures]]:
+    """Summed counters per ``group`` (a column or a tuple of columns): (group value, a label, figures)."""
+    columns = group if isinstance(group, tuple) else (group,)
     rows = db.session.execute(
-        select(group, *[func.coalesce(func.sum(DAILY.c[name]), 0) for name in COUNTERS])
-        .where(DAILY.c.dimension == dimension, condition).group_by(group).order_by(group)
+        select(*columns, func.max(DAILY.c.label), *[func.sum(DAILY.c[name]) for name in COUNTERS])
+        .where(*conditions).group_by(*columns).order_by(*columns)
     ).all()
-    return [(row[0], Figures(*(int(count) for count in row[1:]))) for row in rows]
-
-
-def _stages(condition: Any) -> list[Slice]:
-    rows = db.session.execute(
-        select(DAILY.c.value, func.max(DAILY.c.label), func.sum(DAILY.c.tasks_done), func.sum(DAILY.c.task_seconds))
-        .where(DAILY.c.dimension == "element", condition).group_by(DAILY.c.value)
-    ).all()
-    slices = [Slice(row[0], row[1], Figures(tasks_done=int(row[2]), task_seconds=int(row[3]))) for row in rows]
-    return sorted(slices, key=lambda s: -(s.figures.average_task_hours or 0))
+    width = len(columns)
+    return [(tuple(row[:width]) if width > 1 else row[0], row[width],
+             Figures(*(int(count or 0) for count in row[width + 1:]))) for row in rows]
 
 
 def _total(figures: Iterable[Figures]) -> Figures:
@@ -359,8 +382,9 @@ def _user_names(ids: list[str]) -> dict[str, str]:
     numbers = [int(value) for value in ids if value.isdigit()]
     if not numbers:
         return {}
+    users = User.__table__
     return {str(user_id): name for user_id, name in
-            db.session.execute(select(User.id, User.display_name).where(User.id.in_(numbers)))}
+            db.session.execute(select(users.c.id, users.c.display_name).where(users.c.id.in_(numbers)))}
 
 
 def group_days(days: list[tuple[date, Figures]], period: str) -> list[tuple[date, Figures]]:

@@ -55,6 +55,9 @@ def upgrade():
         *[sa.Column(name, sa.Integer(), nullable=False) for name in COUNTERS],
         sa.Column('task_seconds', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('dimension', 'day', 'project_key', 'value'),
+        # Counters change in place all day: room in each page lets PostgreSQL update them without
+        # touching the index (HOT updates).
+        postgresql_with={'fillfactor': 70},
     )
     op.create_table(
         'weekly_reports',

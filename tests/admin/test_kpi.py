@@ -223,3 +223,16 @@ def test_the_time_of_each_step_and_person_is_averaged(app, estate, api_as, clock
     assert (stage.value, stage.figures.tasks_done, stage.figures.average_task_hours) == ("reception/resolve", 2, 3.0)
     [person] = board.people
     assert (person.label, person.figures.tasks_done) == ("wang", 2)
+
+
+def test_a_manager_limited_to_one_project_sees_only_its_figures(app, known_tickets):
+    from app.services.organisation import limit_user_to_projects
+    from app.services.users import find_user
+
+    limit_user_to_projects(find_user("manager").id, ["binjiang"])
+    data = page_data(dashboard_page(app, "manager", **{"from": "2026-03-02", "to": "2026-03-08"}))
+    assert data["totals"]["received"] == 1
+    assert data["projects"]["labels"] == ["滨江府"]
+    # a project they are not on is ignored: they still see their own
+    data = page_data(dashboard_page(app, "manager", project="lanting", **{"from": "2026-03-02", "to": "2026-03-08"}))
+    assert data["totals"]["received"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,8 +81,19 @@ def dashboard() -> Any:
     board = kpi.dashboard(start=start, end=end, project_key=project_key or None, allowed_projects=allowed)
     names = {project.key: project.name for project in projects}
     status = 400 if error else 200
+    locale = select_locale()
+    not_assigned = _("Not assigned")
+    tables = {
+        "department": _rate_rows(board.by_department,
+                                 lambda v: code_label("department", v, locale) if v else not_assigned),
+        "category": _rate_rows(board.by_category, lambda v: code_label("category", v, locale)),
+        "project": _rate_rows(board.by_project, lambda v: names.get(v, v)),
+        "hot_spot": [(s.value, _hot_spot_label(s.value), s.figures.received) for s in board.hot_spots],
+        "person": _time_rows(board.people, lambda s: s.label or s.value),
+        "stage": _time_rows(board.stages, lambda s: bilingual(s.label, locale) or s.value),
+    }
     return render_template("admin/dashboard.html", board=board, error=error, period=period, periods=PERIODS,
-                           projects=projects, project_key=project_key, project_names=names,
+                           projects=projects, project_key=project_key, project_names=names, tables=tables,
                            formulas={key: bilingual(text, select_locale()) for key, text in FORMULAS.items()},
                            rates=RATES, counts=COUNTS, rate_names=rate_names(), count_names=count_names(),
                            chart=_chart_data(board, period, names),
@@ -104,6 +116,22 @@ def _period(given_start: str, given_end: str, today: date) -> tuple[date, date, 
     if (end - start).days >= MAX_DAYS:
         return (*default, _("Choose a period of at most 400 days; showing the last 30 days."))
     return start, end, None
+
+
+def _rate_rows(slices: list[kpi.Slice], label_of: Callable[[str], str]) -> list[tuple[Any, ...]]:
+    """(value, label, received, closed, [rates as text]) per slice: formatted once, here, not in the template."""
+    return [(s.value, label_of(s.value), s.figures.received, s.figures.closed,
+             [_percent_text(getattr(s.figures, rate)) for rate in RATES]) for s in slices]
+
+
+def _time_rows(slices: list[kpi.Slice], label_of: Callable[[kpi.Slice], str]) -> list[tuple[Any, ...]]:
+    """(value, label, tasks done, average hours as text) per slice."""
+    return [(s.value, label_of(s), s.figures.tasks_done,
+             "—" if s.figures.average_task_hours is None else f"{s.figures.average_task_hours:.1f}") for s in slices]
+
+
+def _percent_text(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def _hot_spot_label(value: str) -> str:
