@@ -257,17 +257,34 @@ def test_the_editor_keeps_everything_the_engine_reads_in_the_shipped_diagrams(st
         assert diff_files({name: original}, {name: saved})[0].changes == (), name
 
 
+def edit_cell(page: Page, cell: Any, text: str) -> None:
+    """Type into a decision-table cell, replacing what it held."""
+    cell.locator("[contenteditable]").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    expect(cell.locator("[contenteditable]").first).to_have_text(text)
+
+
 def test_a_designer_shortens_a_deadline_in_the_decision_table(staff, designer_user):
     page = staff("designer")
     page.goto("/designer/files/complaint_time_limits.dmn")
     expect(page.locator("body")).to_have_attribute("data-editor-ready", "true")
+    expect(page.locator(".tjs-container")).to_contain_text("命中策略")  # the table editor speaks Chinese too
+    test_cell = page.locator('td[data-row-id="Rule_property_service"][data-col-id="Input_complaint_type"]')
+    edit_cell(page, test_cell, 'in ("property_service")')  # SpiffWorkflow would glue this to the input
+
+    page.locator("#deploy").click()
+
+    expect(page.locator("#designer-status")).to_have_attribute("data-state", "danger")
+    expect(page.locator('#problem-list .problem[data-element-id="Rule_property_service"]')).to_contain_text(
+        "use ? for the input")
+    expect(test_cell).to_have_css("background-color", "rgb(248, 215, 218)")  # the rule is tinted
+    assert versions_of("reception") == 1
+
+    edit_cell(page, test_cell, '"property_service"')
     cell = page.locator('td[data-row-id="Rule_property_service"][data-col-id="Output_limit_amount"]')
     expect(cell).to_have_text("72")
-    cell.locator("[contenteditable]").click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("48")
-    expect(cell.locator("[contenteditable]").first).to_have_text("48")
-
+    edit_cell(page, cell, "48")
     page.locator("#deploy").click()
 
     expect(page.locator("#designer-status")).to_have_attribute("data-state", "success")
@@ -276,3 +293,26 @@ def test_a_designer_shortens_a_deadline_in_the_decision_table(staff, designer_us
     expect(page.locator('.diff-change[data-element-id="Rule_property_service"]')).to_have_attribute(
         "data-kind", "changed")
     expect(page.locator(".diff-change")).to_have_count(1)
+
+
+def test_a_camunda_modeler_diagram_is_imported_shown_and_its_unsupported_parts_named_on_deploy(staff, designer_user):
+    from tests.designer.conftest import DESIGNER_FIXTURES
+
+    page = staff("designer")
+    page.goto("/designer/")
+    page.locator("#import-files").set_input_files(str(DESIGNER_FIXTURES / "camunda_repair_request.bpmn"))
+    with page.expect_navigation():
+        page.locator("#import-submit").click()
+    expect(page.locator("body")).to_have_attribute("data-editor-ready", "true")
+    expect(page.locator("#designer-file")).to_have_text("camunda_repair_request.bpmn")
+    expect(page.locator('.djs-element[data-element-id="Activity_review"]')).to_be_visible()
+
+    page.locator("#deploy").click()
+
+    expect(page.locator("#designer-status")).to_have_attribute("data-state", "danger")
+    review = page.locator('#problem-list .problem[data-element-id="Activity_review"]')
+    expect(review.filter(has_text="formKey is a Camunda 7 setting")).to_have_count(1)
+    expect(review.filter(has_text="user task is not in a lane")).to_have_count(1)
+    expect(page.locator('.kefu-problem-badge[data-element-id="Activity_notify"]')).to_have_count(1)
+    expect(page.locator('.kefu-problem-badge[data-element-id="Flow_yes"]')).to_have_count(1)
+    assert versions_of("Process_repair_request") == 0

@@ -306,3 +306,20 @@ def test_a_draft_can_be_discarded(designer, lanes_v1):
     assert designer.post("/designer/files/lanes.bpmn/discard").status_code == 302
     assert designer.get("/designer/files/lanes.bpmn/download").get_data(as_text=True) == text_of("lanes.bpmn")
     assert deploy_drafts(designer).status_code == 400  # nothing to deploy
+
+
+def test_the_home_page_deploys_every_draft_or_lists_the_problems(designer, lanes_v1):
+    save(designer, "lanes.bpmn", broken_lanes())
+    refused = designer.post("/designer/deploy-drafts")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "定义有误，未部署" in page
+    assert 'data-element-id="orphan"' in page
+    assert bundle_count() == 1
+
+    save(designer, "lanes_review.json", NEW_FORM)
+    save(designer, "lanes.bpmn", lanes_with_review_task())
+    deployed = designer.post("/designer/deploy-drafts")
+    assert deployed.status_code == 302
+    assert "已部署：泳道示例 v2" in designer.get("/designer/").get_data(as_text=True)
+    assert bundle_count() == 2

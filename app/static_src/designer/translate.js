@@ -2,8 +2,8 @@
 import zn from 'bpmn-js-i18n/translations/zn';
 import ours from './zh';
 
-export function translateModule(locale) {
-  const table = locale === 'en' ? {} : { ...zn, ...ours };
+export function translateModule(locale, extra = {}) {
+  const table = locale === 'en' ? {} : { ...zn, ...ours, ...extra };
 
   function translate(template, replacements) {
     const text = table[template] || template;
