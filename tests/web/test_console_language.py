@@ -66,3 +66,11 @@ def test_an_unclaimed_task_on_the_ticket_page_names_its_role_in_the_readers_lang
     assert holder.findall(agent.get(f"/tickets/{number}").get_data(as_text=True)) == ["客服专员"]
     agent.post("/language", {"lang": "en", "next": "/"})
     assert holder.findall(agent.get(f"/tickets/{number}").get_data(as_text=True)) == ["Customer-service agent"]
+
+
+def test_the_ticket_names_its_project_not_its_key(app, estate):  # noqa: F811
+    agent = browser_of(app, "wang")
+    page = agent.get(f"/tickets/{record_call(agent)}").get_data(as_text=True)
+
+    assert "兰亭苑 · 3-1202" in page and "lanting ·" not in page
+    assert "楼盘: 兰亭苑" in page  # the recorded call in the timeline

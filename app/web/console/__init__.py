@@ -6,7 +6,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import format_datetime, lazy_gettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -65,7 +76,8 @@ def template_helpers() -> dict[str, Any]:
     return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
             "locale": select_locale(), "format_datetime": business_time, "may_record_calls": may_record_calls,
             "label": lambda kind, code: code_label(kind, code, select_locale()),
-            "may_open_admin": may_open_admin, "may_design": may_design, "unread_notifications": unread_notifications}
+            "may_open_admin": may_open_admin, "may_design": may_design, "project_name": project_name,
+            "unread_notifications": unread_notifications}
 
 
 def unread_notifications() -> int:
@@ -81,6 +93,13 @@ def business_time(value: datetime | None, format: str = "short") -> str:
     if value is None:
         return ""
     return format_datetime(value, CONSOLE_DATETIME if format == "short" else format)
+
+
+def project_name(key: str | None) -> str:
+    """A project as staff call it (兰亭苑), not its key; the key when it is not one of my projects."""
+    if "project_names" not in g:
+        g.project_names = {p.key: p.name for p in projects_for(me())} if current_user.is_authenticated else {}
+    return g.project_names.get(key or "", key or "—")
 
 
 def may_open_admin() -> bool:
@@ -313,6 +332,8 @@ def _timeline_items(data: dict[str, Any] | None, schema: dict[str, Any] | None, 
             text = _("Yes") if value else _("No")
         elif isinstance(value, dict | list):
             text = str(value)
+        elif name == "project" and isinstance(value, str):  # the intake's project is a key: say its name
+            text = project_name(value)
         else:
             text = fields_for({"properties": {name: spec}}, {name: value}, {}, locale, runtime().timezone)[0].display
         upload = value[len("upload:"):] if isinstance(value, str) and value.startswith("upload:") else None
