@@ -163,7 +163,8 @@ def reset_password(user_id: int, password: str) -> None:
 
 
 def deactivate_user(user_id: int, *, by: Actor, now: datetime, reason: str = "") -> int:
-    """Stop a user from logging in and hand their claimed open tasks back to the tasks' roles.
+    """Stop a user from logging in and hand their open tasks (claimed, or assigned to them by name) back
+    to the tasks' roles, so nothing waits on someone who has left.
 
     One transaction: the user, every released task and one audit event per task. Returns how
     many tasks were handed back. Raise NotFound, or Conflict when an admin deactivates themselves.
@@ -171,17 +172,22 @@ def deactivate_user(user_id: int, *, by: Actor, now: datetime, reason: str = "")
     user = _user(user_id)
     if user.id == by.id:
         raise ConflictError("不能停用自己的账号 / you cannot deactivate your own account")
-    claimed = db.session.execute(select(HumanTask.id, HumanTask.instance_id, HumanTask.role).where(
-        HumanTask.claimed_by_id == user.id, HumanTask.state == "open")).all()
-    for task in claimed:
+    held = db.session.execute(select(HumanTask.id, HumanTask.instance_id, HumanTask.role, HumanTask.claimed_by_id)
+                              .where(HumanTask.state == "open", or_(HumanTask.claimed_by_id == user.id,
+                                                                    HumanTask.assignee == user.username))).all()
+    for task in held:
         record_event(task.instance_id, "task_released", at=now, actor_id=by.id, task_id=task.id,
-                     data={"from": user.username, "to_role": task.role, "reason": reason or "user deactivated"})
-    if claimed:
-        db.session.execute(update(HumanTask).where(HumanTask.id.in_([task.id for task in claimed]))
+                     data={"from": user.username, "to_role": task.role, "reason": reason or "user deactivated",
+                           "was": "claimed" if task.claimed_by_id == user.id else "assigned"})
+    if held:
+        ids = [task.id for task in held]
+        db.session.execute(update(HumanTask).where(HumanTask.id.in_(ids), HumanTask.claimed_by_id == user.id)
                            .values(claimed_by_id=None))
+        db.session.execute(update(HumanTask).where(HumanTask.id.in_(ids), HumanTask.assignee == user.username)
+                           .values(assignee=None))
     user.is_active = False
     db.session.commit()
-    return len(claimed)
+    return len(held)
 
 
 def reactivate_user(user_id: int) -> None:

@@ -122,7 +122,7 @@ def test_deactivating_a_user_hands_their_claimed_tasks_back_to_the_role_with_an_
     assert (task.claimed_by_id, task.state, task.role) == (None, "open", "cs_agent")
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.task_id == claimed_task,
                                                         AuditEvent.action == "task_released")).one()
-    assert event.data == {"from": "liu", "to_role": "cs_agent", "reason": "离职"}
+    assert event.data == {"from": "liu", "to_role": "cs_agent", "reason": "离职", "was": "claimed"}
     assert event.actor_id == user_named("root").id
     assert user_named("liu").is_active is False
     assert Browser(app.test_client()).log_in("liu", PASSWORD).status_code == 401
@@ -173,3 +173,19 @@ def test_a_form_without_its_csrf_token_is_refused(app, estate):
 
 def test_an_unknown_user_is_a_404_page(app, estate):
     assert logged_in(app, "root").get("/admin/people/999999").status_code == 404
+
+
+def test_a_task_assigned_by_name_to_a_deactivated_user_goes_back_to_its_role(app, claimed_task, clock):
+    create_user("zheng", password=PASSWORD, roles=["cs_agent"], clock=clock)
+    task = db.session.get(HumanTask, claimed_task)
+    task.claimed_by_id, task.assignee = None, "zheng"  # as a dispatch naming the person would leave it
+    db.session.commit()
+    admin = logged_in(app, "root")
+    zheng = user_named("zheng")
+    admin.get(f"/admin/people/{zheng.id}")
+    assert admin.post(f"/admin/people/{zheng.id}/deactivate", {"reason": "调岗"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(HumanTask, claimed_task).assignee is None
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task_released")).one()
+    assert event.data["was"] == "assigned"
+    assert claimed_task in logged_in(app, "liu").get("/?scope=group").get_data(as_text=True)
