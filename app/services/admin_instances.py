@@ -154,20 +154,39 @@ def _filtered(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str)
         PI.c.bundle_id == flt.bundle_id if flt.bundle_id else None,
         PI.c.status == flt.status if flt.status else None,
         T.c.stage == flt.stage if flt.stage else None,
+        # Only an open ticket is in a stage other than "closed": saying so lets the open-ticket indexes serve.
+        T.c.closed_at.is_(None) if flt.stage and flt.stage != "closed" else None,
         T.c.department == flt.department if flt.department else None,
         T.c.escalation_level == flt.escalation_level if flt.escalation_level is not None else None,
         _assigned_to(flt.assignee) if flt.assignee else None,
         _overdue(now) if flt.overdue else None,
         _text_matches(flt.text) if flt.text else None,
+        T.c.id.is_not(None) if flt.sort == "due" else None,  # deadlines are tickets': the sort lists tickets
         _visible(user),
     ]
     zone = ZoneInfo(timezone)
     if flt.started_from:
-        conditions.append(PI.c.started_at >= datetime.combine(flt.started_from, time(), zone).astimezone(UTC))
+        conditions += _started_since(datetime.combine(flt.started_from, time(), zone).astimezone(UTC))
     if flt.started_to:
-        end = datetime.combine(flt.started_to + timedelta(days=1), time(), zone).astimezone(UTC)
-        conditions.append(PI.c.started_at < end)
+        conditions += _started_before(datetime.combine(flt.started_to + timedelta(days=1), time(), zone)
+                                      .astimezone(UTC))
     return query.where(*[condition for condition in conditions if condition is not None])
+
+
+# Ids grow with start time, give or take instances started at the same moment by concurrent requests;
+# a date range also bounds the id (with this much slack), so a page of an old month starts where the
+# month starts instead of walking back from today. The start times themselves are still checked exactly.
+ID_SLACK = 1000
+
+
+def _started_since(moment: datetime) -> list[Any]:
+    first = select(PI.c.id).where(PI.c.started_at >= moment).order_by(PI.c.started_at.asc()).limit(1)
+    return [PI.c.started_at >= moment, PI.c.id >= first.scalar_subquery() - ID_SLACK]
+
+
+def _started_before(moment: datetime) -> list[Any]:
+    last = select(PI.c.id).where(PI.c.started_at < moment).order_by(PI.c.started_at.desc()).limit(1)
+    return [PI.c.started_at < moment, PI.c.id <= last.scalar_subquery() + ID_SLACK]
 
 
 def _assigned_to(username: str) -> Any:
@@ -177,9 +196,8 @@ def _assigned_to(username: str) -> Any:
 
 
 def _overdue(now: datetime) -> Any:
-    ticket_late = and_(T.c.closed_at.is_(None), T.c.due_at < now)
-    task_late = exists(select(HT.c.id).where(HT.c.instance_id == PI.c.id, HT.c.state == "open", HT.c.due_at < now))
-    return and_(PI.c.status.notin_(("completed", "terminated")), or_(ticket_late, task_late))
+    """Tickets still open past their deadline (the ticket's deadline is the one the business keeps)."""
+    return and_(T.c.closed_at.is_(None), T.c.due_at < now, PI.c.status.notin_(("completed", "terminated")))
 
 
 def _text_matches(text: str) -> Any:
@@ -202,28 +220,26 @@ def _visible(user: Actor) -> Any:
 
 
 def _order(sort: str) -> tuple[Any, ...]:
+    """Instance ids grow with start time, so "newest" is the id, which every ticket index carries too
+    (``tickets.instance_id``): a filter on a ticket column walks its (column, instance_id) index in order."""
     if sort == "oldest":
-        return PI.c.started_at.asc(), PI.c.id.asc()
+        return (PI.c.id.asc(),)
     if sort == "due":
-        return T.c.due_at.is_(None), T.c.due_at.asc(), PI.c.id.asc()
-    return PI.c.started_at.desc(), PI.c.id.desc()
+        return T.c.due_at.asc().nulls_last(), T.c.instance_id.asc()
+    return (PI.c.id.desc(),)
 
 
 def _after(sort: str, cursor: tuple[datetime | None, int]) -> Any:
     key, last_id = cursor
     if sort == "due":
         if key is None:
-            return and_(T.c.due_at.is_(None), PI.c.id > last_id)
-        return or_(T.c.due_at > key, and_(T.c.due_at == key, PI.c.id > last_id), T.c.due_at.is_(None))
-    if key is None:
-        raise InvalidRequestError("invalid cursor", errors={"cursor": "invalid"})
-    if sort == "oldest":
-        return or_(PI.c.started_at > key, and_(PI.c.started_at == key, PI.c.id > last_id))
-    return or_(PI.c.started_at < key, and_(PI.c.started_at == key, PI.c.id < last_id))
+            return and_(T.c.due_at.is_(None), T.c.instance_id > last_id)
+        return or_(T.c.due_at > key, and_(T.c.due_at == key, T.c.instance_id > last_id), T.c.due_at.is_(None))
+    return PI.c.id > last_id if sort == "oldest" else PI.c.id < last_id
 
 
 def _encode_cursor(sort: str, row: InstanceRow) -> str:
-    key = row.due_at if sort == "due" else row.started_at
+    key = row.due_at if sort == "due" else None
     raw = json.dumps([key.isoformat() if key else None, row.instance_id])
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
@@ -241,8 +257,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
 
 def _row(r: Any) -> InstanceRow:
     error = r.error if isinstance(r.error, dict) else None
-    return InstanceRow(r.id, r.process_id, r.title, r.version, r.status, r.started_at, r.ended_at, r.number, r.project_key,
-                       r.unit_code, r.caller, r.phone, r.category, r.stage, r.department, r.due_at,
+    return InstanceRow(r.id, r.process_id, r.title, r.version, r.status, r.started_at, r.ended_at, r.number,
+                       r.project_key, r.unit_code, r.caller, r.phone, r.category, r.stage, r.department, r.due_at,
                        r.escalation_level, r.closed_at, (error or {}).get("element_id"))
 
 
