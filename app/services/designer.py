@@ -7,6 +7,7 @@ wrong, makes new versions and deletes the drafts in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -55,6 +56,15 @@ class FileText:
     content: str
     is_draft: bool
 
+    @property
+    def revision(self) -> str:
+        return revision_of(self.content)
+
+
+def revision_of(text: str | None) -> str:
+    """What a save names as the text it started from, so a save over someone else's is refused."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] if text is not None else "new"
+
 
 def kind_of(name: str) -> str:
     """``bpmn``, ``dmn`` or ``form``; raise InvalidRequestError for any other file name."""
@@ -97,12 +107,24 @@ def open_file(name: str) -> FileText:
     return FileText(name, kind, deployed[name], False)
 
 
-def save_draft(name: str, content: str, *, user: Actor, clock: Clock) -> list[Problem]:
-    """Store the draft (hostile or non-BPMN/DMN XML is refused) and return what the checks find."""
+def save_draft(name: str, content: str, *, user: Actor, clock: Clock,
+               base_revision: str | None = None) -> list[Problem]:
+    """Store the draft (hostile or non-BPMN/DMN XML is refused) and return what the checks find.
+
+    With ``base_revision`` (the revision the editor opened), a file saved by someone else in the
+    meantime is not overwritten: ConflictError, and the editor keeps its text.
+    """
     kind = kind_of(name)
     if kind != "form":
         _check_xml(name, content.encode("utf-8"), kind)
-    draft = db.session.get(DesignerDraft, name) or DesignerDraft(name=name)
+    draft = db.session.get(DesignerDraft, name)
+    if base_revision is not None:
+        current = draft.content if draft is not None else deployed_texts().get(name)
+        if revision_of(current) not in (base_revision, revision_of(content)):
+            who = draft.updated_by.display_name if draft is not None and draft.updated_by else "?"
+            raise ConflictError(f"{who} 在您打开后保存了 {name}；请下载您的版本，重新打开后合并 / "
+                                f"{who} saved {name} after you opened it; download yours, reopen the file and merge")
+    draft = draft or DesignerDraft(name=name)
     draft.content = content
     draft.updated_by_id = user.id
     draft.updated_at = clock.now()

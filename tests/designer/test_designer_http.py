@@ -89,7 +89,7 @@ def test_only_designers_and_admins_open_the_designer(app, console_of, lanes_v1):
 
 def test_the_editor_opens_a_deployed_diagram_with_the_roles_and_forms_to_choose_from(designer, lanes_v1):
     page = designer.get("/designer/files/lanes.bpmn").get_data(as_text=True)
-    config = json.loads(page.split('id="designer-config">', 1)[1].split("</script>", 1)[0])
+    config = designer_config(designer, "lanes.bpmn")
     assert config["content"] == text_of("lanes.bpmn")
     assert {"key": "cs_supervisor", "name": "客服主管"} in config["roles"]
     assert {"lanes_record.json", "lanes_handle.json"} <= set(config["forms"])
@@ -323,3 +323,26 @@ def test_the_home_page_deploys_every_draft_or_lists_the_problems(designer, lanes
     assert deployed.status_code == 302
     assert "已部署：泳道示例 v2" in designer.get("/designer/").get_data(as_text=True)
     assert bundle_count() == 2
+
+
+def test_a_save_over_someone_elses_newer_draft_is_refused_and_theirs_is_kept(designer, console_of, lanes_v1):
+    other = console_of("root")
+    opened = designer_config(designer, "lanes.bpmn")["revision"]
+    assert designer_config(other, "lanes.bpmn")["revision"] == opened
+    mine = lanes_with_review_task()
+    saved = designer.post_json("/designer/files/lanes.bpmn/draft", {"content": mine, "revision": opened})
+    assert saved.status_code == 200
+    again = designer.post_json("/designer/files/lanes.bpmn/draft", {"content": mine + "\n",
+                                                                      "revision": saved.json["revision"]})
+    assert again.status_code == 200  # my own later save goes on from my last one
+
+    theirs = other.post_json("/designer/files/lanes.bpmn/draft", {"content": broken_lanes(), "revision": opened})
+
+    assert theirs.status_code == 409
+    assert "lin-name" in theirs.json["message"]
+    assert designer.get("/designer/files/lanes.bpmn/download").get_data(as_text=True) == mine + "\n"
+
+
+def designer_config(console, name: str) -> dict:
+    page = console.get(f"/designer/files/{name}").get_data(as_text=True)
+    return json.loads(page.split('id="designer-config">', 1)[1].split("</script>", 1)[0])

@@ -48,11 +48,12 @@ export function bindWorkspace(config, editor) {
 
   async function save() {
     note(text.saving);
-    const response = await post(config, config.saveUrl, { content: await editor.content() });
+    const response = await post(config, config.saveUrl, { content: await editor.content(), revision: config.revision });
     if (!response.ok) {
       note(response.body.message || text.failed, 'danger');
       return false;
     }
+    config.revision = response.body.revision;
     const problems = response.body.problems || [];
     showProblems(problems);
     note(problems.length ? text.savedWithProblems.replace('{count}', problems.length) : text.saved,

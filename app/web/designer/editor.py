@@ -34,7 +34,8 @@ def _editor_texts() -> dict[str, str]:
 
 def _editor_config(opened: workspace.FileText) -> dict[str, Any]:
     return {
-        "file": opened.name, "kind": opened.kind, "content": opened.content, "locale": select_locale(),
+        "file": opened.name, "kind": opened.kind, "content": opened.content, "revision": opened.revision,
+        "locale": select_locale(),
         "csrfToken": generate_csrf(),
         "saveUrl": url_for("designer.save", name=opened.name), "deployUrl": url_for("designer.deploy"),
         "checkUrl": url_for("designer.check"), "newFormUrl": url_for("designer.create_form"),
@@ -82,8 +83,13 @@ def _text(body: dict[str, Any], key: str) -> str:
 @designers_only
 @as_json
 def save(name: str) -> Any:
-    problems = workspace.save_draft(name, _text(_json_body(), "content"), user=me(), clock=runtime().clock)
-    return json_response({"problems": [asdict(problem) for problem in problems]})
+    body = _json_body()
+    content = _text(body, "content")
+    base = body.get("revision")
+    problems = workspace.save_draft(name, content, user=me(), clock=runtime().clock,
+                                    base_revision=base if isinstance(base, str) else None)
+    return json_response({"problems": [asdict(problem) for problem in problems],
+                          "revision": workspace.revision_of(content)})
 
 
 @designer.post("/files/<name>/discard")
