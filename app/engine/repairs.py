@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.task import Task, TaskState
 
 from app.engine.problems import TaskNotReadyError
-from app.engine.runtime import Engine, StepResult, _diagram_process
+from app.engine.runtime import Engine, StepResult, _diagram_process, _latest_data
 
 ACTIVE_MASK = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
@@ -36,6 +36,7 @@ class InstanceMap:
 
     elements: dict[str, dict[str, ElementState]] = field(default_factory=dict)
     calls: dict[str, dict[str, str]] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)  # the instance's current data
 
 
 class MigrationRefusedError(Exception):
@@ -49,7 +50,7 @@ class MigrationRefusedError(Exception):
 def instance_map(engine: Engine, state: str) -> InstanceMap:
     """Visits and active elements of every diagram the instance has entered (call activities included)."""
     workflow = engine._load(state)
-    result = InstanceMap()
+    result = InstanceMap(data=_latest_data(workflow))
     for task in _all_tasks(workflow):
         spec = task.task_spec
         if spec.bpmn_id is None:

@@ -49,8 +49,8 @@ def instance_page(rt: Runtime, instance_id: int, *, user: Actor) -> InstancePage
     elements: dict[str, Any] = {}
     calls: dict[str, Any] = {}
     if instance.state:  # empty when the very first step failed
-        data = dict(rt.engine.inspect(instance.state).data)
         mapped = instance_map(rt.engine, instance.state)
+        data = mapped.data
         elements = {diagram: {element: asdict(state) for element, state in states.items()}
                     for diagram, states in mapped.elements.items()}
         calls = mapped.calls
