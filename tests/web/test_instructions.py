@@ -15,8 +15,9 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from app.engine.instructions import instruction_problems, language_sections, render
+from app.services.auth import set_locale
 from app.services.organisation import create_project, create_unit
-from app.services.users import create_user
+from app.services.users import create_user, find_user
 from tests.web.test_console import PASSWORD, TICKET_FIXTURES, browser_of, record_call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +147,14 @@ def test_every_shipped_instruction_renders_as_markdown_without_stray_marks(file,
     filled = render(text, data, language=language, timezone="Asia/Shanghai")
     shown = MarkdownIt("commonmark", {"html": False}).render(filled)
     assert "**" not in shown and "{{" not in shown and "{%" not in shown, f"{file} {task_id}: {shown}"
+
+
+def test_the_api_gives_the_instructions_in_the_users_language(app, estate, api_as):
+    agent = browser_of(app, "wang")
+    number = record_call(agent, emergency="false")
+    task_id = re.search(r"/tasks/([0-9a-f-]{36})", agent.get(f"/tickets/{number}").get_data(as_text=True)).group(1)
+    reader = api_as("reader", "cs_agent")
+    assert reader.get(f"/tasks/{task_id}").json["instructions"].startswith("**处理时限**：2026-03-03 09:00")
+
+    set_locale(find_user("reader").id, "en")
+    assert reader.get(f"/tasks/{task_id}").json["instructions"].startswith("**Due:** 2026-03-03 09:00")

@@ -26,7 +26,8 @@ def _limit() -> int:
 
 @api.get("/tasks/<task_id>")
 def get_task(task_id: str) -> dict:
-    return task_detail(task_service.get_task(runtime(), task_id, user=acting_user()))
+    user = acting_user()  # the instructions come in the user's language, like on the task page
+    return task_detail(task_service.get_task(runtime(), task_id, user=user, locale=user.locale))
 
 
 @api.post("/tasks/<task_id>/claim")
