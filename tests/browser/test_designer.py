@@ -237,6 +237,12 @@ def test_the_editor_speaks_chinese_and_english_on_request(staff, designer_user):
     expect(page.locator('[data-entry-id="kefu-timer"] .bio-properties-panel-error')).to_contain_text("ISO 8601")
     timer.fill('"2026-03-05T09:00:00+08:00"')
     expect(page.locator('[data-entry-id="kefu-timer"] .bio-properties-panel-error')).to_have_count(0)
+    page.evaluate("kefuTest.select('Participant_complaint')")
+    start_roles = page.locator('[data-entry-id="kefu-start-roles"]')
+    start_roles.locator("input").fill("cs_agent, 保安")
+    expect(start_roles.locator(".bio-properties-panel-error")).to_have_text("未知角色：保安")
+    start_roles.locator("input").fill("cs_agent, 中控室保安")
+    expect(start_roles.locator(".bio-properties-panel-error")).to_have_count(0)
 
     with page.expect_navigation():
         page.locator("#switch-language").click()

@@ -7,7 +7,10 @@ import re
 
 import pytest
 from lxml import etree
+from sqlalchemy import func, select
 
+from app.extensions import db
+from app.models.designer import DesignerDraft
 from tests.conftest import Api, ApiUser
 from tests.designer.conftest import bundle_count, designer_fixture, text_of
 
@@ -85,6 +88,13 @@ def test_only_designers_and_admins_open_the_designer(app, console_of, lanes_v1):
         assert page.status_code == 200
         assert "lanes.bpmn" in page.get_data(as_text=True)
     assert app.test_client().get("/designer/").status_code == 302  # to the login page
+
+
+def test_the_json_endpoints_need_the_csrf_token(designer, lanes_v1):
+    with designer.app.app_context():
+        refused = designer.client.post("/designer/files/lanes.bpmn/draft", json={"content": text_of("lanes.bpmn")})
+    assert refused.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(DesignerDraft)) == 0
 
 
 def test_the_editor_opens_a_deployed_diagram_with_the_roles_and_forms_to_choose_from(designer, lanes_v1):

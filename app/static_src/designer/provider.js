@@ -27,7 +27,7 @@ function addExtension(element, bo, item, bpmnFactory, modeling) {
   if (!extensions) {
     extensions = bpmnFactory.create('bpmn:ExtensionElements', { values: [] });
     extensions.$parent = bo;
-    modeling.updateProperties(element, { extensionElements: extensions });
+    modeling.updateModdleProperties(element, bo, { extensionElements: extensions });
   }
   item.$parent = extensions;
   modeling.updateModdleProperties(element, extensions, { values: [ ...extensions.get('values'), item ] });
@@ -46,9 +46,9 @@ export function getProperty(bo, name) {
   return found ? found.value : '';
 }
 
-function setProperty(element, name, value, services) {
+function setProperty(element, name, value, services, owner) {
   const { bpmnFactory, modeling } = services;
-  const bo = getBusinessObject(element);
+  const bo = owner || getBusinessObject(element);
   let properties = findExtension(bo, 'spiffworkflow:Properties');
   const found = properties && properties.get('properties').find((property) => property.name === name);
   if (found && !value) {
@@ -355,6 +355,28 @@ function CalledProcess(props) {
   });
 }
 
+function processOf(element) {
+  const bo = getBusinessObject(element);
+  return is(bo, 'bpmn:Participant') ? bo.get('processRef') : bo;
+}
+
+function StartRoles(props) {
+  const { element, id } = props;
+  const services = useServices();
+  const { translate, config } = services;
+  const known = new Set((config.roles || []).flatMap((role) => [ role.key, role.name ]));
+  return h(TextFieldEntry, {
+    element, id, debounce: services.debounce,
+    label: translate('Who may start (role keys, comma-separated; empty: the first lane)'),
+    getValue: () => getProperty(processOf(element), 'startRoles'),
+    setValue: (value) => setProperty(element, 'startRoles', value, services, processOf(element)),
+    validate: (value) => {
+      const unknown = (value || '').split(',').map((name) => name.trim()).filter((name) => name && !known.has(name));
+      return unknown.length ? translate('Unknown role: {name}', { name: unknown.join(', ') }) : null;
+    }
+  });
+}
+
 function isConditionalFlow(element) {
   if (!is(element, 'bpmn:SequenceFlow')) {
     return false;
@@ -365,6 +387,9 @@ function isConditionalFlow(element) {
 
 function kefuEntries(element) {
   const entries = [];
+  if ((is(element, 'bpmn:Participant') && getBusinessObject(element).get('processRef')) || is(element, 'bpmn:Process')) {
+    entries.push({ id: 'kefu-start-roles', component: StartRoles, isEdited: isTextFieldEntryEdited });
+  }
   if (is(element, 'bpmn:Lane')) {
     entries.push({ id: 'kefu-lane-role', component: LaneRole, isEdited: isSelectEntryEdited });
   }

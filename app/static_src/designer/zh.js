@@ -49,6 +49,7 @@ export default {
   // Kefu's engine settings
   'Kefu engine': '引擎设置',
   'Role of the lane': '泳道角色',
+  'Who may start (role keys, comma-separated; empty: the first lane)': '可发起的角色（角色键，逗号分隔；留空则为第一条泳道的角色）',
   'The people of this role see the lane\'s tasks.': '持有此角色的人员可以看到本泳道的任务。',
   'Unknown role: {name}': '未知角色：{name}',
   'Form': '表单',
