@@ -43,8 +43,8 @@ def instance_page(rt: Runtime, instance_id: int, *, user: Actor) -> InstancePage
     ticket = db.session.scalars(select(Ticket).where(Ticket.instance_id == instance_id)).first()
     if ticket_project_hidden(ticket.project_key if ticket else None, user):
         raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
-    bundle = db.session.get(Bundle, instance.bundle_id)
-    assert bundle is not None  # a foreign key
+    bundle = db.session.execute(select(Bundle.id, Bundle.process_id, Bundle.version)
+                                .where(Bundle.id == instance.bundle_id)).one()
     data: dict[str, Any] = {}
     elements: dict[str, Any] = {}
     calls: dict[str, Any] = {}
@@ -57,39 +57,44 @@ def instance_page(rt: Runtime, instance_id: int, *, user: Actor) -> InstancePage
     error = instance.error if isinstance(instance.error, dict) else None
     diagram = {"process_id": instance.process_id, "elements": elements, "calls": calls,
                "failed": (error or {}).get("element_id") if instance.status == "error" else None,
-               "processes": sorted(processes_in(bundle))}
+               "processes": sorted(drawn_processes(bundle.id))}
     starter = db.session.get(User, instance.started_by_id) if instance.started_by_id else None
     return InstancePage(instance, bundle.version, ticket, timeline_of(rt, instance_id), data,
                         open_tasks_of(instance_id), error, diagram, newer_versions(bundle),
                         starter.username if starter else None)
 
 
-def newer_versions(bundle: Bundle) -> list[tuple[int, int]]:
+def newer_versions(bundle: Any) -> list[tuple[int, int]]:
     return [(row.id, row.version) for row in db.session.execute(
         select(Bundle.id, Bundle.version).where(Bundle.process_id == bundle.process_id,
                                                 Bundle.version > bundle.version).order_by(Bundle.version.desc()))]
 
 
 _PROCESS_TAG = re.compile(r"<(?:\w+:)?process\b[^>]*?\bid=\"([^\"]+)\"")
+_DRAWN: dict[int, dict[str, str]] = {}  # bundle id -> process id -> file; a bundle never changes
 
 
-def processes_in(bundle: Bundle) -> dict[str, str]:
-    """BPMN process id -> the bundle's file that draws it."""
-    found: dict[str, str] = {}
-    for name, text in bundle.files.items():
-        if name.endswith(".bpmn"):
-            for process_id in _PROCESS_TAG.findall(text):
-                found.setdefault(process_id, name)
+def drawn_processes(bundle_id: int) -> dict[str, str]:
+    """BPMN process id -> the bundle's file that draws it (read once per bundle and process)."""
+    found = _DRAWN.get(bundle_id)
+    if found is None:
+        files = db.session.scalar(select(Bundle.files).where(Bundle.id == bundle_id)) or {}
+        found = {}
+        for name, text in sorted(files.items()):
+            if name.endswith(".bpmn"):
+                for process_id in _PROCESS_TAG.findall(text):
+                    found.setdefault(process_id, name)
+        _DRAWN[bundle_id] = found
     return found
 
 
 def diagram_xml(bundle_id: int, process_id: str) -> str:
     """The BPMN file of ``bundle_id`` that holds ``process_id``; raise NotFoundError."""
-    bundle = db.session.get(Bundle, bundle_id)
-    name = processes_in(bundle).get(process_id) if bundle else None
-    if bundle is None or name is None:
+    name = drawn_processes(bundle_id).get(process_id)
+    text = db.session.scalar(select(Bundle.files[name].as_string()).where(Bundle.id == bundle_id)) if name else None
+    if text is None:
         raise NotFoundError(f"没有流程图 / no diagram for {process_id}")
-    return str(bundle.files[name])
+    return str(text)
 
 
 # --- definitions ----------------------------------------------------------------------------------------------
@@ -124,11 +129,12 @@ def flows() -> list[FlowRow]:
             .group_by(ProcessInstance.bundle_id, ProcessInstance.status)):
         counts.setdefault(bundle_id, {})[status] = int(count)
     result: dict[str, FlowRow] = {}
-    for bundle, username in db.session.execute(
-            select(Bundle, User.username).outerjoin(User, User.id == Bundle.deployed_by_id)
+    for bundle in db.session.execute(
+            select(Bundle.id, Bundle.process_id, Bundle.version, Bundle.title, Bundle.source, Bundle.deployed_at,
+                   User.username).outerjoin(User, User.id == Bundle.deployed_by_id)
             .order_by(Bundle.process_id, Bundle.version.desc())):
         flow = result.setdefault(bundle.process_id, FlowRow(bundle.process_id, bundle.title, []))
-        flow.versions.append(VersionRow(bundle.id, bundle.version, bundle.title, bundle.source, username,
+        flow.versions.append(VersionRow(bundle.id, bundle.version, bundle.title, bundle.source, bundle.username,
                                         bundle.deployed_at, counts.get(bundle.id, {})))
     return list(result.values())
 
@@ -164,5 +170,5 @@ def version_page(bundle_id: int) -> VersionPage:
         select(ProcessInstance.status, func.count()).where(ProcessInstance.bundle_id == bundle_id)
         .group_by(ProcessInstance.status))}
     deployer = db.session.get(User, bundle.deployed_by_id) if bundle.deployed_by_id else None
-    diagram = {"process_id": bundle.process_id, "elements": elements, "processes": sorted(processes_in(bundle))}
+    diagram = {"process_id": bundle.process_id, "elements": elements, "processes": sorted(drawn_processes(bundle.id))}
     return VersionPage(bundle, deployer.username if deployer else None, counts, diagram)
