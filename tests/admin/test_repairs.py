@@ -42,6 +42,8 @@ def test_suspend_stops_the_instance_and_resume_lets_it_go_on(estate, api):
     assert admin.post(f"/admin/instances/{instance_id}/resume", {"reason": "恢复处理"}).status_code == 302
     assert estate.instance(instance_id).status == "running"
     assert estate.events(instance_id, "resumed")[0].data["reason"] == "恢复处理"
+    timeline = admin.get(f"/admin/instances/{instance_id}").get_data(as_text=True)
+    assert "已挂起" in timeline and "业主要求暂停" in timeline and "已恢复" in timeline
     assert api(f"/tasks/{task_id}/complete", {"outcome": "resolved"}).status_code == 200
 
 
