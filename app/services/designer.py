@@ -19,9 +19,9 @@ from lxml import etree
 from sqlalchemy import select
 
 from app.clock import Clock
-from app.engine import Problem, read_library
+from app.engine import Problem
 from app.engine.library import BPMN_NS, DMN_NAMESPACES
-from app.engine.review import not_runnable, review_library
+from app.engine.review import not_runnable, read_drafts, review_library
 from app.engine.scripting import ScriptCompileError, compile_expression, compile_script, expression_names
 from app.engine.timers import TimerValueError, parse_timer_value
 from app.engine.xml import UnsafeXmlError, parse_xml
@@ -185,7 +185,7 @@ def review_drafts() -> list[Problem]:
     drafts = _draft_bytes()
     if not drafts:
         return []
-    library = read_library({**latest_texts(), **drafts})
+    library = read_drafts(latest_texts(), drafts)
     return review_library(library, set(drafts), role_names(), SYSTEM_VARIABLES)
 
 
@@ -194,7 +194,7 @@ def deploy_drafts(rt: Runtime, *, user: Actor) -> list[DeployedVersion]:
     drafts = _draft_bytes()
     if not drafts:
         raise InvalidRequestError("没有草稿可部署 / there is no draft to deploy")
-    library = read_library({**latest_texts(), **drafts})
+    library = read_drafts(latest_texts(), drafts)
     unsupported = not_runnable(library, set(drafts))
     if unsupported:
         raise InvalidDefinitionError(REFUSED, problems=list(dict.fromkeys(unsupported + check_files(drafts))))
