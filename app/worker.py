@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 from uuid import uuid4
@@ -37,7 +37,7 @@ CONFLICT_PAUSE = 0.05  # after a pass that only lost races, before trying those 
 
 
 class Waiter(Protocol):
-    def wait(self, seconds: float) -> None: ...
+    def wait(self, seconds: float, stopping: Callable[[], bool]) -> None: ...
     def close(self) -> None: ...
 
 
@@ -107,7 +107,7 @@ class Worker:
                     if counts:
                         log.info("ran %s", counts)
                     pause = CONFLICT_PAUSE if set(counts) == {"requeued"} else 0.0
-                    waiter.wait(max(pause, min(self.seconds_to_next_job(), IDLE_SECONDS)))
+                    waiter.wait(max(pause, min(self.seconds_to_next_job(), IDLE_SECONDS)), lambda: self.stopping)
                     db.session.remove()
             log.info("worker %s stopped", self.owner)
 
@@ -122,7 +122,7 @@ class Worker:
 class SleepWaiter:
     """No NOTIFY (SQLite): sleep, but look again at least every POLL_SECONDS."""
 
-    def wait(self, seconds: float) -> None:
+    def wait(self, seconds: float, stopping: Callable[[], bool]) -> None:
         time.sleep(min(seconds, POLL_SECONDS))
 
     def close(self) -> None:
@@ -137,9 +137,9 @@ class NotifyWaiter:
         self.connection = psycopg.connect(url, autocommit=True)
         self.connection.execute("LISTEN kefu_jobs")
 
-    def wait(self, seconds: float) -> None:
+    def wait(self, seconds: float, stopping: Callable[[], bool]) -> None:
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+        while (left := deadline - time.monotonic()) > 0 and not stopping():
             # In slices, so a stop signal is seen within a second.
             if any(True for _ in self.connection.notifies(timeout=min(left, 1.0), stop_after=1)):
                 self._drain()

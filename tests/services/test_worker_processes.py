@@ -1,0 +1,119 @@
+"""Several `flask worker` processes against one PostgreSQL: every timer fires exactly once, even after kill -9.
+
+Real processes on the system clock; the instances were started on the test's (earlier) manual
+clock, so every timer is already due when the workers start. SQLite runs one worker process by
+design (no SKIP LOCKED, one writer), so these tests need PostgreSQL (``make test`` runs them there).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from app.extensions import db
+from app.services.auth import user_for_token
+from app.services.instances import start_instance
+
+pytestmark = pytest.mark.concurrency
+TIMER_FLOW = Path(__file__).with_name("timer_at.bpmn")
+ROOT = Path(__file__).resolve().parents[2]
+TIMERS = 2000
+WAIT_LIMIT_SECONDS = 300  # a hang guard for a condition wait, not a speed limit
+
+
+@pytest.fixture
+def due_timers(app, database_url, deploy, api_as, clock) -> int:
+    """TIMERS instances each waiting on a timer that is due (on the test clock, long ago for real)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several worker processes need PostgreSQL (SKIP LOCKED); make test runs this there")
+    deploy({"timer_at.bpmn": TIMER_FLOW.read_bytes()})
+    admin = user_for_token(api_as("root", "admin").user.token)
+    rt = app.extensions["kefu"]
+    for _ in range(TIMERS):
+        start_instance(rt, "timer_at", {}, user=admin)
+    db.session.remove()
+    db.engine.dispose()
+    return TIMERS
+
+
+@pytest.fixture
+def spawn_worker(database_url) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def spawn() -> subprocess.Popen[bytes]:
+        env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "app:create_app", "KEFU_ENV": "testing",
+               "WORKER_LOCK_SECONDS": "5", "WORKER_BATCH": "25"}
+        process = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes.append(process)
+        return process
+
+    yield spawn
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def scalar(engine: Engine, sql: str, **params: object) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text(sql), params).scalar_one())
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, "the workers stopped making progress"
+        time.sleep(0.2)
+
+
+def assert_each_timer_fired_once(engine: Engine) -> None:
+    assert scalar(engine, "SELECT count(*) FROM audit_events WHERE action = 'timer'") == TIMERS
+    assert scalar(engine, """SELECT count(*) FROM (SELECT instance_id FROM audit_events WHERE action = 'timer'
+                             GROUP BY instance_id HAVING count(*) > 1) doubled""") == 0
+    assert scalar(engine, "SELECT count(*) FROM process_instances WHERE status = 'completed'") == TIMERS
+    assert scalar(engine, "SELECT count(*) FROM jobs WHERE kind = 'timer'") == 0
+
+
+def test_three_workers_fire_two_thousand_due_timers_exactly_once(due_timers, database_url, spawn_worker):
+    engine = create_engine(database_url)
+    try:
+        workers = [spawn_worker() for _ in range(3)]
+        wait_until(lambda: scalar(engine, "SELECT count(*) FROM jobs WHERE kind = 'timer'") == 0)
+        assert_each_timer_fired_once(engine)
+        assert all(worker.poll() is None for worker in workers)  # still running, waiting for more
+    finally:
+        engine.dispose()
+
+
+def test_jobs_of_a_worker_killed_mid_run_are_taken_by_the_others_after_the_lock_expires(
+        due_timers, database_url, spawn_worker):
+    engine = create_engine(database_url)
+    try:
+        victim = spawn_worker()
+        wait_until(lambda: scalar(engine, "SELECT count(*) FROM audit_events WHERE action = 'timer'") >= 100)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        held = scalar(engine, "SELECT count(*) FROM jobs WHERE lock_owner LIKE :owner", owner=f"%:{victim.pid}:%")
+        fired_before = scalar(engine, "SELECT count(*) FROM audit_events WHERE action = 'timer'")
+        assert held > 0 and fired_before < TIMERS  # it died holding locked jobs, with work left
+
+        [spawn_worker() for _ in range(2)]
+        wait_until(lambda: scalar(engine, "SELECT count(*) FROM jobs WHERE kind = 'timer'") == 0)
+        assert_each_timer_fired_once(engine)
+    finally:
+        engine.dispose()
