@@ -55,7 +55,8 @@ def test_filters_by_flow_status_stage_department_overdue_and_escalation(estate, 
 
     assert ids(process_id="no_condition") == [failed]
     assert ids(status="error") == [failed]
-    assert ids(status="waiting") == ids(status="running") or estate.instance_of(ticket) in ids(status="running")
+    assert ids(status="running") == [estate.instance_of(ticket)]  # a task is ready
+    assert ids(status="suspended") == []
     assert ids(stage="handling", department="property") == [estate.instance_of(ticket)]
     assert ids(department="engineering") == []
     assert ids(overdue="1") == []
@@ -197,3 +198,37 @@ def test_an_unknown_instance_is_a_404_page(estate):
     response = estate.browser("root").get("/admin/instances/999999")
     assert response.status_code == 404
     assert "不存在" in response.get_data(as_text=True)
+
+
+def test_a_manager_limited_to_one_project_sees_only_its_instances(estate, clock):
+    from app.services.organisation import create_project, create_unit, limit_user_to_projects
+    from app.services.users import create_user
+
+    create_project("xixi", "西溪苑")
+    create_unit("xixi", "1-101")
+    limit_user_to_projects(estate.principal("wang").id, ["lanting", "xixi"])
+    ours = estate.open_ticket()
+    theirs = estate.open_ticket(project="xixi", unit="1-101", phone="13900139000")
+    manager = create_user("lan", password="secret-pw-1", roles=("property_manager",), clock=clock)
+    limit_user_to_projects(manager.id, ["lanting"])
+    browser = estate.browser("lan")
+    assert listed(browser.get("/admin/").get_data(as_text=True)) == [estate.instance_of(ours)]
+    assert browser.get(f"/admin/instances/{estate.instance_of(theirs)}").status_code == 404
+    export = browser.get("/admin/instances/export.csv").get_data(as_text=True)
+    assert ours in export and theirs not in export
+
+
+def test_the_deadline_sort_lists_tickets_soonest_first_across_pages(estate, clock):
+    from app.services.admin_instances import InstanceFilter, list_instances
+
+    later = estate.open_ticket()
+    clock.advance(timedelta(hours=1))
+    latest = estate.open_ticket()
+    fail_at_gateway(estate)  # no ticket, no deadline: not in this sort
+    root = estate.principal("root")
+    first = list_instances(InstanceFilter(sort="due"), user=root, now=clock.now(), timezone="Asia/Shanghai",
+                           limit=1)
+    second = list_instances(InstanceFilter(sort="due"), user=root, now=clock.now(), timezone="Asia/Shanghai",
+                            cursor=first.next_cursor, limit=1)
+    assert [row.ticket_number for row in first.rows + second.rows] == [later, latest]
+    assert second.next_cursor is None
