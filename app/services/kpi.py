@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -61,79 +61,99 @@ class Facts:
 
 # --- keeping the counters ---------------------------------------------------------------------------
 
+# One round trip on the step's hot path: the ticket and what it contributed last.
+_TICKET_WITH_FACTS = (
+    select(Ticket.__table__, *[FACTS.c[f.name].label(f"f_{f.name}") for f in fields(Facts)],
+           FACTS.c.counted_event_id.label("f_counted_event_id"))
+    .select_from(Ticket.__table__.outerjoin(FACTS, FACTS.c.ticket_id == Ticket.id))
+    .where(Ticket.id == bindparam("ticket_id"))
+)
+
+
 def count_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any] | None = None) -> None:
     """Bring the counters in line with the ticket as it now stands (inside the caller's transaction)."""
-    _recount(ticket_id, timezone, data or {})
-
-
-def _recount(ticket_id: int, timezone: str, data: Mapping[str, Any]) -> tuple[Any, int] | None:
-    """Recount one ticket; returns its row and the last audit event counted for its tasks."""
-    ticket = db.session.execute(select(Ticket.__table__).where(Ticket.id == ticket_id)).first()
-    if ticket is None:
-        return None
-    old_row = db.session.execute(select(FACTS).where(FACTS.c.ticket_id == ticket_id)).first()
-    old = _facts_of_row(old_row) if old_row is not None else None
-    new = facts_of(ticket, ZoneInfo(timezone), hot_spot=hot_spot_of(ticket.category, ticket.part, data,
-                                                                       old.hot_spot if old else ""))
-    if new != old:
-        changes = contributions(new)
-        for key, counts in (contributions(old) if old else {}).items():
-            for name, count in counts.items():
-                changes.setdefault(key, {})[name] = changes.get(key, {}).get(name, 0) - count
-        _add(changes, {})
-        _save_facts(ticket_id, new, exists=old is not None)
-    return ticket, (old_row.counted_event_id if old_row is not None else 0)
+    _count(ticket_id, timezone, data or {}, with_tasks=False)
 
 
 def count_new_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any]) -> None:
     """Count a new ticket; when it is a repeat repair, the earlier tickets it flagged are recounted too."""
-    ticket = _recount(ticket_id, timezone, data)
-    if ticket is None or not ticket[0].repeat_repair:
+    ticket = _count(ticket_id, timezone, data, with_tasks=False)
+    if ticket is None or not ticket.repeat_repair:
         return
     flagged = db.session.scalars(
         select(Ticket.id).join(FACTS, FACTS.c.ticket_id == Ticket.id)
-        .where(Ticket.project_key == ticket[0].project_key, Ticket.unit_code == ticket[0].unit_code,
+        .where(Ticket.project_key == ticket.project_key, Ticket.unit_code == ticket.unit_code,
                Ticket.repeat_repair.is_(True), FACTS.c.repeat_repair.is_(False), Ticket.id != ticket_id)
     ).all()
     for earlier in flagged:
-        _recount(earlier, timezone, {})
+        _count(earlier, timezone, {}, with_tasks=False)
 
 
 def count_step(ticket_id: int, *, timezone: str, data: Mapping[str, Any]) -> None:
     """After a step: recount the ticket, and add the tasks completed since the last count to the
     stage and person times (found through their audit events, whose ids only grow)."""
-    counted = _recount(ticket_id, timezone, data)
-    if counted is None:
-        return
-    ticket, last_event = counted
-    done = db.session.execute(
-        select(EVENTS.c.id, HumanTask.process_id, HumanTask.element_id, HumanTask.title, HumanTask.created_at,
-               HumanTask.completed_at, HumanTask.completed_by_id)
-        .join(HumanTask, HumanTask.id == EVENTS.c.task_id)
-        .where(EVENTS.c.instance_id == ticket.instance_id, EVENTS.c.id > last_event, EVENTS.c.action == "complete",
-               HumanTask.state == "completed")
-    ).all()
-    if not done:
-        return
-    _add_task_times(done, ticket.project_key, ZoneInfo(timezone))
-    db.session.execute(FACTS.update().where(FACTS.c.ticket_id == ticket_id)
-                       .values(counted_event_id=max(row.id for row in done)))
+    _count(ticket_id, timezone, data, with_tasks=True)
 
 
-def _add_task_times(done: Iterable[Any], project_key: str, zone: ZoneInfo) -> None:
+def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks: bool) -> Any:
+    """Move the ticket's counts from what it contributed last to what it contributes now, and (``with_tasks``)
+    add its newly completed tasks' times: one read, one upsert, one write of the facts. Returns the ticket row."""
+    ticket = db.session.execute(_TICKET_WITH_FACTS, {"ticket_id": ticket_id}).first()
+    if ticket is None:
+        return None
+    zone = ZoneInfo(timezone)
+    old = _facts_of_row(ticket) if ticket.f_received_day is not None else None
+    new = facts_of(ticket, zone, hot_spot=hot_spot_of(ticket.category, ticket.part, data, old.hot_spot if old else ""))
     changes: dict[Key, dict[str, int]] = {}
+    if new != old:
+        changes = contributions(new)
+        for key, counts in (contributions(old) if old else {}).items():
+            for name, count in counts.items():
+                changes.setdefault(key, {})[name] = changes.get(key, {}).get(name, 0) - count
+    last_event = int(ticket.f_counted_event_id or 0)
     labels: dict[Key, str] = {}
+    if with_tasks:
+        done = db.session.execute(_COMPLETED_SINCE, {"instance_id": ticket.instance_id, "last": last_event}).all()
+        for key, (counts, label) in _task_times(done, ticket.project_key, zone).items():
+            merged = changes.setdefault(key, {})
+            for name, count in counts.items():
+                merged[name] = merged.get(name, 0) + count
+            if label:
+                labels[key] = label
+        last_event = max([last_event, *(row.id for row in done)])
+    _add(changes, labels)
+    if old is None:
+        db.session.execute(FACTS.insert().values(ticket_id=ticket_id, counted_event_id=last_event, **asdict(new)))
+    elif new != old or last_event != ticket.f_counted_event_id:
+        db.session.execute(FACTS.update().where(FACTS.c.ticket_id == ticket_id)
+                           .values(counted_event_id=last_event, **asdict(new)))
+    return ticket
+
+
+_COMPLETED_SINCE = (
+    select(EVENTS.c.id, HumanTask.process_id, HumanTask.element_id, HumanTask.title, HumanTask.created_at,
+           HumanTask.completed_at, HumanTask.completed_by_id)
+    .join(HumanTask, HumanTask.id == EVENTS.c.task_id)
+    .where(EVENTS.c.instance_id == bindparam("instance_id"), EVENTS.c.id > bindparam("last"),
+           EVENTS.c.action == "complete", HumanTask.state == "completed")
+)
+
+
+def _task_times(done: Iterable[Any], project_key: str, zone: ZoneInfo) -> dict[Key, tuple[dict[str, int], str]]:
+    """Tasks done and their seconds per (day, step) and per (day, person), with the step's title."""
+    result: dict[Key, tuple[dict[str, int], str]] = {}
     for task in done:
         day = task.completed_at.astimezone(zone).date()
         seconds = max(0, int((task.completed_at - task.created_at).total_seconds()))
-        element: Key = ("element", day, project_key, f"{task.process_id}/{task.element_id}")
-        labels[element] = task.title
-        keys = [element] + ([("user", day, project_key, str(task.completed_by_id))] if task.completed_by_id else [])
+        keys: list[Key] = [("element", day, project_key, f"{task.process_id}/{task.element_id}")]
+        if task.completed_by_id:
+            keys.append(("user", day, project_key, str(task.completed_by_id)))
         for key in keys:
-            counts = changes.setdefault(key, {"tasks_done": 0, "task_seconds": 0})
+            counts, _ = result.setdefault(key, ({"tasks_done": 0, "task_seconds": 0},
+                                                 task.title if key[0] == "element" else ""))
             counts["tasks_done"] += 1
             counts["task_seconds"] += seconds
-    _add(changes, labels)
+    return result
 
 
 def hot_spot_of(category: str, part: str | None, data: Mapping[str, Any], known: str = "") -> str:
@@ -185,14 +205,8 @@ def contributions(facts: Facts) -> dict[Key, dict[str, int]]:
 
 
 def _facts_of_row(row: Any) -> Facts:
-    return Facts(**{f.name: getattr(row, f.name) for f in fields(Facts)})
-
-
-def _save_facts(ticket_id: int, facts: Facts, *, exists: bool) -> None:
-    if exists:
-        db.session.execute(FACTS.update().where(FACTS.c.ticket_id == ticket_id).values(asdict(facts)))
-    else:
-        db.session.execute(FACTS.insert().values(ticket_id=ticket_id, counted_event_id=0, **asdict(facts)))
+    """The facts read with ``_TICKET_WITH_FACTS`` (columns prefixed ``f_``)."""
+    return Facts(**{f.name: getattr(row, f"f_{f.name}") for f in fields(Facts)})
 
 
 def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) -> None:
@@ -205,13 +219,21 @@ def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) ->
     labels = {**labels, **{(k[0], k[1], COMPANY, k[3]): label for k, label in labels.items()}}
     rows = [{**row, "label": labels.get((row["dimension"], row["day"], row["project_key"], row["value"]))}
             for row in rows]
-    if not rows:
-        return
-    dialect = db.session.connection().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DAILY).values(rows)
-    db.session.execute(upsert.on_conflict_do_update(
+    if rows:
+        connection = db.session.connection()
+        connection.execute(_UPSERTS[connection.dialect.name], rows)
+
+
+def _upsert(insert: Any) -> Any:
+    """Add the counters to an existing row (one statement, built once: compiling it per step would cost more
+    than running it)."""
+    statement = insert(DAILY)
+    return statement.on_conflict_do_update(
         index_elements=[DAILY.c.dimension, DAILY.c.day, DAILY.c.project_key, DAILY.c.value],
-        set_={name: DAILY.c[name] + upsert.excluded[name] for name in COUNTERS}))
+        set_={name: DAILY.c[name] + statement.excluded[name] for name in COUNTERS})
+
+
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
 def _with_company_totals(changes: Mapping[Key, Mapping[str, int]]) -> dict[Key, dict[str, int]]:
