@@ -33,4 +33,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${PORT}/api/v1/health', timeout=4)"
 
+# Timers, reminders, escalations and the outbox need one worker: run this image a second time with
+# the command `flask worker` (several workers, on several machines, may share one PostgreSQL).
 CMD ["sh", "-c", "flask db upgrade && flask deploy && exec gunicorn -c gunicorn.conf.py --bind \"0.0.0.0:${PORT}\" 'app:create_app()'"]

@@ -1,5 +1,5 @@
 # Kefu BPM: developer and CI entry points (GNU make).
-#   make run        start the app on http://127.0.0.1:$(PORT)/ with demo users (development)
+#   make run        start the app on http://127.0.0.1:$(PORT)/ with demo users, and one worker (development)
 #   make test       the whole suite on SQLite, then again on PostgreSQL (what CI runs)
 #   make test-fast  SQLite only, stop at the first failure, no browser or slow tests
 #   make lint       ruff and mypy
@@ -67,7 +67,10 @@ run: install
 	@echo "Kefu BPM running at http://127.0.0.1:$(PORT)/ — log in as a demo user (admin, agent, tech, …" \
 	  "password $$($(PYTHON) -c 'from app.services.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)'))"
 	@echo
-	exec $(PYTHON) -m gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) "app:create_app()"
+	@# One worker beside the web server: timers, reminders, escalations and the outbox run by themselves.
+	@$(PYTHON) -m flask worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(PYTHON) -m gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) "app:create_app()"
 
 # Both runs always happen, so one report shows every failure; browser tests run on SQLite only.
 test: install

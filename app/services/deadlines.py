@@ -9,13 +9,14 @@ step; so a notice is written exactly when its cause commits, and once.
 - Still open half the limit again after it: level 3, the property managers (job ``escalate``).
 - Owners get an SMS when the call is recorded, when a visit is agreed, when the work is done and
   after the callback.
-The limit is the flow's ``limit_hours`` when it has one, else the time from receipt to the due time.
-Pauses move ``due_at``, so both jobs move with it.
+The limit is the flow's ``limit_hours`` when it has one, else the time from receipt to the due time;
+a limit in working time (``limit_unit``) is measured and extended in working time (office hours,
+holidays, 调休). Pauses move ``due_at``, so both jobs move with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from app.engine.working_time import WorkingCalendar
 from app.extensions import db
 from app.models import HumanTask, Ticket, User
 from app.services.job_rows import delete_jobs, upsert_job
@@ -31,6 +33,7 @@ from app.services.steps import record_event
 
 REMINDER_SHARE = 0.8  # remind the assignee when this share of the limit has passed
 LEVEL3_SHARE = 0.5  # level 3 when this share of the limit has passed after the due time
+WORKING_UNITS = frozenset({"working_hours", "working_days"})
 WORK_DONE_STAGES = frozenset({"callback", "review", "classification", "closed"})
 CATEGORY_ZH = {"repair": "报修", "complaint": "投诉", "consultation": "咨询", "suggestion": "建议", "praise": "表扬"}
 
@@ -70,12 +73,15 @@ def escalate_key(ticket_id: int) -> str:
 
 
 def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[str, Any], *, now: datetime,
-                      timezone: str) -> None:
-    """Compare the ticket before and after the step; schedule, notify and text what changed."""
+                      timezone: str, calendar: Callable[[], WorkingCalendar] | None = None) -> None:
+    """Compare the ticket before and after the step; schedule, notify and text what changed.
+
+    ``calendar`` places the reminder and level 3 in working time when the limit is in working time.
+    """
     after = ticket_facts(ticket_id)
     if after is None:
         return
-    _schedule_deadline_jobs(before, after, data, now)
+    _schedule_deadline_jobs(before, after, data, now, calendar)
     _notify_escalation(before, after, now)
     _text_the_owner(before, after, now, timezone)
 
@@ -83,7 +89,7 @@ def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[
 # --- deadline jobs ---------------------------------------------------------------------------------
 
 def _schedule_deadline_jobs(before: TicketFacts | None, after: TicketFacts, data: Mapping[str, Any],
-                            now: datetime) -> None:
+                            now: datetime, calendar: Callable[[], WorkingCalendar] | None) -> None:
     connection = db.session.connection()
     keys = [reminder_key(after.id), escalate_key(after.id)]
     if after.closed_at is not None or after.stage in WORK_DONE_STAGES or after.due_at is None:
@@ -92,16 +98,28 @@ def _schedule_deadline_jobs(before: TicketFacts | None, after: TicketFacts, data
         return
     if before is not None and before.due_at == after.due_at:
         return
-    limit = _limit_of(after, data)
-    reminder_at = after.due_at - limit * (1 - REMINDER_SHARE)
+    reminder_at, level3_at = _reminder_and_level3(after, data, calendar)
     if reminder_at > now:  # a deadline already 80 % gone when it is set is not worth a separate notice
         upsert_job(connection, key=keys[0], kind="reminder", due_at=reminder_at, now=now,
                    instance_id=after.instance_id, ticket_id=after.id)
     else:
         delete_jobs(connection, keys[:1])
     if after.escalation_level < 3:
-        upsert_job(connection, key=keys[1], kind="escalate", due_at=after.due_at + limit * LEVEL3_SHARE, now=now,
+        upsert_job(connection, key=keys[1], kind="escalate", due_at=level3_at, now=now,
                    instance_id=after.instance_id, ticket_id=after.id)
+
+
+def _reminder_and_level3(ticket: TicketFacts, data: Mapping[str, Any],
+                         calendar_of: Callable[[], WorkingCalendar] | None) -> tuple[datetime, datetime]:
+    """80 % of the limit, and half the limit past the due time — in working time for a working-time limit."""
+    assert ticket.due_at is not None
+    if calendar_of is not None and data.get("limit_unit") in WORKING_UNITS:
+        calendar = calendar_of()
+        working = timedelta(hours=calendar.working_hours_between(ticket.received_at, ticket.due_at))
+        return (calendar.add_working_hours(ticket.received_at, working * REMINDER_SHARE),
+                calendar.add_working_hours(ticket.due_at, working * LEVEL3_SHARE))
+    limit = _limit_of(ticket, data)
+    return ticket.due_at - limit * (1 - REMINDER_SHARE), ticket.due_at + limit * LEVEL3_SHARE
 
 
 def _limit_of(ticket: TicketFacts, data: Mapping[str, Any]) -> timedelta:

@@ -70,7 +70,8 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
         created["id"] = db.session.execute(insert(Ticket).values(values).returning(Ticket.id)).scalar_one()
         if result is not None:
             _sync_columns(created["id"], result, now)
-        after_ticket_step(created["id"], None, result.data if result else {}, now=now, timezone=rt.timezone)
+        after_ticket_step(created["id"], None, result.data if result else {}, now=now, timezone=rt.timezone,
+                          calendar=rt.calendar)
         if plan.data.get("category") == "repair" and plan.data.get("part"):
             _flag_repeat_repair(created["id"], project_key, str(plan.data["unit"]), str(plan.data["part"]), now)
         kpi.count_new_ticket(created["id"], timezone=rt.timezone, data=plan.data)  # dashboard counters (admin)
@@ -97,7 +98,8 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
     """
     before = ticket_facts(ticket_id)
     _sync_columns(ticket_id, result, rt.clock.now())
-    after_ticket_step(ticket_id, before, result.data, now=rt.clock.now(), timezone=rt.timezone)
+    after_ticket_step(ticket_id, before, result.data, now=rt.clock.now(), timezone=rt.timezone,
+                      calendar=rt.calendar)
     if result.status == "completed" and result.data.get("reopen_as_complaint"):
         original = db.session.get(Ticket, ticket_id)
         if original is not None and not original.reopened:

@@ -7,7 +7,8 @@ The worker runs (``desk.wait``) as the clock moves; each person reads their bell
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -134,3 +135,30 @@ def test_an_owner_never_reached_gets_one_text_saying_so_when_the_callbacks_end(d
 
     unreachable = [text for text in texts_to(OWNER_PHONE) if "未能联系上您" in text]
     assert unreachable == [f"【客服中心】工单 {ticket.number} 回访多次未能联系上您，如有问题请致电客服中心。"]
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_a_sales_complaint_is_reminded_and_escalated_in_working_time_around_national_day(desk, staff, api_as):
+    """5 working days from Friday 26 Sep 2025 15:00: due Fri 10 Oct 15:00 (Sunday 28 Sep is a make-up day,
+    1-8 Oct are holidays). 80 % of 45 office hours is Thu 9 Oct 15:00; half again past the due time
+    (22.5 office hours, the make-up Saturday 11 Oct counting) is Tue 14 Oct 10:30."""
+    sales_owner = api_as("sales_owner", "dept_owner", departments=("sales",))
+    desk.clock.set(datetime(2025, 9, 26, 15, 0, tzinfo=SHANGHAI))
+    ticket = complaint(desk, complaint_type="sales", description="销售承诺的车位至今没有兑现。")
+    desk.handle(staff.agent, ticket, "judge_validity",
+                {**VALID_LEAK, "complaint_type": "sales", "responsible_department": "sales"})
+    assert desk.ticket(ticket)["due_at"] == datetime(2025, 10, 10, 15, 0, tzinfo=SHANGHAI).astimezone(UTC).isoformat()
+
+    desk.wait(datetime(2025, 10, 9, 14, 59, tzinfo=SHANGHAI) - desk.clock.now(), ticket)
+    assert bell(sales_owner) == (0, [])
+    desk.wait(2 * timedelta(minutes=1), ticket)
+    assert bell(sales_owner) == (1, [("due_soon", ticket.number, None)])
+
+    desk.wait(datetime(2025, 10, 14, 10, 29, tzinfo=SHANGHAI) - desk.clock.now(), ticket)
+    assert desk.ticket(ticket)["escalation_level"] == 2  # at the due time, by the flow
+    assert bell(staff.manager) == (0, [])
+    desk.wait(2 * timedelta(minutes=1), ticket)
+    assert desk.ticket(ticket)["escalation_level"] == 3
+    assert bell(staff.manager) == (1, [("escalated", ticket.number, 3)])
