@@ -163,9 +163,9 @@ def version_page(bundle_id: int) -> VersionPage:
     failed = Counter(error.get("element_id") for error in db.session.scalars(
         select(ProcessInstance.error).where(ProcessInstance.bundle_id == bundle_id,
                                             ProcessInstance.status == "error")) if isinstance(error, dict))
-    for element_id, count in failed.items():
-        if element_id:  # which diagram failed is not stored: mark the element wherever it is drawn
-            elements.setdefault("*", {}).setdefault(element_id, {"waiting": 0, "failed": 0})["failed"] = count
+    for failed_element, count in failed.items():
+        if failed_element:  # which diagram failed is not stored: mark the element wherever it is drawn
+            elements.setdefault("*", {}).setdefault(failed_element, {"waiting": 0, "failed": 0})["failed"] = count
     counts = {status: int(count) for status, count in db.session.execute(
         select(ProcessInstance.status, func.count()).where(ProcessInstance.bundle_id == bundle_id)
         .group_by(ProcessInstance.status))}

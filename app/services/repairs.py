@@ -66,8 +66,9 @@ def _load(instance_id: int) -> _Instance:
 
 def _move(instance: _Instance, **values: Any) -> None:
     """Update the instance if nobody moved it since it was read; raise ConflictError otherwise."""
-    moved = db.session.execute(update(PI).where(PI.c.id == instance.id, PI.c.lock_version == instance.lock_version)
-                               .values(lock_version=instance.lock_version + 1, **values)).rowcount
+    moved = db.session.connection().execute(
+        update(PI).where(PI.c.id == instance.id, PI.c.lock_version == instance.lock_version)
+        .values(lock_version=instance.lock_version + 1, **values)).rowcount
     if moved != 1:
         raise ConflictError(CONFLICT_MESSAGE)
 
@@ -225,7 +226,7 @@ def check_migration(rt: Runtime, instance_ids: list[int], target_bundle_id: int)
     """Dry run: which instances can move to the target version, and why not the others. Writes nothing."""
     target = _target(target_bundle_id)
     versions = dict(db.session.execute(select(Bundle.id, Bundle.version)).all())
-    numbers = dict(db.session.execute(select(T.c.instance_id, T.c.number)
+    numbers: dict[int, str] = dict(db.session.execute(select(T.c.instance_id, T.c.number)
                                       .where(T.c.instance_id.in_(instance_ids))).all())
     checks = []
     for instance_id in instance_ids:

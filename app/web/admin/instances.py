@@ -38,6 +38,11 @@ def me() -> Principal:
     return current_user.principal
 
 
+def query_of(flt: listing.InstanceFilter) -> dict[str, Any]:
+    """The filter as URL parameters for ``url_for``."""
+    return dict(flt.as_query())
+
+
 @admin.get("/")
 @require_roles(MANAGERS)
 def home() -> Any:
@@ -88,7 +93,7 @@ def save_filter() -> Response:
         flash(_("Filter saved."), "success")
     except InvalidRequestError as exc:
         flash(exc.message, "danger")
-    return redirect(url_for("admin.home", **flt.as_query()))
+    return redirect(url_for("admin.home", **query_of(flt)))
 
 
 @admin.post("/filters/<int:filter_id>/delete")

@@ -13,7 +13,7 @@ from app.services import repairs
 from app.services.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.services.steps import open_tasks_of
 from app.web.admin import ADMIN, admin, require_roles
-from app.web.admin.instances import me, render_instance, runtime
+from app.web.admin.instances import me, query_of, render_instance, runtime
 
 MIGRATION_BATCH = 1000
 _STATUS_REPAIRS = {"suspend": repairs.suspend, "resume": repairs.resume, "terminate": repairs.terminate}
@@ -87,7 +87,7 @@ def migrate() -> Any:
     flt = listing.parse_filter(source)
     if not flt.process_id:
         flash(_("Choose a flow in the filter first: instances migrate within their flow."), "warning")
-        return redirect(url_for("admin.home", **flt.as_query()))
+        return redirect(url_for("admin.home", **query_of(flt)))
     page = listing.list_instances(flt, user=me(), now=rt.clock.now(), timezone=rt.timezone, limit=MIGRATION_BATCH)
     ids = [row.instance_id for row in page.rows]
     versions = listing.filter_choices()["versions"].get(flt.process_id, [])
