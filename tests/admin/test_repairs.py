@@ -3,6 +3,8 @@ data, retry, and migrating instances in bulk with a dry run."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Bundle, HumanTask, Ticket
-from tests.admin.instances_support import NO_CONDITION_FIXED, Estate, build_estate, fail_at_gateway
+from tests.admin.instances_support import FIXTURES, NO_CONDITION_FIXED, Estate, build_estate, fail_at_gateway
 
 
 @pytest.fixture
@@ -213,3 +215,65 @@ def test_managers_may_not_repair(estate):
     manager = estate.browser("boss")
     assert manager.post(f"/admin/instances/{instance_id}/suspend", {"reason": "x"}).status_code == 403
     assert estate.instance(instance_id).status == "running"
+
+
+CALL_FILES = ("caller.bpmn", "callee.bpmn", "caller_pick.json", "callee_repair.json")
+
+
+def _callee_with_a_check() -> str:
+    """The called process with a second task after the repair."""
+    text = (FIXTURES / "callee.bpmn").read_text()
+    text = text.replace('<bpmn:sequenceFlow id="flow_repair_end" sourceRef="repair" targetRef="end" />',
+                        '<bpmn:sequenceFlow id="flow_repair_end" sourceRef="repair" targetRef="check" />'
+                        '<bpmn:sequenceFlow id="flow_check_end" sourceRef="check" targetRef="end" />')
+    text = text.replace("<bpmn:flowNodeRef>end</bpmn:flowNodeRef>",
+                        "<bpmn:flowNodeRef>check</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>")
+    return text.replace('<bpmn:endEvent id="end">\n      <bpmn:incoming>flow_repair_end</bpmn:incoming>',
+                        '<bpmn:userTask id="check" name="复核 / Check"><bpmn:incoming>flow_repair_end</bpmn:incoming>'
+                        '<bpmn:outgoing>flow_check_end</bpmn:outgoing></bpmn:userTask>'
+                        '<bpmn:endEvent id="end">\n      <bpmn:incoming>flow_check_end</bpmn:incoming>')
+
+
+def _callee_without_the_repair() -> str:
+    text = (FIXTURES / "callee.bpmn").read_text()
+    text = re.sub(r'\s*<bpmn:userTask id="repair".*?</bpmn:userTask>', "", text, flags=re.S)
+    text = text.replace("<bpmn:flowNodeRef>repair</bpmn:flowNodeRef>", "")
+    text = text.replace('targetRef="repair"', 'targetRef="end"')
+    text = re.sub(r'\s*<bpmn:sequenceFlow id="flow_repair_end"[^>]*/>', "", text)
+    text = text.replace("<bpmn:incoming>flow_repair_end</bpmn:incoming>",
+                        "<bpmn:incoming>flow_start_repair</bpmn:incoming>")
+    text = re.sub(r'\s*<bpmndi:BPMNShape id="repair_di".*?</bpmndi:BPMNShape>', "", text, flags=re.S)
+    return re.sub(r'\s*<bpmndi:BPMNEdge id="flow_repair_end_di".*?</bpmndi:BPMNEdge>', "", text, flags=re.S)
+
+
+def test_an_instance_inside_a_called_process_migrates_when_its_task_still_exists(estate, deploy):
+    from app.services.tasks import complete_task
+
+    deploy({name: (FIXTURES / name).read_bytes() for name in CALL_FILES})
+    rt, root = estate.app.extensions["kefu"], estate.principal("root")
+    instance_id = estate.start("caller")
+    complete_task(rt, estate.open_tasks(instance_id)[0].id, {"technician": "tech"}, user=root)
+    [task] = estate.open_tasks(instance_id)
+    assert (task.process_id, task.element_id) == ("callee", "repair")
+
+    deploy({"callee.bpmn": _callee_without_the_repair().encode()})
+    admin = estate.browser("root")
+    dry = admin.post("/admin/migrate", {"process_id": "caller", "target": str(_bundle("caller", 2)),
+                                        "action": "dry_run"}).get_data(as_text=True)
+    assert "active element &#39;repair&#39; of &#39;callee&#39; no longer exists" in dry
+
+    deploy({"callee.bpmn": _callee_with_a_check().encode(),
+            "callee_repair.json": (FIXTURES / "callee_repair.json").read_bytes()})
+    done = admin.post("/admin/migrate", {"process_id": "caller", "target": str(_bundle("caller", 3)),
+                                         "action": "migrate", "reason": "加复核"})
+    assert re.search(rf'data-instance="{instance_id}"[^>]*data-can-move="yes"', done.get_data(as_text=True))
+    [same] = estate.open_tasks(instance_id)
+    assert same.id == task.id  # the open task kept its id: links and claims stay valid
+    complete_task(rt, task.id, {"hours": 2}, user=root)
+    assert [t.element_id for t in estate.open_tasks(instance_id)] == ["check"]  # the new version's step
+    page = admin.get(f"/admin/instances/{instance_id}").get_data(as_text=True)
+    config = json.loads(html.unescape(re.search(r"data-config='([^']+)'", page).group(1)))
+    assert config["calls"] == {"caller": {"call_repair": "callee"}}
+    assert config["elements"]["callee"]["check"] == {"completed": 0, "active": 1}
+    assert config["elements"]["callee"]["repair"] == {"completed": 1, "active": 0}
+    assert config["elements"]["caller"]["call_repair"]["active"] == 1
