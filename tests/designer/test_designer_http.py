@@ -356,3 +356,11 @@ def test_a_save_over_someone_elses_newer_draft_is_refused_and_theirs_is_kept(des
 def designer_config(console, name: str) -> dict:
     page = console.get(f"/designer/files/{name}").get_data(as_text=True)
     return json.loads(page.split('id="designer-config">', 1)[1].split("</script>", 1)[0])
+
+
+def test_the_preview_offers_the_people_of_a_role_like_the_staff_form(designer, lanes_v1):
+    schema = {"type": "object", "title": "派工 / Dispatch", "properties": {
+        "supervisor": {"type": "string", "title": "主管 / Supervisor", "x-widget": "user", "x-role": "cs_supervisor"}}}
+    html = designer.post_json("/designer/forms/preview", {"content": json.dumps(schema)}).json["html"]
+    assert '<option value="chen"' in html
+    assert "chen-name" in html

@@ -79,7 +79,8 @@ export function bindWorkspace(config, editor) {
   }
 
   async function download() {
-    const blob = new Blob([ await editor.content() ], { type: 'application/xml' });
+    const type = config.kind === 'form' ? 'application/json' : 'application/xml';
+    const blob = new Blob([ await editor.content() ], { type });
     const link = document.createElement('a');
     link.href = URL.createObjectURL(blob);
     link.download = config.file;

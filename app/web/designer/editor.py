@@ -13,8 +13,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.services import designer as workspace
 from app.services import designer_history as history
 from app.services.errors import InvalidDefinitionError, InvalidRequestError
+from app.services.users import people_with_role
 from app.web.designer import as_json, designer, designers_only, json_response, me, runtime
-from app.web.form_fields import fields_for
+from app.web.form_fields import fields_for, roles_offered
 from app.web.i18n import bilingual, select_locale
 
 TEMPLATES = {"bpmn": "designer/bpmn.html", "dmn": "designer/dmn.html", "form": "designer/form.html"}
@@ -149,7 +150,8 @@ def preview() -> Any:
     schema, errors = workspace.schema_errors(_text(_json_body(), "content"))
     html = ""
     if schema is not None:
-        fields = fields_for(schema, {}, {}, select_locale(), runtime().timezone, people={})
+        people = {role: people_with_role(role) for role in roles_offered(schema)}
+        fields = fields_for(schema, {}, {}, select_locale(), runtime().timezone, people)
         html = render_template("designer/_preview.html", fields=fields, schema=schema)
     return json_response({"html": html, "errors": [asdict(error) for error in errors]})
 
