@@ -146,13 +146,17 @@ def test_the_csv_export_masks_phones_and_is_logged(estate):
 
 
 def test_the_xlsx_export_shows_full_phones_to_holders_of_the_export_permission(estate):
-    number = estate.open_ticket(phone="13900139000", description="=HYPERLINK(\"x\")")
+    number = estate.open_ticket(phone="13900139000", caller_name="=HYPERLINK(\"http://x\")")
     response = estate.browser("pii").get("/admin/instances/export.xlsx")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0][0] == "instance"
     assert values[1][1] == number and values[1][10] == "13900139000"
+    assert values[1][9] == "'=HYPERLINK(\"http://x\")"  # a formula typed by a caller stays text
+    log = estate.browser("root").get(f"/admin/access-log?ticket={number}").get_data(as_text=True)
+    assert "export_xlsx" in log or "导出 XLSX" in log
+    assert "完整" in log  # the export showed full numbers
 
 
 def test_the_instance_page_shows_diagram_marks_tasks_data_and_timeline(estate):
@@ -232,3 +236,18 @@ def test_the_deadline_sort_lists_tickets_soonest_first_across_pages(estate, cloc
                             cursor=first.next_cursor, limit=1)
     assert [row.ticket_number for row in first.rows + second.rows] == [later, latest]
     assert second.next_cursor is None
+
+
+def test_a_finished_instance_shows_every_element_it_passed(estate):
+    from app.services.tasks import complete_task
+
+    number = estate.open_ticket()
+    instance_id = estate.instance_of(number)
+    task = estate.open_tasks(instance_id)[0]
+    complete_task(estate.app.extensions["kefu"], task.id, {"outcome": "resolved"}, user=estate.principal("wang"))
+    page = estate.browser("root").get(f"/admin/instances/{instance_id}").get_data(as_text=True)
+    config = json.loads(html.unescape(re.search(r"data-config='([^']+)'", page).group(1)))
+    assert {element: state["completed"] for element, state in config["elements"]["reception"].items()} == {
+        "start": 1, "set_deadline": 1, "resolve": 1, "end": 1}
+    assert 'id="repairs"' not in page or "repair-suspend" not in page  # nothing to repair on a finished one
+    assert "resolved" in page  # the data it finished with
