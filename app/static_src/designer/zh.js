@@ -1,6 +1,6 @@
 // Chinese for what bpmn-js-i18n's zn.js lacks: the properties panel and Kefu's own entries.
 export default {
-  'Change element': '更改元素',
+  'Change element': '更改类型',
   'Toggle non-interrupting': '切换为非中断',
   'Ad-hoc sub-process': '临时子流程',
   'Select an element to edit its properties.': '选择一个元素以编辑其属性。',
