@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 
 export PYTHON
 
-.PHONY: help venv install run test test-fast lint bench clean
+.PHONY: help venv install run test test-fast lint bench bench-timers clean
 
 help:
 	@echo "make run | test | test-fast | lint | bench | install | clean   (PORT=$(PORT))"
@@ -93,6 +93,10 @@ lint: install
 
 bench: install
 	$(PYTHON) bench/engine_overhead.py
+
+# 10,000 timers due over 10 minutes, 2 workers, PostgreSQL: how late they fire (about 20 minutes).
+bench-timers: install
+	$(PYTHON) bench/timers.py
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist test-output
