@@ -62,8 +62,16 @@
       markVersion(canvas, overlays, registry, states, (config.elements || {})["*"] || {});
     }
     registry.filter((element) => element.type === "bpmn:CallActivity").forEach((element) => {
-      if ((config.processes || []).includes(element.businessObject.calledElement)) {
-        canvas.addMarker(element.id, "el-call");
+      const called = element.businessObject.calledElement;
+      if (!(config.processes || []).includes(called)) { return; }
+      canvas.addMarker(element.id, "el-call");
+      if (config.mode !== "instance") {  // a version page: how many wait inside the called process
+        const inside = Object.values((config.elements || {})[called] || {})
+          .reduce((sum, counts) => sum + (counts.waiting || 0), 0);
+        if (inside) {
+          canvas.addMarker(element.id, "el-active");
+          badge(overlays, element.id, String(inside), "waiting");
+        }
       }
     });
   };
