@@ -64,5 +64,22 @@ def test_an_admin_finds_an_overdue_ticket_by_phone_sees_its_task_on_the_diagram_
     form.get_by_role("button").click()
 
     expect(admin.locator(".alert-success")).to_be_visible()
-    expect(admin.locator('#open-tasks tr[data-element="dispatch_technician"] .task-assignee')).to_have_text("eng_super2")
+    assignee = admin.locator('#open-tasks tr[data-element="dispatch_technician"] .task-assignee')
+    expect(assignee).to_have_text("eng_super2")
     expect(admin.locator('#timeline li[data-action="reassigned"]')).to_have_count(1)
+
+
+def test_the_version_page_draws_where_instances_wait(staff, back_office, admins):
+    back_office.open_ticket()
+    back_office.open_ticket(phone="13912345678")
+    admin = staff("root")
+    admin.goto("/admin/definitions")
+    admin.locator('section[data-process="reception"] .versions a').first.click()
+    diagram = admin.locator("#diagram")
+    expect(diagram).to_have_attribute("data-state", "ready")
+    call = admin.locator('#diagram g.djs-element[data-element-id="handle_repair"]')
+    expect(call).to_have_class(re.compile(r"\bel-active\b"))
+    expect(admin.locator('#diagram .diagram-badge[data-element="handle_repair"]')).to_have_text("2")
+    call.click()
+    expect(diagram).to_have_attribute("data-process", "repair")
+    expect(admin.locator('#diagram .diagram-badge[data-element="dispatch_technician"]')).to_have_text("2")
