@@ -209,9 +209,9 @@ def test_an_unreachable_task_and_a_broken_condition_are_shown_on_their_elements_
         expect(page.locator(f'.djs-element[data-element-id="{element_id}"]')).to_have_class(
             re.compile(r"\bkefu-problem\b"))
         expect(page.locator(f'.kefu-problem-badge[data-element-id="{element_id}"]')).to_have_count(1)
-    expect(page.locator(f'#problem-list .problem[data-element-id="{orphan}"]')).to_contain_text("unreachable")
-    expect(page.locator('#problem-list .problem[data-element-id="flow_gw_reopen_yes"]')).to_contain_text(
-        "condition does not compile")
+    expect(page.locator(f'#problem-list .problem[data-element-id="{orphan}"]')).to_contain_text(
+        "不可达：没有顺序流指向这里")
+    expect(page.locator('#problem-list .problem[data-element-id="flow_gw_reopen_yes"]')).to_contain_text("条件无法编译")
     assert versions_of("reception") == 1
     page.locator(f'#problem-list .problem[data-element-id="{orphan}"] button').click()
     assert page.evaluate("kefuTest.selected()") == [orphan]
@@ -288,7 +288,7 @@ def test_a_designer_shortens_a_deadline_in_the_decision_table(staff, designer_us
 
     expect(page.locator("#designer-status")).to_have_attribute("data-state", "danger")
     expect(page.locator('#problem-list .problem[data-element-id="Rule_property_service"]')).to_contain_text(
-        "use ? for the input")
+        "输入单元格“in (\"property_service\")”无法正确运行")
     expect(test_cell).to_have_css("background-color", "rgb(248, 215, 218)")  # the rule is tinted
     assert versions_of("reception") == 1
 
@@ -322,8 +322,8 @@ def test_a_camunda_modeler_diagram_is_imported_shown_and_its_unsupported_parts_n
 
     expect(page.locator("#designer-status")).to_have_attribute("data-state", "danger")
     review = page.locator('#problem-list .problem[data-element-id="Activity_review"]')
-    expect(review.filter(has_text="formKey is a Camunda 7 setting")).to_have_count(1)
-    expect(review.filter(has_text="user task is not in a lane")).to_have_count(1)
+    expect(review.filter(has_text="formKey 是 Camunda 7 的设置，本系统不支持：请改为选择表单")).to_have_count(1)
+    expect(review.filter(has_text="人工任务不在任何泳道中")).to_have_count(1)
     expect(page.locator('.kefu-problem-badge[data-element-id="Activity_notify"]')).to_have_count(1)
     expect(page.locator('.kefu-problem-badge[data-element-id="Flow_yes"]')).to_have_count(1)
     assert versions_of("Process_repair_request") == 0

@@ -109,8 +109,8 @@ def test_the_editor_opens_a_deployed_diagram_with_the_roles_and_forms_to_choose_
 def test_a_draft_is_saved_with_its_problems_and_changes_nothing_deployed(designer, api, lanes_v1):
     response = save(designer, "lanes.bpmn", text_of("lanes.bpmn").replace('name="dept_owner"', 'name="前台经理"'))
     assert response.status_code == 200
-    assert {"file": "lanes.bpmn", "element_id": "lane_dept_owner",
-            "message": "lane '前台经理' names no known role"} in response.json["problems"]
+    assert {"file": "lanes.bpmn", "element_id": "lane_dept_owner", "message": "lane '前台经理' names no known role",
+            "text": "泳道“前台经理”不是已知角色"} in response.json["problems"]
     assert "前台经理" in designer.get("/designer/files/lanes.bpmn/download").get_data(as_text=True)
     assert bundle_count() == 1
     assert {item["id"]: item["version"] for item in api("root").get("/processes").json["items"]} == {"lanes_demo": 1}

@@ -57,7 +57,7 @@ function markProblems(modeler, config, problems) {
     const badge = document.createElement('div');
     badge.className = 'kefu-problem-badge';
     badge.dataset.elementId = problem.element_id;
-    badge.title = problems.filter((p) => p.element_id === problem.element_id).map((p) => p.message).join('\n');
+    badge.title = problems.filter((p) => p.element_id === problem.element_id).map((p) => p.text || p.message).join('\n');
     badge.textContent = '!';
     overlays.add(element, 'kefu-problem', { position: { top: -10, right: 10 }, html: badge });
   });

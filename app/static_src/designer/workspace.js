@@ -30,15 +30,23 @@ export function bindWorkspace(config, editor) {
       item.className = 'list-group-item small problem';
       item.dataset.file = problem.file;
       item.dataset.elementId = problem.element_id || '';
-      const where = document.createElement(problem.element_id && onThisFile(problem.element_id) ? 'button' : 'span');
-      where.className = where.tagName === 'BUTTON' ? 'btn btn-link btn-sm p-0 me-1 align-baseline' : 'me-1 text-muted';
+      const here = problem.file === config.file;
+      const where = document.createElement(here && problem.element_id && onThisFile(problem.element_id) ? 'button'
+        : here ? 'span' : 'a');
+      where.className = where.tagName === 'SPAN' ? 'me-1 text-muted' : 'btn btn-link btn-sm p-0 me-1 align-baseline';
       where.textContent = `${problem.file}${problem.element_id ? ' · ' + problem.element_id : ''}`;
+      if (where.tagName === 'A') {
+        where.href = config.fileUrl.replace('__NAME__', encodeURIComponent(problem.file));
+        where.target = '_blank';
+      }
       if (where.tagName === 'BUTTON') {
         where.type = 'button';
         where.addEventListener('click', () => editor.select(problem.element_id));
       }
       const message = document.createElement('span');
-      message.textContent = problem.message;
+      message.className = 'problem-text';
+      message.textContent = problem.text || problem.message;
+      message.title = problem.message;
       item.append(where, message);
       list.append(item);
     });

@@ -7,8 +7,7 @@ pages and the endpoints live in ``editor.py`` and ``history.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -16,12 +15,14 @@ from flask import Blueprint, abort, current_app, jsonify, render_template
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app.engine import Problem
 from app.services import designer as workspace
 from app.services import designer_history as history
 from app.services.access import may_deploy
 from app.services.auth import Principal
 from app.services.errors import InvalidDefinitionError, ServiceError
 from app.services.runtime import Runtime
+from app.web.designer.problems import problem_json
 from app.web.errors import error_body, status_of
 from app.web.i18n import bilingual, select_locale
 
@@ -50,7 +51,7 @@ def as_json(view: F) -> F:
         except ServiceError as error:
             body = error_body(error.code, bilingual(error.message, select_locale()), error.errors)
             if isinstance(error, InvalidDefinitionError):
-                body["problems"] = [asdict(problem) for problem in error.details.get("problems", [])]
+                body["problems"] = shown(error.details.get("problems", []))
             return jsonify(body), status_of(error)
     return answer  # type: ignore[return-value]
 
@@ -67,7 +68,12 @@ def me() -> Principal:
 @designers_only
 def home() -> str:
     return render_template("designer/home.html", files=workspace.list_files(), processes=history.processes(),
-                           problems=workspace.review_drafts())
+                           problems=shown(workspace.review_drafts()))
+
+
+def shown(problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    """Problems as the editor pages show them, in the user's language."""
+    return [problem_json(problem, select_locale()) for problem in problems]
 
 
 def json_response(payload: dict[str, Any], status: int = 200) -> tuple[Response, int]:

@@ -14,7 +14,7 @@ from app.services import designer as workspace
 from app.services import designer_history as history
 from app.services.errors import InvalidDefinitionError, InvalidRequestError
 from app.services.users import people_with_role
-from app.web.designer import as_json, designer, designers_only, json_response, me, runtime
+from app.web.designer import as_json, designer, designers_only, json_response, me, runtime, shown
 from app.web.form_fields import fields_for, roles_offered
 from app.web.i18n import bilingual, select_locale
 
@@ -45,7 +45,7 @@ def _editor_config(opened: workspace.FileText) -> dict[str, Any]:
         "roles": [{"key": key, "name": name_en if select_locale() == "en" else name_zh}
                   for key, name_zh, name_en in workspace.known_roles()],
         "forms": workspace.form_names(),
-        "problems": [asdict(problem) for problem in workspace.review_drafts()] if opened.is_draft else [],
+        "problems": shown(workspace.review_drafts()) if opened.is_draft else [],
         "text": _editor_texts(),
     }
 
@@ -89,7 +89,7 @@ def save(name: str) -> Any:
     base = body.get("revision")
     problems = workspace.save_draft(name, content, user=me(), clock=runtime().clock,
                                     base_revision=base if isinstance(base, str) else None)
-    return json_response({"problems": [asdict(problem) for problem in problems],
+    return json_response({"problems": shown(problems),
                           "revision": workspace.revision_of(content)})
 
 
@@ -119,9 +119,9 @@ def deploy_from_home() -> Any:
         problems = exc.details.get("problems", [])
         flash(bilingual(exc.message, select_locale()), "danger")
         return render_template("designer/home.html", files=workspace.list_files(),
-                               processes=history.processes(), problems=problems), 422
-    shown = ", ".join(f"{bilingual(v.title, select_locale())} v{v.version}" for v in versions)
-    flash(_("Deployed: %(versions)s", versions=shown) if versions else _("Nothing changed, so no new version."),
+                               processes=history.processes(), problems=shown(problems)), 422
+    listed = ", ".join(f"{bilingual(v.title, select_locale())} v{v.version}" for v in versions)
+    flash(_("Deployed: %(versions)s", versions=listed) if versions else _("Nothing changed, so no new version."),
           "success")
     return redirect(url_for("designer.home"))
 
@@ -166,6 +166,6 @@ def import_files() -> Any:
     except InvalidRequestError as exc:
         flash(bilingual(exc.message, select_locale()), "danger")
         return render_template("designer/home.html", files=workspace.list_files(), processes=history.processes(),
-                               problems=workspace.review_drafts()), 400
+                               problems=shown(workspace.review_drafts())), 400
     flash(_("Imported as drafts: %(names)s", names=", ".join(names)), "success")
     return redirect(url_for("designer.edit", name=names[0]) if len(names) == 1 else url_for("designer.home"))
