@@ -277,3 +277,26 @@ def test_an_instance_inside_a_called_process_migrates_when_its_task_still_exists
     assert config["elements"]["callee"]["check"] == {"completed": 0, "active": 1}
     assert config["elements"]["callee"]["repair"] == {"completed": 1, "active": 0}
     assert config["elements"]["caller"]["call_repair"]["active"] == 1
+
+
+def test_suspend_resume_and_terminate_keep_the_timer_job_in_step(estate, deploy):
+    from app.models.jobs import Job
+
+    deploy({name: (FIXTURES / name).read_bytes() for name in ("timer.bpmn", "timer_reply.json",
+                                                               "timer_escalate.json")})
+    instance_id = estate.start("timer_demo")
+
+    def timer_job() -> Job | None:
+        db.session.expire_all()
+        return db.session.scalars(select(Job).where(Job.key == f"timer:{instance_id}")).first()
+
+    due = estate.instance(instance_id).next_timer_at
+    assert due is not None and timer_job() is not None
+    admin = estate.browser("root")
+    admin.post(f"/admin/instances/{instance_id}/suspend", {"reason": "暂停计时"})
+    assert timer_job() is None  # a suspended instance's deadline does not fire
+    admin.post(f"/admin/instances/{instance_id}/resume", {"reason": "继续"})
+    job = timer_job()
+    assert job is not None and job.due_at == due
+    admin.post(f"/admin/instances/{instance_id}/terminate", {"reason": "作废"})
+    assert timer_job() is None
