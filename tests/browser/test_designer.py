@@ -327,3 +327,27 @@ def test_a_camunda_modeler_diagram_is_imported_shown_and_its_unsupported_parts_n
     expect(page.locator('.kefu-problem-badge[data-element-id="Activity_notify"]')).to_have_count(1)
     expect(page.locator('.kefu-problem-badge[data-element-id="Flow_yes"]')).to_have_count(1)
     assert versions_of("Process_repair_request") == 0
+
+
+def test_a_designer_adds_a_choice_and_relabels_a_field_without_touching_json(staff, designer_user):
+    page = staff("designer")
+    page.goto("/designer/files/complaint_classify.json")
+    expect(page.locator("body")).to_have_attribute("data-preview-ready", "true")
+    row = page.locator('#field-list tr[data-field="hot_spot"]')
+    choices = row.locator(".field-choices")
+    choices.fill(choices.input_value() + "\nlift=电梯 / Lift")
+    choices.press("Tab")
+    expect(page.locator('#form-preview select#hot_spot option[value="lift"]')).to_have_text("电梯")
+    row.locator(".field-label-zh").fill("投诉热点")
+    row.locator(".field-label-zh").press("Tab")
+    expect(page.locator('#form-preview label[for="hot_spot"]')).to_contain_text("投诉热点")
+    assert '"title": "投诉热点 / ' in page.locator("#schema-text").input_value()
+    expect(page.locator("#schema-errors")).to_have_attribute("data-state", "valid")
+
+    page.locator("#deploy").click()
+
+    expect(page.locator("#designer-status")).to_have_attribute("data-state", "success")
+    assert versions_of("reception") == 2
+    page.locator("#schema-text").fill('{"type": "object", "properties": {"note": {"type": "strin"}}}')
+    expect(page.locator("#schema-errors")).to_have_attribute("data-state", "invalid")
+    expect(page.locator("#schema-errors .schema-error").first).to_contain_text("properties/note/type")
