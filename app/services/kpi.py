@@ -248,30 +248,46 @@ def _with_company_totals(changes: Mapping[Key, Mapping[str, int]]) -> dict[Key, 
 
 
 def rebuild(*, timezone: str, batch: int = 5000) -> int:
-    """Recompute the ticket counters from the tickets (task times are kept). Commits; returns tickets counted."""
+    """Recount everything from the tickets and their completed tasks (a database whose tickets predate the
+    counters, or a repair). Keeps the hot spots classified so far. Commits; returns the tickets counted."""
     zone = ZoneInfo(timezone)
-    known = {row.ticket_id: row for row in db.session.execute(
-        select(FACTS.c.ticket_id, FACTS.c.hot_spot, FACTS.c.counted_event_id))}
-    db.session.execute(delete(DAILY).where(DAILY.c.dimension.in_((*TICKET_DIMENSIONS, "hot_spot"))))
+    known = dict(db.session.execute(select(FACTS.c.ticket_id, FACTS.c.hot_spot)).all())
+    last_events = dict(db.session.execute(select(EVENTS.c.instance_id, func.max(EVENTS.c.id))
+                                          .where(EVENTS.c.action == "complete").group_by(EVENTS.c.instance_id)).all())
+    db.session.execute(delete(DAILY))
     db.session.execute(delete(FACTS))
     totals: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    labels: dict[Key, str] = {}
     facts_rows = []
     for ticket in db.session.execute(select(Ticket.__table__).order_by(Ticket.id)).yield_per(batch):
-        kept = known.get(ticket.id)
         facts = facts_of(ticket, zone, hot_spot=hot_spot_of(ticket.category, ticket.part, {},
-                                                            kept.hot_spot if kept else ""))
-        facts_rows.append({"ticket_id": ticket.id, "counted_event_id": kept.counted_event_id if kept else 0,
+                                                            known.get(ticket.id, "")))
+        facts_rows.append({"ticket_id": ticket.id, "counted_event_id": last_events.get(ticket.instance_id, 0),
                            **asdict(facts)})
-        for key, counts in contributions(facts).items():
-            for name, count in counts.items():
-                totals[key][name] += count
+        _merge(totals, contributions(facts))
+    done = db.session.execute(
+        select(HumanTask.process_id, HumanTask.element_id, HumanTask.title, HumanTask.created_at,
+               HumanTask.completed_at, HumanTask.completed_by_id, Ticket.project_key)
+        .join(Ticket, Ticket.instance_id == HumanTask.instance_id)
+        .where(HumanTask.state == "completed", HumanTask.completed_at.is_not(None))).yield_per(batch)
+    for task in done:
+        for key, (counts, label) in _task_times([task], task.project_key, zone).items():
+            _merge(totals, {key: counts})
+            if label:
+                labels[key] = label
     for start in range(0, len(facts_rows), batch):
         db.session.execute(FACTS.insert(), facts_rows[start:start + batch])
     items = list(totals.items())
     for start in range(0, len(items), batch):
-        _add(dict(items[start:start + batch]), {})
+        _add(dict(items[start:start + batch]), labels)
     db.session.commit()
     return len(facts_rows)
+
+
+def _merge(totals: dict[Key, dict[str, int]], changes: Mapping[Key, Mapping[str, int]]) -> None:
+    for key, counts in changes.items():
+        for name, count in counts.items():
+            totals[key][name] += count
 
 
 # --- reading the figures ------------------------------------------------------------------------------

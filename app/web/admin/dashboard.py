@@ -7,14 +7,15 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from app.services import kpi
 from app.services.organisation import projects_for
 from app.services.projects import visible_projects
-from app.web.admin import MANAGERS, admin, require_roles
+from app.web.admin import ADMIN, MANAGERS, admin, require_roles
 from app.web.i18n import bilingual, select_locale
 from app.web.labels import code_label
 
@@ -96,9 +97,19 @@ def dashboard() -> Any:
                            projects=projects, project_key=project_key, project_names=names, tables=tables,
                            formulas={key: bilingual(text, select_locale()) for key, text in FORMULAS.items()},
                            rates=RATES, counts=COUNTS, rate_names=rate_names(), count_names=count_names(),
-                           chart=_chart_data(board, period, names),
+                           chart=_chart_data(board, period, names), may_recount=bool(
+                               current_user.principal.role_keys & ADMIN),
                            hot_spot_label=_hot_spot_label, given={"from": request.args.get("from", ""),
                                                                   "to": request.args.get("to", "")}), status
+
+
+@admin.post("/dashboard/recount")
+@require_roles(ADMIN)
+def recount() -> Response:
+    """Recount every figure from the tickets (after an upgrade from a version without the counters)."""
+    counted = kpi.rebuild(timezone=current_app.extensions["kefu"].timezone)
+    flash(_("Recounted %(count)d tickets.", count=counted), "success")
+    return redirect(url_for("admin.dashboard"))
 
 
 def _period(given_start: str, given_end: str, today: date) -> tuple[date, date, str | None]:
