@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.services import admin_exports as exports
 from app.services import admin_instances as listing
 from app.services.access_log import log_export, log_phone_view, may_export_phones
 from app.services.admin_diagrams import instance_page
@@ -71,14 +72,14 @@ def export(kind: str) -> Response:
     flt = listing.parse_filter(request.args)
     now = rt.clock.now()
     masked = not may_export_phones(me())
-    rows = list(listing.export_rows(flt, user=me(), now=now, timezone=rt.timezone, masked=masked))
+    rows = list(exports.export_rows(flt, user=me(), now=now, timezone=rt.timezone, masked=masked))
     log_export(me(), kind=kind, masked=masked, ticket_numbers=[row.ticket_number or "" for row in rows],
                filters=flt.as_query(), now=now)
     stamp = now.strftime("%Y%m%d-%H%M")
     if kind == "csv":
-        body, mimetype = listing.to_csv(rows, now=now, timezone=rt.timezone), "text/csv; charset=utf-8"
+        body, mimetype = exports.to_csv(rows, now=now, timezone=rt.timezone), "text/csv; charset=utf-8"
     else:
-        body = listing.to_xlsx(rows, now=now, timezone=rt.timezone)
+        body = exports.to_xlsx(rows, now=now, timezone=rt.timezone)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="instances-{stamp}.{kind}"'})
