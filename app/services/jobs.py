@@ -138,7 +138,7 @@ def _record_failure(rt: Runtime, job: TakenJob, owner: str, exc: Exception, now:
             return "retry"
         db.session.execute(update(JOBS).where(mine).values(
             retries_left=0, lock_owner=None, lock_expires_at=None, last_error=message))
-        if job.instance_id is not None:
+        if job.kind == "timer" and job.instance_id is not None:  # a failed reminder leaves the flow alone
             _put_instance_in_error(job.instance_id, exc, message, now)
     log.error("job %s is an incident after %d tries: %s", job.key, retries, message)
     return "incident"
