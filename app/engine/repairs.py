@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.task import Task, TaskState
@@ -100,6 +101,8 @@ def migrate(engine: Engine, state: str, new_spec_key: str) -> StepResult:
         raise MigrationRefusedError(problems)
     top_diff, sub_diffs = diff_workflow(engine.registry, workflow, spec, dependencies)
 
+    timers = _waiting_timers(workflow)
+
     def move() -> None:
         migrate_workflow(top_diff, workflow, spec)
         for sub_id, sub_diff in sub_diffs.items():
@@ -108,6 +111,7 @@ def migrate(engine: Engine, state: str, new_spec_key: str) -> StepResult:
                 migrate_workflow(sub_diff, subprocess, dependencies[subprocess.spec.name])
         workflow.subprocess_specs = dependencies
         workflow.spec_key = new_spec_key
+        _restore_timers(workflow, timers)
 
     return engine._advance(workflow, move)
 
@@ -129,6 +133,27 @@ def _problems(engine: Engine, workflow: BpmnWorkflow, spec: Any, dependencies: M
                      f"'{subprocess.spec.name}' no longer exists in the new version"
                      for task in sub_diff.removed if task.state & ACTIVE_MASK]
     return sorted(set(problems))
+
+
+def _waiting_timers(workflow: BpmnWorkflow) -> dict[Any, tuple[str, Any]]:
+    """Each waiting timer's expression and the due time it was given, by task id."""
+    timers = {}
+    for task in _all_tasks(workflow):
+        definition = getattr(task.task_spec, "event_definition", None)
+        value = task._get_internal_data("event_value")
+        if isinstance(definition, TimerEventDefinition) and task.state == TaskState.WAITING and value is not None:
+            timers[task.id] = (definition.expression, value)
+    return timers
+
+
+def _restore_timers(workflow: BpmnWorkflow, timers: Mapping[Any, tuple[str, Any]]) -> None:
+    """Migrating re-predicts waiting timers, which would restart a duration ("PT4H") from now: an unchanged
+    timer keeps the due time it had."""
+    for task in _all_tasks(workflow):
+        kept = timers.get(task.id)
+        definition = getattr(task.task_spec, "event_definition", None)
+        if kept is not None and isinstance(definition, TimerEventDefinition) and definition.expression == kept[0]:
+            task._set_internal_data(event_value=kept[1])
 
 
 def _all_tasks(workflow: BpmnWorkflow) -> list[Task]:

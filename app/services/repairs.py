@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
+from app.engine import EngineRunError, StepResult, TaskNotFoundError, TaskNotReadyError
 from app.engine.repairs import MigrationRefusedError, migrate, migration_problems, set_task_data
 from app.extensions import db
 from app.models import ACTIVE_STATUSES, Bundle, HumanTask, ProcessInstance, Role, Ticket, User
@@ -294,8 +294,17 @@ def _migrate_one(rt: Runtime, instance: _Instance, target: Bundle, *, actor: Act
         write_step(step)
         db.session.execute(update(PI).where(PI.c.id == instance.id)
                            .values(bundle_id=target.id, spec_key=target.spec_key))
+        _describe_kept_tasks(result, {task.id for task in open_tasks})
         record_event(instance.id, "migrated", at=now, actor_id=actor.id,
                      data={"reason": reason, "from_version": from_version, "to_version": target.version})
         if ticket_id is not None:
             sync_ticket_after_step(rt, ticket_id, result, user=actor)
         reschedule_timer_job(instance.id, now=now)
+
+
+def _describe_kept_tasks(result: StepResult, kept_ids: set[str]) -> None:
+    """A task still open after the move shows the new version's title and form (who holds it stays)."""
+    for view in result.ready_tasks:
+        if view.task_id in kept_ids:
+            db.session.execute(update(HT).where(HT.c.id == view.task_id, HT.c.state == "open").values(
+                title=view.title, form_key=view.form_key, element_id=view.name, process_id=view.process_id))

@@ -300,3 +300,22 @@ def test_suspend_resume_and_terminate_keep_the_timer_job_in_step(estate, deploy)
     assert job is not None and job.due_at == due
     admin.post(f"/admin/instances/{instance_id}/terminate", {"reason": "作废"})
     assert timer_job() is None
+
+
+def test_a_migrated_instance_keeps_its_timer_due_time_and_shows_the_new_task_title(estate, deploy, clock):
+    from datetime import timedelta
+
+    forms = {name: (FIXTURES / name).read_bytes() for name in ("timer_reply.json", "timer_escalate.json")}
+    deploy({"timer.bpmn": (FIXTURES / "timer.bpmn").read_bytes(), **forms})
+    instance_id = estate.start("timer_demo")
+    due = estate.instance(instance_id).next_timer_at
+    clock.advance(timedelta(hours=1))
+    renamed = (FIXTURES / "timer.bpmn").read_text().replace("等待回复 / Wait for reply", "等待答复 / Await the reply")
+    deploy({"timer.bpmn": renamed.encode(), **forms})
+    response = estate.browser("root").post("/admin/migrate", {
+        "process_id": "timer_demo", "target": str(_bundle("timer_demo", 2)), "action": "migrate", "reason": "改名"})
+    assert re.search(rf'data-instance="{instance_id}"[^>]*data-can-move="yes"', response.get_data(as_text=True))
+    instance = estate.instance(instance_id)
+    assert instance.bundle_id == _bundle("timer_demo", 2)
+    assert instance.next_timer_at == due  # the four hours still count from the start, not from the migration
+    assert [task.title for task in estate.open_tasks(instance_id)] == ["等待答复 / Await the reply"]
