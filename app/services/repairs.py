@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from sqlalchemy import select, update
 
 from app.engine import EngineRunError, StepResult, TaskNotFoundError, TaskNotReadyError
@@ -192,6 +193,8 @@ def edit_task_data(rt: Runtime, task_id: str, changes: Mapping[str, Any], *, act
     task = _open_task(task_id)
     instance = _load(task.instance_id)
     _refuse(instance, (*ACTIVE_STATUSES, "suspended", "error"), "修改数据 / edit data")
+    form = rt.bundles.get(instance.spec_key).forms.get(task.form_key) if task.form_key else None
+    _check_against_form(form, changes)
     try:
         state, before = set_task_data(rt.engine, instance.state, task_id, changes)
     except (TaskNotFoundError, TaskNotReadyError) as exc:
@@ -202,6 +205,18 @@ def edit_task_data(rt: Runtime, task_id: str, changes: Mapping[str, Any], *, act
         record_event(instance.id, "data_edited", at=now, actor_id=actor.id, task_id=task_id,
                      data={"reason": reason, "changes": {name: {"from": before.get(name), "to": value}
                                                          for name, value in changes.items()}})
+
+
+def _check_against_form(form: Mapping[str, Any] | None, changes: Mapping[str, Any]) -> None:
+    """A variable that is a field of the task's form must still fit the field (type, choices, limits)."""
+    fields = {name: spec for name, spec in ((form or {}).get("properties") or {}).items() if name in changes}
+    if not fields:
+        return
+    validator = Draft202012Validator({"type": "object", "properties": fields})
+    errors = {".".join(str(part) for part in error.absolute_path) or "data": error.message
+              for error in validator.iter_errors({name: changes[name] for name in fields})}
+    if errors:
+        raise InvalidRequestError("数据不符合表单 / the data does not fit the task's form", errors=errors)
 
 
 # --- migration --------------------------------------------------------------------------------------------------

@@ -127,6 +127,9 @@ def test_edit_the_data_of_an_open_task_keeps_old_and_new_values_in_the_audit(est
     refused = admin.post(url, {"data": "{not json", "reason": "再改"})
     assert refused.status_code == 400
     assert "{not json" in refused.get_data(as_text=True)
+    unfit = admin.post(url, {"data": '{"outcome": "lost"}', "reason": "再改"})  # not a choice of the form
+    assert unfit.status_code == 400 and "数据不符合表单" in unfit.get_data(as_text=True)
+    assert len(estate.events(instance_id, "data_edited")) == 1
 
 
 def test_retry_runs_an_errored_instance_again(estate):
