@@ -213,12 +213,10 @@ def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) ->
     """Add counts to the daily rows, and to the whole company's (project ``*``), in one upsert, in key order
     (two steps never wait on each other crosswise)."""
     changes = _with_company_totals(changes)
+    labels = {**labels, **{(k[0], k[1], COMPANY, k[3]): label for k, label in labels.items()}}
     rows = [{"dimension": key[0], "day": key[1], "project_key": key[2], "value": key[3][:160],
              "label": labels.get(key), **{name: int(counts.get(name, 0)) for name in COUNTERS}}
             for key, counts in sorted(changes.items()) if any(counts.values())]
-    labels = {**labels, **{(k[0], k[1], COMPANY, k[3]): label for k, label in labels.items()}}
-    rows = [{**row, "label": labels.get((row["dimension"], row["day"], row["project_key"], row["value"]))}
-            for row in rows]
     if rows:
         connection = db.session.connection()
         connection.execute(_UPSERTS[connection.dialect.name], rows)
@@ -251,9 +249,10 @@ def rebuild(*, timezone: str, batch: int = 5000) -> int:
     """Recount everything from the tickets and their completed tasks (a database whose tickets predate the
     counters, or a repair). Keeps the hot spots classified so far. Commits; returns the tickets counted."""
     zone = ZoneInfo(timezone)
-    known = dict(db.session.execute(select(FACTS.c.ticket_id, FACTS.c.hot_spot)).all())
-    last_events = dict(db.session.execute(select(EVENTS.c.instance_id, func.max(EVENTS.c.id))
-                                          .where(EVENTS.c.action == "complete").group_by(EVENTS.c.instance_id)).all())
+    known: dict[int, str] = {row[0]: row[1] for row in db.session.execute(select(FACTS.c.ticket_id, FACTS.c.hot_spot))}
+    last_events: dict[int, int] = {row[0]: row[1] for row in db.session.execute(
+        select(EVENTS.c.instance_id, func.max(EVENTS.c.id)).where(EVENTS.c.action == "complete")
+        .group_by(EVENTS.c.instance_id))}
     db.session.execute(delete(DAILY))
     db.session.execute(delete(FACTS))
     totals: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
