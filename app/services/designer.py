@@ -24,7 +24,7 @@ from app.engine.library import BPMN_NS, DMN_NAMESPACES
 from app.engine.review import not_runnable, read_drafts, review_library
 from app.engine.scripting import ScriptCompileError, compile_expression, compile_script, expression_names
 from app.engine.timers import TimerValueError, parse_timer_value
-from app.engine.xml import UnsafeXmlError, parse_xml
+from app.engine.xml import MAX_XML_BYTES, UnsafeXmlError, parse_xml
 from app.extensions import db
 from app.models import Role
 from app.models.designer import DesignerDraft
@@ -115,8 +115,7 @@ def save_draft(name: str, content: str, *, user: Actor, clock: Clock,
     meantime is not overwritten: ConflictError, and the editor keeps its text.
     """
     kind = kind_of(name)
-    if kind != "form":
-        _check_xml(name, content.encode("utf-8"), kind)
+    _check_content(name, content.encode("utf-8"), kind)
     draft = db.session.get(DesignerDraft, name)
     if base_revision is not None:
         current = draft.content if draft is not None else deployed_texts().get(name)
@@ -131,6 +130,16 @@ def save_draft(name: str, content: str, *, user: Actor, clock: Clock,
     db.session.add(draft)
     db.session.commit()
     return review_drafts()
+
+
+def _check_content(name: str, content: bytes, kind: str) -> None:
+    """Refuse a file that is too large, and XML that is hostile, malformed or not BPMN/DMN as its name says."""
+    if len(content) > MAX_XML_BYTES:
+        message = f"file is larger than {MAX_XML_BYTES // 1024} KiB"
+        raise InvalidRequestError(f"文件 {name} 被拒绝：{message} / {name} was refused: {message}",
+                                  errors={name: message})
+    if kind != "form":
+        _check_xml(name, content, kind)
 
 
 def _check_xml(name: str, content: bytes, kind: str) -> None:
@@ -153,9 +162,7 @@ def import_files(files: Mapping[str, bytes], *, user: Actor, clock: Clock) -> li
         raise InvalidRequestError("请选择文件 / choose at least one file", errors={"files": "required"})
     texts = {}
     for name, content in files.items():
-        kind = kind_of(name)
-        if kind != "form":
-            _check_xml(name, content, kind)
+        _check_content(name, content, kind_of(name))
         try:
             texts[name] = content.decode("utf-8")
         except UnicodeDecodeError as exc:

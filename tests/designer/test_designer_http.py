@@ -364,3 +364,25 @@ def test_the_preview_offers_the_people_of_a_role_like_the_staff_form(designer, l
     html = designer.post_json("/designer/forms/preview", {"content": json.dumps(schema)}).json["html"]
     assert '<option value="chen"' in html
     assert "chen-name" in html
+
+
+def test_a_bpmn_io_sketch_opens_and_its_deploy_says_it_is_not_executable(designer, lanes_v1):
+    sketch = designer_fixture("bpmn_io_notice.bpmn")
+    assert designer.upload("/designer/import", {"bpmn_io_notice.bpmn": sketch}).status_code == 302
+    assert designer.get("/designer/files/bpmn_io_notice.bpmn").status_code == 200
+
+    refused = deploy_drafts(designer)
+
+    assert refused.status_code == 422
+    assert [(p["element_id"], p["text"]) for p in refused.json["problems"]] == [
+        ("Process_1", "流程未标记为可执行，也没有流程调用它，部署时不会包含它；请标记为可执行")]
+    marked = sketch.replace(b'isExecutable="false"', b'isExecutable="true"')
+    save(designer, "bpmn_io_notice.bpmn", marked.decode())
+    assert deploy_drafts(designer).json["versions"] == [{"process_id": "Process_1", "version": 1, "title": "Process_1"}]
+
+
+def test_a_huge_form_is_refused(designer, lanes_v1):
+    huge = json.dumps({"type": "object", "description": "x" * (3 * 1024 * 1024)})
+    refused = save(designer, "lanes_huge.json", huge)
+    assert refused.status_code == 400
+    assert "larger than" in refused.json["message"]
