@@ -47,12 +47,12 @@ class OpenTicket:
 
 @dataclass(frozen=True)
 class DepartmentGroup:
+    """One department's open tickets: ``tickets`` are the first ``limit`` by deadline, ``total`` all of them."""
+
     department: str | None
     tickets: list[OpenTicket]
-
-    @property
-    def overdue(self) -> int:
-        return sum(ticket.overdue for ticket in self.tickets)
+    total: int
+    overdue: int
 
 
 def open_tickets(now: datetime, *, allowed_projects: Iterable[str] | None = None) -> list[OpenTicket]:
@@ -73,11 +73,13 @@ def open_tickets(now: datetime, *, allowed_projects: Iterable[str] | None = None
     return sorted(tickets, key=lambda t: (t.department or "\uffff", t.due_at is None, t.due_at or "", t.number))
 
 
-def by_department(tickets: Iterable[OpenTicket]) -> list[DepartmentGroup]:
+def by_department(tickets: Iterable[OpenTicket], *, limit: int = 500) -> list[DepartmentGroup]:
+    """The tickets per department (in the order given); a page shows at most ``limit`` of each, the CSV all."""
     groups: dict[str | None, list[OpenTicket]] = {}
     for ticket in tickets:
         groups.setdefault(ticket.department, []).append(ticket)
-    return [DepartmentGroup(department, items) for department, items in groups.items()]
+    return [DepartmentGroup(department, items[:limit], len(items), sum(t.overdue for t in items))
+            for department, items in groups.items()]
 
 
 def generate_weekly_report(now: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> int:

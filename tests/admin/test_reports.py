@@ -154,3 +154,11 @@ def test_the_weekly_report_is_for_managers(app, estate):
     report_id = generate_weekly_report(MONDAY_8)
     assert agent.get(f"/admin/reports/weekly/{report_id}").status_code == 403
     assert browser(app, "feng").get("/admin/reports/weekly/99999").status_code == 404
+
+
+def test_a_long_department_list_keeps_the_most_urgent_first(app, estate):
+    from app.services.reports import by_department, open_tickets
+
+    [engineering, *_] = by_department(open_tickets(MONDAY_8), limit=1)
+    assert (engineering.department, engineering.total, engineering.overdue) == ("engineering", 2, 1)
+    assert [ticket.number for ticket in engineering.tickets] == [estate["late"]]
