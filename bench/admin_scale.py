@@ -474,6 +474,8 @@ def pages(app: Flask, counts: dict[str, int]) -> dict[str, tuple[str, str]]:
     with app.app_context():
         phone = db.session.scalar(text("SELECT phone FROM tickets WHERE id = (SELECT max(id) FROM tickets) / 2"))
         db.session.remove()
+    today = datetime.now(ZONE).date()
+    year_ago = today - timedelta(days=364)
     return {
         "trivial": ("admin", "/api/v1/projects"),
         "instances": ("admin", "/admin/"),
@@ -482,7 +484,15 @@ def pages(app: Flask, counts: dict[str, int]) -> dict[str, tuple[str, str]]:
         "instance_page": ("admin", f"/admin/instances/{counts['real_instance']}"),
         "dashboard_30d": ("manager", "/admin/dashboard"),
         "inbox_busy_role": ("busy_agent", "/?scope=group"),
+        # not in the list, shown for scale:
+        "dashboard_30d_1_project": ("manager", "/admin/dashboard?project=p07"),
+        "dashboard_365d": ("manager", f"/admin/dashboard?from={year_ago}&to={today}"),
+        "weekly_report": ("manager", "/admin/reports/weekly"),
     }
+
+
+GOAL = ("trivial", "instances", "instances_filtered", "phone_search", "instance_page", "dashboard_30d",
+        "inbox_busy_role")
 
 
 def run_measurements(app: Flask, counts: dict[str, int], *, repeat: int, show_sql: bool,
@@ -509,8 +519,9 @@ def run_measurements(app: Flask, counts: dict[str, int], *, repeat: int, show_sq
         median = statistics.median(samples)
         say(f"{name:<20} {median:>10.1f} {p95(samples):>8.1f} {median / trivial:>19.1f} "
             f"{p95(samples) / trivial_p95:>16.1f}")
-    worst = max(p95(samples) for samples in results.values())
-    say(f"\ngoal: every page <= 50 ms p95 -> {'met' if worst <= 50 else 'NOT met'} (worst p95 {worst:.1f} ms)")
+    worst = max(p95(samples) for name, samples in results.items() if name in GOAL)
+    verdict = "met" if worst <= 50 else "NOT met"
+    say(f"\ngoal: every page of the issue's list <= 50 ms p95 -> {verdict} (worst p95 {worst:.1f} ms)")
 
 
 def main() -> int:
