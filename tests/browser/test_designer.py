@@ -7,7 +7,9 @@ the test reads the modeler only to find where an element is drawn on the screen.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -22,6 +24,9 @@ from tests.browser.console import submit
 
 pytestmark = pytest.mark.browser
 
+VALID_PROPERTY_COMPLAINT = {"withdrawn": False, "valid": True, "responsible_department": "property",
+                            "complaint_type": "property_service", "severity": "normal",
+                            "judgement_note": "夜间巡逻确有缺失。"}
 COMPLAINT = {"category": "complaint", "complaint_type": "property_service", "description": "保安夜里不巡逻。",
              "part": None}
 
@@ -276,7 +281,8 @@ def edit_cell(page: Page, cell: Any, text: str) -> None:
     expect(cell.locator("[contenteditable]").first).to_have_text(text)
 
 
-def test_a_designer_shortens_a_deadline_in_the_decision_table(staff, designer_user):
+def test_a_designer_shortens_a_deadline_in_the_decision_table_and_new_complaints_get_it(
+        staff, back_office, designer_user, clock):
     page = staff("designer")
     page.goto("/designer/files/complaint_time_limits.dmn")
     expect(page.locator("body")).to_have_attribute("data-editor-ready", "true")
@@ -304,6 +310,13 @@ def test_a_designer_shortens_a_deadline_in_the_decision_table(staff, designer_us
     expect(page.locator('.diff-change[data-element-id="Rule_property_service"]')).to_have_attribute(
         "data-kind", "changed")
     expect(page.locator(".diff-change")).to_have_count(1)
+
+    number = back_office.open_ticket(**COMPLAINT)
+    back_office.complete(number, "judge_validity", "agent", VALID_PROPERTY_COMPLAINT)
+    agent = staff("agent")
+    agent.goto(f"/tickets/{number}")
+    due = (clock.now() + timedelta(hours=48)).astimezone(ZoneInfo("Asia/Shanghai"))  # 72 h before the change
+    expect(agent.locator("main")).to_contain_text(f"时限{due:%Y-%m-%d %H:%M}")
 
 
 def test_a_camunda_modeler_diagram_is_imported_shown_and_its_unsupported_parts_named_on_deploy(staff, designer_user):
