@@ -236,7 +236,7 @@ def retry_instance(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) 
 def retry_job(job_id: int, *, now: datetime) -> None:
     """Give an incident job (not bound to an errored instance) its retries back, due now."""
     with step_transaction():
-        moved = db.session.execute(update(JOBS).where(JOBS.c.id == job_id).values(
+        moved = db.session.connection().execute(update(JOBS).where(JOBS.c.id == job_id).values(
             retries_left=3, due_at=now, lock_owner=None, lock_expires_at=None)).rowcount
         if moved != 1:
             raise NotFoundError(f"任务作业 {job_id} 不存在 / no job {job_id}")

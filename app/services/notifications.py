@@ -86,7 +86,7 @@ def mark_read(user_id: int, *, now: datetime, notification_id: int | None = None
     statement = update(NOTIFICATIONS).where(NOTIFICATIONS.c.user_id == user_id, NOTIFICATIONS.c.read_at.is_(None))
     if notification_id is not None:
         statement = statement.where(NOTIFICATIONS.c.id == notification_id)
-    count = db.session.execute(statement.values(read_at=now)).rowcount
+    count = db.session.connection().execute(statement.values(read_at=now)).rowcount
     db.session.commit()
     return count
 
