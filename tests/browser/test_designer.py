@@ -355,6 +355,12 @@ def test_a_designer_adds_a_choice_and_relabels_a_field_without_touching_json(sta
     row.locator(".field-label-zh").press("Tab")
     expect(page.locator('#form-preview label[for="hot_spot"]')).to_contain_text("投诉热点")
     assert '"title": "投诉热点 / ' in page.locator("#schema-text").input_value()
+    page.locator("#new-field-name").fill("checked_by")
+    page.locator("#new-field-label").fill("核对人")
+    page.locator("#new-field-type").select_option("user")
+    page.locator("#add-field-button").click()
+    page.locator('#field-list tr[data-field="checked_by"] .field-role').select_option("cs_supervisor")
+    expect(page.locator("#form-preview select#checked_by")).to_contain_text("陈静")  # the people of the role
     expect(page.locator("#schema-errors")).to_have_attribute("data-state", "valid")
 
     page.locator("#deploy").click()

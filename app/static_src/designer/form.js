@@ -20,6 +20,9 @@ const TYPES = {
   date: { type: 'string', format: 'date' },
   datetime: { type: 'string', format: 'date-time' },
   phone: { type: 'string', 'x-widget': 'phone' },
+  photo: { type: 'string', 'x-widget': 'photo' },
+  signature: { type: 'string', 'x-widget': 'signature' },
+  user: { type: 'string', 'x-widget': 'user', 'x-role': 'technician' },
   choice: { type: 'string', oneOf: [ { const: 'a', title: '选项一 / Option one' } ] }
 };
 
@@ -27,7 +30,7 @@ function typeOf(spec) {
   if (spec.oneOf || spec.enum) return 'choice';
   if (spec['x-widget'] === 'textarea') return 'textarea';
   if (spec['x-widget'] === 'money') return 'money';
-  if (spec['x-widget'] === 'phone') return 'phone';
+  if ([ 'phone', 'photo', 'signature', 'user' ].includes(spec['x-widget'])) return spec['x-widget'];
   if (spec['x-widget']) return 'other';
   if (spec.type === 'boolean') return 'boolean';
   if (spec.type === 'number' || spec.type === 'integer') return 'number';
@@ -111,11 +114,14 @@ function fieldRow(name, spec) {
     renderFields();
   }));
 
-  const choices = kind === 'choice' ? input(choicesText(spec), (value) => update(() => {
+  let choices = kind === 'choice' ? input(choicesText(spec), (value) => update(() => {
     delete spec.enum;
     spec.oneOf = parseChoices(value);
   }), { multiline: true, rows: 3, class: 'form-control form-control-sm field-choices', title: texts.choicesHelp,
     placeholder: texts.choicesHelp, 'aria-label': `${name} choices` }) : null;
+  if (kind === 'user') {
+    choices = roleSelect(spec['x-role'], (role) => update(() => { spec['x-role'] = role; }), name);
+  }
 
   const remove = document.createElement('button');
   remove.type = 'button';
@@ -137,6 +143,15 @@ function fieldRow(name, spec) {
       { class: 'form-control form-control-sm field-label-en', 'aria-label': `${name} English` })),
     cell(typeSelect), cell(requiredBox), cell(choices), cell(remove));
   return tr;
+}
+
+function roleSelect(current, onChange, name) {
+  const select = document.createElement('select');
+  select.className = 'form-select form-select-sm field-role';
+  select.setAttribute('aria-label', `${name} role`);
+  (config.roles || []).forEach((role) => select.append(new Option(role.name, role.key, false, role.key === current)));
+  select.addEventListener('change', () => onChange(select.value));
+  return select;
 }
 
 function renderFields() {

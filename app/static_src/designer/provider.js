@@ -259,6 +259,24 @@ function Assignee(props) {
   return h(Narrowing, { ...props, property: 'assignee', label: 'Assignee (Python expression)' });
 }
 
+function PreScript(props) {
+  return h(ExtensionScript, { ...props, type: 'spiffworkflow:PreScript', label: 'Script before the step (Python)' });
+}
+
+function PostScript(props) {
+  return h(ExtensionScript, { ...props, type: 'spiffworkflow:PostScript', label: 'Script after the step (Python)' });
+}
+
+function ExtensionScript(props) {
+  const { element, id, type, label } = props;
+  const services = useServices();
+  return h(CheckedText, {
+    element, id, label, kind: 'script', rows: 3,
+    getValue: () => getBody(getBusinessObject(element), type),
+    setValue: (value) => setBody(element, type, value, services)
+  });
+}
+
 function Script(props) {
   const { element, id } = props;
   const services = useServices();
@@ -414,6 +432,10 @@ function kefuEntries(element) {
     if (timerKind(timerDefinition(element))) {
       entries.push({ id: 'kefu-timer', component: TimerExpression, isEdited: isTextAreaEntryEdited });
     }
+  }
+  if (is(element, 'bpmn:Activity')) {
+    entries.push({ id: 'kefu-pre-script', component: PreScript, isEdited: isTextAreaEntryEdited },
+      { id: 'kefu-post-script', component: PostScript, isEdited: isTextAreaEntryEdited });
   }
   if (is(element, 'bpmn:BusinessRuleTask')) {
     entries.push({ id: 'kefu-decision', component: DecisionId, isEdited: isTextFieldEntryEdited });

@@ -61,6 +61,8 @@ export default {
   'Department (Python expression)': '限定部门（Python 表达式）',
   'Assignee (Python expression)': '限定处理人（Python 表达式）',
   'Script (Python)': '脚本（Python）',
+  'Script before the step (Python)': '步骤前脚本（Python）',
+  'Script after the step (Python)': '步骤后脚本（Python）',
   'Condition (Python expression)': '条件（Python 表达式）',
   'Timer kind': '定时器类型',
   'Timer expression (Python giving ISO 8601, e.g. "PT24H")': '定时器表达式（Python，结果为 ISO 8601，如 "PT24H"）',
