@@ -71,12 +71,16 @@ def newer_versions(bundle: Any) -> list[tuple[int, int]]:
 
 
 _PROCESS_TAG = re.compile(r"<(?:\w+:)?process\b[^>]*?\bid=\"([^\"]+)\"")
-_DRAWN: dict[int, dict[str, str]] = {}  # bundle id -> process id -> file; a bundle never changes
+# spec key (content-addressed: the same key is the same files in any database) -> process id -> file
+_DRAWN: dict[str, dict[str, str]] = {}
 
 
 def drawn_processes(bundle_id: int) -> dict[str, str]:
-    """BPMN process id -> the bundle's file that draws it (read once per bundle and process)."""
-    found = _DRAWN.get(bundle_id)
+    """BPMN process id -> the bundle's file that draws it (the files are read once per content)."""
+    spec_key = db.session.scalar(select(Bundle.spec_key).where(Bundle.id == bundle_id))
+    if spec_key is None:
+        return {}
+    found = _DRAWN.get(spec_key)
     if found is None:
         files = db.session.scalar(select(Bundle.files).where(Bundle.id == bundle_id)) or {}
         found = {}
@@ -84,7 +88,7 @@ def drawn_processes(bundle_id: int) -> dict[str, str]:
             if name.endswith(".bpmn"):
                 for process_id in _PROCESS_TAG.findall(text):
                     found.setdefault(process_id, name)
-        _DRAWN[bundle_id] = found
+        _DRAWN[spec_key] = found
     return found
 
 
