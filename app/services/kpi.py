@@ -416,12 +416,13 @@ def _total(figures: Iterable[Figures]) -> Figures:
 
 
 def _user_names(ids: list[str]) -> dict[str, str]:
-    numbers = [int(value) for value in ids if value.isdigit()]
-    if not numbers:
+    """Names of the people counted (read as one list: cheaper than binding hundreds of ids)."""
+    if not ids:
         return {}
+    wanted = set(ids)
     users = User.__table__
-    return {str(user_id): name for user_id, name in
-            db.session.execute(select(users.c.id, users.c.display_name).where(users.c.id.in_(numbers)))}
+    return {str(user_id): name for user_id, name in db.session.execute(select(users.c.id, users.c.display_name))
+            if str(user_id) in wanted}
 
 
 def group_days(days: list[tuple[date, Figures]], period: str) -> list[tuple[date, Figures]]:
