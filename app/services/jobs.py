@@ -28,6 +28,7 @@ from app.services.access import Actor
 from app.services.deadlines import escalate_to_level3, send_reminder
 from app.services.errors import ConflictError, NotFoundError
 from app.services.job_rows import JOBS, sync_timer_job, timer_job_key, upsert_job
+from app.services.reports import generate_weekly_report
 from app.services.runtime import Runtime
 from app.services.step_writer import write_step
 from app.services.steps import InstanceOutcome, event_row, open_tasks_of, plan_error, plan_step, step_transaction
@@ -289,9 +290,7 @@ def ensure_recurring_jobs(*, now: datetime, timezone: str) -> None:
 
 @handler("weekly-report")
 def _run_weekly_report(rt: Runtime, job: TakenJob, now: datetime) -> None:
-    from app.services.reports import generate_weekly_report
-
     with step_transaction():
-        generate_weekly_report(now)
+        generate_weekly_report(now, timezone=rt.timezone)
         upsert_job(db.session.connection(), key=WEEKLY_REPORT_KEY, kind="weekly-report",
                    due_at=next_weekly_report_at(now, rt.timezone), now=now)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -13,11 +14,12 @@ from app.extensions import db
 from app.models import AuditEvent, ProcessInstance
 from app.models.jobs import Job
 from app.services.auth import user_for_token
-from app.services.jobs import retry_instance, take_due_jobs
+from app.services.jobs import ensure_recurring_jobs, retry_instance, take_due_jobs
 from app.worker import Worker
 from tests.conftest import fixture_files
 
 A_SECOND = timedelta(seconds=1)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 FOLLOW_UP_FLOW = Path(__file__).with_name("timer_fee.bpmn")
 
 
@@ -155,3 +157,22 @@ def test_a_job_that_loses_the_race_for_its_instance_is_requeued_without_spending
     monkeypatch.undo()
     assert worker.run_pending() == {"done": 1}
     assert timer_events(instance_id) == 1
+
+
+def test_the_weekly_report_is_made_every_monday_at_eight_and_the_property_managers_are_told(app, api_as, clock):
+    manager, agent = api_as("feng", "property_manager"), api_as("wang", "cs_agent")
+    worker = Worker(app)
+    ensure_recurring_jobs(now=clock.now(), timezone="Asia/Shanghai")  # Monday 2 March, 09:00 in Shanghai
+    ensure_recurring_jobs(now=clock.now(), timezone="Asia/Shanghai")  # idempotent: every worker calls it
+
+    clock.set(datetime(2026, 3, 9, 7, 59, tzinfo=SHANGHAI))
+    assert worker.run_pending() == {}
+    clock.set(datetime(2026, 3, 9, 8, 0, 1, tzinfo=SHANGHAI))
+    assert worker.run_pending() == {"done": 1}
+
+    notices = manager.get("/notifications").json["items"]
+    assert [(n["kind"], n["link"].startswith("/admin/reports/weekly/")) for n in notices] == [("weekly_report", True)]
+    assert agent.get("/notifications").json["items"] == []
+    db.session.remove()
+    assert [job.due_at for job in db.session.scalars(select(Job).where(Job.kind == "weekly-report"))] == [
+        datetime(2026, 3, 16, 8, 0, tzinfo=SHANGHAI)]
