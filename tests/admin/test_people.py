@@ -47,7 +47,7 @@ def test_an_admin_creates_a_user_who_can_then_log_in(app, estate):
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert "郑师傅" in page and "用户 zheng 已创建" in page
     listed = admin.get("/admin/people").get_data(as_text=True)
-    assert 'data-user="zheng"' in listed and "technician" in listed and "lanting" in listed
+    assert 'data-user="zheng"' in listed and "维修人员" in listed and "运筹/工程" in listed and "lanting" in listed
     assert logged_in(app, "zheng", "new-pass-123") is not None
 
 

@@ -19,7 +19,9 @@ from app.web.admin import ADMIN, admin, require_roles
 @require_roles(ADMIN)
 def people() -> str:
     search = request.args.get("search", "").strip()
-    return render_template("admin/people.html", people=user_service.list_people(search=search), search=search)
+    return render_template("admin/people.html", people=user_service.list_people(search=search), search=search,
+                           role_names={role.key: role for role in user_service.all_roles()},
+                           department_names={department.key: department for department in list_departments()})
 
 
 @admin.route("/people/new", methods=["GET", "POST"])
