@@ -25,8 +25,10 @@ def concrete(rule) -> str:
     """A URL for a rule, its parameters filled with harmless values."""
     def fill(match: re.Match) -> str:
         converter = match.group(1) or ""
-        if converter.startswith("int"):
+        if converter.startswith(("int", "float")):
             return "1"
+        if converter.startswith("uuid"):
+            return "00000000-0000-4000-8000-000000000000"
         if converter.startswith("any("):
             return converter[4:].split(",")[0].strip(" )'\"")
         return "x"

@@ -322,3 +322,18 @@ def test_a_migrated_instance_keeps_its_timer_due_time_and_shows_the_new_task_tit
     assert instance.bundle_id == _bundle("timer_demo", 2)
     assert instance.next_timer_at == due  # the four hours still count from the start, not from the migration
     assert [task.title for task in estate.open_tasks(instance_id)] == ["等待答复 / Await the reply"]
+
+
+def test_a_repair_racing_a_step_is_a_conflict_and_writes_nothing(estate, monkeypatch):
+    from dataclasses import replace
+
+    from app.services import repairs
+
+    instance_id = estate.instance_of(estate.open_ticket())
+    load = repairs._load
+    # the instance as read just before someone completed a step on it
+    monkeypatch.setattr(repairs, "_load", lambda wanted: replace(load(wanted), lock_version=0))
+    response = estate.browser("root").post(f"/admin/instances/{instance_id}/suspend", {"reason": "暂停"})
+    assert response.status_code == 409
+    assert estate.instance(instance_id).status == "running"
+    assert estate.events(instance_id, "suspended") == []
