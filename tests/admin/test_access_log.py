@@ -24,7 +24,7 @@ def test_the_ticket_page_logs_who_saw_the_full_phone_number(estate):
     assert "13900139000" in page
     log = log_rows(estate, ticket=number)
     assert log.count('data-action="view_phone"') == 1
-    assert "wang" in log and "ticket_page" in log
+    assert "wang" in log and "工单页面" in log
 
 
 def test_a_masked_view_is_not_logged(estate):
@@ -41,7 +41,7 @@ def test_the_task_page_and_the_admin_instance_page_log_their_views(estate):
     assert estate.browser("wang").get(f"/tasks/{task_id}").status_code == 200
     assert estate.browser("boss").get(f"/admin/instances/{instance_id}").status_code == 200
     log = log_rows(estate, ticket=number)
-    assert "task_page" in log and "admin_instance" in log
+    assert "任务页面" in log and "管理端实例页面" in log
 
 
 def test_the_log_is_searched_by_person_ticket_action_and_date(estate, clock):
