@@ -184,6 +184,7 @@ def test_the_diagram_file_is_served_for_the_viewer(estate):
     admin = estate.browser("root")
     response = admin.get(f"/admin/definitions/{bundle_id}/diagrams/reception.bpmn")
     assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert "sandbox" in response.headers["Content-Security-Policy"]  # never run as a page of this site
     assert 'id="resolve"' in response.get_data(as_text=True)
     assert admin.get(f"/admin/definitions/{bundle_id}/diagrams/nothing.bpmn").status_code == 404
 
