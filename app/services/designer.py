@@ -183,8 +183,11 @@ def discard_draft(name: str) -> None:
         db.session.commit()
 
 
-def _draft_bytes() -> dict[str, bytes]:
-    return {draft.name: draft.content.encode("utf-8") for draft in db.session.scalars(select(DesignerDraft))}
+def _draft_bytes(saved_by: int | None = None) -> dict[str, bytes]:
+    query = select(DesignerDraft)
+    if saved_by is not None:
+        query = query.where(DesignerDraft.updated_by_id == saved_by)
+    return {draft.name: draft.content.encode("utf-8") for draft in db.session.scalars(query)}
 
 
 def review_drafts() -> list[Problem]:
@@ -196,9 +199,13 @@ def review_drafts() -> list[Problem]:
     return review_library(library, set(drafts), role_names(), SYSTEM_VARIABLES)
 
 
-def deploy_drafts(rt: Runtime, *, user: Actor) -> list[DeployedVersion]:
-    """Deploy every draft as one set; raise InvalidDefinitionError (nothing stored) when anything is wrong."""
-    drafts = _draft_bytes()
+def deploy_drafts(rt: Runtime, *, user: Actor, only_mine: bool = False) -> list[DeployedVersion]:
+    """Deploy the drafts as one set; raise InvalidDefinitionError (nothing stored) when anything is wrong.
+
+    ``only_mine``: only the drafts ``user`` saved last (an editor's button), so another designer's
+    unfinished work is not deployed with it; otherwise every draft (the workspace's button).
+    """
+    drafts = _draft_bytes(user.id if only_mine else None)
     if not drafts:
         raise InvalidRequestError("没有草稿可部署 / there is no draft to deploy")
     library = read_drafts(latest_texts(), drafts)

@@ -104,6 +104,7 @@ def test_the_editor_opens_a_deployed_diagram_with_the_roles_and_forms_to_choose_
     assert {"key": "cs_supervisor", "name": "客服主管"} in config["roles"]
     assert {"lanes_record.json", "lanes_handle.json"} <= set(config["forms"])
     assert "vendor/designer/editor.js" in page
+    assert "检查并部署" in page and "同事的草稿仍保留为草稿" in page
 
 
 def test_a_draft_is_saved_with_its_problems_and_changes_nothing_deployed(designer, api, lanes_v1):
@@ -386,3 +387,19 @@ def test_a_huge_form_is_refused(designer, lanes_v1):
     refused = save(designer, "lanes_huge.json", huge)
     assert refused.status_code == 400
     assert "larger than" in refused.json["message"]
+
+
+def test_an_editor_deploys_the_designers_own_drafts_and_leaves_a_colleagues_unfinished_one(designer, console_of,
+                                                                                          lanes_v1, api):
+    colleague = console_of("root")
+    save(colleague, "lanes_handle.json", text_of("lanes_handle.json").replace("处理", "半成品"))
+    save(designer, "lanes_review.json", NEW_FORM)
+    save(designer, "lanes.bpmn", lanes_with_review_task())
+
+    assert deploy_drafts(designer).json["versions"][0]["version"] == 2
+
+    v2 = designer.get("/designer/processes/lanes_demo/versions/2/files/lanes_handle.json").get_data(as_text=True)
+    assert "半成品" not in v2
+    assert "半成品" in colleague.get("/designer/files/lanes_handle.json/download").get_data(as_text=True)
+    assert colleague.post("/designer/deploy-drafts").status_code == 302  # the workspace button deploys all
+    assert {item["id"]: item["version"] for item in api("root").get("/processes").json["items"]} == {"lanes_demo": 3}

@@ -105,7 +105,7 @@ def discard(name: str) -> WerkzeugResponse:
 @designers_only
 @as_json
 def deploy() -> Any:
-    versions = workspace.deploy_drafts(runtime(), user=me())
+    versions = workspace.deploy_drafts(runtime(), user=me(), only_mine=True)
     return json_response({"versions": [asdict(version) for version in versions]})
 
 
