@@ -195,16 +195,28 @@ def _overdue(now: datetime) -> Any:
     return and_(T.c.closed_at.is_(None), T.c.due_at < now, PI.c.status.notin_(("completed", "terminated")))
 
 
+TEXT_MATCH_LIMIT = 5000
+
+
 def _text_matches(text: str) -> Any:
-    """Ticket number, phone, caller: exactly; unit: by prefix. Each has its own index."""
+    """Ticket number, phone, caller: exactly; unit: by prefix; or an instance number.
+
+    The matching tickets are found first (each condition has its own index) and the list is then
+    narrowed to their instances: one OR across the ticket and instance tables would make the database
+    walk the whole list. A prefix that matches very many tickets is left in the query, where the walk
+    finds a page quickly because so many rows match.
+    """
     text = text.strip()
     if not text:
         return true()
-    options = [T.c.number == text.upper(), T.c.phone == text, T.c.caller == text,
-               T.c.unit_code.startswith(text, autoescape=True)]
+    ticket_match = or_(T.c.number == text.upper(), T.c.phone == text, T.c.caller == text,
+                       T.c.unit_code.startswith(text, autoescape=True))
+    ids = list(db.session.scalars(select(T.c.instance_id).where(ticket_match).limit(TEXT_MATCH_LIMIT + 1)))
+    if len(ids) > TEXT_MATCH_LIMIT:
+        return ticket_match
     if text.isdigit() and len(text) <= 9:  # an instance number (a phone number is longer than any id)
-        options.append(PI.c.id == int(text))
-    return or_(*options)
+        ids.append(int(text))
+    return PI.c.id.in_(ids) if ids else false()
 
 
 def _visible(user: Actor) -> Any:
