@@ -2,7 +2,7 @@
 
 Every route is for the designer roles (``access.DESIGNER_ROLES``) only. The editor pages talk to
 JSON endpoints (drafts, checks, deploy) with the session's CSRF token in ``X-CSRFToken``; the
-pages and the endpoints live in ``editor.py`` and ``history.py``.
+pages and the endpoints live in ``editor.py`` and ``versions.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.engine import Problem
+from app.extensions import db
 from app.services import designer as workspace
 from app.services import designer_history as history
 from app.services.access import may_deploy
@@ -49,6 +50,7 @@ def as_json(view: F) -> F:
         try:
             return view(*args, **kwargs)
         except ServiceError as error:
+            db.session.rollback()  # nothing half-done survives a refused request
             body = error_body(error.code, bilingual(error.message, select_locale()), error.errors)
             if isinstance(error, InvalidDefinitionError):
                 body["problems"] = shown(error.details.get("problems", []))
