@@ -195,7 +195,7 @@ def _overdue(now: datetime) -> Any:
     return and_(T.c.closed_at.is_(None), T.c.due_at < now, PI.c.status.notin_(("completed", "terminated")))
 
 
-TEXT_MATCH_LIMIT = 5000
+TEXT_MATCH_LIMIT = 1000
 
 
 def _text_matches(text: str) -> Any:
