@@ -55,6 +55,8 @@ class FileText:
     kind: str
     content: str
     is_draft: bool
+    draft_by: str | None = None
+    draft_at: datetime | None = None
 
     @property
     def revision(self) -> str:
@@ -100,7 +102,7 @@ def open_file(name: str) -> FileText:
     kind = kind_of(name)
     draft = db.session.get(DesignerDraft, name)
     if draft is not None:
-        return FileText(name, kind, draft.content, True)
+        return FileText(name, kind, draft.content, True, _who(draft), draft.updated_at)
     deployed = deployed_texts()
     if name not in deployed:
         raise NotFoundError(f"没有这个文件 / no file {name}")

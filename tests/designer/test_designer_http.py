@@ -113,6 +113,7 @@ def test_a_draft_is_saved_with_its_problems_and_changes_nothing_deployed(designe
     assert {"file": "lanes.bpmn", "element_id": "lane_dept_owner", "message": "lane '前台经理' names no known role",
             "text": "泳道“前台经理”不是已知角色"} in response.json["problems"]
     assert "前台经理" in designer.get("/designer/files/lanes.bpmn/download").get_data(as_text=True)
+    assert "lin-name 保存于 2026-03-02 09:00" in designer.get("/designer/files/lanes.bpmn").get_data(as_text=True)
     assert bundle_count() == 1
     assert {item["id"]: item["version"] for item in api("root").get("/processes").json["items"]} == {"lanes_demo": 1}
 

@@ -80,6 +80,7 @@ export function bindWorkspace(config, editor) {
       const versions = (response.body.versions || []).map((v) => `${v.title} v${v.version}`).join(', ');
       note(versions ? `${text.deployed} ${versions}` : text.nothingChanged, 'success');
       document.getElementById('draft-badge')?.setAttribute('hidden', '');
+      document.getElementById('draft-saved-by')?.setAttribute('hidden', '');
     } else {
       showProblems(response.body.problems || []);
       note(response.body.message || text.failed, 'danger');
