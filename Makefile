@@ -35,7 +35,7 @@ help:
 venv install: $(STAMP) $(ASSETS_STAMP) $(CATALOGS)
 
 # Front-end files come from npm at set-up time and are served by the app (no CDN).
-$(ASSETS_STAMP): package.json package-lock.json scripts/vendor-assets
+$(ASSETS_STAMP): package.json package-lock.json scripts/vendor-assets $(shell find app/static_src -type f 2>/dev/null)
 	@scripts/vendor-assets
 	@touch $@
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -22,13 +20,6 @@ from app.services.runtime import Runtime
 from app.web.admin import ADMIN, MANAGERS, admin, require_roles
 from app.web.console import timeline_lines
 from app.web.labels import CODE_LABELS
-
-REPAIR_ACTIONS = {
-    "suspended": lazy_gettext("Suspended"), "resumed": lazy_gettext("Resumed"),
-    "terminated": lazy_gettext("Terminated"), "reassigned": lazy_gettext("Reassigned"),
-    "data_edited": lazy_gettext("Data changed"), "retried": lazy_gettext("Retried"),
-    "migrated": lazy_gettext("Migrated"),
-}
 
 
 def runtime() -> Runtime:
@@ -118,9 +109,7 @@ def render_instance(instance_id: int, *, status: int = 200, values: dict[str, st
     page = instance_page(rt, instance_id, user=me())
     if page.ticket is not None and page.ticket.phone:
         log_phone_view(me(), page.ticket.number, source="admin_instance", now=rt.clock.now())
-    timeline = [replace(line, action_label=str(REPAIR_ACTIONS[line.action])) if line.action in REPAIR_ACTIONS
-                else line for line in timeline_lines(page.timeline)]
-    return render_template("admin/instance.html", page=page, timeline=timeline,
+    return render_template("admin/instance.html", page=page, timeline=timeline_lines(page.timeline),
                            may_repair=bool(me().role_keys & ADMIN), values=values or {}, errors=errors or {},
                            page_roles=role_keys(),
                            now=rt.clock.now()), status
