@@ -1,9 +1,10 @@
 """The worker process (``flask worker``): runs due jobs, delivers the outbox, sleeps until the next job.
 
-It sleeps until the earliest job falls due instead of polling on a long fixed interval. On
-PostgreSQL it LISTENs on ``kefu_jobs`` (a trigger on the job table NOTIFYs at commit), so a job
-created sooner than the planned wake-up wakes it at once; on SQLite, where there is one process
-and no NOTIFY, it looks again at least every ``POLL_SECONDS``. Several workers, on several
+It sleeps until the earliest job (or outgoing message) falls due instead of polling on a long
+fixed interval. On PostgreSQL it LISTENs on ``kefu_jobs`` (triggers on the job table and the
+outbox NOTIFY at commit), so a job or a text created sooner than the planned wake-up wakes it
+at once; on SQLite, where there is one process and no NOTIFY, it looks again at least every
+``POLL_SECONDS``. Several workers, on several
 machines, may run against one PostgreSQL: jobs are taken with SKIP LOCKED (app.services.jobs).
 """
 
@@ -25,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from app.extensions import db
 from app.services.jobs import ensure_recurring_jobs, next_due_at, run_job, take_due_jobs, unlock
-from app.services.notifications import deliver_outbox, sender_from_config
+from app.services.notifications import deliver_outbox, next_outbox_attempt_at, sender_from_config
 from app.services.runtime import Runtime
 
 log = logging.getLogger("kefu.worker")
@@ -33,6 +34,7 @@ log = logging.getLogger("kefu.worker")
 IDLE_SECONDS = 60.0  # longest sleep with nothing due (PostgreSQL: a NOTIFY wakes it earlier)
 POLL_SECONDS = 1.0  # longest sleep on a database without NOTIFY
 WAKE_SLACK = 0.005  # timers fire strictly after their due time: wake just past it
+OUTBOX_BATCH = 100
 CONFLICT_PAUSE = 0.05  # after a pass that only lost races, before trying those jobs again
 
 
@@ -78,16 +80,20 @@ class Worker:
                 counts[outcome] = counts.get(outcome, 0) + 1
                 if outcome == "requeued":
                     requeued.add(job.id)
-        sent, failed = deliver_outbox(self.sender, now=rt.clock.now())
-        if sent or failed:
-            counts["sent"], counts["send_failed"] = sent, failed
-        return counts
+        while not self.stopping:  # the outbox, in batches, until nothing is due
+            sent, failed = deliver_outbox(self.sender, now=rt.clock.now(), limit=OUTBOX_BATCH)
+            counts["sent"] = counts.get("sent", 0) + sent
+            counts["send_failed"] = counts.get("send_failed", 0) + failed
+            if sent + failed < OUTBOX_BATCH:
+                break
+        return {name: count for name, count in counts.items() if count}
 
     def seconds_to_next_job(self) -> float:
-        due = next_due_at()
-        if due is None:
+        """Until the earliest job or pending message (SQL ``<`` on the job's due time: wake just past it)."""
+        moments = [moment for moment in (next_due_at(), next_outbox_attempt_at()) if moment is not None]
+        if not moments:
             return IDLE_SECONDS
-        return max(0.0, (due - self.runtime.clock.now()).total_seconds() + WAKE_SLACK)
+        return max(0.0, (min(moments) - self.runtime.clock.now()).total_seconds() + WAKE_SLACK)
 
     def run_forever(self) -> None:
         with self.app.app_context():

@@ -11,7 +11,7 @@ import logging
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -136,6 +136,17 @@ def sender_from_config(config: dict[str, Any]) -> Sender:
         return SmtpSender(config["SMTP_HOST"], int(config.get("SMTP_PORT", 25)),
                           config.get("SMTP_FROM", "kefu@localhost"))
     return LogSender()
+
+
+def next_outbox_attempt_at() -> datetime | None:
+    """When the earliest pending message is due (a failed one waits out its back-off)."""
+    value = db.session.scalar(select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.status == "pending"))
+    db.session.commit()
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns min() untyped
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def deliver_outbox(sender: Sender, *, now: datetime, limit: int = 100) -> tuple[int, int]:

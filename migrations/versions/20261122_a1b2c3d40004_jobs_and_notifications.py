@@ -20,6 +20,16 @@ BEGIN
     RETURN NULL;
 END $$
 """
+OUTBOX_NOTIFY_FUNCTION = """
+CREATE FUNCTION kefu_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('kefu_jobs', extract(epoch FROM NEW.next_attempt_at)::text);
+    RETURN NULL;
+END $$
+"""
+OUTBOX_NOTIFY_TRIGGER = """
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION kefu_outbox_notify()
+"""
 NOTIFY_TRIGGER = """
 CREATE TRIGGER jobs_notify AFTER INSERT OR UPDATE OF due_at, lock_owner ON jobs
 FOR EACH ROW WHEN (NEW.lock_owner IS NULL AND NEW.retries_left > 0) EXECUTE FUNCTION kefu_jobs_notify()
@@ -99,12 +109,16 @@ def upgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(NOTIFY_FUNCTION)
         op.execute(NOTIFY_TRIGGER)
+        op.execute(OUTBOX_NOTIFY_FUNCTION)
+        op.execute(OUTBOX_NOTIFY_TRIGGER)
 
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP TRIGGER jobs_notify ON jobs')
         op.execute('DROP FUNCTION kefu_jobs_notify()')
+        op.execute('DROP TRIGGER outbox_notify ON outbox')
+        op.execute('DROP FUNCTION kefu_outbox_notify()')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_column('appointment_at')
     op.drop_index('ix_outbox_pending', table_name='outbox')
