@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models import ProcessInstance, Project, Ticket
@@ -24,7 +24,8 @@ from app.services.notifications import notify, user_ids_with_role
 from app.services.steps import step_transaction
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-CLOSED_STATUSES = ("completed", "terminated")
+# Every status but completed and terminated, listed (a NOT IN would read every instance).
+OPEN_STATUSES = ("running", "waiting", "suspended", "error")
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,20 @@ class DepartmentGroup:
     overdue: int
 
 
-def open_tickets(now: datetime, *, allowed_projects: Iterable[str] | None = None) -> list[OpenTicket]:
-    """Every ticket still open at ``now`` (its flow neither finished nor terminated), by department, then deadline."""
+def open_tickets(now: datetime, *, allowed_projects: Iterable[str] | None = None,
+                 per_department: int | None = None) -> list[OpenTicket]:
+    """Every ticket still open at ``now`` (its flow neither finished nor terminated), by department, then
+    deadline; with ``per_department``, only that many of each department, the most urgent (what a page shows)."""
+    due_order = (Ticket.due_at.is_(None), Ticket.due_at, Ticket.number)
+    rank = func.row_number().over(partition_by=Ticket.department, order_by=due_order).label("rank")
     query = (select(Ticket.number, Ticket.project_key, Project.name, Ticket.unit_code, Ticket.category, Ticket.stage,
-                    Ticket.department, Ticket.escalation_level, Ticket.received_at, Ticket.due_at)
+                    Ticket.department, Ticket.escalation_level, Ticket.received_at, Ticket.due_at, rank)
              .join(Project, Project.key == Ticket.project_key)
-             .join(ProcessInstance, ProcessInstance.id == Ticket.instance_id)
-             .where(Ticket.closed_at.is_(None), ProcessInstance.status.not_in(CLOSED_STATUSES)))
-    if allowed_projects is not None:
-        query = query.where(Ticket.project_key.in_(list(allowed_projects)))
+             .where(*_still_open(allowed_projects)))
+    if per_department is not None:
+        ranked = query.subquery()
+        query = select(*[column for column in ranked.c if column.name != "rank"]).where(
+            ranked.c.rank <= per_department)
     rows = db.session.execute(query).all()
     tickets = [OpenTicket(row.number, row.project_key, row.name, row.unit_code, row.category, row.stage,
                           row.department, row.escalation_level, row.received_at.isoformat(),
@@ -73,13 +79,34 @@ def open_tickets(now: datetime, *, allowed_projects: Iterable[str] | None = None
     return sorted(tickets, key=lambda t: (t.department or "\uffff", t.due_at is None, t.due_at or "", t.number))
 
 
-def by_department(tickets: Iterable[OpenTicket], *, limit: int = 500) -> list[DepartmentGroup]:
-    """The tickets per department (in the order given); a page shows at most ``limit`` of each, the CSV all."""
+def open_counts(now: datetime, *, allowed_projects: Iterable[str] | None = None) -> dict[str | None, tuple[int, int]]:
+    """(open, overdue) tickets per department, counted by the database."""
+    overdue = func.sum(case((Ticket.due_at < now, 1), else_=0))
+    rows = db.session.execute(select(Ticket.department, func.count(), overdue)
+                              .where(*_still_open(allowed_projects)).group_by(Ticket.department))
+    return {row[0]: (int(row[1]), int(row[2] or 0)) for row in rows}
+
+
+def _still_open(allowed_projects: Iterable[str] | None) -> list[Any]:
+    conditions = [Ticket.closed_at.is_(None), Ticket.instance_id.in_(
+        select(ProcessInstance.id).where(ProcessInstance.status.in_(OPEN_STATUSES)))]
+    if allowed_projects is not None:
+        conditions.append(Ticket.project_key.in_(list(allowed_projects)))
+    return conditions
+
+
+def by_department(tickets: Iterable[OpenTicket], *, limit: int = 500,
+                  counts: dict[str | None, tuple[int, int]] | None = None) -> list[DepartmentGroup]:
+    """The tickets per department (in the order given), at most ``limit`` of each; totals from ``counts``
+    when the tickets are only the first of each department."""
     groups: dict[str | None, list[OpenTicket]] = {}
     for ticket in tickets:
         groups.setdefault(ticket.department, []).append(ticket)
-    return [DepartmentGroup(department, items[:limit], len(items), sum(t.overdue for t in items))
-            for department, items in groups.items()]
+    result = []
+    for department, items in groups.items():
+        total, overdue = (counts or {}).get(department, (len(items), sum(t.overdue for t in items)))
+        result.append(DepartmentGroup(department, items[:limit], total, overdue))
+    return result
 
 
 def generate_weekly_report(now: datetime, *, timezone: str = DEFAULT_TIMEZONE) -> int:

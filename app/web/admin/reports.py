@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,19 +21,52 @@ from app.web.labels import code_label
 @require_roles(MANAGERS)
 def weekly_report() -> str:
     now = current_app.extensions["kefu"].clock.now()
-    tickets = report_service.open_tickets(now, allowed_projects=visible_projects(current_user.principal))
-    return render_template("admin/report_weekly.html", groups=report_service.by_department(tickets),
-                           total=len(tickets), stored=None, reports=report_service.recent_reports(),
-                           parse_iso=datetime.fromisoformat)
+    allowed = visible_projects(current_user.principal)
+    counts = report_service.open_counts(now, allowed_projects=allowed)
+    tickets = report_service.open_tickets(now, allowed_projects=allowed, per_department=PAGE_LIMIT)
+    return _page(tickets, total=sum(total for total, _ in counts.values()), stored=None, counts=counts)
 
 
 @admin.get("/reports/weekly/<int:report_id>")
 @require_roles(MANAGERS)
 def stored_weekly_report(report_id: int) -> str:
     report = report_service.stored_report(report_id, allowed_projects=visible_projects(current_user.principal))
-    return render_template("admin/report_weekly.html", groups=report_service.by_department(report.tickets),
-                           total=report.open_count, stored=report, reports=report_service.recent_reports(),
-                           parse_iso=datetime.fromisoformat)
+    return _page(report.tickets, total=report.open_count, stored=report)
+
+
+def _page(tickets: list[report_service.OpenTicket], *, total: int, stored: report_service.StoredReport | None,
+          counts: dict[str | None, tuple[int, int]] | None = None) -> str:
+    """The groups with each line's text prepared here (thousands of lines: the template only prints them)."""
+    locale = select_locale()
+    zone = ZoneInfo(current_app.extensions["kefu"].timezone)
+    ticket_url = url_for("console.ticket_page", number="NUMBER").replace("NUMBER", "")
+    def line(t: report_service.OpenTicket) -> Line:
+        deadline = datetime.fromisoformat(t.due_at).astimezone(zone).strftime("%Y-%m-%d %H:%M") if t.due_at else "—"
+        return Line(t.number, ticket_url + t.number, t.project, t.unit, code_label("category", t.category, locale),
+                    code_label("stage", t.stage, locale), f"{t.age_days:.1f}", deadline, t.overdue,
+                    t.escalation_level)
+
+    groups = [(group, [line(t) for t in group.tickets])
+              for group in report_service.by_department(tickets, limit=PAGE_LIMIT, counts=counts)]
+    return render_template("admin/report_weekly.html", groups=groups, total=total, stored=stored,
+                           reports=report_service.recent_reports())
+
+
+PAGE_LIMIT = 200  # lines per department on the page; the CSV has every ticket
+
+
+@dataclass(frozen=True)
+class Line:
+    number: str
+    url: str
+    project: str
+    unit: str
+    category: str
+    stage: str
+    age: str
+    deadline: str
+    overdue: bool
+    escalation_level: int
 
 
 @admin.get("/reports/weekly.csv")
