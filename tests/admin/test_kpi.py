@@ -239,6 +239,7 @@ def test_a_manager_limited_to_one_project_sees_only_its_figures(app, known_ticke
     assert data["totals"]["received"] == 1
 
 
+@pytest.mark.slow  # replays a month of tickets through the shipped flows (~25 s)
 def test_a_month_of_demo_tickets_through_the_shipped_flows_counts_as_a_rebuild_does(app, clock):
     """Every path of the real flows (reopened complaints, rework, repeat repairs, callbacks) moves the counters
     exactly as recounting the tickets from scratch would."""
