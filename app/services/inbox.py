@@ -59,12 +59,16 @@ class TicketView:
     reopened_from: str | None
 
 
+INBOX_PAGE = 50
+
+
 def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: str | None = None,
-          search: str | None = None) -> list[InboxRow]:
+          search: str | None = None, page: int = 1, page_size: int = INBOX_PAGE) -> list[InboxRow]:
     """Open tasks claimed by or assigned to me (``mine``), or unclaimed ones of my roles (``group``).
 
     Filters: the ticket's category, the flow (process of the task), and free text matching the
-    ticket number, the caller's phone or the unit. Sorted by due time, soonest first.
+    ticket number, the caller's phone or the unit. Sorted by due time, soonest first; one page of
+    ``page_size`` rows (one more is read, so the caller knows whether another page follows).
     """
     condition = task_scope("mine" if scope == "mine" else "group", user)
     due = func.coalesce(TASKS.c.due_at, TICKETS.c.due_at)
@@ -72,7 +76,8 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
                     TICKETS.c.due_at.label("ticket_due_at"))
              .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
              .where(TASKS.c.state == "open", condition)
-             .order_by(due.is_(None), due, TASKS.c.created_at).limit(500))
+             .order_by(due.is_(None), due, TASKS.c.created_at, TASKS.c.id)
+             .limit(page_size + 1).offset((max(page, 1) - 1) * page_size))
     query = query.where(_in_visible_projects(user))
     if category:
         query = query.where(TICKETS.c.category == category)

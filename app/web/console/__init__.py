@@ -33,6 +33,7 @@ from app.services.access_log import log_phone_view
 from app.services.auth import LoginRefusedError, Principal, log_in, set_locale
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
 from app.services.inbox import (
+    INBOX_PAGE,
     TimelineEntry,
     inbox,
     inbox_counts,
@@ -162,10 +163,12 @@ def home() -> str:
     scope = request.args.get("scope", "mine")
     scope = scope if scope in ("mine", "group") else "mine"
     filters = {name: request.args.get(name, "").strip() or None for name in ("category", "process_id", "search")}
-    return render_template("inbox.html", scope=scope, rows=inbox(user=me(), scope=scope, **filters),
-                           filters=filters, categories=CODE_LABELS["category"].items(), flows=INBOX_FLOWS,
-                           counts=inbox_counts(me()),
-                           now=runtime().clock.now())
+    page = request.args.get("page", "1")
+    page_number = min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1
+    rows = inbox(user=me(), scope=scope, page=page_number, **filters)
+    return render_template("inbox.html", scope=scope, rows=rows[:INBOX_PAGE], page=page_number,
+                           more=len(rows) > INBOX_PAGE, filters=filters, categories=CODE_LABELS["category"].items(),
+                           flows=INBOX_FLOWS, counts=inbox_counts(me()), now=runtime().clock.now())
 
 
 INBOX_FLOWS = (("reception", "客户接待 / Reception"), ("complaint", "投诉处理 / Complaint"),
