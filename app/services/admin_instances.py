@@ -27,6 +27,7 @@ from app.services.projects import visible_projects
 PAGE_SIZE = 50
 STATUSES = ("running", "waiting", "suspended", "error", "completed", "terminated")
 SORTS = ("newest", "oldest", "due")
+FINISHED = ("completed", "terminated")
 
 PI, T, B, HT = ProcessInstance.__table__, Ticket.__table__, Bundle.__table__, HumanTask.__table__
 
@@ -115,7 +116,7 @@ class InstanceRow:
 
     def is_overdue(self, now: datetime) -> bool:
         return self.closed_at is None and self.due_at is not None and self.due_at < now \
-            and self.status not in ("completed", "terminated")
+            and self.status not in FINISHED
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,68 @@ def list_instances(flt: InstanceFilter, *, user: Actor, now: datetime, timezone:
                    limit: int = PAGE_SIZE) -> InstancePage:
     """One page of instances matching ``flt``, in its sort order, after ``cursor``."""
     query = _filtered(flt, user=user, now=now, timezone=timezone)
-    if cursor:
-        query = query.where(_after(flt.sort, _decode_cursor(cursor)))
-    rows = [_row(r) for r in db.session.execute(query.order_by(*_order(flt.sort)).limit(limit + 1))]
+    after = _decode_cursor(cursor) if cursor else None
+    if after:
+        query = query.where(_after(flt.sort, after))
+    query = query.order_by(*_order(flt.sort))
+    if _walks_overdue_tickets(flt):
+        rows = _overdue_walk(query, flt, user=user, now=now, after=after[1] if after else None, wanted=limit + 1)
+    else:
+        rows = [_row(r) for r in db.session.execute(query.limit(limit + 1))]
     more = len(rows) > limit
     rows = _with_open_tasks(rows[:limit])
     return InstancePage(rows, _encode_cursor(flt.sort, rows[-1]) if more and rows else None)
+
+
+OVERDUE_BATCH = 200
+OVERDUE_BATCH_MAX = 5000
+
+
+def _walks_overdue_tickets(flt: InstanceFilter) -> bool:
+    """Whether the page is found by walking the overdue tickets in id order (see ``_overdue_walk``).
+
+    Free text and a date range find their few instances by their own indexes; the deadline sort walks
+    the open tickets' deadline index already.
+    """
+    return flt.overdue and flt.sort != "due" and not flt.text and not flt.started_from and not flt.started_to
+
+
+def _overdue_walk(query: Select[Any], flt: InstanceFilter, *, user: Actor, now: datetime, after: int | None,
+                  wanted: int) -> list[InstanceRow]:
+    """The first ``wanted`` rows of ``query`` (already filtered, ordered by instance id), taken from the
+    overdue tickets in batches of instance ids walked in the page's order.
+
+    PostgreSQL cannot know that nearly every open ticket's instance is waiting (they are in two
+    tables), so it expects a handful of rows, reads every waiting instance and sorts them. Walking the
+    open tickets' index (department, instance_id) in order stops after about a page instead; each
+    batch is the next run of ids, so the rows of one batch all come before the next batch's.
+    """
+    newest = flt.sort != "oldest"
+    overdue = _overdue_tickets(flt, user=user, now=now).order_by(
+        T.c.instance_id.desc() if newest else T.c.instance_id.asc())
+    rows: list[InstanceRow] = []
+    batch = OVERDUE_BATCH
+    while len(rows) < wanted:
+        candidates = overdue
+        if after is not None:
+            candidates = candidates.where(T.c.instance_id < after if newest else T.c.instance_id > after)
+        ids = list(db.session.scalars(candidates.limit(batch)))
+        if ids:
+            found = db.session.execute(query.where(PI.c.id.in_(ids)).limit(wanted - len(rows)))
+            rows += [_row(r) for r in found]
+        if len(ids) < batch:
+            break
+        after, batch = ids[-1], min(batch * 4, OVERDUE_BATCH_MAX)
+    return rows
+
+
+def _overdue_tickets(flt: InstanceFilter, *, user: Actor, now: datetime) -> Select[Any]:
+    """The instance ids of the overdue tickets in the filter's department and the user's projects."""
+    query = select(T.c.instance_id).where(T.c.closed_at.is_(None), T.c.due_at < now)
+    if flt.department:
+        query = query.where(T.c.department == flt.department)
+    visible = _visible(user)  # a manager's own projects: no batch is spent on the others
+    return query if visible is None else query.where(visible)
 
 
 def _filtered(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str) -> Select[Any]:
@@ -154,7 +211,7 @@ def _filtered(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str)
         T.c.department == flt.department if flt.department else None,
         T.c.escalation_level == flt.escalation_level if flt.escalation_level is not None else None,
         _assigned_to(flt.assignee) if flt.assignee else None,
-        _overdue(now) if flt.overdue else None,
+        _overdue(now, flt.status) if flt.overdue else None,
         _text_matches(flt.text) if flt.text else None,
         T.c.id.is_not(None) if flt.sort == "due" else None,  # deadlines are tickets': the sort lists tickets
         _visible(user),
@@ -190,9 +247,17 @@ def _assigned_to(username: str) -> Any:
                                         or_(HT.c.assignee == username, HT.c.claimed_by_id == user_id)))
 
 
-def _overdue(now: datetime) -> Any:
-    """Tickets still open past their deadline (the ticket's deadline is the one the business keeps)."""
-    return and_(T.c.closed_at.is_(None), T.c.due_at < now, PI.c.status.notin_(("completed", "terminated")))
+def _overdue(now: datetime, status: str | None) -> Any:
+    """Tickets still open past their deadline (the ticket's deadline is the one the business keeps).
+
+    With a status filter the instance's own check is that filter's business: repeating it as
+    ``status NOT IN (...)`` would make PostgreSQL multiply the two (1% waiting x 1% not finished) and
+    expect a hundred times fewer rows than match, so it read every waiting instance and sorted them.
+    """
+    if status in FINISHED:
+        return false()
+    ticket_open_and_late = and_(T.c.closed_at.is_(None), T.c.due_at < now)
+    return ticket_open_and_late if status else and_(ticket_open_and_late, PI.c.status.notin_(FINISHED))
 
 
 TEXT_MATCH_LIMIT = 1000

@@ -31,6 +31,10 @@ INDEXES = [
     # a stage other than "closed" is only ever an open ticket's (the list adds closed_at IS NULL)
     ("ix_tickets_open_stage", "tickets", ["stage", "instance_id"],
      {"postgresql_where": sa.text("closed_at IS NULL"), "sqlite_where": sa.text("closed_at IS NULL")}),
+    # overdue (open and late): the list walks the open tickets of a department in id order, deadline at hand
+    ("ix_tickets_open_department", "tickets", ["department", "instance_id"],
+     {"postgresql_where": sa.text("closed_at IS NULL"), "sqlite_where": sa.text("closed_at IS NULL"),
+      "postgresql_include": ["due_at"]}),
     ("ix_tickets_escalation_instance", "tickets", ["escalation_level", "instance_id"], {}),
     ("ix_tickets_due_instance", "tickets", ["due_at", "instance_id"], {}),
     # the definitions page counts open tasks per element: an index-only scan of the open ones

@@ -112,6 +112,42 @@ def test_pages_follow_each_other_without_gaps_or_repeats(estate, clock):
     assert admin.get("/admin/?cursor=not-a-cursor").status_code == 400
 
 
+def test_overdue_pages_follow_each_other_in_both_orders_with_the_other_filters(estate, clock, monkeypatch):
+    from app.services import admin_instances
+    from app.services.admin_instances import InstanceFilter, list_instances
+
+    monkeypatch.setattr(admin_instances, "OVERDUE_BATCH", 2)  # several batches per page
+    monkeypatch.setattr(admin_instances, "OVERDUE_BATCH_MAX", 3)
+    numbers = []
+    for _ in range(7):
+        numbers.append(estate.open_ticket())
+        clock.advance(timedelta(minutes=1))
+    fail_at_gateway(estate)  # no ticket: never overdue
+    clock.advance(timedelta(hours=25))
+    fresh = estate.open_ticket()  # open but not yet late
+    root = estate.principal("root")
+
+    def walk(**filters):
+        seen, cursor = [], None
+        while True:
+            page = list_instances(InstanceFilter(overdue=True, **filters), user=root, now=clock.now(),
+                                  timezone="Asia/Shanghai", cursor=cursor, limit=3)
+            seen += [row.instance_id for row in page.rows]
+            if not page.next_cursor:
+                return seen
+            cursor = page.next_cursor
+
+    late = [estate.instance_of(number) for number in numbers]
+    assert walk() == late[::-1]
+    assert walk(sort="oldest", department="property") == late
+    assert walk(status="running", department="property") == late[::-1]
+    assert walk(department="engineering") == [] and walk(status="completed") == []
+    assert estate.instance_of(fresh) not in walk(sort="oldest")
+    admin = estate.browser("root")
+    page = admin.get("/admin/?status=running&department=property&overdue=1").get_data(as_text=True)
+    assert listed(page) == late[::-1]
+
+
 def test_a_bad_filter_is_refused_with_the_field_named(estate):
     response = estate.browser("root").get("/admin/?status=lost&started_from=yesterday")
     page = response.get_data(as_text=True)
@@ -221,6 +257,22 @@ def test_a_manager_limited_to_one_project_sees_only_its_instances(estate, clock)
     assert browser.get(f"/admin/instances/{estate.instance_of(theirs)}").status_code == 404
     export = browser.get("/admin/instances/export.csv").get_data(as_text=True)
     assert ours in export and theirs not in export
+
+
+def test_a_manager_limited_to_one_project_sees_only_its_overdue_instances(estate, clock):
+    from app.services.organisation import create_project, create_unit, limit_user_to_projects
+    from app.services.users import create_user
+
+    create_project("xixi", "西溪苑")
+    create_unit("xixi", "1-101")
+    ours = estate.open_ticket()
+    estate.open_ticket(project="xixi", unit="1-101", phone="13900139000")
+    manager = create_user("lan", password="secret-pw-1", roles=("property_manager",), clock=clock)
+    limit_user_to_projects(manager.id, ["lanting"])
+    clock.advance(timedelta(hours=25))
+    for query in ("overdue=1", "overdue=1&sort=oldest", "overdue=1&department=property&status=running"):
+        page = estate.browser("lan").get(f"/admin/?{query}").get_data(as_text=True)
+        assert listed(page) == [estate.instance_of(ours)], query
 
 
 def test_the_deadline_sort_lists_tickets_soonest_first_across_pages(estate, clock):
