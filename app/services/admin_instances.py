@@ -150,15 +150,22 @@ def list_instances(flt: InstanceFilter, *, user: Actor, now: datetime, timezone:
 
 OVERDUE_BATCH = 200
 OVERDUE_BATCH_MAX = 5000
+WALKED_STATUSES = (None, "waiting", "running")
 
 
 def _walks_overdue_tickets(flt: InstanceFilter) -> bool:
-    """Whether the page is found by walking the overdue tickets in id order (see ``_overdue_walk``).
+    """Whether the page is found by walking the overdue tickets in id order (see ``_overdue_walk``):
+    when they are the narrowest part of the filter, i.e. besides overdue only a department and a status
+    an open ticket's instance usually has.
 
-    Free text and a date range find their few instances by their own indexes; the deadline sort walks
-    the open tickets' deadline index already.
+    Any other filter (free text, dates, stage, flow, version, assignee, level, a rare status) finds its
+    rows by its own index in one query, where a walk could read every overdue ticket for a handful of
+    rows; the deadline sort walks the open tickets' deadline index already.
     """
-    return flt.overdue and flt.sort != "due" and not flt.text and not flt.started_from and not flt.started_to
+    others = (flt.text, flt.started_from, flt.started_to, flt.stage, flt.process_id, flt.bundle_id, flt.assignee,
+              flt.escalation_level)
+    return flt.overdue and flt.sort != "due" and flt.status in WALKED_STATUSES \
+        and all(value is None for value in others)
 
 
 def _overdue_walk(query: Select[Any], flt: InstanceFilter, *, user: Actor, now: datetime, after: int | None,
