@@ -162,7 +162,7 @@ def _message_of(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _finish(job: TakenJob) -> None:
+def finish(job: TakenJob) -> None:
     """A job whose work is done removes itself (only this run's row: a re-scheduled job keeps its new due)."""
     db.session.execute(delete(JOBS).where(JOBS.c.id == job.id, JOBS.c.due_at == job.due_at))
 
@@ -241,10 +241,6 @@ def retry_job(job_id: int, *, now: datetime) -> None:
             retries_left=3, due_at=now, lock_owner=None, lock_expires_at=None)).rowcount
         if moved != 1:
             raise NotFoundError(f"任务作业 {job_id} 不存在 / no job {job_id}")
-
-
-def finish(job: TakenJob) -> None:
-    _finish(job)
 
 
 @handler("reminder")
