@@ -65,3 +65,11 @@ def test_the_log_is_searched_by_person_ticket_action_and_date(estate, clock):
 
 def test_only_admins_read_the_log(estate):
     assert estate.browser("boss").get("/admin/access-log").status_code == 403
+
+
+def test_a_ticket_read_through_the_api_is_logged_too(estate):
+    number = estate.open_ticket(phone="13900139000")
+    response = estate.browser("wang").get(f"/api/v1/tickets/{number}")
+    assert response.json["phone"] == "13900139000"
+    log = log_rows(estate, ticket=number)
+    assert log.count('data-action="view_phone"') == 1 and "接口读取工单" in log
