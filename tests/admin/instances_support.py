@@ -3,7 +3,6 @@ a person at a browser (cookie jar + CSRF token) driving the Flask client."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,45 +18,15 @@ from app.services.auth import Principal, principal_for_user
 from app.services.instances import start_instance
 from app.services.organisation import create_project, create_unit
 from app.services.users import create_user, find_user
+from tests.console_client import PASSWORD, Browser
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-PASSWORD = "secret-pw-1"
 PEOPLE = {  # username: roles
     "root": ("admin",), "pii": ("admin", "pii_export"), "boss": ("property_manager",), "chen": ("cs_supervisor",),
     "head": ("dept_head",), "wang": ("cs_agent",), "tech": ("technician",), "design": ("designer",),
 }
 NO_CONDITION_FIXED = (FIXTURES / "no_condition.bpmn").read_text().replace(
     'valid == "yes"', "valid").replace('valid == "no"', "not valid")
-
-
-class Browser:
-    """A person at a browser: a cookie jar, and the CSRF token of the last page."""
-
-    def __init__(self, app: Flask) -> None:
-        self.client = app.test_client()
-        self.app = app
-        self.token = ""
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        with self.app.app_context():
-            response = self.client.get(path, **kwargs)
-        found = response.mimetype == "text/html" and re.search(r'name="csrf_token" value="([^"]+)"',
-                                                               response.get_data(as_text=True))
-        if found:
-            self.token = found.group(1)
-        return response
-
-    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        if not self.token:
-            self.get("/login")
-        with self.app.app_context():
-            return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kwargs)
-
-    def log_in(self, username: str) -> Browser:
-        self.get("/login")
-        response = self.post("/login", {"username": username, "password": PASSWORD})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return self
 
 
 @dataclass
@@ -75,7 +44,10 @@ class Estate:
         return principal
 
     def browser(self, username: str) -> Browser:
-        return Browser(self.app).log_in(username)
+        browser = Browser(self.app.test_client())
+        response = browser.log_in(username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return browser
 
     def open_ticket(self, **changes: Any) -> str:
         intake = {"project": "lanting", "unit": "3-1202", "caller_name": "张先生", "phone": "13800138000",

@@ -40,7 +40,7 @@ def admin_rules(app):
 
 
 def test_every_admin_route_sends_a_visitor_to_log_in(app, estate):
-    visitor = Browser(app)
+    visitor = Browser(app.test_client())
     for rule in admin_rules(app):
         method = "GET" if "GET" in rule.methods else "POST"
         response = visitor.get(concrete(rule)) if method == "GET" else visitor.post(concrete(rule))

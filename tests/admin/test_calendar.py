@@ -11,28 +11,7 @@ from datetime import date
 import pytest
 
 from app.services.users import create_user
-
-PASSWORD = "secret-pw-1"
-
-
-class Browser:
-    """A logged-in person: a cookie jar and the CSRF token of the last page shown."""
-
-    def __init__(self, client):
-        self.client = client
-        self.token = ""
-
-    def get(self, path, **kwargs):
-        with self.client.application.app_context():
-            response = self.client.get(path, **kwargs)
-        found = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
-        if found:
-            self.token = found.group(1)
-        return response
-
-    def post(self, path, data=None, **kwargs):
-        with self.client.application.app_context():
-            return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kwargs)
+from tests.console_client import PASSWORD, Browser
 
 
 @pytest.fixture

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,47 +13,11 @@ from app.extensions import db
 from app.models import Bundle
 from app.services.users import create_user
 from tests.conftest import fixture_files
+from tests.console_client import PASSWORD
+from tests.console_client import Browser as Console
 
 DESIGNER_FIXTURES = Path(__file__).parent.parent / "fixtures" / "designer"
-PASSWORD = "secret-pw-1"
 LANES = ("lanes.bpmn", "lanes_record.json", "lanes_handle.json")
-
-
-class Console:
-    """One person's browser: cookies, and the CSRF token of the last page (sent as a field or a header)."""
-
-    def __init__(self, app: Flask) -> None:
-        self.client = app.test_client()
-        self.app = app
-        self.token = ""
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        with self.app.app_context():
-            response = self.client.get(path, **kwargs)
-        found = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
-        if found:
-            self.token = found.group(1)
-        return response
-
-    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        if not self.token:
-            self.get("/login")
-        with self.app.app_context():
-            return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kwargs)
-
-    def post_json(self, path: str, body: Any) -> Any:
-        if not self.token:
-            self.get("/designer/")
-        with self.app.app_context():
-            return self.client.post(path, json=body, headers={"X-CSRFToken": self.token})
-
-    def upload(self, path: str, files: dict[str, bytes]) -> Any:
-        return self.post(path, {"files": [(io.BytesIO(content), name) for name, content in files.items()]},
-                         content_type="multipart/form-data")
-
-    def log_in(self, username: str) -> Any:
-        self.get("/login")
-        return self.post("/login", {"username": username, "password": PASSWORD})
 
 
 @pytest.fixture
@@ -69,7 +30,7 @@ def people(app: Flask, clock) -> None:
 @pytest.fixture
 def console_of(app: Flask, people: None) -> Callable[[str], Console]:
     def make(username: str) -> Console:
-        console = Console(app)
+        console = Console(app.test_client())
         assert console.log_in(username).status_code == 302
         return console
     return make

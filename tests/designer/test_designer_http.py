@@ -91,7 +91,7 @@ def test_only_designers_and_admins_open_the_designer(app, console_of, lanes_v1):
 
 
 def test_the_json_endpoints_need_the_csrf_token(designer, lanes_v1):
-    with designer.app.app_context():
+    with designer.client.application.app_context():
         refused = designer.client.post("/designer/files/lanes.bpmn/draft", json={"content": text_of("lanes.bpmn")})
     assert refused.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(DesignerDraft)) == 0

@@ -9,39 +9,9 @@ import pytest
 
 from app.services.organisation import create_project, create_unit
 from app.services.users import create_user
+from tests.console_client import PASSWORD, Browser
 
 TICKET_FIXTURES = Path(__file__).parent.parent / "fixtures" / "tickets"
-PASSWORD = "secret-pw-1"
-
-
-class Browser:
-    """A person at a browser: a cookie jar, and the CSRF token of the last page.
-
-    Each request runs in an app context of its own, as in production; the test's own app
-    context would otherwise share ``g`` (the logged-in user, the CSRF token) between browsers.
-    """
-
-    def __init__(self, client):
-        self.client = client
-        self.token = ""
-
-    def get(self, path, **kwargs):
-        with self.client.application.app_context():
-            response = self.client.get(path, **kwargs)
-        found = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
-        if found:
-            self.token = found.group(1)
-        return response
-
-    def post(self, path, data=None, **kwargs):
-        if not self.token:
-            self.get("/login")
-        with self.client.application.app_context():
-            return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kwargs)
-
-    def log_in(self, username, password=PASSWORD):
-        self.get("/login")
-        return self.post("/login", {"username": username, "password": password})
 
 
 @pytest.fixture
