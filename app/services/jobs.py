@@ -27,7 +27,7 @@ from app.models.jobs import Job
 from app.services.access import Actor
 from app.services.deadlines import escalate_to_level3, send_reminder
 from app.services.errors import ConflictError, NotFoundError
-from app.services.job_rows import JOBS, sync_timer_job, timer_job_key, upsert_job
+from app.services.job_rows import JOBS, TIMER_RETRIES, sync_timer_job, timer_job_key, upsert_job
 from app.services.reports import generate_weekly_report
 from app.services.runtime import Runtime
 from app.services.step_writer import write_step
@@ -238,7 +238,7 @@ def retry_job(job_id: int, *, now: datetime) -> None:
     """Give an incident job (not bound to an errored instance) its retries back, due now."""
     with step_transaction():
         moved = db.session.connection().execute(update(JOBS).where(JOBS.c.id == job_id).values(
-            retries_left=3, due_at=now, lock_owner=None, lock_expires_at=None)).rowcount
+            retries_left=TIMER_RETRIES, due_at=now, lock_owner=None, lock_expires_at=None)).rowcount
         if moved != 1:
             raise NotFoundError(f"任务作业 {job_id} 不存在 / no job {job_id}")
 
