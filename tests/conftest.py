@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.clock import ManualClock
@@ -44,6 +45,17 @@ def compiled_translations() -> None:
                 catalog = read_po(po_file)
             with mo_path.open("wb") as mo_file:
                 write_mo(mo_file, catalog)
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests hash with one PBKDF2 round: scrypt costs ~0.2 s a user and an estate makes nine.
+
+    Production keeps scrypt (``app.services.auth.hash_password``); checking a password reads the
+    method from the stored hash, so logins in tests stay real.
+    """
+    monkeypatch.setattr("app.services.users.hash_password",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
 
 
 @pytest.fixture(scope="session")

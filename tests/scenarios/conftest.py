@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.security import generate_password_hash
 
 from app.clock import ManualClock
 from app.services.organisation import create_project, create_unit
@@ -87,13 +86,6 @@ CLASSIFIED = {"complaint_type": "leak_crack", "root_cause": "product_quality",
 
 
 # ---- the estate and the people --------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nobody logs in with a password here; a one-round hash keeps a dozen users per test cheap."""
-    monkeypatch.setattr("app.services.users.hash_password",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
-
 
 @pytest.fixture
 def estate(app: Flask, deploy: Callable[..., list[Any]]) -> None:
