@@ -26,6 +26,7 @@ from app.engine.bundles import CompiledBundle
 from app.engine.problems import EngineRunError, RunError, TaskNotFoundError, TaskNotReadyError
 from app.engine.scripting import DEFAULT_TIMEZONE, CalendarSource, make_script_engine
 from app.engine.serialization import SpecCache, make_registry, make_serializer, serialize_spec
+from app.engine.settings import SettingsSource
 from app.engine.timers import engine_clock
 
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -60,12 +61,12 @@ class Engine:
     """Holds what is built once and shared: spec cache, serializer, script engine, clock."""
 
     def __init__(self, spec_loader: Callable[[str], str], clock: Clock, timezone: str = DEFAULT_TIMEZONE,
-                 calendar: CalendarSource | None = None) -> None:
+                 calendar: CalendarSource | None = None, settings: SettingsSource | None = None) -> None:
         self.clock = clock
         self.registry = make_registry()
         self.specs = SpecCache(spec_loader, self.registry)
         self.serializer = make_serializer(self.specs, self.registry)
-        self.script_engine = make_script_engine(clock, timezone, calendar)
+        self.script_engine = make_script_engine(clock, timezone, calendar, settings)
 
     def register_bundle(self, spec_key: str, bundle: CompiledBundle) -> str:
         """Cache a freshly compiled bundle's specs; return their serialized form for storage."""

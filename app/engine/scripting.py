@@ -27,6 +27,7 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from app.clock import Clock
+from app.engine.settings import SettingsSource, SettingValue, default_setting
 from app.engine.working_time import HOURS, WEEKENDS_ONLY, WORKING_HOURS, WorkingCalendar
 
 CalendarSource = Callable[[], WorkingCalendar]  # the current calendar; the services reload it when an admin edits
@@ -95,17 +96,20 @@ def expression_names(expression: str) -> set[str]:
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-def make_helpers(clock: Clock, timezone: str = DEFAULT_TIMEZONE,
-                 calendar: CalendarSource | None = None) -> dict[str, Callable[..., Any]]:
+def make_helpers(clock: Clock, timezone: str = DEFAULT_TIMEZONE, calendar: CalendarSource | None = None,
+                 settings: SettingsSource | None = None) -> dict[str, Callable[..., Any]]:
     """The helper functions offered to scripts, conditions and timer expressions.
 
     Times go in and out as ISO 8601 strings with their offset; "local" means the business
     time zone (office hours, the night shift), not the server's. ``calendar`` gives the working
     calendar (office hours, holidays, make-up days) when a script asks for working time; without
-    one, working days are Monday to Friday, 09:00-18:00.
+    one, working days are Monday to Friday, 09:00-18:00. ``settings`` gives the admin's settings
+    (``setting("pause_cap_days")``); without one, the declared defaults. An unknown key raises
+    UnknownSettingError.
     """
     zone = ZoneInfo(timezone)
     working_calendar = calendar or (lambda: WorkingCalendar(timezone=timezone))
+    read_setting = settings or default_setting
 
     def now() -> str:
         return clock.now().isoformat()
@@ -138,9 +142,13 @@ def make_helpers(clock: Clock, timezone: str = DEFAULT_TIMEZONE,
     def working_hours_between(start: str, end: str) -> float:
         return working_calendar().working_hours_between(datetime.fromisoformat(start), datetime.fromisoformat(end))
 
+    def setting(key: str) -> SettingValue:
+        """The current value of an admin setting (/admin/settings), e.g. ``setting("callback_due_hours")``."""
+        return read_setting(key)
+
     return {"now": now, "add_hours": add_hours, "hours_between": hours_between, "local_hour": local_hour,
             "next_local_time": next_local_time, "add_working_time": add_working_time,
-            "working_hours_between": working_hours_between}
+            "working_hours_between": working_hours_between, "setting": setting}
 
 
 HELPER_NAMES = frozenset(make_helpers(clock=None).keys())  # type: ignore[arg-type]  # names only
@@ -173,6 +181,6 @@ class RestrictedEnvironment(TaskDataEnvironment):
         self._remove_globals_and_functions_from_context(context, external_context)
 
 
-def make_script_engine(clock: Clock, timezone: str = DEFAULT_TIMEZONE,
-                       calendar: CalendarSource | None = None) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock, timezone, calendar)))
+def make_script_engine(clock: Clock, timezone: str = DEFAULT_TIMEZONE, calendar: CalendarSource | None = None,
+                       settings: SettingsSource | None = None) -> PythonScriptEngine:
+    return PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock, timezone, calendar, settings)))

@@ -6,7 +6,7 @@ from app.models.tickets import Project, Ticket, TicketCounter, Unit, user_projec
 from app.models.users import ApiToken, Department, Role, User
 
 # Registered with the metadata (migrations, create_all); import their classes from the module itself.
-from app.models import admin, calendar, designer, jobs, reports  # noqa: F401  isort: skip
+from app.models import admin, calendar, designer, jobs, reports, settings  # noqa: F401  isort: skip
 
 __all__ = [
     "ACTIVE_STATUSES", "ApiToken", "AuditEvent", "Bundle", "Department", "DiskFile",

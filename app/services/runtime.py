@@ -14,6 +14,7 @@ from app.engine import Engine, UnknownSpecError
 from app.engine.working_time import DEFAULT_OFFICE_HOURS
 from app.extensions import db
 from app.models import Bundle
+from app.services.settings import get_setting
 from app.services.working_calendar import CalendarCache, make_calendar_cache
 
 
@@ -80,4 +81,5 @@ def build_runtime(clock: Clock, timezone: str, *, office_hours: str = DEFAULT_OF
                   lunch_break: str | None = None) -> Runtime:
     """Raise WorkingTimeError when the office hours cannot be read (a start-up failure, with the value)."""
     calendar = make_calendar_cache(timezone, office_hours, lunch_break)
-    return Runtime(Engine(_load_serialized_spec, clock, timezone, calendar), clock, BundleCache(), timezone, calendar)
+    engine = Engine(_load_serialized_spec, clock, timezone, calendar, settings=get_setting)
+    return Runtime(engine, clock, BundleCache(), timezone, calendar)

@@ -1,0 +1,215 @@
+"""The settings admins edit (/admin/settings): read with ``get_setting(key)``, change with ``change_setting``.
+
+Values are cached per process. The cache compares the newest change's stamp at most once per
+database transaction, so a step whose scripts call ``setting()`` ten times pays one small query,
+and an edit in any process (web worker, timer worker) is seen by the next transaction everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import select
+
+from app.clock import Clock
+from app.engine.settings import (
+    DECLARED_SETTINGS,
+    FRACTION,
+    INTEGER,
+    USERNAME,
+    SettingSpec,
+    SettingValue,
+    as_setting_value,
+    declared,
+)
+from app.extensions import db
+from app.models import User
+from app.models.settings import Setting, SettingChange
+from app.services.access import Actor
+from app.services.errors import InvalidFormError
+
+Stamp = tuple[int, str]  # the newest change's (id, token); (0, "") while nothing was ever changed
+
+
+@dataclass
+class SettingsCache:
+    """The stored values, reloaded when the change stamp moved (checked once per transaction and thread)."""
+
+    _stamp: Stamp | None = None
+    _values: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _checked: threading.local = field(default_factory=threading.local)  # .transaction: weakref
+
+    def stored(self) -> MappingProxyType[str, Any]:
+        """Key -> stored JSON value, for the settings an admin changed."""
+        transaction = db.session().get_transaction()  # the scoped session's own Session
+        checked = getattr(self._checked, "transaction", None)
+        if transaction is not None and checked is not None and checked() is transaction:
+            return self._values
+        stamp = _newest_stamp()
+        with self._lock:
+            fresh = self._stamp == stamp
+        if not fresh:
+            rows = db.session.execute(select(Setting.key, Setting.value)).all()
+            values: MappingProxyType[str, Any] = MappingProxyType(dict(rows))
+            with self._lock:
+                self._stamp, self._values = stamp, values
+        current = db.session().get_transaction()  # the stamp query began one if none was open
+        self._checked.transaction = weakref.ref(current) if current is not None else None
+        return self._values
+
+    def forget(self) -> None:
+        """After an edit in this process: the next read compares the stamp again."""
+        with self._lock:
+            self._stamp = None
+        self._checked.transaction = None
+
+
+_cache = SettingsCache()
+
+
+def _newest_stamp() -> Stamp:
+    row = db.session.execute(select(SettingChange.id, SettingChange.token)
+                             .order_by(SettingChange.id.desc()).limit(1)).first()
+    return (int(row[0]), str(row[1])) if row else (0, "")
+
+
+def get_setting(key: str) -> SettingValue:
+    """The admin's value of ``key``, or its declared default; raise UnknownSettingError."""
+    spec = declared(key)
+    stored = _cache.stored()
+    return as_setting_value(spec, stored[key]) if key in stored else spec.default
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One line of the admin page."""
+
+    spec: SettingSpec
+    value: SettingValue
+    updated_at: datetime | None
+    updated_by: str | None
+
+    @property
+    def is_default(self) -> bool:
+        return self.value == self.spec.default
+
+
+def list_settings() -> list[SettingRow]:
+    """Every declared setting with its current value, in the order they are declared."""
+    rows = {row.key: row for row in db.session.scalars(select(Setting))}
+    names = _usernames({row.updated_by_id for row in rows.values() if row.updated_by_id is not None})
+    result = []
+    for key, spec in DECLARED_SETTINGS.items():
+        row = rows.get(key)
+        value = as_setting_value(spec, row.value) if row else spec.default
+        result.append(SettingRow(spec, value, row.updated_at if row else None,
+                                 names.get(row.updated_by_id) if row and row.updated_by_id else None))
+    return result
+
+
+def _usernames(user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+
+
+def recent_changes(limit: int = 50) -> list[SettingChange]:
+    """The newest changes first: who, when, old -> new."""
+    return list(db.session.scalars(select(SettingChange).order_by(SettingChange.id.desc()).limit(limit)))
+
+
+def change_setting(key: str, text: str, *, user: Actor, clock: Clock) -> SettingChange | None:
+    """Set ``key`` from what the admin typed; audit it. None when the value did not change.
+
+    Raise InvalidFormError (errors keyed by ``key``) for a value of the wrong type, out of range,
+    or a username nobody has; UnknownSettingError for an undeclared key.
+    """
+    spec = declared(key)
+    value = parse_value(spec, text)
+    row = db.session.get(Setting, key)
+    old = as_setting_value(spec, row.value) if row else spec.default
+    if value == old:
+        return None
+    now = clock.now()
+    if row is None:
+        row = Setting(key=key)
+        db.session.add(row)
+    row.value, row.updated_at, row.updated_by_id = value, now, user.id
+    change = SettingChange(key=key, old_value=old, new_value=value, changed_at=now, changed_by_id=user.id,
+                           changed_by_name=user.username, token=secrets.token_hex(16))
+    db.session.add(change)
+    db.session.commit()
+    _cache.forget()
+    return change
+
+
+def parse_value(spec: SettingSpec, text: str) -> SettingValue:
+    """What the admin typed as the setting's type; raise InvalidFormError naming the field."""
+    text = (text or "").strip()
+    if spec.kind == USERNAME:
+        return _existing_username(spec, text)
+    number = _integer(spec, text) if spec.kind == INTEGER else _fraction(spec, text)
+    _check_range(spec, number)
+    return number
+
+
+def _invalid(spec: SettingSpec, message: str) -> InvalidFormError:
+    return InvalidFormError(f"{spec.label_zh}：{message}", errors={spec.key: message})
+
+
+def _integer(spec: SettingSpec, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _invalid(spec, "请填写整数 / enter a whole number") from None
+
+
+def _fraction(spec: SettingSpec, text: str) -> float:
+    """A share: "0.8", or "80%" for the same."""
+    percent = text.endswith("%")
+    try:
+        number = float(text.rstrip("%").strip())
+    except ValueError:
+        raise _invalid(spec, "请填写小数，例如 0.8 / enter a decimal such as 0.8") from None
+    if not math.isfinite(number):
+        raise _invalid(spec, "请填写小数，例如 0.8 / enter a decimal such as 0.8")
+    return number / 100 if percent else number
+
+
+def _check_range(spec: SettingSpec, number: float) -> None:
+    low, high = spec.minimum, spec.maximum
+    if (low is not None and number < low) or (high is not None and number > high):
+        low_text, high_text = _plain(low), _plain(high)
+        raise _invalid(spec, f"须在 {low_text} 至 {high_text} 之间 / must be between {low_text} and {high_text}")
+
+
+def _plain(bound: float | None) -> str:
+    return "" if bound is None else (str(int(bound)) if float(bound).is_integer() else str(bound))
+
+
+def _existing_username(spec: SettingSpec, text: str) -> str:
+    if not text:
+        return ""
+    exists = db.session.scalars(select(User.id).where(User.username == text, User.is_active.is_(True))).first()
+    if exists is None:
+        raise _invalid(spec, f"没有在用的用户 {text!r} / no active user {text!r}")
+    return text
+
+
+def stored_value_text(spec: SettingSpec, value: Any) -> str:
+    """A value as the admin page shows it (fractions as typed, a blank username as "—")."""
+    if value is None:
+        return "—"
+    if spec.kind == USERNAME:
+        return str(value) or "—"
+    if spec.kind == FRACTION:
+        return f"{float(value):g}"
+    return str(as_setting_value(spec, value))
