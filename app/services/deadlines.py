@@ -29,10 +29,9 @@ from app.extensions import db
 from app.models import HumanTask, Ticket, User
 from app.services.job_rows import delete_jobs, upsert_job
 from app.services.notifications import notify, send_sms, user_ids_with_role
+from app.services.settings import get_setting
 from app.services.steps import record_event
 
-REMINDER_SHARE = 0.8  # remind the assignee when this share of the limit has passed
-LEVEL3_SHARE = 0.5  # level 3 when this share of the limit has passed after the due time
 WORKING_UNITS = frozenset({"working_hours", "working_days"})
 WORK_DONE_STAGES = frozenset({"callback", "review", "classification", "closed"})
 CATEGORY_ZH = {"repair": "报修", "complaint": "投诉", "consultation": "咨询", "suggestion": "建议", "praise": "表扬"}
@@ -111,15 +110,19 @@ def _schedule_deadline_jobs(before: TicketFacts | None, after: TicketFacts, data
 
 def _reminder_and_level3(ticket: TicketFacts, data: Mapping[str, Any],
                          calendar_of: Callable[[], WorkingCalendar] | None) -> tuple[datetime, datetime]:
-    """80 % of the limit, and half the limit past the due time — in working time for a working-time limit."""
+    """80 % of the limit, and half the limit past the due time — in working time for a working-time limit.
+
+    The shares are the settings ``reminder_fraction`` and ``level3_extra_fraction`` (/admin/settings).
+    """
     assert ticket.due_at is not None
+    reminder_share, level3_share = float(get_setting("reminder_fraction")), float(get_setting("level3_extra_fraction"))
     if calendar_of is not None and data.get("limit_unit") in WORKING_UNITS:
         calendar = calendar_of()
         working = timedelta(hours=calendar.working_hours_between(ticket.received_at, ticket.due_at))
-        return (calendar.add_working_hours(ticket.received_at, working * REMINDER_SHARE),
-                calendar.add_working_hours(ticket.due_at, working * LEVEL3_SHARE))
+        return (calendar.add_working_hours(ticket.received_at, working * reminder_share),
+                calendar.add_working_hours(ticket.due_at, working * level3_share))
     limit = _limit_of(ticket, data)
-    return ticket.due_at - limit * (1 - REMINDER_SHARE), ticket.due_at + limit * LEVEL3_SHARE
+    return ticket.due_at - limit * (1 - reminder_share), ticket.due_at + limit * level3_share
 
 
 def _limit_of(ticket: TicketFacts, data: Mapping[str, Any]) -> timedelta:

@@ -22,14 +22,13 @@ from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
 from app.services.instances import plan_start, run_start
 from app.services.projects import visible_projects
 from app.services.runtime import Runtime
+from app.services.settings import get_setting
 from app.services.steps import InstanceOutcome, record_event
 
 RECEPTION = "reception"
 # What open_ticket puts in a ticket's start data (docs/flow-contract.md); diagrams may read these.
 SYSTEM_VARIABLES = frozenset({"ticket_number", "reported_at", "handover_date", "common_area", "reopened_from",
                               "escalation_level", "rework_count"})
-DUPLICATE_WINDOW = timedelta(days=30)
-REPEAT_REPAIR_WINDOW = timedelta(days=90)
 REOPENED_ESCALATION = 2
 
 # Stages that come after the work the time limit is for: callback, reviews, classification.
@@ -167,14 +166,18 @@ def _find_unit(project_key: str, code: str) -> Unit | None:
 
 
 def _flag_repeat_repair(ticket_id: int, project_key: str, unit_code: str, part: str, now: datetime) -> None:
-    """A repair of the same unit and part within 90 days after a closed one is flagged on both (返修)."""
+    """A repair of the same unit and part within the repeat window (a setting) after a closed one is flagged on both (返修)."""
     earlier = db.session.scalars(
         select(Ticket.id).where(Ticket.project_key == project_key, Ticket.unit_code == unit_code,
                                 Ticket.category == "repair", Ticket.part == part, Ticket.id != ticket_id,
-                                Ticket.closed_at >= now - REPEAT_REPAIR_WINDOW)
+                                Ticket.closed_at >= now - _days_setting("repeat_repair_window_days"))
     ).all()
     if earlier:
         db.session.execute(update(Ticket).where(Ticket.id.in_([*earlier, ticket_id])).values(repeat_repair=True))
+
+
+def _days_setting(key: str) -> timedelta:
+    return timedelta(days=int(get_setting(key)))
 
 
 def find_duplicates(*, project_key: str, unit_code: str, category: str, user: Actor, now: datetime) -> list[Ticket]:
@@ -185,7 +188,8 @@ def find_duplicates(*, project_key: str, unit_code: str, category: str, user: Ac
     return list(db.session.scalars(
         select(Ticket).where(Ticket.project_key == project_key, Ticket.unit_code == unit_code,
                              Ticket.category == category,
-                             or_(Ticket.closed_at.is_(None), Ticket.received_at >= now - DUPLICATE_WINDOW))
+                             or_(Ticket.closed_at.is_(None),
+                                 Ticket.received_at >= now - _days_setting("duplicate_window_days")))
         .order_by(Ticket.received_at.desc()).limit(20)
     ))
 
