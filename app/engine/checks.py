@@ -21,7 +21,7 @@ FLOW_NODES = (
 )
 GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway")
 TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
-NARROWING_PROPERTIES = ("department", "assignee")
+NARROWING_PROPERTIES = ("department", "assignee", "deadline")  # user-task property expressions
 
 
 def check_process(info: ProcessInfo, library: Library, role_names: Mapping[str, str],

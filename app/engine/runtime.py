@@ -30,6 +30,8 @@ from app.engine.settings import SettingsSource
 from app.engine.timers import engine_clock
 
 FORM_PROPERTY = "formJsonSchemaFilename"
+DEADLINE_PROPERTY = "deadline"
+_DEADLINE_KEY = "kefu_deadline"  # the evaluated deadline, kept in the task's internal data
 
 
 @dataclass(frozen=True)
@@ -152,10 +154,12 @@ class Engine:
         return tuple(self._view(task, due.get(task.id)) for task in workflow.get_tasks(state=TaskState.READY,
                                                                                           manual=True))
 
-    def _view(self, task: Task, due_at: datetime | None) -> UserTaskView:
+    def _view(self, task: Task, timer_due_at: datetime | None) -> UserTaskView:
         spec = task.task_spec
         extensions = getattr(spec, "extensions", {}) or {}
         properties = extensions.get("properties", {}) or {}
+        deadline = self._step_deadline(task, properties.get(DEADLINE_PROPERTY))
+        due_at = min((moment for moment in (timer_due_at, deadline) if moment is not None), default=None)
         return UserTaskView(
             task_id=str(task.id),
             name=spec.bpmn_id or spec.name,
@@ -174,6 +178,23 @@ class Engine:
             return None
         value = self.script_engine.evaluate(task, expression)
         return None if value in (None, "") else str(value)
+
+    def _step_deadline(self, task: Task, expression: str | None) -> datetime | None:
+        """The task's own ``deadline`` (an ISO 8601 time), evaluated once, when the task first became ready.
+
+        Kept in the task's internal data (serialized with the state), so a later look at the same
+        task gives the same moment instead of re-reading ``now()``.
+        """
+        if not expression:
+            return None
+        stored = task._get_internal_data(_DEADLINE_KEY)
+        if not isinstance(stored, str):
+            value = self.script_engine.evaluate(task, expression)
+            if value in (None, ""):
+                return None
+            stored = str(value)
+            task._set_internal_data(**{_DEADLINE_KEY: stored})
+        return TimerEventDefinition.get_datetime(stored)
 
 
 def _timer_due_times(workflow: BpmnWorkflow) -> dict[UUID, datetime]:

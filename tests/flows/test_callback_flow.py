@@ -1,4 +1,4 @@
-"""Callback (回访): wait until the callback is due, call the owner, retry when unreachable, record satisfaction.
+"""Callback (回访): call the owner at once (due within 24 h), retry in office hours when unreachable, record satisfaction.
 
 The flow is deployed on its own here (nothing calls it), so it is its own bundle.
 """
@@ -27,33 +27,29 @@ def work_done(**changes):
             "caller_name": "王先生", "phone": "13812345678", "unit": "3栋-1202", **changes}
 
 
-def test_callback_for_a_repair_waits_24_hours_then_the_agent_calls(flows):
-    started = flows.start("callback", work_done(category="repair"))
+@pytest.mark.parametrize("category", ["repair", "complaint", "life_service", "consultation"])
+def test_the_call_appears_at_once_and_is_due_within_24_hours_of_the_closing_step(flows, category):
+    started = flows.start("callback", work_done(category=category))
 
-    assert (started.status, started.ready_tasks) == ("waiting", ())
-    assert started.next_timer_at == START + timedelta(hours=24)
-    assert started.data["stage"] == "callback"
-    too_early = flows.later(started, timedelta(hours=23, minutes=59))
-    assert too_early.ready_tasks == ()
-
-    due = flows.later(too_early, 2 * A_MINUTE)
-
-    call = flows.task(due, "call_owner")
+    call = flows.task(started, "call_owner")
+    assert (started.status, started.next_timer_at) == ("running", None)
+    assert call.due_at == START + timedelta(hours=24)  # setting callback_due_hours
     assert (call.lane, call.department, call.form_key) == ("cs_agent", None, "callback_call.json")
-    shown = render_instructions(call.instructions, flows.task_data(due, "call_owner"))
+    assert started.data["stage"] == "callback"
+    shown = render_instructions(call.instructions, flows.task_data(started, "call_owner"))
     assert "KF-20260302-0001" in shown
     assert "第 1 次，共 3 次" in shown
 
 
-def test_other_categories_are_called_back_at_once(flows):
-    started = flows.start("callback", work_done(category="life_service"))
+def test_the_due_time_is_fixed_when_the_call_appears_not_when_it_is_looked_at(flows):
+    started = flows.start("callback", work_done())
+    flows.clock.advance(timedelta(hours=5))
 
-    assert [task.name for task in started.ready_tasks] == ["call_owner"]
-    assert started.next_timer_at is None
+    assert flows.task(flows.engine.inspect(started.state), "call_owner").due_at == START + timedelta(hours=24)
 
 
 def test_reached_and_satisfied_owner_ends_the_callback_with_the_satisfaction_recorded(flows):
-    due = flows.later(flows.start("callback", work_done()), timedelta(hours=24) + A_MINUTE)
+    due = flows.start("callback", work_done())
 
     called = flows.complete(due, "call_owner", {"reached": True, "satisfaction": "satisfied",
                                                 "remarks": "师傅很专业，已经不漏了。"})
@@ -65,19 +61,26 @@ def test_reached_and_satisfied_owner_ends_the_callback_with_the_satisfaction_rec
     assert "outcome" not in called.data  # reaching the owner leaves the outcome to the calling flow
 
 
-def test_owner_unreachable_three_times_four_hours_apart_closes_as_unreachable(flows):
-    result = flows.later(flows.start("callback", work_done(category="complaint")), timedelta(hours=24) + A_MINUTE)
+def test_owner_unreachable_three_times_4_office_hours_apart_closes_as_unreachable(flows):
+    """Monday 09:00 (Shanghai) the first call fails: the retry comes at 13:00. That one fails at 16:00:
+    4 office hours later is Tuesday 11:00 (2 h on Monday until 18:00, 2 h from 09:00), never at night."""
+    first = flows.start("callback", work_done(category="complaint"))
+    waiting = flows.complete(first, "call_owner", {"reached": False})
+    assert (waiting.status, waiting.ready_tasks) == ("waiting", ())
+    assert waiting.next_timer_at == START + timedelta(hours=4)
+    assert flows.later(waiting, timedelta(hours=4) - A_MINUTE).ready_tasks == ()  # not before 13:00
+    second = flows.later(waiting, 2 * A_MINUTE)
+    assert flows.task_data(second, "call_owner")["callback_attempts"] == 1
+    assert flows.task(second, "call_owner").due_at == flows.clock.now() + timedelta(hours=4)  # 4 office hours
 
-    for attempt in (1, 2):
-        result = flows.complete(result, "call_owner", {"reached": False})
-        assert (result.status, result.ready_tasks) == ("waiting", ())
-        assert result.next_timer_at == flows.clock.now() + timedelta(hours=4)
-        too_early = flows.later(result, timedelta(hours=3, minutes=59))
-        assert too_early.ready_tasks == ()  # not before 4 hours
-        result = flows.later(too_early, 2 * A_MINUTE)
-        assert flows.task_data(result, "call_owner")["callback_attempts"] == attempt
+    flows.clock.set(START + timedelta(hours=7))  # 16:00
+    waiting = flows.complete(second, "call_owner", {"reached": False})
+    tuesday_11 = START + timedelta(days=1, hours=2)
+    assert waiting.next_timer_at == tuesday_11
+    third = flows.later(waiting, tuesday_11 - flows.clock.now() + A_MINUTE)
+    assert flows.task_data(third, "call_owner")["callback_attempts"] == 2
 
-    given_up = flows.complete(result, "call_owner", {"reached": False})
+    given_up = flows.complete(third, "call_owner", {"reached": False})
 
     assert (given_up.status, given_up.ready_tasks) == ("completed", ())
     assert given_up.data["outcome"] == "unreachable"
@@ -86,7 +89,7 @@ def test_owner_unreachable_three_times_four_hours_apart_closes_as_unreachable(fl
 
 
 def test_owner_reached_on_the_second_try_is_recorded_normally(flows):
-    first = flows.later(flows.start("callback", work_done()), timedelta(hours=24) + A_MINUTE)
+    first = flows.start("callback", work_done())
     retry = flows.later(flows.complete(first, "call_owner", {"reached": False}), timedelta(hours=4) + A_MINUTE)
 
     called = flows.complete(retry, "call_owner", {"reached": True, "satisfaction": "very_satisfied"})
