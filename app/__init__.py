@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Flask
@@ -50,8 +51,9 @@ def init_web_extensions(app: Flask) -> None:
 def init_runtime(app: Flask, clock: Clock) -> None:
     from app.services.runtime import build_runtime
 
-    app.extensions["kefu"] = build_runtime(clock, app.config["TIMEZONE"], office_hours=app.config["OFFICE_HOURS"],
-                                           lunch_break=app.config["OFFICE_LUNCH_BREAK"])
+    runtime = build_runtime(clock, app.config["TIMEZONE"], office_hours=app.config["OFFICE_HOURS"],
+                            lunch_break=app.config["OFFICE_LUNCH_BREAK"])
+    app.extensions["kefu"] = dataclasses.replace(runtime, staff_phones=app.config["STAFF_PHONES"])
 
 
 def register_blueprints(app: Flask) -> None:

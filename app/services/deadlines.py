@@ -72,17 +72,18 @@ def escalate_key(ticket_id: int) -> str:
 
 
 def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[str, Any], *, now: datetime,
-                      timezone: str, calendar: Callable[[], WorkingCalendar] | None = None) -> None:
+                      timezone: str, calendar: Callable[[], WorkingCalendar] | None = None) -> OwnerCall | None:
     """Compare the ticket before and after the step; schedule, notify and text what changed.
 
     ``calendar`` places the reminder and level 3 in working time when the limit is in working time.
+    Returns the owner's text when their number cannot take one (a landline): the caller has them phoned.
     """
     after = ticket_facts(ticket_id)
     if after is None:
-        return
+        return None
     _schedule_deadline_jobs(before, after, data, now, calendar)
     _notify_escalation(before, after, now)
-    _text_the_owner(before, after, now, timezone)
+    return _text_the_owner(before, after, now, timezone)
 
 
 # --- deadline jobs ---------------------------------------------------------------------------------
@@ -186,7 +187,19 @@ def _notify_escalation(before: TicketFacts | None, after: TicketFacts, now: date
 
 # --- owners' SMS -----------------------------------------------------------------------------------
 
-def _text_the_owner(before: TicketFacts | None, after: TicketFacts, now: datetime, timezone: str) -> None:
+@dataclass(frozen=True)
+class OwnerCall:
+    """An owner's text that their number cannot take (not a mobile): someone phones them with it instead."""
+
+    ticket_id: int
+    number: str
+    instance_id: int
+    phone: str
+    message: str
+
+
+def _text_the_owner(before: TicketFacts | None, after: TicketFacts, now: datetime,
+                    timezone: str) -> OwnerCall | None:
     kind = CATEGORY_ZH.get(after.category, "来电")
     if before is None:
         body = f"您的{kind}已受理，工单号 {after.number}。我们将按时处理，如有疑问请致电客服中心。"
@@ -200,8 +213,10 @@ def _text_the_owner(before: TicketFacts | None, after: TicketFacts, now: datetim
     elif after.outcome == "unreachable" and before.outcome != "unreachable":
         body = f"工单 {after.number} 回访多次未能联系上您，如有问题请致电客服中心。"
     else:
-        return
-    send_sms(after.phone, f"【客服中心】{body}", now=now, ticket_id=after.id)
+        return None
+    if not after.phone or send_sms(after.phone, f"【客服中心】{body}", now=now, ticket_id=after.id):
+        return None
+    return OwnerCall(after.id, after.number, after.instance_id, after.phone, body)
 
 
 def _params(ticket: TicketFacts) -> dict[str, Any]:

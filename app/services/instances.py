@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -13,7 +14,7 @@ from app.engine import EngineRunError, StepResult
 from app.extensions import db
 from app.models import AuditEvent, Bundle, HumanTask, ProcessInstance, Ticket, User
 from app.services.access import Actor, is_supervisor, may_act_on_task, may_start
-from app.services.errors import ForbiddenError, NotFoundError
+from app.services.errors import ConflictError, ForbiddenError, NotFoundError
 from app.services.forms import clean_submission
 from app.services.projects import ticket_project_hidden
 from app.services.runtime import BundleFacts, Runtime
@@ -98,12 +99,14 @@ def _startable(rt: Runtime, process_id: str, user: Actor) -> tuple[int, BundleFa
     return latest.id, facts
 
 
-def run_start(rt: Runtime, plan: StartPlan, *, user: Actor, system_data: Mapping[str, Any] | None = None,
+def run_start(rt: Runtime, plan: StartPlan, *, user: Actor | None, system_data: Mapping[str, Any] | None = None,
               also_write: Callable[[int, StepResult | None], None] | None = None) -> InstanceOutcome:
     """Start the instance: state, tasks, audit (and ``also_write``'s rows) in one transaction.
 
-    ``system_data`` is added to the form data after validation (what the system knows, not the user).
+    ``system_data`` is added to the form data after validation (what the system knows, not the user);
+    ``user`` None is the system itself (a timer's step).
     """
+    actor_id = user.id if user is not None else None
     data = {**plan.data, **(system_data or {})}
     now = rt.clock.now()
     try:
@@ -112,9 +115,9 @@ def run_start(rt: Runtime, plan: StartPlan, *, user: Actor, system_data: Mapping
         result, error = None, exc.details
     with step_transaction():
         instance_id = insert_instance(bundle_id=plan.bundle_id, process_id=plan.facts.process_id,
-                                      spec_key=plan.spec_key, result=result, error=error, started_by_id=user.id,
+                                      spec_key=plan.spec_key, result=result, error=error, started_by_id=actor_id,
                                       now=now)
-        record_event(instance_id, "start", at=now, actor_id=user.id, data=plan.data)
+        record_event(instance_id, "start", at=now, actor_id=actor_id, data=plan.data)
         if error is not None:
             record_event(instance_id, "error", at=now, data={"message": error.message})
         open_tasks = insert_tasks(instance_id, list(result.ready_tasks), plan.facts, now) if result else []
@@ -123,9 +126,65 @@ def run_start(rt: Runtime, plan: StartPlan, *, user: Actor, system_data: Mapping
     return InstanceOutcome(instance_id, result.status if result else "error", open_tasks)
 
 
+def start_for_the_system(rt: Runtime, process_id: str, data: Any, *, user: Actor | None) -> InstanceOutcome | None:
+    """Start the latest ``process_id`` because a step needs it, whoever acted (no start-role check);
+    the data is still checked by its start form (InvalidForm). None when it is not deployed.
+    """
+    latest = db.session.execute(select(Bundle.id, Bundle.spec_key).where(Bundle.process_id == process_id)
+                                .order_by(Bundle.version.desc()).limit(1)).first()
+    if latest is None:
+        return None
+    facts = rt.bundles.get(latest.spec_key)
+    return run_start(rt, StartPlan(latest.id, facts.spec_key, facts, clean_submission(start_form(facts), data)),
+                     user=user)
+
+
 def start_instance(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> InstanceOutcome:
-    """Start the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm."""
-    return run_start(rt, plan_start(rt, process_id, data, user=user), user=user)
+    """Start the latest version of ``process_id``; raise NotFound/Forbidden/InvalidForm.
+
+    A ticket process is refused (TicketProcessError, 409): without the ticket's system data its later
+    steps would fail. ``tickets.start_process`` opens the ticket for the processes that record a call.
+    """
+    plan = plan_start(rt, process_id, data, user=user)
+    if ticket_kind(plan.facts) is not None:
+        raise TicketProcessError(TICKET_ROUTE_MESSAGE, process_id=process_id)
+    return run_start(rt, plan, user=user)
+
+
+class TicketProcessError(ConflictError):
+    code = "ticket_process"
+
+
+# What the ticket service adds when a ticket starts (docs/flow-contract.md); a diagram that reads one
+# of these needs a ticket.
+TICKET_DATA = ("ticket_number", "reported_at", "handover_date", "common_area", "reopened_from")
+TICKET_INTAKE_FIELDS = ("project", "unit", "category")  # what a ticket row cannot be without
+TICKET_ROUTE_MESSAGE = ("此流程属于工单，请用 POST /api/v1/tickets 登记来电 / this process runs as part of a ticket: "
+                        "record the call with POST /api/v1/tickets")
+_READS_TICKET_DATA = re.compile(r"\b(?:" + "|".join(TICKET_DATA) + r")\b")
+TicketKind = Literal["intake", "part"] | None
+_ticket_kinds: dict[str, TicketKind] = {}
+
+
+def ticket_kind(facts: BundleFacts) -> TicketKind:
+    """``intake``: a ticket process whose start form records a call (a ticket is opened with it);
+    ``part``: a ticket process that only runs inside a ticket (complaint, repair, callback); None: not a ticket's.
+
+    A process is a ticket's when its diagrams or tables read the ticket's system data. Cached by spec
+    key (content-addressed, so never stale).
+    """
+    if facts.spec_key not in _ticket_kinds:
+        _ticket_kinds[facts.spec_key] = _ticket_kind_of(facts)
+    return _ticket_kinds[facts.spec_key]
+
+
+def _ticket_kind_of(facts: BundleFacts) -> TicketKind:
+    files = db.session.scalars(select(Bundle.files).where(Bundle.spec_key == facts.spec_key).limit(1)).first() or {}
+    diagrams = (text for name, text in files.items() if name.endswith((".bpmn", ".dmn")))
+    if not any(_READS_TICKET_DATA.search(text) for text in diagrams):
+        return None
+    required = set((start_form(facts) or {}).get("required") or ())
+    return "intake" if required.issuperset(TICKET_INTAKE_FIELDS) else "part"
 
 
 def instance_detail(rt: Runtime, instance_id: int, *, user: Actor) -> InstanceDetail:

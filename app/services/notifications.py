@@ -8,6 +8,7 @@ causes them, so a notice exists exactly when its cause committed. The worker del
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ NOTIFICATIONS = Notification.__table__
 OUTBOX = OutboxMessage.__table__
 OUTBOX_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 OUTBOX_MAX_ATTEMPTS = 5
+MOBILE_NUMBER = re.compile(r"(?:\+?86)?1\d{10}")  # a landline (0571-…) cannot take a text
 
 
 def user_ids_with_role(role: str, *, department: str | None = None) -> list[int]:
@@ -50,9 +52,14 @@ def notify(user_ids: Iterable[int], *, kind: str, params: dict[str, Any], now: d
     return len(rows)
 
 
+def is_mobile_number(phone: str | None) -> bool:
+    """A mainland China mobile number: 11 digits starting with 1, optionally after +86 (spaces, dashes ignored)."""
+    return phone is not None and MOBILE_NUMBER.fullmatch(re.sub(r"[\s-]", "", phone)) is not None
+
+
 def send_sms(phone: str | None, body: str, *, now: datetime, ticket_id: int | None = None) -> bool:
-    """Queue an SMS (nothing when there is no number). The worker sends it."""
-    if not phone:
+    """Queue an SMS; nothing (False) when there is no number or it is not a mobile. The worker sends it."""
+    if phone is None or not is_mobile_number(phone):
         return False
     _queue("sms", phone, None, body, now=now, ticket_id=ticket_id)
     return True

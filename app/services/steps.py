@@ -78,7 +78,7 @@ def open_tasks_of(instance_id: int) -> list[TaskSnapshot]:
 
 
 def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: StepResult | None,
-                    error: RunError | None, started_by_id: int, now: datetime) -> int:
+                    error: RunError | None, started_by_id: int | None, now: datetime) -> int:
     values = {"bundle_id": bundle_id, "process_id": process_id, "spec_key": spec_key, "started_by_id": started_by_id,
               "started_at": now, "lock_version": 1}
     if result is not None:

@@ -19,8 +19,9 @@ from app.services.access import Actor
 from app.services.auth import principal_for_user
 from app.services.deadlines import WORK_DONE_STAGES, after_ticket_step, ticket_facts
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
-from app.services.instances import plan_start, run_start
+from app.services.instances import plan_start, run_start, start_instance, ticket_kind
 from app.services.projects import visible_projects
+from app.services.reception_alerts import alert_night_emergency, phone_the_owner
 from app.services.runtime import Runtime
 from app.services.settings import get_setting
 from app.services.steps import InstanceOutcome, record_event
@@ -47,9 +48,22 @@ class TicketOutcome:
     instance: InstanceOutcome
 
 
-def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket | None = None) -> TicketOutcome:
+def start_process(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> tuple[InstanceOutcome, str | None]:
+    """The generic start: a process whose start form records a call opens a ticket, exactly as
+    ``open_ticket``; a process that runs only inside a ticket is refused (TicketProcessError, 409).
+
+    Returns the instance and the ticket number (None when the process is not a ticket's).
+    """
+    if ticket_kind(plan_start(rt, process_id, data, user=user).facts) == "intake":
+        opened = open_ticket(rt, data, user=user, process_id=process_id)
+        return opened.instance, opened.number
+    return start_instance(rt, process_id, data, user=user), None
+
+
+def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket | None = None,
+                process_id: str = RECEPTION) -> TicketOutcome:
     """Record a call as a new ticket (a reception instance); raise Forbidden/InvalidForm/NotFound."""
-    plan = plan_start(rt, RECEPTION, intake, user=user)
+    plan = plan_start(rt, process_id, intake, user=user)
     project_key = str(plan.data.get("project", ""))
     _require_project(project_key, user)
     unit = _find_unit(project_key, str(plan.data.get("unit", "")))
@@ -69,8 +83,12 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
         created["id"] = db.session.execute(insert(Ticket).values(values).returning(Ticket.id)).scalar_one()
         if result is not None:
             _sync_columns(created["id"], result, now)
-        after_ticket_step(created["id"], None, result.data if result else {}, now=now, timezone=rt.timezone,
-                          calendar=rt.calendar)
+        owner_call = after_ticket_step(created["id"], None, result.data if result else {}, now=now,
+                                       timezone=rt.timezone, calendar=rt.calendar)
+        if owner_call is not None:
+            phone_the_owner(rt, owner_call, user=user, now=now)
+        if result is not None and result.data.get("night_emergency"):
+            alert_night_emergency(rt, created["id"], instance_id, result.data, now=now)
         if plan.data.get("category") == "repair" and plan.data.get("part"):
             _flag_repeat_repair(created["id"], project_key, str(plan.data["unit"]), str(plan.data["part"]), now)
         kpi.count_new_ticket(created["id"], timezone=rt.timezone, data=plan.data)  # dashboard counters (admin)
@@ -97,8 +115,10 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
     """
     before = ticket_facts(ticket_id)
     _sync_columns(ticket_id, result, rt.clock.now())
-    after_ticket_step(ticket_id, before, result.data, now=rt.clock.now(), timezone=rt.timezone,
-                      calendar=rt.calendar)
+    owner_call = after_ticket_step(ticket_id, before, result.data, now=rt.clock.now(), timezone=rt.timezone,
+                                   calendar=rt.calendar)
+    if owner_call is not None:
+        phone_the_owner(rt, owner_call, user=user, now=rt.clock.now())
     if result.status == "completed" and result.data.get("reopen_as_complaint"):
         original = db.session.get(Ticket, ticket_id)
         if original is not None and not original.reopened:

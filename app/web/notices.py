@@ -29,6 +29,13 @@ def notice_text(notification: Notification) -> tuple[str, str]:
     if notification.kind == "weekly_report":
         return (_("Weekly report of open tickets"),
                 _("%(count)s tickets are still open.", count=params.get("open_tickets", params.get("count", "?"))))
+    if notification.kind == "night_emergency":
+        return (_("Night emergency: %(number)s", number=number),
+                _("%(unit)s: %(description)s (caller %(phone)s). Act at once.", unit=params.get("unit", ""),
+                  description=params.get("description", ""), phone=params.get("phone", "")))
+    if notification.kind == "phone_owner":
+        return (_("Phone the owner: %(number)s", number=number),
+                _("The owner's number takes no texts. Tell them: %(message)s", message=params.get("message", "")))
     return notification.kind, ""
 
 

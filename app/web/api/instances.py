@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from app.services import instances as instance_service
+from app.services import tickets as ticket_service
 from app.web.api.blueprint import acting_user, api, json_data_body, runtime
-from app.web.api.serializers import instance_detail, instance_state, process_item
+from app.web.api.serializers import instance_detail, instance_state, process_item, ticket_summary
 
 
 @api.get("/processes")
@@ -16,8 +17,11 @@ def list_processes() -> dict:
 @api.post("/processes/<process_id>/instances")
 def start_instance(process_id: str) -> tuple[dict, int]:
     data = json_data_body(required=False)
-    outcome = instance_service.start_instance(runtime(), process_id, data, user=acting_user())
-    return instance_state(outcome), 201
+    outcome, number = ticket_service.start_process(runtime(), process_id, data, user=acting_user())
+    if number is None:
+        return instance_state(outcome), 201
+    ticket = ticket_service.ticket_by_number(number, user=acting_user())
+    return {**instance_state(outcome), "ticket": ticket_summary(ticket)}, 201
 
 
 @api.get("/instances/<int(min=1, max=2147483647):instance_id>")

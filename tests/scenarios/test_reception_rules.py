@@ -1,0 +1,239 @@
+"""Scenarios: reception's rules (issue 11) through the JSON API as the role users.
+
+- one way to start a ticket: the generic start of a ticket process opens a ticket exactly as
+  POST /tickets does, and a process that runs only inside a ticket is refused with a pointer to it;
+- a night emergency alerts a person at once (the engineer on call and the CS supervisors);
+- owners' texts go only to mobile numbers; a landline gets "电话告知业主 / Phone the owner" instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.jobs import OutboxMessage
+from app.services.auth import principal_for_user
+from app.services.settings import change_setting
+from tests.conftest import START
+from tests.scenarios.conftest import (
+    APPOINTMENT,
+    DISPATCH,
+    NIGHT,
+    OWNER_PHONE,
+    SHIPPED,
+    Opened,
+    intake,
+)
+
+LANDLINE = "0571-88886666"
+ON_CALL_PHONE = "13700000001"
+SUPERVISOR_PHONE = "13700000002"
+
+
+def texts_to(phone):
+    db.session.remove()
+    return [message.body for message in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == phone).order_by(OutboxMessage.id))]
+
+
+def every_text_recipient():
+    db.session.remove()
+    return set(db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.channel == "sms")))
+
+
+def bell(user):
+    return [(item["kind"], item["params"].get("number")) for item in user.get("/notifications").json["items"]]
+
+
+def task_data_of(desk, opened, user):
+    """The data of the ticket's one open task, as ``user`` who may do it reads it (GET /tasks/<id>)."""
+    [task] = desk.instance(opened)["tasks"]
+    return desk.task_data(user, task)
+
+
+def phone_tasks(agent):
+    items = agent.get("/tasks", query_string={"scope": "group", "limit": 200}).json["items"]
+    return [task for task in items if task["name"] == "phone_the_owner"]
+
+
+# ---- one way to start a ticket -------------------------------------------------------------------------
+
+def test_the_generic_start_of_reception_opens_a_ticket_as_the_ticket_route_does(desk, staff):
+    response = staff.agent.start("reception", intake(unit="5栋外墙", part="exterior_wall"))
+    assert response.status_code == 201, response.json
+    number = response.json["ticket"]["number"]
+    assert number.startswith("KF-20260302-")
+    opened = Opened(number, response.json["id"])
+
+    # The system data is there, so the repair behind it runs: the common part waits for dispatch.
+    data = task_data_of(desk, opened, staff.prop_super)
+    assert data["ticket_number"] == number
+    assert data["reported_at"] == START.isoformat()
+    assert data["common_area"] is True and data["reopened_from"] is None
+    assert response.json["status"] == "running"
+    assert desk.open_task_names(opened) == ["dispatch_technician"]
+    assert desk.ticket(opened)["unit"] == "5栋外墙"
+    assert texts_to(OWNER_PHONE) == [f"【客服中心】您的报修已受理，工单号 {number}。我们将按时处理，如有疑问请致电客服中心。"]
+
+
+TICKET_READER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Definitions_{pid}"
+    targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="{pid}" name="热线 / Hotline" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_{pid}">
+      <bpmn:lane id="lane_cs_agent" name="cs_agent">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>note</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>look</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start">{form}<bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="note" name="记下 / Note"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>heard_at = reported_at</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="look" name="看看 / Look"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="note" />
+    <bpmn:sequenceFlow id="f2" sourceRef="note" targetRef="look" />
+    <bpmn:sequenceFlow id="f3" sourceRef="look" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+INTAKE_FORM = """<bpmn:extensionElements><spiffworkflow:properties>
+  <spiffworkflow:property name="formJsonSchemaFilename" value="reception_intake.json" />
+</spiffworkflow:properties></bpmn:extensionElements>"""
+
+
+def test_any_process_that_reads_ticket_data_is_a_ticket_process_not_just_reception(desk, staff, deploy):
+    deploy({"hotline.bpmn": TICKET_READER.format(pid="hotline", form=INTAKE_FORM).encode(),
+            "ticket_reader.bpmn": TICKET_READER.format(pid="ticket_reader", form="").encode(),
+            "reception_intake.json": SHIPPED["reception_intake.json"]})
+
+    # Its start form records a call: the generic start opens a ticket, with the ticket's system data.
+    response = staff.agent.start("hotline", intake())
+    assert response.status_code == 201, response.json
+    opened = Opened(response.json["ticket"]["number"], response.json["id"])
+    assert task_data_of(desk, opened, staff.agent)["heard_at"] == START.isoformat()
+    assert desk.ticket(opened)["number"] == opened.number
+
+    # No start form for a call: it could only run inside a ticket, and is refused.
+    refused = staff.agent.start("ticket_reader", {})
+    assert refused.status_code == 409, refused.json
+    assert "/api/v1/tickets" in refused.json["message"]
+
+
+# ---- a night emergency alerts a person at once ----------------------------------------------------------
+
+@pytest.fixture
+def on_call(app, staff, api_as):
+    """An engineer on call (setting engineer_on_call), and the mobiles of staff (config STAFF_PHONES)."""
+    engineer = api_as("oncall", "eng_supervisor", departments=("engineering",))
+    admin = api_as("boss", "admin")
+    actor = principal_for_user(_user_id(admin))
+    change_setting("engineer_on_call", "oncall", user=actor, clock=app.extensions["kefu"].clock)
+    app.extensions["kefu"] = dataclasses.replace(
+        app.extensions["kefu"], staff_phones={"oncall": ON_CALL_PHONE, "supervisor": SUPERVISOR_PHONE})
+    return engineer
+
+
+def _user_id(api):
+    from app.models import User
+
+    return db.session.scalars(select(User.id).where(User.username == api.user.username)).one()
+
+
+def test_a_night_emergency_alerts_the_engineer_on_call_and_the_supervisor_at_once(desk, staff, on_call):
+    desk.clock.set(NIGHT)
+    ticket = desk.open(by=staff.night, emergency=True, urgency="urgent", part="plumbing",
+                       description="楼上水管爆裂，水漫到客厅。")
+
+    assert bell(on_call) == [("night_emergency", ticket.number)]
+    assert bell(staff.supervisor) == [("night_emergency", ticket.number)]
+    assert bell(staff.agent) == []
+    for phone in (ON_CALL_PHONE, SUPERVISOR_PHONE):
+        [text] = texts_to(phone)
+        assert ticket.number in text and "楼上水管爆裂" in text and OWNER_PHONE in text
+    # Dispatched at once, and the timeline says who was told.
+    assert desk.open_task_names(ticket) == ["dispatch_technician"]
+    [alert] = [event for event in desk.instance(ticket)["events"] if event["action"] == "night_emergency_alert"]
+    assert alert["data"]["notified"] == ["oncall", "supervisor"]
+    assert alert["data"]["texted"] == ["oncall", "supervisor"]
+
+
+def test_without_an_engineer_on_call_the_supervisor_is_still_alerted(desk, staff):
+    desk.clock.set(NIGHT)
+    ticket = desk.open(by=staff.night, emergency=True, urgency="urgent", part="electrical",
+                       description="整栋楼停电。")
+    assert bell(staff.supervisor) == [("night_emergency", ticket.number)]
+    [alert] = [event for event in desk.instance(ticket)["events"] if event["action"] == "night_emergency_alert"]
+    assert alert["data"]["engineer_on_call"] is None
+    assert alert["data"]["texted"] == []  # nobody's mobile is configured
+
+
+def test_a_night_call_that_is_no_emergency_and_a_day_emergency_alert_nobody(desk, staff, on_call):
+    desk.clock.set(NIGHT)
+    desk.open(by=staff.night, description="楼道灯不亮。")
+    desk.clock.set(START + timedelta(days=1))
+    desk.open(emergency=True, urgency="urgent", description="电梯困人。")
+    assert bell(on_call) == [] and bell(staff.supervisor) == []
+    assert texts_to(ON_CALL_PHONE) == []
+
+
+def test_a_night_emergency_complaint_goes_to_night_security_at_once(desk, staff):
+    desk.clock.set(NIGHT)
+    ticket = desk.open(by=staff.night, emergency=True, urgency="urgent", category="complaint", part=None,
+                       complaint_type="safety", description="地库消防门被锁。")
+    [task] = desk.instance(ticket)["tasks"]
+    assert (task["name"], task["role"]) == ("judge_validity_night", "night_security")
+    data = desk.task_data(staff.night, task)
+    assert data["shift"] == "night" and data["night_emergency"] is True
+    assert bell(staff.supervisor) == [("night_emergency", ticket.number)]
+
+
+# ---- texts go only to mobile numbers ------------------------------------------------------------------
+
+def test_an_owner_with_a_landline_gets_a_call_task_instead_of_a_text(desk, staff):
+    ticket = desk.open(phone=LANDLINE)
+    assert LANDLINE not in every_text_recipient()
+
+    [task] = phone_tasks(staff.agent)
+    assert task["role"] == "cs_agent" and task["title"] == "电话告知业主 / Phone the owner"
+    data = desk.task_data(staff.agent, task)
+    assert data["owner_phone"] == LANDLINE and data["about_ticket"] == ticket.number
+    assert data["owner_message"] == f"您的报修已受理，工单号 {ticket.number}。我们将按时处理，如有疑问请致电客服中心。"
+    assert staff.night.complete(task["id"], {"reached": True}).status_code == 403
+    assert staff.agent.complete(task["id"], {}).status_code == 422  # reached is required
+    done = staff.agent.complete(task["id"], {"reached": True, "call_note": "已告知。"})
+    assert done.status_code == 200, done.json
+    assert phone_tasks(staff.agent) == []
+    [event] = [event for event in desk.instance(ticket)["events"] if event["action"] == "owner_phone_task"]
+    assert event["data"]["message"] == data["owner_message"]
+
+
+def test_every_owner_text_to_a_landline_becomes_a_call_the_appointment_too(desk, staff):
+    ticket = desk.open(phone=LANDLINE)
+    desk.handle(staff.eng_super, ticket, "dispatch_technician", DISPATCH)
+    desk.handle(staff.tech, ticket, "agree_appointment", APPOINTMENT)
+
+    messages = sorted(desk.task_data(staff.agent, task)["owner_message"] for task in phone_tasks(staff.agent))
+    assert len(messages) == 2
+    assert "已与您约定 03月03日 09:00 上门" in messages[0] or "已与您约定 03月03日 09:00 上门" in messages[1]
+    assert LANDLINE not in every_text_recipient()
+
+
+@pytest.mark.parametrize("mobile", ["13912345678", "19912345678"])
+def test_a_mobile_number_gets_the_text_and_no_call(desk, staff, mobile):
+    ticket = desk.open(phone=mobile)
+    assert texts_to(mobile) == [f"【客服中心】您的报修已受理，工单号 {ticket.number}。我们将按时处理，如有疑问请致电客服中心。"]
+    assert phone_tasks(staff.agent) == []
+
+
+@pytest.mark.parametrize("number", ["0571-88886666", "88886666", "057188886666", "0571-88886666-123"])
+def test_a_number_that_is_not_a_mobile_never_gets_a_text(desk, staff, number):
+    desk.open(phone=number)
+    assert texts_to(number) == []
+    assert len(phone_tasks(staff.agent)) == 1
