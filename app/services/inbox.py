@@ -11,9 +11,12 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
 from app.services.access import Actor, is_supervisor, may_act_on_task
+from app.services.people_choice import picker_fields
 from app.services.projects import visible_projects
 from app.services.runtime import Runtime
+from app.services.staffing import Unstaffed, staffed_roles_column, unstaffed_of, unstaffed_reason_column
 from app.services.steps import (
+    INSTANCES,
     TASK_COLUMNS,
     TASKS,
     TASKS_WITH_CLAIMER,
@@ -35,6 +38,7 @@ class InboxRow:
     category: str | None
     phone: str | None
     due_at: Any = None  # the task's own deadline, else its ticket's
+    unstaffed: Unstaffed | None = None  # nobody may do it (shown to its lane's supervisor), or its picker is empty
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,11 @@ INBOX_PAGE = 50
 
 
 def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: str | None = None,
-          search: str | None = None, page: int = 1, page_size: int = INBOX_PAGE) -> list[InboxRow]:
-    """Open tasks claimed by or assigned to me (``mine``), or unclaimed ones of my roles (``group``).
+          search: str | None = None, page: int = 1, page_size: int = INBOX_PAGE,
+          rt: Runtime | None = None) -> list[InboxRow]:
+    """Open tasks claimed by or assigned to me (``mine``), or unclaimed ones of my roles (``group``), with
+    those nobody may do of the lanes I supervise; each row says why nobody may do it (``unstaffed``), or,
+    with ``rt``, that the person its form picks has nobody to be.
 
     Filters: the ticket's category, the flow (process of the task), and free text matching the
     ticket number, the caller's phone or the unit. Sorted by due time, soonest first; one page of
@@ -73,7 +80,9 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
     condition = task_scope("mine" if scope == "mine" else "group", user)
     due = func.coalesce(TASKS.c.due_at, TICKETS.c.due_at)
     query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone,
-                    TICKETS.c.due_at.label("ticket_due_at"))
+                    TICKETS.c.due_at.label("ticket_due_at"), TICKETS.c.project_key,
+                    unstaffed_reason_column().label("unstaffed"), staffed_roles_column().label("staffed_roles"),
+                    _SPEC_KEY.label("spec_key"))
              .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
              .where(TASKS.c.state == "open", condition)
              .order_by(due.is_(None), due, TASKS.c.created_at, TASKS.c.id)
@@ -88,8 +97,22 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
         query = query.where(or_(TICKETS.c.number == text.upper(), TICKETS.c.phone == text,
                                 TICKETS.c.unit_code.contains(text, autoescape=True)))
     rows = db.session.connection().execute(query).all()
-    return [InboxRow(task, row.number, row.unit_code, row.category, row.phone, task.due_at or row.ticket_due_at)
+    return [InboxRow(task, row.number, row.unit_code, row.category, row.phone, task.due_at or row.ticket_due_at,
+                     unstaffed_of(task, row.unstaffed, row.project_key) or _empty_picker(rt, task, row))
             for row in rows for task in [snapshot_of_row(row)]]
+
+
+_SPEC_KEY = select(INSTANCES.c.spec_key).where(INSTANCES.c.id == TASKS.c.instance_id).scalar_subquery()
+
+
+def _empty_picker(rt: Runtime | None, task: TaskSnapshot, row: Any) -> Unstaffed | None:
+    """The task's form picks a person of a role nobody holds in its department (e.g. no property technician)."""
+    if rt is None or task.form_key is None or task.department is None or row.spec_key is None:
+        return None
+    staffed = set((row.staffed_roles or "").split(","))
+    form = rt.bundles.get(row.spec_key).forms.get(task.form_key)
+    missing = sorted(role for role in picker_fields(form).values() if role not in staffed)
+    return Unstaffed("nobody", missing[0], task.department, picker=True) if missing else None
 
 
 def inbox_counts(user: Actor) -> dict[str, int]:

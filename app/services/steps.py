@@ -23,6 +23,7 @@ from app.models import User
 from app.services.access import Actor
 from app.services.errors import ConflictError
 from app.services.runtime import BundleFacts
+from app.services.staffing import stand_in_scope
 from app.services.step_writer import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASKS, UNKNOWN, StepWrite, sync_timer_job
 
 USERS = User.__table__
@@ -197,11 +198,12 @@ def _is_lock_error(exc: OperationalError) -> bool:
 
 def task_scope(scope: str, user: Actor) -> Any:
     """Which open tasks a list shows: ``mine`` (claimed by or assigned to me), ``group`` (unclaimed,
-    unassigned, of my roles and departments), anything else: all."""
+    unassigned, of my roles and departments, and those nobody may do of the lanes I supervise), anything
+    else: all. ``group`` reads the ticket's project: the query must join the tickets."""
     if scope == "mine":
         return or_(TASKS.c.claimed_by_id == user.id, TASKS.c.assignee == user.username)
     if scope == "group":
         department_ok = or_(TASKS.c.department.is_(None), TASKS.c.department.in_(user.department_keys))
-        return and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.assignee.is_(None),
-                    TASKS.c.role.in_(user.role_keys), department_ok)
+        return or_(and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.assignee.is_(None),
+                        TASKS.c.role.in_(user.role_keys), department_ok), stand_in_scope(user))
     return true()

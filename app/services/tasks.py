@@ -12,19 +12,23 @@ from sqlalchemy import and_, bindparam, or_, select, update
 
 from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
 from app.extensions import db
-from app.models import ACTIVE_STATUSES, Ticket
+from app.models import ACTIVE_STATUSES, Ticket, User
 from app.services.access import Actor, may_act_on_task
 from app.services.errors import (
     ForbiddenError,
     InstanceNotActiveError,
+    InvalidFormError,
     InvalidRequestError,
     NotFoundError,
     TaskClaimedError,
     TaskNotOpenError,
 )
+from app.services.form_rules import FormContext
 from app.services.forms import clean_submission, render_instructions
+from app.services.people_choice import check_people_chosen, people_to_pick
 from app.services.projects import ticket_project_hidden, visible_projects
 from app.services.runtime import Runtime
+from app.services.staffing import may_act_or_stand_in, why_unstaffed
 from app.services.step_writer import write_step
 from app.services.steps import (
     INSTANCES,
@@ -173,6 +177,32 @@ def assign_task(rt: Runtime, task_id: str, assignee: Actor, *, user: Actor) -> I
     return _outcome_after_claim(loaded)
 
 
+def hand_over_task(rt: Runtime, task_id: str, username: str, *, user: Actor) -> InstanceOutcome:
+    """The supervisor standing in for a task nobody may do names who does it: a holder of its role, any department.
+
+    :raise ForbiddenError: the user is not standing in (someone may do the task) and is not an admin.
+    :raise InvalidFormError: ``username`` is not an active holder of the task's role who may see the ticket.
+    """
+    loaded = _load(task_id, user)
+    _require_open(loaded.task)
+    task = loaded.task
+    unstaffed = why_unstaffed(task, loaded.instance.project_key)
+    if unstaffed is None and not user.is_admin:
+        raise ForbiddenError("此任务有人可处理，无需改派 / someone may do this task; it needs no hand-over")
+    offered = people_to_pick(task.role or "", department=None, project_key=loaded.instance.project_key)
+    person = db.session.scalar(select(User.id).where(User.username == username, User.is_active.is_(True)))
+    if person is None or username not in offered.usernames:
+        raise InvalidFormError("请选择可选的人员 / choose one of the people offered",
+                               errors={"username": f"{username or '—'} 不能处理此任务 / may not do this task"})
+    with step_transaction():
+        db.session.connection().execute(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == "open")
+                                        .values(assignee=username, claimed_by_id=person))
+        record_event(loaded.instance.id, "assign", at=rt.clock.now(), actor_id=user.id, task_id=task_id,
+                     data={"assignee": username, "from": task.assignee or task.role,
+                           "reason": unstaffed.reason() if unstaffed else None})
+    return _outcome_after_claim(loaded)
+
+
 def _outcome_after_claim(loaded: _Loaded) -> InstanceOutcome:
     return InstanceOutcome(loaded.instance.id, loaded.instance.status, open_tasks_of(loaded.instance.id))
 
@@ -191,7 +221,11 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
         raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
     _require_active(instance)
     facts = rt.bundles.get(instance.spec_key)
-    clean = clean_submission(facts.forms.get(task.form_key) if task.form_key else None, data)
+    form = facts.forms.get(task.form_key) if task.form_key else None
+    context = FormContext(now=rt.clock.now(), timezone=rt.timezone, calendar=rt.calendar,
+                          task_data=lambda: rt.engine.task_details(instance.state, task.id)[0])
+    clean = clean_submission(form, data, context=context)
+    check_people_chosen(form, clean, department=task.department, project_key=instance.project_key)
     now = rt.clock.now()
     try:
         result = rt.engine.complete(instance.state, task.id, clean)
@@ -241,7 +275,7 @@ def _load(task_id: str, user: Actor) -> _Loaded:
     instance = _InstanceRow(*target[len(TASK_COLUMNS):])
     if ticket_project_hidden(instance.project_key, user):
         raise NotFoundError(f"任务不存在 / no task {task_id}")
-    if not may_act_on_task(user, task):
+    if not may_act_or_stand_in(user, task, instance.project_key):
         raise ForbiddenError("您无权办理此任务 / you may not act on this task")
     return _Loaded(task, instance, [snapshot_of_row(row) for row in rows if row.state == "open"])
 

@@ -7,7 +7,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,15 +36,27 @@ class Field:
     error: str | None
     pattern: str | None
     display: str = "—"  # the value as a person reads it: a choice's label, a local time, money with cents
+    groups: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # a people picker's choices by department
+    note: str = ""  # why a people picker offers what it offers (nobody in the task's department)
+
+
+@dataclass(frozen=True)
+class PeopleOffer:
+    """What a ``"x-widget": "user"`` field offers: people, or groups of them with the reason it was widened."""
+
+    people: list[tuple[str, str]]
+    groups: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    note: str = ""
 
 
 def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors: Mapping[str, str],
                locale: str, timezone: str | None = None,
-               people: Mapping[str, list[tuple[str, str]]] | None = None) -> list[Field]:
+               people: Mapping[str, list[tuple[str, str]] | PeopleOffer] | None = None) -> list[Field]:
     """The fields to draw, with the values to show (what the user typed wins over stored data).
 
     With ``timezone`` (the business time zone), stored date-times are shown and edited in local time.
-    ``people`` maps a role to the (username, name) pairs a ``"x-widget": "user"`` field offers.
+    ``people`` maps a role to the (username, name) pairs a ``"x-widget": "user"`` field offers, or to a
+    ``PeopleOffer`` (people grouped by department, with the reason the list is wider than the department).
     """
     if not schema:
         return []
@@ -53,8 +65,13 @@ def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors
     for name, spec in (schema.get("properties") or {}).items():
         widget = _widget(spec)
         choices = tuple((str(c.get("const")), bilingual(c.get("title"), locale)) for c in spec.get("oneOf", []))
+        groups: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+        note = ""
         if spec.get("x-widget") == "user" and people is not None:
-            widget, choices = "select", tuple(people.get(str(spec.get("x-role")), []))
+            offer = _offer(people.get(str(spec.get("x-role")), []), locale)
+            groups = tuple((label, tuple(members)) for label, members in offer.groups)
+            widget, note = "select", offer.note
+            choices = tuple(offer.people) + tuple(choice for _, members in groups for choice in members)
         value = data.get(name)
         if widget == "datetime" and timezone and isinstance(value, str):
             value = _local_input(value, timezone)
@@ -63,8 +80,15 @@ def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors
                             required=name in required and not spec.get("readOnly"),
                             read_only=bool(spec.get("readOnly")), choices=choices, value=value,
                             error=errors.get(name), pattern=spec.get("pattern"),
-                            display=_display(value, widget, choices)))
+                            display=_display(value, widget, choices), groups=groups, note=note))
     return fields
+
+
+def _offer(offered: list[tuple[str, str]] | PeopleOffer, locale: str) -> PeopleOffer:
+    if not isinstance(offered, PeopleOffer):
+        return PeopleOffer(list(offered))
+    return PeopleOffer(offered.people, [(bilingual(label, locale), members) for label, members in offered.groups],
+                       bilingual(offered.note, locale))
 
 
 def _local_input(value: str, timezone: str) -> str:

@@ -9,4 +9,5 @@ from app.web.admin import (
     people,  # noqa: F401
     repairs,  # noqa: F401
     reports,  # noqa: F401
+    unstaffed,  # noqa: F401
 )

@@ -45,10 +45,13 @@ from app.services.inbox import (
 from app.services.instances import start_form_for
 from app.services.notifications import unread_count
 from app.services.organisation import projects_for
+from app.services.people_choice import people_to_pick
 from app.services.runtime import Runtime
-from app.services.users import people_with_role, role_titles
+from app.services.staffing import Unstaffed, why_unstaffed
+from app.services.steps import TaskSnapshot
+from app.services.users import role_titles
 from app.web.admin import MANAGERS
-from app.web.form_fields import Field, Uploads, fields_for, parse_submission, roles_offered
+from app.web.form_fields import Field, PeopleOffer, Uploads, fields_for, parse_submission, roles_offered
 from app.web.i18n import LOCALES, bilingual, select_locale
 from app.web.labels import CODE_LABELS, code_label
 from app.web.session import SessionUser
@@ -165,7 +168,8 @@ def home() -> str:
     filters = {name: request.args.get(name, "").strip() or None for name in ("category", "process_id", "search")}
     page = request.args.get("page", "1")
     page_number = min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1
-    rows = inbox(user=me(), scope=scope, page=page_number, **filters)
+    rows = inbox(user=me(), scope=scope, page=page_number, category=filters["category"],
+                 process_id=filters["process_id"], search=filters["search"], rt=runtime())
     return render_template("inbox.html", scope=scope, rows=rows[:INBOX_PAGE], page=page_number,
                            more=len(rows) > INBOX_PAGE, filters=filters, categories=CODE_LABELS["category"].items(),
                            flows=INBOX_FLOWS, counts=inbox_counts(me()), now=runtime().clock.now())
@@ -187,13 +191,50 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[st
     if ticket is not None and ticket.phone:  # the task page shows the full phone number (PIPL: logged)
         log_phone_view(me(), ticket.number, source="task_page", now=runtime().clock.now())
     shown = {**detail.data, **(values or {})}
-    people = {role: people_with_role(role, department=detail.task.department) for role in roles_offered(detail.form)}
+    project_key = ticket.project_key if ticket is not None else None
+    people = {role: _people_offer(role, detail.task.department, project_key) for role in roles_offered(detail.form)}
     fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people)
+    unstaffed = why_unstaffed(detail.task, project_key) if detail.task.state == "open" else None
     page = render_template("task.html", task=detail.task, form=detail.form, fields=fields, ticket=ticket,
-                           instructions=detail.instructions,
+                           instructions=detail.instructions, unstaffed=unstaffed,
+                           stand_ins=_stand_in_choices(detail.task, unstaffed, project_key),
                            timeline=timeline_lines(timeline_of(runtime(), detail.task.instance_id)),
                            errors=errors, can_complete=detail.task.state == "open")
     return page, status
+
+
+def _people_offer(role: str, department: str | None, project_key: str | None) -> PeopleOffer:
+    """The picker's people; when the task's department has nobody, why, and everyone who may go instead."""
+    choice = people_to_pick(role, department=department, project_key=project_key)
+    if choice.unstaffed is None:
+        return PeopleOffer(choice.people)
+    reason = bilingual(choice.unstaffed.reason(), select_locale())
+    if not choice.groups:
+        return PeopleOffer([], note=_("%(reason)s: nobody can be chosen; ask an administrator.", reason=reason))
+    return PeopleOffer([], choice.groups, _("%(reason)s: choose someone of another department, or the "
+                                            "department's own owner.", reason=reason))
+
+
+def _stand_in_choices(task: TaskSnapshot, unstaffed: Unstaffed | None,
+                      project_key: str | None) -> list[tuple[str, str]]:
+    """Whom the supervisor standing in may hand a task nobody may do: the holders of its role anywhere."""
+    if unstaffed is None or task.role is None:
+        return []
+    choice = people_to_pick(task.role, department=None, project_key=project_key)
+    return choice.people
+
+
+@console.post("/tasks/<task_id>/hand-over")
+@login_required
+def hand_over(task_id: str) -> Response:
+    """A supervisor standing in gives a task nobody may do to a holder of its role (of any department)."""
+    try:
+        task_service.hand_over_task(runtime(), task_id, request.form.get("username", "").strip(), user=me())
+    except InvalidFormError as exc:
+        flash(bilingual(exc.message, select_locale()), "danger")
+        return redirect(url_for("console.task_page", task_id=task_id))
+    flash(_("Task handed over."), "success")
+    return redirect(url_for("console.home", scope="group"))
 
 
 @console.post("/tasks/<task_id>")
