@@ -10,13 +10,22 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.engine import CompiledBundle, DefinitionError, Problem, compile_bundle, plan_bundles, read_library
+from app.engine import (
+    BundlePlan,
+    CompiledBundle,
+    DefinitionError,
+    Library,
+    Problem,
+    compile_bundle,
+    plan_bundles,
+    read_library,
+)
 from app.extensions import db
 from app.models import Bundle, DiskFile
 from app.services.access import Actor
 from app.services.errors import ConflictError, InvalidDefinitionError
 from app.services.runtime import Runtime
-from app.services.tickets import SYSTEM_VARIABLES
+from app.services.tickets import RECEPTION, SYSTEM_VARIABLES
 from app.services.users import role_names
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
@@ -67,6 +76,11 @@ def latest_texts() -> dict[str, bytes]:
     return _library_texts(_latest_bundles())
 
 
+def start_variables(process_id: str) -> frozenset[str]:
+    """What the application itself puts in the data when it starts ``process_id`` (the ticket service)."""
+    return SYSTEM_VARIABLES if process_id == RECEPTION else frozenset()
+
+
 def read_definition_dir(folder: Path) -> dict[str, bytes]:
     if not folder.is_dir():
         return {}
@@ -94,6 +108,7 @@ def _compile_changed(uploaded: Mapping[str, bytes]) -> tuple[_Checked, dict[str,
     touched = set(uploaded) | {name for plan in changed for name in plan.files}
     problems += [p for p in reference_problems if p.file in touched]
     problems += _undecodable(uploaded)
+    problems += _nothing_deployed(library, plans, changed, uploaded, other_problems=bool(problems))
     names = role_names()
     compiled = []
     for plan in changed:
@@ -155,6 +170,43 @@ def _undecodable(uploaded: Mapping[str, bytes]) -> list[Problem]:
         except UnicodeDecodeError:
             problems.append(Problem(name, None, "file is not UTF-8 text"))
     return problems
+
+
+NOT_EXECUTABLE = ('文件中没有可执行的流程，什么都不会部署：请在流程上设置 isExecutable="true"'
+                  '（<bpmn:process id="…" isExecutable="true">） / no process in this file is executable, so nothing '
+                  'of it would be deployed: mark the process executable with isExecutable="true" '
+                  '(<bpmn:process id="…" isExecutable="true">)')
+NO_PROCESS = ("文件中没有流程，什么都不会部署 / the file holds no process, so nothing of it would be deployed")
+
+
+UNUSED = ("没有流程使用此文件，什么都不会部署：请与使用它的流程一起上传 / no process uses this file, so nothing "
+          "of it would be deployed: upload it with the process that uses it")
+
+
+def _nothing_deployed(library: Library, plans: list[BundlePlan], changed: list[BundlePlan],
+                      uploaded: Mapping[str, bytes], *, other_problems: bool) -> list[Problem]:
+    """Uploaded files that no bundle holds: a diagram with nothing executable, a table or form nobody uses.
+
+    A table or form is only called unused when nothing else is wrong (a broken diagram uses nothing).
+    """
+    used = {name for plan in plans for name in plan.files}
+    problems = []
+    for name in sorted(set(uploaded) - used):
+        if name in library.bpmn:
+            processes = [info for info in library.processes.values() if info.file == name]
+            problems.append(Problem(name, processes[0].process_id if processes else None,
+                                    NOT_EXECUTABLE if processes else NO_PROCESS))
+        elif (name in library.dmn or name in library.forms) and not changed and not other_problems:
+            problems.append(Problem(name, None, UNUSED))
+    return problems
+
+
+def unchanged_versions(uploaded: Mapping[str, bytes]) -> list[DeployedVersion]:
+    """The deployed versions that already hold the uploaded files as they are (what a no-op upload left)."""
+    return [DeployedVersion(row.process_id, row.version, row.title) for row in _latest_bundles().values()
+            if set(row.files) & set(uploaded)
+            and all(row.files.get(name, "").encode("utf-8") == text for name, text in uploaded.items()
+                    if name in row.files)]
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

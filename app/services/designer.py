@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import Role
 from app.models.designer import DesignerDraft
 from app.services.access import Actor
-from app.services.deploy import DeployedVersion, check_files, deploy_files, latest_texts
+from app.services.deploy import NOT_EXECUTABLE, DeployedVersion, check_files, deploy_files, latest_texts
 from app.services.errors import ConflictError, InvalidDefinitionError, InvalidRequestError, NotFoundError
 from app.services.runtime import Runtime
 from app.services.tickets import SYSTEM_VARIABLES
@@ -213,7 +213,8 @@ def deploy_drafts(rt: Runtime, *, user: Actor, only_mine: bool = False) -> list[
     library = read_drafts(latest_texts(), drafts)
     unsupported = not_runnable(library, set(drafts))
     if unsupported:
-        raise InvalidDefinitionError(REFUSED, problems=list(dict.fromkeys(unsupported + check_files(drafts))))
+        others = [p for p in check_files(drafts) if p.message != NOT_EXECUTABLE]  # said once, by not_runnable
+        raise InvalidDefinitionError(REFUSED, problems=list(dict.fromkeys(unsupported + others)))
     return deploy_files(rt, drafts, user=user, also=_delete_drafts(set(drafts)))
 
 

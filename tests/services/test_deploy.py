@@ -106,14 +106,17 @@ def test_uploading_the_same_files_again_changes_nothing(deployed, designer, admi
     count = bundle_count()
     again = upload(designer, fixture_files())
     assert again.status_code == 200
-    assert again.json == {"versions": []}
+    assert again.json["versions"] == []
+    assert {v["process_id"]: v["version"] for v in again.json["unchanged"]} == dict.fromkeys(TOP_LEVEL, 1)
+    assert again.json["message"].startswith("没有变化")
     assert bundle_count() == count
     assert latest_versions(admin) == dict.fromkeys(TOP_LEVEL, 1)
 
 
 def test_uploading_a_single_unchanged_file_changes_nothing(deployed, designer):
     again = upload(designer, fixture_files("lanes.bpmn"))
-    assert (again.status_code, again.json) == (200, {"versions": []})
+    assert (again.status_code, again.json["versions"]) == (200, [])
+    assert [(v["process_id"], v["version"]) for v in again.json["unchanged"]] == [("lanes_demo", 1)]
 
 
 def test_an_admin_may_deploy(admin):

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from flask import request
 
 from app.services.access import may_deploy
-from app.services.deploy import deploy_files
+from app.services.deploy import deploy_files, unchanged_versions
 from app.services.errors import ForbiddenError, InvalidRequestError
 from app.web.api.blueprint import acting_user, api, runtime
 
@@ -22,4 +22,8 @@ def upload_definitions() -> tuple[dict, int]:
         raise InvalidRequestError("请上传文件 / upload at least one file in 'files'", errors={"files": "required"})
     files = {upload.filename or "": upload.read() for upload in uploads}
     versions = deploy_files(runtime(), files, user=user)
-    return {"versions": [asdict(version) for version in versions]}, 201 if versions else 200
+    if versions:
+        return {"versions": [asdict(version) for version in versions]}, 201
+    unchanged = unchanged_versions(files)
+    return {"versions": [], "unchanged": [asdict(version) for version in unchanged],
+            "message": "没有变化，未部署新版本 / nothing changed; no new version was deployed"}, 200
