@@ -292,6 +292,7 @@ def test_night_call_without_emergency_waits_for_the_morning_shift(reception):
     assert started.ready_tasks == ()
     assert (started.data["stage"], started.data["shift"], started.data["dispatch_now"]) == ("night_hold", "night",
                                                                                           False)
+    assert started.data["night_emergency"] is False  # nobody is woken for a dripping tap
     assert started.next_timer_at == NEXT_MORNING
 
     reception.clock.set(NEXT_MORNING - timedelta(minutes=1))  # 07:59 local
@@ -331,7 +332,9 @@ def test_night_emergency_is_dispatched_at_once(reception, category):
                               complaint_type="safety", description="楼上跑水，客厅天花板在滴水。")
 
     reception.ready_in(started, category)
-    assert (started.data["shift"], started.data["dispatch_now"]) == ("night", True)
+    # night_emergency: the ticket service alerts the engineer on call; the complaint flow's night lane reads it.
+    assert (started.data["shift"], started.data["dispatch_now"], started.data["night_emergency"]) == ("night", True,
+                                                                                                      True)
 
 
 def test_day_repair_starts_the_repair_work_order(reception):
@@ -339,7 +342,8 @@ def test_day_repair_starts_the_repair_work_order(reception):
                               description="卫生间地面渗水到楼下。")
 
     reception.ready_in(started, "repair")
-    assert (started.data["shift"], started.data["dispatch_now"]) == ("day", True)
+    assert (started.data["shift"], started.data["dispatch_now"], started.data["night_emergency"]) == ("day", True,
+                                                                                                      False)
 
 
 def test_day_complaint_starts_the_complaint_handling(reception):
