@@ -11,6 +11,7 @@ from jsonschema.exceptions import ValidationError
 
 from app.engine import instructions
 from app.services.errors import InvalidFormError
+from app.services.form_rules import FormContext, context_errors
 
 _FORMAT_CHECKER = FormatChecker()
 
@@ -25,8 +26,12 @@ FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
 
 
-def clean_submission(schema: Mapping[str, Any] | None, data: Any) -> dict[str, Any]:
-    """Return the data to hand to the engine; raise InvalidFormError with per-field messages."""
+def clean_submission(schema: Mapping[str, Any] | None, data: Any, *,
+                     context: FormContext | None = None) -> dict[str, Any]:
+    """Return the data to hand to the engine; raise InvalidFormError with per-field messages.
+
+    With a ``context`` (a task's submission) the form's ``x-`` rules run too (``form_rules.py``).
+    """
     if not isinstance(data, dict):
         raise InvalidFormError("提交的数据必须是对象 / data must be an object", errors={"data": "must be an object"})
     if schema is None:
@@ -41,6 +46,8 @@ def clean_submission(schema: Mapping[str, Any] | None, data: Any) -> dict[str, A
     taken = {key: value for key, value in data.items() if not properties[key].get("readOnly")}
     errors = {key: "不能包含空字符 / must not contain NUL characters" for key, value in taken.items()
               if _holds_nul(value)} or _field_errors(schema, taken)
+    if not errors and context is not None:
+        errors = context_errors(schema, taken, context)
     if errors:
         raise InvalidFormError("表单填写有误 / the form has errors", errors=errors)
     return taken
