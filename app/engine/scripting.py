@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import CodeType
 from typing import Any
@@ -142,13 +142,52 @@ def make_helpers(clock: Clock, timezone: str = DEFAULT_TIMEZONE, calendar: Calen
     def working_hours_between(start: str, end: str) -> float:
         return working_calendar().working_hours_between(datetime.fromisoformat(start), datetime.fromisoformat(end))
 
+    def heating_seasons_between(start: str, end: str, season_start: str = HEATING_SEASON[0],
+                                season_end: str = HEATING_SEASON[1]) -> int:
+        """Whole heating seasons (default Nov 15 - Mar 15) that began on or after ``start`` and ended before ``end``."""
+        return count_seasons(_local_date(start, zone), _local_date(end, zone), season_start, season_end)
+
     def setting(key: str) -> SettingValue:
         """The current value of an admin setting (/admin/settings), e.g. ``setting("callback_due_hours")``."""
         return read_setting(key)
 
     return {"now": now, "add_hours": add_hours, "hours_between": hours_between, "local_hour": local_hour,
             "next_local_time": next_local_time, "add_working_time": add_working_time,
-            "working_hours_between": working_hours_between, "setting": setting}
+            "working_hours_between": working_hours_between, "setting": setting,
+            "heating_seasons_between": heating_seasons_between}
+
+
+# Northern China's heating season (采暖期), as month-day; the warranty of heating systems counts these.
+HEATING_SEASON = ("11-15", "03-15")
+
+
+def count_seasons(first: date, last: date, season_start: str, season_end: str) -> int:
+    """Seasons (``MM-DD`` to ``MM-DD``, possibly across New Year) lying wholly after ``first`` and before ``last``.
+
+    A season under way on ``first`` does not count: the warranty covers whole seasons after the handover.
+    """
+    opens_on, closes_on = _month_day(season_start), _month_day(season_end)
+    crosses_new_year = closes_on < opens_on
+    seasons = 0
+    for year in range(first.year - 1, last.year + 1):
+        opens = date(year, *opens_on)
+        closes = date(year + 1 if crosses_new_year else year, *closes_on)
+        if opens >= first and closes < last:
+            seasons += 1
+    return seasons
+
+
+def _month_day(text: str) -> tuple[int, int]:
+    month, day = (int(part) for part in text.split("-"))
+    return month, day
+
+
+def _local_date(moment: str, zone: ZoneInfo) -> date:
+    """The business-time day of an ISO date (``2026-03-02``) or date-time (with or without offset)."""
+    if len(moment) == 10:
+        return date.fromisoformat(moment)
+    parsed = datetime.fromisoformat(moment)
+    return (parsed.astimezone(zone) if parsed.tzinfo else parsed).date()
 
 
 HELPER_NAMES = frozenset(make_helpers(clock=None).keys())  # type: ignore[arg-type]  # names only

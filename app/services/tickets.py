@@ -22,6 +22,7 @@ from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
 from app.services.instances import plan_start, run_start, start_instance, ticket_kind
 from app.services.projects import visible_projects
 from app.services.reception_alerts import alert_night_emergency, phone_the_owner
+from app.services.repair_flags import flag_unknown_warranty
 from app.services.runtime import Runtime
 from app.services.settings import get_setting
 from app.services.steps import InstanceOutcome, record_event
@@ -31,6 +32,8 @@ RECEPTION = "reception"
 SYSTEM_VARIABLES = frozenset({"ticket_number", "reported_at", "handover_date", "common_area", "reopened_from",
                               "escalation_level", "rework_count"})
 REOPENED_ESCALATION = 2
+# How a repair that was carried out ends: resolved, or resolved but the callback found nobody.
+FINISHED_REPAIR_OUTCOMES = ("resolved", "unreachable")
 
 # Stages that come after the work the time limit is for: callback, reviews, classification.
 # Task-data variables (docs/flow-contract.md) copied to the ticket's columns after every step.
@@ -72,7 +75,8 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
     system_data = {
         "ticket_number": number, "reported_at": now.isoformat(),
         "handover_date": unit.handover_date.isoformat() if unit and unit.handover_date else None,
-        "common_area": bool(unit and unit.is_common_area),
+        # A place that is not a registered unit (a car park, a lobby) is a common part.
+        "common_area": unit is None or unit.is_common_area,
         "reopened_from": reopened_from.number if reopened_from else None,
         "escalation_level": REOPENED_ESCALATION if reopened_from else 0, "rework_count": 0,
     }
@@ -87,6 +91,8 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
                                        timezone=rt.timezone, calendar=rt.calendar)
         if owner_call is not None:
             phone_the_owner(rt, owner_call, user=user, now=now)
+        if result is not None:
+            flag_unknown_warranty(created["id"], result.data, now=now)
         if result is not None and result.data.get("night_emergency"):
             alert_night_emergency(rt, created["id"], instance_id, result.data, now=now)
         if plan.data.get("category") == "repair" and plan.data.get("part"):
@@ -119,6 +125,7 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
                                    calendar=rt.calendar)
     if owner_call is not None:
         phone_the_owner(rt, owner_call, user=user, now=rt.clock.now())
+    flag_unknown_warranty(ticket_id, result.data, now=rt.clock.now())
     if result.status == "completed" and result.data.get("reopen_as_complaint"):
         original = db.session.get(Ticket, ticket_id)
         if original is not None and not original.reopened:
@@ -186,10 +193,12 @@ def _find_unit(project_key: str, code: str) -> Unit | None:
 
 
 def _flag_repeat_repair(ticket_id: int, project_key: str, unit_code: str, part: str, now: datetime) -> None:
-    """A repair of the same unit and part within the repeat window (a setting) after a closed one is flagged on both (返修)."""
+    """A repair of the same unit and part within the repeat window (a setting) after a finished one is flagged
+    on both (返修). Only repairs that were carried out count: a cancelled or withdrawn order repaired nothing."""
     earlier = db.session.scalars(
         select(Ticket.id).where(Ticket.project_key == project_key, Ticket.unit_code == unit_code,
                                 Ticket.category == "repair", Ticket.part == part, Ticket.id != ticket_id,
+                                Ticket.outcome.in_(FINISHED_REPAIR_OUTCOMES),
                                 Ticket.closed_at >= now - _days_setting("repeat_repair_window_days"))
     ).all()
     if earlier:

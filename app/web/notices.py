@@ -26,6 +26,11 @@ def notice_text(notification: Notification) -> tuple[str, str]:
         return (_("Escalated to level %(level)s: %(number)s", level=params.get("level"), number=number),
                 _("%(category)s ticket %(number)s passed its time limit (%(due)s) and is still open.",
                   category=_category(params), number=number, due=due))
+    if notification.kind == "warranty_unknown":
+        return (_("No handover date: %(number)s", number=number),
+                _("%(unit)s has no handover date, so the warranty of repair %(number)s could not be judged: it is "
+                  "treated as outside the warranty. Record the handover date of the place.",
+                  unit=params.get("unit", ""), number=number))
     if notification.kind == "weekly_report":
         return (_("Weekly report of open tickets"),
                 _("%(count)s tickets are still open.", count=params.get("open_tickets", params.get("count", "?"))))

@@ -11,7 +11,7 @@ the order has closed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -270,16 +270,18 @@ def test_outside_warranty_owner_who_refuses_the_quote_cancels_the_order_without_
     assert (cancelled.data["outcome"], cancelled.data["stage"]) == ("cancelled", "closed")
     assert cancelled.data["refusal_reason"] == "太贵了。"
     assert "reached" not in cancelled.data  # no callback ran
-    assert "satisfaction" not in cancelled.data
+    assert cancelled.data["satisfaction"] is None  # the default the order starts with; nobody was asked
 
 
 def test_owner_who_agrees_to_the_quote_gets_the_repair(flows):
     quote = inspected(flows, appointed(flows, dispatched(flows, reported(flows, handover_date=years_ago(6)))))
 
-    repair = flows.complete(quote, "owner_consents", {"owner_agrees": True})
+    repair = flows.complete(quote, "owner_consents", {"owner_agrees": True, "payment_method": "cash"})
 
     assert ready_names(repair) == ["carry_out_repair"]
     assert stage_of(flows, repair, "carry_out_repair") == "repair"
+    work = flows.task_data(repair, "carry_out_repair")
+    assert (work["fee_labour"], work["fee_material"], work["payment_method"]) == (200.0, 150.5, "cash")  # the quote
 
 
 def test_refused_acceptance_goes_back_to_repair_and_counts_one_rework(flows):
@@ -532,3 +534,52 @@ def test_owner_unreachable_at_the_callback_still_gets_the_review_and_closes_as_u
     closed = reviewed(flows, result)
 
     assert (closed.status, closed.data["outcome"], closed.data["stage"]) == ("completed", "unreachable", "closed")
+
+
+def test_an_order_started_without_the_tickets_system_data_runs_on_defaults_instead_of_failing(flows):
+    """The generic start hands over only what the intake form holds: no ticket number, report time,
+    handover date or common-area flag. The order still starts, with an unknown warranty."""
+    started = flows.start("repair", {"description": "门锁坏了。", "unit": "2号地库", "urgency": "urgent"})
+
+    assert (started.status, ready_names(started)) == ("running", ["dispatch_technician"])
+    order = flows.task_data(started, "dispatch_technician")
+    assert order["reported_at"] == START.isoformat()
+    assert (order["handover_date"], order["common_area"], order["warranty_unknown"]) == (None, False, True)
+    assert (order["in_warranty"], order["paid_by"]) == (False, "owner")
+    assert order["due_at"] == (START + timedelta(hours=24)).isoformat()
+    closed = reviewed(flows, called_back(flows, confirmed(flows, accepted(flows, repaired(
+        flows, flows.complete(inspected(flows, appointed(flows, dispatched(flows, started))), "owner_consents",
+                              {"owner_agrees": True, "payment_method": "mobile"}))))))
+    assert (closed.status, closed.data["outcome"]) == ("completed", "resolved")
+
+
+def on(day: str) -> str:
+    return f"{day}T10:00:00+08:00"
+
+
+@pytest.mark.parametrize(("part", "handover", "report", "expected"), [
+    # foundation and main structure: the design life, 50 years
+    ("structure", "1996-04-01", on("2026-03-02"), (True, "engineering", "free")),
+    ("structure", "1975-04-01", on("2026-03-02"), (False, "property", "owner")),
+    # heating: two whole heating seasons (Nov 15 - Mar 15) after the handover, not two years
+    ("heating_cooling", "2023-12-01", on("2026-03-02"), (True, "engineering", "free")),  # 2.25 years, 1 season
+    ("heating_cooling", "2023-12-01", on("2026-03-16"), (False, "property", "owner")),  # the 2nd has ended
+    ("heating_cooling", "2025-06-01", on("2026-03-20"), (True, "engineering", "free")),  # one season done
+    ("heating_cooling", "2023-11-15", on("2025-03-16"), (False, "property", "owner")),  # from its first day
+])
+def test_structure_lasts_its_design_life_and_heating_counts_whole_heating_seasons(flows, part, handover, report,
+                                                                                  expected):
+    flows.clock.set(datetime.fromisoformat(report))
+
+    started = reported(flows, part=part, handover_date=handover)
+
+    assert decided(flows, started) == expected
+    assert flows.task_data(started, "dispatch_technician")["warranty_unknown"] is False
+
+
+def test_a_common_area_without_a_handover_date_is_flagged_and_treated_as_outside_the_warranty(flows):
+    started = reported(flows, part="roof_waterproof", handover_date=None, common_area=True, unit="2号地库")
+
+    order = flows.task_data(started, "dispatch_technician")
+    assert decided(flows, started) == (False, "property", "property")
+    assert order["warranty_unknown"] is True

@@ -240,15 +240,15 @@ def test_a_missed_repair_deadline_brings_in_the_engineering_supervisor_at_level_
     escalated = desk.ticket(ticket)
     assert (escalated["escalation_level"], escalated["stage"]) == (2, "appointment")
     desk.handle(staff.eng_super, ticket, "eng_supervisor_follow_up", {"follow_up_note": "已催维修人员今天上门。"})
-    repair_done_from_appointment(desk, ticket)
+    repair_done_from_appointment(desk, ticket, {"appointment_at": "2026-03-03T14:00:00+08:00"})  # still ahead
 
     closed = desk.ticket(ticket)
     assert (closed["outcome"], closed["escalation_level"], closed["closed_in_time"]) == ("resolved", 2, False)
 
 
-def repair_done_from_appointment(desk, ticket) -> None:
+def repair_done_from_appointment(desk, ticket, appointment=APPOINTMENT) -> None:
     staff = desk.staff
-    desk.handle(staff.tech, ticket, "agree_appointment", APPOINTMENT)
+    desk.handle(staff.tech, ticket, "agree_appointment", appointment)
     desk.handle(staff.tech, ticket, "inspect_on_site", INSPECTION)
     desk.handle(staff.tech, ticket, "carry_out_repair", REPAIR_DONE)
     desk.handle(staff.tech, ticket, "owner_acceptance", ACCEPTED)
