@@ -9,5 +9,6 @@ from app.web.admin import (
     people,  # noqa: F401
     repairs,  # noqa: F401
     reports,  # noqa: F401
+    settings,  # noqa: F401
     unstaffed,  # noqa: F401
 )

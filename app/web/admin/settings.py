@@ -1,0 +1,44 @@
+"""Settings (设置): the windows, shares, delays and targets the flows and figures use; every change audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.engine.settings import DECLARED_SETTINGS
+from app.services.errors import InvalidFormError
+from app.services.settings import change_setting, list_settings, recent_changes, stored_value_text
+from app.web.admin import ADMIN, admin, require_roles
+
+
+def _page(*, errors: dict[str, str] | None = None, given: dict[str, str] | None = None) -> str:
+    return render_template("admin/settings.html", rows=list_settings(), changes=recent_changes(),
+                           declared=DECLARED_SETTINGS, value_text=stored_value_text,
+                           errors=errors or {}, given=given or {})
+
+
+@admin.get("/settings")
+@require_roles(ADMIN)
+def settings() -> str:
+    return _page()
+
+
+@admin.post("/settings/<key>")
+@require_roles(ADMIN)
+def change_settings_value(key: str) -> Any:
+    """:raise 404: for a key no setting declares. 422 with the field marked for a bad value."""
+    if key not in DECLARED_SETTINGS:
+        abort(404)
+    typed = request.form.get("value", "")
+    try:
+        change = change_setting(key, typed, user=current_user.principal, clock=current_app.extensions["kefu"].clock)
+    except InvalidFormError as exc:
+        return _page(errors=exc.errors, given={key: typed}), 422
+    if change is None:
+        flash(_("Nothing changed."), "info")
+    else:
+        flash(_("Setting saved."), "success")
+    return redirect(url_for("admin.settings", _anchor=f"setting-{key}"))
