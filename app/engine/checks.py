@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from lxml import etree
 from RestrictedPython.Guards import safe_builtins
 
+from app.engine.hit_policy import overlapping_rules
 from app.engine.instructions import instruction_problems
 from app.engine.library import NS, Library, ProcessInfo, bpmn_tag, spiff_extension, spiff_properties
 from app.engine.problems import Problem
@@ -259,6 +260,7 @@ def check_decision_tables(file: str, root: etree._Element) -> list[Problem]:
     ns = {"dmn": etree.QName(root).namespace or ""}
     problems = []
     for table in root.iterfind(".//dmn:decisionTable", ns):
+        problems.extend(_unique_overlaps(file, table, ns))
         inputs = [(text.text or "").strip() for text in table.iterfind("dmn:input/dmn:inputExpression/dmn:text", ns)]
         for rule in table.iterfind("dmn:rule", ns):
             for input_expression, entry in zip(inputs, rule.iterfind("dmn:inputEntry/dmn:text", ns), strict=False):
@@ -266,6 +268,21 @@ def check_decision_tables(file: str, root: etree._Element) -> list[Problem]:
                 if message:
                     problems.append(Problem(file, rule.get("id"), message))
     return problems
+
+
+def _unique_overlaps(file: str, table: etree._Element, ns: dict[str, str]) -> list[Problem]:
+    """A UNIQUE table (the DMN default) whose rows can match the same input: SpiffWorkflow would take the first."""
+    if (table.get("hitPolicy") or "UNIQUE").upper() != "UNIQUE":
+        return []
+    rows = [[(entry.text or "") for entry in rule.iterfind("dmn:inputEntry/dmn:text", ns)]
+            for rule in table.iterfind("dmn:rule", ns)]
+    pairs = overlapping_rules(rows)
+    if not pairs:
+        return []
+    element = table.get("id") or table.getparent().get("id")
+    named = ", ".join(f"{a} and {b}" for a, b in pairs[:5]) + (" …" if len(pairs) > 5 else "")
+    return [Problem(file, element, f"hit policy UNIQUE, but rules {named} overlap (one input matches both); "
+                                   "make the rows exclusive or use hit policy FIRST")]
 
 
 def _input_cell_problem(input_expression: str, cell: str) -> str | None:

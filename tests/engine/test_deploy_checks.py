@@ -110,3 +110,18 @@ def test_a_changed_file_re_versions_exactly_the_bundles_that_use_it(fixture_text
     after = plan_hashes(fixture_texts(*names, replace=edited(changed)))
 
     assert {process_id for process_id in before if after[process_id] != before[process_id]} == re_versioned
+
+
+@pytest.mark.parametrize(("rows", "overlaps"), [
+    ([['"a"'], ['"b"'], ["-"]], [(1, 3), (2, 3)]),  # a dash matches anything
+    ([['in ("a", "b")'], ['? in ("b", "c")'], ['"c"']], [(1, 2), (2, 3)]),
+    ([["< 5"], [">= 5"], ["[5..6]"], ["4"]], [(1, 4), (2, 3)]),  # bounds are exact
+    ([["? is not None and ? < 2"], ["? is not None and ? < 5"]], [(1, 2)]),
+    ([["? < 8 or ? >= 20"], ["8 <= ? < 20"]], []),  # the night and the day shift
+    ([['"a"', "< 5"], ['"a"', ">= 5"], ['"b"', "-"]], []),  # rows differ in one column: no overlap
+    ([["is_vip(?)"], ["is_vip(?)"]], []),  # a cell the check cannot read never counts as overlapping
+])
+def test_overlapping_rows_of_a_decision_table(rows, overlaps):
+    from app.engine.hit_policy import overlapping_rules
+
+    assert overlapping_rules(rows) == overlaps

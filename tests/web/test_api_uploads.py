@@ -96,3 +96,32 @@ def test_an_unchanged_upload_answers_200_with_the_versions_already_deployed(desi
     assert again.json["versions"] == []
     assert again.json["unchanged"] == [{"process_id": "commented", "version": 1, "title": "带注释 / Commented"}]
     assert again.json["message"].startswith("没有变化")
+
+
+def route_files(consultation_cell: str, hit_policy: str = "UNIQUE") -> dict[str, bytes]:
+    files = fixture_files("dmn_route.bpmn", "route.dmn", "route_intake.json", "route_handle.json")
+    assert b'<text>"consultation"</text>' in files["route.dmn"]
+    table = files["route.dmn"].replace(b'<text>"consultation"</text>', consultation_cell.encode())
+    files["route.dmn"] = table.replace(b'hitPolicy="UNIQUE"', f'hitPolicy="{hit_policy}"'.encode())
+    return files
+
+
+def test_a_unique_table_whose_rows_overlap_is_refused_naming_the_table_and_the_rules(designer):
+    response = upload(designer, route_files('<text>? in ("consultation", "repair")</text>'))
+
+    assert response.status_code == 422
+    [problem] = response.json["problems"]
+    assert (problem["file"], problem["element_id"]) == ("route.dmn", "DecisionTable_route")
+    assert "rules 1 and 3 overlap" in problem["message"]
+
+
+def test_the_same_rows_deploy_under_hit_policy_first(designer):
+    response = upload(designer, route_files('<text>? in ("consultation", "repair")</text>', hit_policy="FIRST"))
+
+    assert response.status_code == 201, response.json
+
+
+def test_a_unique_table_with_a_cell_the_check_cannot_read_is_not_refused(designer):
+    response = upload(designer, route_files('<text>? != "complaint"</text>'))
+
+    assert response.status_code == 201, response.json

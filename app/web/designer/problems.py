@@ -47,6 +47,11 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"process is not executable .*", "流程未标记为可执行，也没有流程调用它，部署时不会包含它；请标记为可执行"),
     (r"input cell '(?P<a>.*)' (does not compile|joins the input into .*); .*",
      "输入单元格“{a}”无法正确运行；请写一个值，或用 ? 表示输入（如 ? in (\"a\", \"b\")）"),
+    (r"(?P<w>.*) reads '(?P<a>.*)', which is not set on every path that reaches it; missing on the path (?P<b>.*)",
+     "读取的变量“{a}”（{w}）并非在每条路径上都已设置，这条路径上就没有：{b}；请在前面的脚本中设默认值、"
+     "改为必填字段，或在条件中先判断"),
+    (r"hit policy UNIQUE, but rules (?P<a>.*) overlap .*",
+     "命中策略为 UNIQUE，但规则 {a} 有重叠（同一输入同时符合）；请让各行互斥，或改用命中策略 FIRST"),
     (r"form is not valid JSON: (?P<a>.*)", "表单不是有效的 JSON：{a}"),
     (r"form is not a valid JSON Schema: (?P<a>.*)", "表单不是有效的 JSON Schema：{a}"),
     (r'form schema must have "type": "object"', '表单的 Schema 须为 "type": "object"'),
