@@ -30,6 +30,7 @@ from app.models import HumanTask, Ticket, User
 from app.services.job_rows import delete_jobs, upsert_job
 from app.services.notifications import notify, send_sms, user_ids_with_role
 from app.services.settings import get_setting
+from app.services.step_deadlines import StepTicket, is_step_job, run_step_job, sync_step_jobs
 from app.services.steps import record_event
 
 WORKING_UNITS = frozenset({"working_hours", "working_days"})
@@ -82,6 +83,8 @@ def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[
     if after is None:
         return None
     _schedule_deadline_jobs(before, after, data, now, calendar)
+    sync_step_jobs(_step_ticket(after), now=now,
+                   covered_by_ticket=after.due_at is not None and after.stage not in WORK_DONE_STAGES)
     _notify_escalation(before, after, now)
     return _text_the_owner(before, after, now, timezone)
 
@@ -132,6 +135,23 @@ def _limit_of(ticket: TicketFacts, data: Mapping[str, Any]) -> timedelta:
         return timedelta(hours=float(hours))
     assert ticket.due_at is not None
     return max(ticket.due_at - ticket.received_at, timedelta(minutes=10))
+
+
+def _step_ticket(ticket: TicketFacts) -> StepTicket:
+    return StepTicket(ticket.id, ticket.number, ticket.instance_id, ticket.category, ticket.stage, ticket.due_at,
+                      ticket.closed_at)
+
+
+def run_deadline_job(key: str, ticket_id: int, *, now: datetime) -> int:
+    """A ``reminder`` or ``escalate`` job: the ticket's own, or a rung of a step's ladder (services/step_deadlines)."""
+    if not is_step_job(key):
+        if key.startswith("reminder:"):
+            return send_reminder(ticket_id, now=now)
+        return escalate_to_level3(ticket_id, now=now)
+    ticket = ticket_facts(ticket_id)
+    if ticket is None:
+        return 0
+    return run_step_job(key, _step_ticket(ticket), now=now, params=_params(ticket), link=_link(ticket))
 
 
 def send_reminder(ticket_id: int, *, now: datetime) -> int:

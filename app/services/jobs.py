@@ -25,7 +25,7 @@ from app.extensions import db
 from app.models import ACTIVE_STATUSES, ProcessInstance, Ticket
 from app.models.jobs import Job
 from app.services.access import Actor
-from app.services.deadlines import escalate_to_level3, send_reminder
+from app.services.deadlines import run_deadline_job
 from app.services.errors import ConflictError, NotFoundError
 from app.services.job_rows import JOBS, TIMER_RETRIES, sync_timer_job, timer_job_key, upsert_job
 from app.services.reports import generate_weekly_report
@@ -247,7 +247,7 @@ def retry_job(job_id: int, *, now: datetime) -> None:
 def _run_reminder(rt: Runtime, job: TakenJob, now: datetime) -> None:
     with step_transaction():
         if job.ticket_id is not None:
-            send_reminder(job.ticket_id, now=now)
+            run_deadline_job(job.key, job.ticket_id, now=now)
         finish(job)
 
 
@@ -255,7 +255,7 @@ def _run_reminder(rt: Runtime, job: TakenJob, now: datetime) -> None:
 def _run_escalation(rt: Runtime, job: TakenJob, now: datetime) -> None:
     with step_transaction():
         if job.ticket_id is not None:
-            escalate_to_level3(job.ticket_id, now=now)
+            run_deadline_job(job.key, job.ticket_id, now=now)
         finish(job)
 
 

@@ -89,15 +89,17 @@ def test_a_complaint_left_alone_reminds_at_80_percent_then_escalates_to_level_tw
 def test_a_complaint_handled_in_time_is_never_escalated_and_its_deadline_jobs_are_gone(desk, staff):
     ticket = complaint(desk)
     desk.handle(staff.agent, ticket, "judge_validity", VALID_LEAK)  # leak or crack: 7 days
-    assert deadline_jobs(desk, ticket) == ["escalate", "reminder"]
+    # the ticket's reminder and level 3, and the first contact's own ladder (24 h: 80 %, level 2, level 3)
+    assert deadline_jobs(desk, ticket) == ["escalate", "escalate", "escalate", "reminder", "reminder"]
     desk.handle(staff.eng_owner, ticket, "contact_and_investigate", INVESTIGATED)
+    assert deadline_jobs(desk, ticket) == ["escalate", "reminder"]
     desk.handle(staff.eng_owner, ticket, "propose_solution", {"solution": "重做卫生间防水层。"})
     desk.handle(staff.head, ticket, "approve_solution", {"approved": True})
     desk.wait(timedelta(days=2), ticket)
     desk.handle(staff.eng_owner, ticket, "implement_solution", {"done_note": "防水层已重做。", "waiting_for": "none"})
     desk.handle(staff.agent, ticket, "confirm_with_owner", {"owner_accepts": True})
 
-    assert deadline_jobs(desk, ticket) == []
+    assert deadline_jobs(desk, ticket) == ["escalate", "escalate", "reminder"]  # the callback call's own ladder
     call_back(desk, ticket)
     desk.handle(staff.supervisor, ticket, "classify", CLASSIFIED)
     desk.wait(timedelta(days=14), ticket)
@@ -150,6 +152,7 @@ def test_a_sales_complaint_is_reminded_and_escalated_in_working_time_around_nati
     desk.handle(staff.agent, ticket, "judge_validity",
                 {**VALID_LEAK, "complaint_type": "sales", "responsible_department": "sales"})
     assert desk.ticket(ticket)["due_at"] == datetime(2025, 10, 10, 15, 0, tzinfo=SHANGHAI).astimezone(UTC).isoformat()
+    desk.handle(sales_owner, ticket, "contact_and_investigate", INVESTIGATED)  # contacted in time (its own 24 h)
 
     desk.wait(datetime(2025, 10, 9, 14, 59, tzinfo=SHANGHAI) - desk.clock.now(), ticket)
     assert bell(sales_owner) == (0, [])
