@@ -30,12 +30,14 @@ def received(flows: Flows, **changes: Any) -> StepResult:
     return flows.start("complaint", {
         "ticket_number": "KF-20260302-0001", "reported_at": flows.clock.now().isoformat(), "category": "complaint",
         "description": "卫生间墙面渗水，墙皮起鼓，已经报修两次没人管。", "caller_name": "王先生",
-        "phone": "13812345678", "unit": "3栋-1202", "escalation_level": 0, "rework_count": 0, **changes})
+        "phone": "13812345678", "unit": "3栋-1202", "urgency": "normal", "emergency": False, "shift": "day",
+        "night_emergency": False, "escalation_level": 0, "rework_count": 0, **changes})
 
 
 def judged_valid(flows: Flows, result: StepResult, department: str = "engineering",
-                 complaint_type: str = "leak_crack", severity: str = "normal") -> StepResult:
-    return flows.complete(result, "judge_validity", {
+                 complaint_type: str = "leak_crack", severity: str = "normal",
+                 element_id: str = "judge_validity") -> StepResult:
+    return flows.complete(result, element_id, {
         "withdrawn": False, "valid": True, "responsible_department": department,
         "complaint_type": complaint_type, "severity": severity, "judgement_note": "防水质量问题，在保修期内。"})
 
@@ -64,6 +66,13 @@ def approved_for_work(flows: Flows, result: StepResult, **judged: Any) -> StepRe
     proposed = flows.complete(investigated(flows, judged_valid(flows, result, **judged)), "propose_solution",
                               {"solution": "更换防水卷材。"})
     return flows.complete(proposed, "approve_solution", {"approved": True})
+
+
+def called_back_when_due(flows: Flows, result: StepResult) -> StepResult:
+    """The callback's call task, after its wait if it waits."""
+    if "call_owner" in ready_names(result):
+        return result
+    return flows.later(result, timedelta(hours=24) + A_MINUTE)
 
 
 def stage_of(flows: Flows, result: StepResult, element_id: str) -> str:
@@ -136,13 +145,20 @@ def test_valid_complaint_is_reworked_approved_accepted_called_back_and_closed_as
     assert (closed.data["reopen_as_complaint"], closed.data["hot_spot"]) == (False, "leak_crack")
 
 
-@pytest.mark.parametrize(("complaint_type", "severity", "hours"), [
-    ("safety", "normal", 24), ("safety", "serious", 24), ("leak_crack", "normal", 168), ("quality", "serious", 168),
-    ("property_service", "normal", 72), ("other", "serious", 72),
-    ("sales", "normal", 105),  # 5 working days from Monday 09:00: Friday 18:00 (tests/flows/test_working_time_flows.py)
+@pytest.mark.parametrize(("complaint_type", "severity", "emergency", "hours"), [
+    ("safety", "normal", False, 24), ("safety", "serious", False, 24),
+    ("leak_crack", "normal", False, 168), ("leak_crack", "serious", False, 72), ("leak_crack", "normal", True, 24),
+    ("quality", "normal", False, 168), ("quality", "serious", False, 72),
+    ("property_service", "normal", False, 72), ("property_service", "serious", False, 24),
+    ("other", "normal", False, 72), ("other", "serious", False, 24), ("other", "normal", True, 24),
+    # 5 working days from Monday 09:00: Friday 18:00 (tests/flows/test_working_time_flows.py)
+    ("sales", "normal", False, 105),
+    ("sales", "serious", False, 57),  # 3 working days: Wednesday 18:00
 ])
-def test_time_limit_depends_on_the_complaint_type(flows, complaint_type, severity, hours):
-    dispatched = judged_valid(flows, received(flows), complaint_type=complaint_type, severity=severity)
+def test_time_limit_depends_on_the_complaint_type_severity_and_emergency(flows, complaint_type, severity, emergency,
+                                                                          hours):
+    dispatched = judged_valid(flows, received(flows, emergency=emergency), complaint_type=complaint_type,
+                              severity=severity)
 
     assert dispatched.data["limit_hours"] == hours
     assert dispatched.next_timer_at == START + timedelta(hours=hours)
@@ -159,10 +175,28 @@ def test_invalid_complaint_is_explained_and_closed_as_invalid_when_the_superviso
     assert (explained.data["outcome"], explained.data["stage"]) == ("invalid", "review")  # not closed before the review
 
     kept = flows.complete(explained, "supervisor_review_invalid", {"reopen": False})
+    assert kept.status != "completed"  # the callback comes first, as for every complaint
 
-    assert (kept.status, kept.ready_tasks) == ("completed", ())
-    assert (kept.data["outcome"], kept.data["stage"]) == ("invalid", "closed")
-    assert "callback_done" not in kept.data
+    due = called_back_when_due(flows, kept)
+    assert where(flows, due, "call_owner") == ("cs_agent", None, "callback_call.json")
+    assert flows.task_data(due, "call_owner")["done_note"] == "已说明开裂由自行装修引起，可协助联系装修公司。"
+    closed = flows.complete(due, "call_owner", {"reached": True, "satisfaction": "neutral"})
+
+    assert (closed.status, closed.ready_tasks) == ("completed", ())
+    assert (closed.data["outcome"], closed.data["stage"]) == ("invalid", "closed")
+    assert (closed.data["callback_done"], closed.data["satisfaction"]) == (True, "neutral")
+
+
+def test_an_invalid_complaint_whose_owner_cannot_be_reached_still_closes_as_invalid(flows):
+    explained = flows.complete(judged_invalid(flows, received(flows)), "explain_to_owner",
+                               {"explanation": "已说明原因。", "owner_accepts": True})
+    result = called_back_when_due(flows, flows.complete(explained, "supervisor_review_invalid", {"reopen": False}))
+    for _ in range(2):
+        result = flows.later(flows.complete(result, "call_owner", {"reached": False}), timedelta(hours=4) + A_MINUTE)
+
+    closed = flows.complete(result, "call_owner", {"reached": False})
+
+    assert (closed.status, closed.data["outcome"], closed.data["stage"]) == ("completed", "invalid", "closed")
 
 
 def test_owner_who_does_not_accept_the_explanation_goes_back_to_the_validity_judgement(flows):
@@ -430,3 +464,87 @@ def test_owner_withdraws_during_the_investigation_and_there_is_no_callback(flows
     assert (withdrawn.data["outcome"], withdrawn.data["stage"]) == ("withdrawn", "closed")
     assert "callback_done" not in withdrawn.data
     assert withdrawn.next_timer_at is None
+
+
+def test_an_agent_unsure_about_validity_hands_the_judgment_to_the_cs_supervisor(flows):
+    asked = flows.complete(received(flows), "judge_validity", {
+        "withdrawn": False, "ask_supervisor": True, "judgement_note": "业主说交付时已开裂，但没有记录。"})
+
+    assert where(flows, asked, "supervisor_judge_validity") == ("cs_supervisor", None, "complaint_judge.json")
+    assert flows.task_data(asked, "supervisor_judge_validity")["ask_supervisor"] is False
+    judged = judged_valid(flows, asked, element_id="supervisor_judge_validity")
+    assert where(flows, judged, "contact_and_investigate") == ("dept_owner", "engineering",
+                                                               "complaint_investigate.json")
+    assert judged.data["limit_hours"] == 168
+
+
+def test_a_supervisor_who_judges_invalid_sends_it_to_the_explanation_and_the_agent_judges_again_alone(flows):
+    asked = flows.complete(received(flows), "judge_validity", {
+        "withdrawn": False, "ask_supervisor": True, "judgement_note": "拿不准。"})
+    invalid = flows.complete(asked, "supervisor_judge_validity", {
+        "withdrawn": False, "valid": False, "judgement_note": "自行装修所致。"})
+    assert ready_names(invalid) == ["explain_to_owner"]
+    refused = flows.complete(invalid, "explain_to_owner", {"explanation": "已说明原因。", "owner_accepts": False})
+
+    again = judged_valid(flows, refused)
+
+    assert ready_names(again) == ["contact_and_investigate"]  # not handed to the supervisor a second time
+
+
+def test_asking_the_supervisor_needs_a_reason_and_a_judgment_needs_valid(flows):
+    started = received(flows)
+
+    with pytest.raises(InvalidFormError) as no_reason:
+        flows.complete(started, "judge_validity", {"withdrawn": False, "ask_supervisor": True})
+    with pytest.raises(InvalidFormError) as no_answer:
+        flows.complete(started, "judge_validity", {"withdrawn": False, "ask_supervisor": False})
+
+    assert no_reason.value.errors == {"judgement_note": "必填 / required"}
+    assert no_answer.value.errors == {"valid": "必填 / required"}
+
+
+def test_a_night_emergency_complaint_is_judged_and_dispatched_by_night_security_at_once(flows):
+    started = received(flows, emergency=True, shift="night", night_emergency=True)
+    assert where(flows, started, "judge_validity_night") == ("night_security", None, "complaint_judge.json")
+
+    dispatched = judged_valid(flows, started, department="property", complaint_type="property_service",
+                              element_id="judge_validity_night")
+
+    assert where(flows, dispatched, "contact_and_investigate") == ("dept_owner", "property",
+                                                                   "complaint_investigate.json")
+    assert dispatched.data["limit_hours"] == 24  # an emergency: 24 hours whatever the type
+    sent_back = flows.complete(dispatched, "contact_and_investigate", {
+        "withdrawn": False, "send_back": True, "send_back_reason": "不归物业。"})
+    assert ready_names(sent_back) == ["judge_validity"]  # judged again by the day agents, not the night
+
+
+def test_a_night_call_that_is_no_emergency_is_judged_by_the_day_agents(flows):
+    started = received(flows, emergency=False, shift="night", night_emergency=False)
+
+    assert where(flows, started, "judge_validity") == ("cs_agent", None, "complaint_judge.json")
+
+
+def test_a_service_attitude_complaint_is_handled_by_the_cs_supervisor_and_confirmed_with_the_owner(flows):
+    dispatched = judged_valid(flows, received(flows), department="property", complaint_type="property_service")
+    found = investigated(flows, dispatched, responsibility="service_attitude", cause="保安对业主态度恶劣。")
+
+    assert where(flows, found, "supervisor_handles") == ("cs_supervisor", None, "complaint_supervisor_handle.json")
+    assert stage_of(flows, found, "supervisor_handles") == "solution"
+    handled = flows.complete(found, "supervisor_handles", {"solution": "约谈当班保安，书面道歉。",
+                                                           "done_note": "已约谈，已登门致歉。"})
+    assert where(flows, handled, "confirm_with_owner") == ("cs_agent", None, "complaint_owner_confirm.json")
+    refused = flows.complete(handled, "confirm_with_owner", {"owner_accepts": False, "owner_feedback": "要求换人。"})
+    assert ready_names(refused) == ["supervisor_handles"]  # back to the supervisor, not to a department
+    assert flows.task_data(refused, "supervisor_handles")["owner_feedback"] == "要求换人。"
+    again = flows.complete(refused, "supervisor_handles", {"solution": "调岗。", "done_note": "已调岗。"})
+    accepted = flows.complete(again, "confirm_with_owner", {"owner_accepts": True})
+    assert accepted.data["stage"] == "callback"
+
+
+def test_a_sales_responsibility_goes_to_the_sales_port_and_its_head_approves(flows):
+    dispatched = judged_valid(flows, received(flows), department="engineering", complaint_type="quality")
+    found = investigated(flows, dispatched, responsibility="sales", cause="销售承诺的赠送面积与合同不符。")
+
+    assert where(flows, found, "propose_solution") == ("dept_owner", "sales", "complaint_solution.json")
+    proposed = flows.complete(found, "propose_solution", {"solution": "按合同解释并补偿。"})
+    assert where(flows, proposed, "approve_solution") == ("dept_head", "sales", "complaint_approve.json")

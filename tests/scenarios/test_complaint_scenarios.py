@@ -91,10 +91,15 @@ def test_an_invalid_complaint_is_explained_to_the_owner_and_closed_as_invalid(de
     review = desk.handle(staff.supervisor, ticket, "supervisor_review_invalid", {"reopen": False},
                          not_by=[staff.agent, staff.manager])
     assert holder(review) == ("cs_supervisor", None, None)
+    assert desk.ticket(ticket)["stage"] == "callback"
+    assert desk.status(ticket) != "completed"  # an invalid complaint is called back too
+
+    call = call_back(desk, ticket, SATISFIED)
+    assert holder(call) == ("cs_agent", None, None)
 
     closed = desk.ticket(ticket)
-    assert (closed["stage"], closed["outcome"], closed["satisfaction"]) == ("closed", "invalid", None)
-    assert (closed["department"], closed["closed_at"]) == (None, START.isoformat())
+    assert (closed["stage"], closed["outcome"], closed["satisfaction"]) == ("closed", "invalid", "satisfied")
+    assert (closed["department"], closed["closed_at"]) == (None, desk.clock.now().isoformat())
     assert (closed["closed_in_time"], closed["closed_first_time"]) == (True, True)
     assert desk.status(ticket) == "completed"
 
