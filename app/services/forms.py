@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -18,7 +18,13 @@ _FORMAT_CHECKER = FormatChecker()
 
 def _decimal_multiple_of(validator: Any, step: Any, instance: Any, _schema: Any) -> Iterator[ValidationError]:
     # Money is "multipleOf": 0.01; float division says 19.99 is not a multiple of 0.01, decimals say it is.
-    if validator.is_type(instance, "number") and Decimal(str(instance)) % Decimal(str(step)) != 0:
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        is_multiple = Decimal(str(instance)) % Decimal(str(step)) == 0
+    except InvalidOperation:  # beyond decimal precision (1e30 % 0.01): no money amount is that large
+        is_multiple = False
+    if not is_multiple:
         yield ValidationError(f"{instance} is not a multiple of {step}")
 
 

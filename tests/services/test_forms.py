@@ -19,6 +19,13 @@ def test_an_amount_finer_than_one_fen_is_refused_on_its_field():
     assert list(refused.value.errors) == ["fee"]
 
 
+@pytest.mark.parametrize("amount", [1e30, 1e300, 12345678901234567890123456789.5])
+def test_an_absurdly_large_amount_is_refused_on_its_field_not_a_crash(amount):
+    with pytest.raises(InvalidFormError) as refused:
+        clean_submission(MONEY_FORM, {"fee": amount})
+    assert list(refused.value.errors) == ["fee"]
+
+
 def test_every_missing_required_field_is_named():
     form = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a", "b"]}
     with pytest.raises(InvalidFormError) as refused:
