@@ -34,8 +34,10 @@ from app.services.tickets import RECEPTION, open_ticket
 from app.services.timers import fire_due_timers
 from app.services.users import create_user
 
-# Departments: the property department's owner also runs life services, and the engineering supervisor also
-# dispatches the property's own maintenance (repairs outside warranty), so every task of the flows has a person.
+# Departments: every lane of every flow has a person in every department it can narrow to (tests/services/
+# test_demo_lanes.py walks the diagrams): the property department's owner also runs life services, the
+# department head leads all five, the engineering supervisor also dispatches the property's own maintenance
+# (repairs outside warranty) to the property's technician.
 # Fixed on purpose: printed on screen by `flask demo`, refused outside development.
 DEMO_PASSWORD = "kefu-demo-2026"  # noqa: S105 - a documented demo password, development only
 
@@ -44,10 +46,13 @@ DEMO_USERS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("night", "李强 (中控室保安)", ("night_security",), ()),
     ("supervisor", "陈静 (客服主管)", ("cs_supervisor",), ()),
     ("eng_owner", "赵工 (工程部责任人)", ("dept_owner",), ("engineering",)),
+    ("design_owner", "钱工 (设计部责任人)", ("dept_owner",), ("design",)),
+    ("sales_owner", "林娜 (营销部责任人)", ("dept_owner",), ("sales",)),
     ("prop_owner", "孙敏 (物业责任人)", ("dept_owner",), ("property", "service")),
-    ("head", "周总 (部门领导)", ("dept_head",), ("engineering", "property")),
+    ("head", "周总 (部门领导)", ("dept_head",), ("engineering", "design", "sales", "property", "service")),
     ("eng_super", "吴工 (工程部主管)", ("eng_supervisor",), ("engineering", "property")),
     ("tech", "郑师傅 (维修人员)", ("technician",), ("engineering",)),
+    ("prop_tech", "杨师傅 (物业维修人员)", ("technician",), ("property",)),
     ("manager", "冯经理 (物业经理)", ("property_manager",), ()),
     ("designer", "何设计 (流程设计)", ("designer",), ()),
     ("admin", "系统管理员", ("admin",), ()),
@@ -180,7 +185,8 @@ FORWARDS = {
     "other": (("楼下商铺油烟很大，不知道该找谁。", "property"), ("捡到一个钱包，交到前台。", "property")),
 }
 SIGNED = "纸质工单已签字 / signed on the paper work order"
-DEMO_STAFF = ("agent", "night", "supervisor", "eng_owner", "prop_owner", "head", "eng_super", "tech", "manager")
+DEMO_STAFF = ("agent", "night", "supervisor", "eng_owner", "design_owner", "sales_owner", "prop_owner", "head",
+              "eng_super", "tech", "prop_tech", "manager")
 # Rare paths, and the share of tickets (of the category) that take them.
 FATES = {
     "repair": {"slow": 0.12, "stalled": 0.05, "rework": 0.05, "parts": 0.08, "reschedule": 0.05,
@@ -503,7 +509,7 @@ class _Simulation:
             return {"acknowledge_note": "已收到，已转达班组。"}
         if element == "call_owner":
             return self._callback(case)
-        if element == "judge_validity":
+        if element in ("judge_validity", "judge_validity_night", "supervisor_judge_validity"):
             if "withdrawn" in fates:
                 return {"withdrawn": True, "valid": False, "judgement_note": "业主来电撤诉，问题已自行解决。"}
             if "invalid" in fates and case.first(element):
@@ -531,6 +537,8 @@ class _Simulation:
             return {"approved": True}
         if element == "implement_solution":
             return {"done_note": "已按方案处理完毕。", "waiting_for": "none"}
+        if element == "supervisor_handles":
+            return {"solution": "约谈当事员工，向业主致歉。", "done_note": "已约谈，已电话致歉。"}
         if element == "resume_work":
             return {"resume_note": "条件具备，继续实施。"}
         if element == "confirm_with_owner":
@@ -541,15 +549,17 @@ class _Simulation:
             return {"complaint_type": content[1], "root_cause": content[4], "responsible_department": content[2],
                     "hot_spot": content[3]}
         if element == "dispatch_technician":
-            return {"technician": "tech", "dispatch_note": "请尽快联系业主上门。"}
+            return {"technician": "prop_tech" if task.department == "property" else "tech",
+                    "dispatch_note": "请尽快联系业主上门。"}
         if element == "agree_appointment":
             case.appointment = self._slot(case)
-            return {"appointment_at": self._local(case.appointment), "appointment_note": "已与业主电话确认。"}
+            return {"appointment_at": self._local(case.appointment), "appointment_note": "已与业主电话确认。",
+                    **self._out_of_hours(case.appointment)}
         if element == "inspect_on_site":
             if "reschedule" in fates and case.first(element):
                 case.appointment = self._office_hours(now + timedelta(days=1))
                 return {"reschedule": True, "owner_withdraws": False, "waiting_for_parts": False,
-                        "appointment_at": self._local(case.appointment)}
+                        "appointment_at": self._local(case.appointment), **self._out_of_hours(case.appointment)}
             if "withdrawn" in fates:
                 return {"reschedule": False, "owner_withdraws": True, "waiting_for_parts": False,
                         "withdrawal_reason": "业主已自行找人修好。"}
@@ -560,7 +570,7 @@ class _Simulation:
         if element == "owner_consents":
             if "quote_refused" in fates:
                 return {"owner_agrees": False, "refusal_reason": "业主觉得报价太高，自行找人维修。"}
-            return {"owner_agrees": True}
+            return {"owner_agrees": True, "payment_method": rng.choice(("cash", "mobile", "fee_bill"))}
         if element == "carry_out_repair":
             if "parts" in fates and case.first(element):
                 return {"waiting_for_parts": True, "parts_note": "需订购配件，约两天到货。"}
@@ -587,6 +597,11 @@ class _Simulation:
         remarks = {"very_satisfied": "处理及时，非常满意。", "satisfied": "已解决。", "neutral": "还行，就是慢了点。"}
         return {"reached": True, "satisfaction": satisfaction, "remarks": remarks[satisfaction]}
 
+    def _out_of_hours(self, slot: datetime) -> dict[str, bool]:
+        """The owner asked for a visit outside working hours (an urgent repair, a weekend, a holiday): say so."""
+        outside = self.rt.calendar().working_hours_between(slot, slot + timedelta(minutes=1)) <= 0
+        return {"appointment_out_of_hours": True} if outside else {}
+
     def _slot(self, case: _Case) -> datetime:
         """An appointment: within the hour for an emergency, else later today or tomorrow in office hours."""
         now = self.clock.now()
@@ -595,8 +610,11 @@ class _Simulation:
         return self._office_hours(now + timedelta(hours=self.rng.uniform(1, 20)))
 
     def _repair_record(self, task: TaskSnapshot, user: Principal) -> dict[str, Any]:
-        paid_by = get_task(self.rt, task.id, user=user).data.get("paid_by")
+        data = get_task(self.rt, task.id, user=user).data
+        paid_by = data.get("paid_by")
         labour, material = float(self.rng.choice((80, 120, 150, 200))), float(self.rng.choice((0, 35, 60, 120)))
+        if paid_by == "owner" and data.get("quote_labour") is not None:  # the owner agreed to the quote: it is the fee
+            labour, material = float(data["quote_labour"]), float(data.get("quote_material") or 0)
         record: dict[str, Any] = {"waiting_for_parts": False, "actual_labour_hours": self.rng.choice((1, 1.5, 2, 3)),
                                   "materials": "常用耗材" if material else "无", "fee_labour": labour,
                                   "fee_material": material, "completed_at": self._local(self.clock.now())}
