@@ -30,6 +30,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--flow-examples", type=int, default=None,
+                     help="examples of the flows' property test (tests/scenarios/test_flow_properties.py)")
+
+
 def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
     return {"KEFU_ENV": "testing", "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
             "BPMN_DIR": FIXTURES, "FORMS_DIR": FIXTURES, **extra}
