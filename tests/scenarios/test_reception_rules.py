@@ -19,19 +19,25 @@ from app.models.jobs import OutboxMessage
 from app.services.auth import principal_for_user
 from app.services.settings import change_setting
 from tests.conftest import START
+from tests.console_client import Browser
 from tests.scenarios.conftest import (
-    APPOINTMENT,
-    DISPATCH,
     NIGHT,
     OWNER_PHONE,
     SHIPPED,
     Opened,
+    call_back,
     intake,
+    repair_until_confirmation,
 )
 
 LANDLINE = "0571-88886666"
 ON_CALL_PHONE = "13700000001"
 SUPERVISOR_PHONE = "13700000002"
+
+
+def acknowledgement(number):
+    """The text (or the call) that tells the owner the repair call is recorded."""
+    return f"您的报修已受理，工单号 {number}。我们将按时处理，如有疑问请致电客服中心。"
 
 
 def texts_to(phone):
@@ -77,7 +83,7 @@ def test_the_generic_start_of_reception_opens_a_ticket_as_the_ticket_route_does(
     assert response.json["status"] == "running"
     assert desk.open_task_names(opened) == ["dispatch_technician"]
     assert desk.ticket(opened)["unit"] == "5栋外墙"
-    assert texts_to(OWNER_PHONE) == [f"【客服中心】您的报修已受理，工单号 {number}。我们将按时处理，如有疑问请致电客服中心。"]
+    assert texts_to(OWNER_PHONE) == [f"【客服中心】{acknowledgement(number)}"]
 
 
 TICKET_READER = """<?xml version="1.0" encoding="UTF-8"?>
@@ -204,7 +210,7 @@ def test_an_owner_with_a_landline_gets_a_call_task_instead_of_a_text(desk, staff
     assert task["role"] == "cs_agent" and task["title"] == "电话告知业主 / Phone the owner"
     data = desk.task_data(staff.agent, task)
     assert data["owner_phone"] == LANDLINE and data["about_ticket"] == ticket.number
-    assert data["owner_message"] == f"您的报修已受理，工单号 {ticket.number}。我们将按时处理，如有疑问请致电客服中心。"
+    assert data["owner_message"] == acknowledgement(ticket.number)
     assert staff.night.complete(task["id"], {"reached": True}).status_code == 403
     assert staff.agent.complete(task["id"], {}).status_code == 422  # reached is required
     done = staff.agent.complete(task["id"], {"reached": True, "call_note": "已告知。"})
@@ -214,21 +220,25 @@ def test_an_owner_with_a_landline_gets_a_call_task_instead_of_a_text(desk, staff
     assert event["data"]["message"] == data["owner_message"]
 
 
-def test_every_owner_text_to_a_landline_becomes_a_call_the_appointment_too(desk, staff):
+def test_every_owner_text_to_a_landline_becomes_a_call_from_the_call_to_the_callback(desk, staff):
     ticket = desk.open(phone=LANDLINE)
-    desk.handle(staff.eng_super, ticket, "dispatch_technician", DISPATCH)
-    desk.handle(staff.tech, ticket, "agree_appointment", APPOINTMENT)
+    repair_until_confirmation(desk, ticket, staff.eng_super)
+    call_back(desk, ticket)
 
-    messages = sorted(desk.task_data(staff.agent, task)["owner_message"] for task in phone_tasks(staff.agent))
-    assert len(messages) == 2
-    assert "已与您约定 03月03日 09:00 上门" in messages[0] or "已与您约定 03月03日 09:00 上门" in messages[1]
+    messages = [desk.task_data(staff.agent, task)["owner_message"] for task in phone_tasks(staff.agent)]
+    assert sorted(messages) == sorted([
+        acknowledgement(ticket.number),
+        f"工单 {ticket.number}：已与您约定 03月03日 09:00 上门，届时请留人在家。",
+        f"工单 {ticket.number} 已处理完成，我们将回访了解您的意见。",
+        f"感谢您接受工单 {ticket.number} 的回访，您的意见我们已记录。",
+    ])
     assert LANDLINE not in every_text_recipient()
 
 
 @pytest.mark.parametrize("mobile", ["13912345678", "19912345678"])
 def test_a_mobile_number_gets_the_text_and_no_call(desk, staff, mobile):
     ticket = desk.open(phone=mobile)
-    assert texts_to(mobile) == [f"【客服中心】您的报修已受理，工单号 {ticket.number}。我们将按时处理，如有疑问请致电客服中心。"]
+    assert texts_to(mobile) == [f"【客服中心】{acknowledgement(ticket.number)}"]
     assert phone_tasks(staff.agent) == []
 
 
@@ -237,3 +247,16 @@ def test_a_number_that_is_not_a_mobile_never_gets_a_text(desk, staff, number):
     desk.open(phone=number)
     assert texts_to(number) == []
     assert len(phone_tasks(staff.agent)) == 1
+
+
+def test_the_supervisor_reads_the_night_emergency_on_the_console_in_chinese(app, desk, staff):
+    desk.clock.set(NIGHT)
+    ticket = desk.open(by=staff.night, emergency=True, urgency="urgent", part="plumbing",
+                       description="楼上水管爆裂，水漫到客厅。")
+    browser = Browser(app.test_client())
+    browser.log_in("supervisor")
+
+    page = browser.get("/notifications").get_data(as_text=True)
+
+    assert f"夜间紧急：{ticket.number}" in page
+    assert "3栋-1202：楼上水管爆裂，水漫到客厅。" in page and "请立即处理" in page
