@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 
 from app.engine.checks import check_decision_tables, check_process
+from app.engine.dataflow import dataflow_problems
 from app.engine.library import NS, Library, ProcessInfo, spiff_properties
 from app.engine.problems import DefinitionError, Problem
 from app.engine.serialization import SpecPair
@@ -98,17 +99,22 @@ def _content_hash(library: Library, process_id: str, files: tuple[str, ...]) -> 
 
 
 def compile_bundle(library: Library, plan: BundlePlan, role_names: Mapping[str, str],
-                   system_variables: Iterable[str] = ()) -> CompiledBundle:
+                   system_variables: Iterable[str] = (),
+                   start_variables: Iterable[str] | None = None) -> CompiledBundle:
     """Check and parse one bundle; raise DefinitionError with every problem found.
 
     ``system_variables`` are the names the application puts in task data itself (e.g. the
     ticket number at start), which timer expressions may use as well as form fields.
+    ``start_variables``: what the starter of this bundle's process puts in its data; given, the
+    data-flow check runs too (every variable read is set on every path).
     """
     global _parses
     problems: list[Problem] = []
     for info in library.processes.values():
         if info.file in plan.files:
             problems.extend(check_process(info, library, role_names, frozenset(system_variables)))
+    if start_variables is not None:
+        problems.extend(dataflow_problems(library, plan.process_id, start_variables))
     for name in plan.files:
         if name in library.dmn:
             problems.extend(check_decision_tables(name, library.dmn[name]))

@@ -267,14 +267,14 @@ def _template_reads(node: nodes.Node, safe: frozenset[str], found: set[str]) -> 
             _template_reads(child, safe, found)
         return
     if isinstance(node, nodes.If):
-        _template_reads(node.test, safe, found)
+        _test_reads(node.test, safe, found)
         for child in node.body:
             _template_reads(child, safe | _guards(node.test, True), found)
         for child in (*node.elif_, *node.else_):
             _template_reads(child, safe | _guards(node.test, False), found)
         return
     if isinstance(node, nodes.CondExpr):
-        _template_reads(node.test, safe, found)
+        _test_reads(node.test, safe, found)
         _template_reads(node.expr1, safe | _guards(node.test, True), found)
         if node.expr2 is not None:
             _template_reads(node.expr2, safe | _guards(node.test, False), found)
@@ -287,8 +287,24 @@ def _template_reads(node: nodes.Node, safe: frozenset[str], found: set[str]) -> 
         _template_reads(child, safe, found)
 
 
+def _test_reads(test: nodes.Node, safe: frozenset[str], found: set[str]) -> None:
+    """Reads of an ``if`` test: a bare name there is a guard (a missing value is false), not a read."""
+    if isinstance(test, nodes.Name):
+        return
+    if isinstance(test, nodes.Not):
+        _test_reads(test.node, safe, found)
+        return
+    if isinstance(test, (nodes.And, nodes.Or)):
+        _test_reads(test.left, safe, found)
+        _test_reads(test.right, safe | _guards(test.left, isinstance(test, nodes.And)), found)
+        return
+    _template_reads(test, safe, found)
+
+
 def _guards(test: nodes.Node, truth: bool) -> frozenset[str]:
-    """Names known to be defined when ``test`` has the value ``truth``."""
+    """Names known to be defined when ``test`` has the value ``truth`` (``x is defined``, or plain ``x``)."""
+    if isinstance(test, nodes.Name):
+        return frozenset({test.name}) if truth else frozenset()
     if isinstance(test, nodes.Test) and isinstance(test.node, nodes.Name):
         if (test.name == "defined" and truth) or (test.name == "undefined" and not truth):
             return frozenset({test.node.name})

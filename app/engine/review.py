@@ -8,10 +8,11 @@ counts as a parse.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from app.engine.bundles import plan_bundles
 from app.engine.checks import check_decision_tables, check_process
+from app.engine.dataflow import dataflow_problems
 from app.engine.library import Library, ProcessInfo, read_library
 from app.engine.problems import Problem
 
@@ -31,8 +32,12 @@ def read_drafts(deployed: Mapping[str, bytes], drafts: Mapping[str, bytes]) -> L
 
 
 def review_library(library: Library, touched: Collection[str], role_names: Mapping[str, str],
-                   system_variables: Iterable[str] = ()) -> list[Problem]:
-    """The problems of the ``touched`` files and of the processes that use them (checks only, no parse)."""
+                   system_variables: Iterable[str] = (),
+                   start_variables: Callable[[str], Iterable[str]] | None = None) -> list[Problem]:
+    """The problems of the ``touched`` files and of the processes that use them (checks only, no parse).
+
+    ``start_variables`` (what the starter of a process puts in its data): given, the data-flow check runs too.
+    """
     problems = [p for p in library.problems if p.file in touched]
     plans, reference_problems = plan_bundles(library)
     affected = [plan for plan in plans if set(plan.files) & set(touched)]
@@ -45,6 +50,9 @@ def review_library(library: Library, touched: Collection[str], role_names: Mappi
     for name in sorted(touched):
         if name in library.dmn:
             problems += check_decision_tables(name, library.dmn[name])
+    if start_variables is not None:
+        for plan in affected:
+            problems += dataflow_problems(library, plan.process_id, start_variables(plan.process_id))
     problems += not_runnable(library, touched)
     return list(dict.fromkeys(problems))
 

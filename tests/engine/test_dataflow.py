@@ -108,8 +108,18 @@ def test_a_deleted_name_is_no_longer_set():
     ("{% if note is defined and note %}{{ note }}{% else %}{{ other }}{% endif %}", {"other"}),
     ("{% if note is not defined %}-{% else %}{{ note }}{% endif %}", set()),
     ("{{ note | default('-') }}", set()),
+    ("{% if solution %}{{ solution }}{% endif %}", set()),  # a missing value is false: a plain test guards
+    ("{% if a and b > 1 %}{{ a }}{% endif %}", {"b"}),  # a comparison reads its name
+    ("{% if not a %}{{ a }}{% endif %}", {"a"}),
+    ("{% if a > 1 %}{{ a }}{% endif %}", {"a"}),  # comparing a missing value fails
     ("{% for item in items %}{{ item.name }} {{ loop.index }}{% endfor %}", {"items"}),
     ("[zh]\n{{ a }}\n[en]\n{{ b }}", {"a", "b"}),
 ])
 def test_what_an_instruction_template_reads(template, reads):
     assert set(template_reads(template)) == reads
+
+
+def test_a_boundary_event_starts_with_what_was_set_when_its_activity_began():
+    texts = files("df_boundary.bpmn", "df_intake.json", "df_review.json")
+    assert findings(texts, "df_boundary") == [("remind", "ok", "start > review > remind_timer > remind")]
+
