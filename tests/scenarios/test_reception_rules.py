@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -208,6 +208,8 @@ def test_an_owner_with_a_landline_gets_a_call_task_instead_of_a_text(desk, staff
 
     [task] = phone_tasks(staff.agent)
     assert task["role"] == "cs_agent" and task["title"] == "电话告知业主 / Phone the owner"
+    # Due within 4 office hours: recorded Monday 09:00, due 13:00 the same day (Shanghai).
+    assert datetime.fromisoformat(task["due_at"]) == START + timedelta(hours=4)
     data = desk.task_data(staff.agent, task)
     assert data["owner_phone"] == LANDLINE and data["about_ticket"] == ticket.number
     assert data["owner_message"] == acknowledgement(ticket.number)
