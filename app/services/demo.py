@@ -34,7 +34,7 @@ from app.services.tickets import RECEPTION, open_ticket
 from app.services.timers import fire_due_timers
 from app.services.users import create_user
 
-# Departments: every lane of every flow has a person in every department it can narrow to (tests/services/
+# Departments: every lane of every flow has a person in every department it can narrow to (tests/
 # test_demo_lanes.py walks the diagrams): the property department's owner also runs life services, the
 # department head leads all five, the engineering supervisor also dispatches the property's own maintenance
 # (repairs outside warranty) to the property's technician.
