@@ -39,6 +39,8 @@ class KpiTicketFacts(db.Model):  # type: ignore[name-defined]
     attached_calls: Mapped[int] = mapped_column(default=0)
     reopened: Mapped[bool] = mapped_column(default=False)
     escalated: Mapped[bool] = mapped_column(default=False)
+    had_limit: Mapped[bool] = mapped_column(default=True)  # a time limit was set: it counts in the 及时率
+    duplicate_dispatch: Mapped[bool] = mapped_column(default=False)  # a second dispatch (重复派单)
     # The last audit event whose completed task was added to the stage and person times.
     counted_event_id: Mapped[int] = mapped_column(default=0)
 
@@ -71,6 +73,8 @@ class KpiDaily(db.Model):  # type: ignore[name-defined]
     escalated: Mapped[int] = mapped_column(default=0)
     tasks_done: Mapped[int] = mapped_column(default=0)
     task_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    closed_with_limit: Mapped[int] = mapped_column(default=0)  # the 及时率's denominator
+    duplicate_dispatches: Mapped[int] = mapped_column(default=0)
 
 
 class WeeklyReport(db.Model):  # type: ignore[name-defined]

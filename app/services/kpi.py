@@ -11,26 +11,29 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, Ticket, User
 from app.models.reports import KpiDaily, KpiTicketFacts
+from app.services.settings import get_setting
 
 DAILY = KpiDaily.__table__
 FACTS = KpiTicketFacts.__table__
 EVENTS = AuditEvent.__table__
 TICKET_COUNTERS = ("received", "closed_of_received", "closed", "closed_in_time", "closed_first_time",
                    "callbacks_attempted", "callbacks_reached", "satisfied", "repeat_repairs", "attached_calls",
-                   "reopened", "escalated")
+                   "reopened", "escalated", "closed_with_limit", "duplicate_dispatches")
 COUNTERS = (*TICKET_COUNTERS, "tasks_done", "task_seconds")
 TICKET_DIMENSIONS = ("all", "department", "category")
 SATISFIED = frozenset({"very_satisfied", "satisfied"})
+# Categories whose tickets are dispatched to a department (派单): a second one for the same unit is a duplicate.
+DISPATCHED = ("repair", "complaint")
 # Repairs of these parts are leaks or cracks (渗漏裂), the documents' first complaint hot spot.
 LEAK_PARTS = frozenset({"roof_waterproof", "kitchen_bathroom_waterproof", "exterior_wall"})
 
@@ -57,6 +60,8 @@ class Facts:
     attached_calls: int
     reopened: bool
     escalated: bool
+    had_limit: bool
+    duplicate_dispatch: bool
 
 
 # --- keeping the counters ---------------------------------------------------------------------------
@@ -103,7 +108,8 @@ def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks
         return None
     zone = ZoneInfo(timezone)
     old = _facts_of_row(ticket) if ticket.f_received_day is not None else None
-    new = facts_of(ticket, zone, hot_spot=hot_spot_of(ticket.category, ticket.part, data, old.hot_spot if old else ""))
+    new = facts_of(ticket, zone, hot_spot=hot_spot_of(ticket.category, ticket.part, data, old.hot_spot if old else ""),
+                   duplicate_dispatch=old.duplicate_dispatch if old else is_second_dispatch(ticket))
     changes: dict[Key, dict[str, int]] = {}
     if new != old:
         changes = contributions(new)
@@ -166,18 +172,78 @@ def hot_spot_of(category: str, part: str | None, data: Mapping[str, Any], known:
     return ""
 
 
-def facts_of(ticket: Any, zone: ZoneInfo, *, hot_spot: str) -> Facts:
+def is_second_dispatch(ticket: Any) -> bool:
+    """A repair or complaint recorded while the duplicate search would have offered an earlier ticket of the same
+    unit and category (open then, or received within the duplicate window): dispatched twice (重复派单).
+
+    Judged once, when the ticket is first counted; a reopened complaint is the flow's own follow-up, not a duplicate.
+    """
+    if ticket.category not in DISPATCHED or ticket.reopened_from_id is not None:
+        return False
+    window = timedelta(days=int(get_setting("duplicate_window_days")))
+    earlier = db.session.scalars(
+        select(Ticket.id).where(Ticket.project_key == ticket.project_key, Ticket.unit_code == ticket.unit_code,
+                                Ticket.category == ticket.category, Ticket.id < ticket.id,
+                                or_(Ticket.received_at >= ticket.received_at - window, Ticket.closed_at.is_(None),
+                                    Ticket.closed_at > ticket.received_at)).limit(1)).first()
+    return earlier is not None
+
+
+def second_dispatches(batch: int = 5000) -> set[int]:
+    """``is_second_dispatch`` of every ticket at once, in one ordered pass (for ``rebuild``)."""
+    window = timedelta(days=int(get_setting("duplicate_window_days")))
+    found: set[int] = set()
+    group: tuple[str, str, str] | None = None
+    earlier = _Earlier()
+    for row in db.session.execute(
+            select(Ticket.id, Ticket.project_key, Ticket.unit_code, Ticket.category, Ticket.received_at,
+                   Ticket.closed_at, Ticket.reopened_from_id).where(Ticket.category.in_(DISPATCHED))
+            .order_by(Ticket.project_key, Ticket.unit_code, Ticket.category, Ticket.id)).yield_per(batch):
+        if (row.project_key, row.unit_code, row.category) != group:
+            group, earlier = (row.project_key, row.unit_code, row.category), _Earlier()
+        elif row.reopened_from_id is None and earlier.offered_at(row.received_at):
+            found.add(row.id)
+        earlier.add(row.received_at + window, row.closed_at)
+    return found
+
+
+@dataclass
+class _Earlier:
+    """The earlier tickets of one unit and category: until when the duplicate search offers one of them."""
+
+    received_until: datetime | None = None  # the latest reception + window
+    closed_until: datetime | None = None  # the latest closing
+    still_open: bool = False
+
+    def add(self, received_until: datetime, closed_at: datetime | None) -> None:
+        self.received_until = max(self.received_until or received_until, received_until)
+        if closed_at is None:
+            self.still_open = True
+        else:
+            self.closed_until = max(self.closed_until or closed_at, closed_at)
+
+    def offered_at(self, moment: datetime) -> bool:
+        return (self.still_open or (self.received_until is not None and self.received_until >= moment)
+                or (self.closed_until is not None and self.closed_until > moment))
+
+
+def facts_of(ticket: Any, zone: ZoneInfo, *, hot_spot: str, duplicate_dispatch: bool = False) -> Facts:
+    """What a ticket contributes. Without a time limit it is outside the 及时率 (neither in time nor late), and a
+    rework or a reopening means it was not closed the first time (docs/kpi.md)."""
     closed = ticket.closed_at is not None
+    had_limit = ticket.due_at is not None
     return Facts(
         project_key=ticket.project_key, department=ticket.department or "", category=ticket.category,
         hot_spot=hot_spot, received_day=ticket.received_at.astimezone(zone).date(),
         closed_day=ticket.closed_at.astimezone(zone).date() if closed else None,
-        closed_in_time=closed and bool(ticket.closed_in_time),
-        closed_first_time=closed and bool(ticket.closed_first_time),
+        closed_in_time=closed and had_limit and bool(ticket.closed_in_time),
+        closed_first_time=closed and bool(ticket.closed_first_time) and not int(ticket.rework_count or 0)
+        and not ticket.reopened,
         satisfaction=ticket.satisfaction or "", outcome=ticket.outcome or "",
         repeat_repair=ticket.category == "repair" and bool(ticket.repeat_repair),
         attached_calls=int(ticket.attached_calls or 0), reopened=bool(ticket.reopened),
         escalated=int(ticket.escalation_level or 0) >= 1,
+        had_limit=had_limit, duplicate_dispatch=duplicate_dispatch,
     )
 
 
@@ -186,14 +252,15 @@ def contributions(facts: Facts) -> dict[Key, dict[str, int]]:
     values = {"all": "", "department": facts.department, "category": facts.category}
     received = {"received": 1, "closed_of_received": int(facts.closed_day is not None),
                 "repeat_repairs": int(facts.repeat_repair), "attached_calls": facts.attached_calls,
-                "reopened": int(facts.reopened), "escalated": int(facts.escalated)}
+                "reopened": int(facts.reopened), "escalated": int(facts.escalated),
+                "duplicate_dispatches": int(facts.duplicate_dispatch)}
     result = {(dimension, facts.received_day, facts.project_key, value): dict(received)
               for dimension, value in values.items()}
     if facts.hot_spot:
         result[("hot_spot", facts.received_day, facts.project_key, facts.hot_spot)] = {"received": 1}
     if facts.closed_day is not None:
         reached = bool(facts.satisfaction)
-        closed = {"closed": 1, "closed_in_time": int(facts.closed_in_time),
+        closed = {"closed": 1, "closed_in_time": int(facts.closed_in_time), "closed_with_limit": int(facts.had_limit),
                   "closed_first_time": int(facts.closed_first_time),
                   "callbacks_attempted": int(reached or facts.outcome == "unreachable"),
                   "callbacks_reached": int(reached), "satisfied": int(facts.satisfaction in SATISFIED)}
@@ -253,14 +320,15 @@ def rebuild(*, timezone: str, batch: int = 5000) -> int:
     last_events: dict[int, int] = {row[0]: row[1] for row in db.session.execute(
         select(EVENTS.c.instance_id, func.max(EVENTS.c.id)).where(EVENTS.c.action == "complete")
         .group_by(EVENTS.c.instance_id))}
+    duplicates = second_dispatches(batch)
     db.session.execute(delete(DAILY))
     db.session.execute(delete(FACTS))
     totals: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     labels: dict[Key, str] = {}
     facts_rows = []
     for ticket in db.session.execute(select(Ticket.__table__).order_by(Ticket.id)).yield_per(batch):
-        facts = facts_of(ticket, zone, hot_spot=hot_spot_of(ticket.category, ticket.part, {},
-                                                            known.get(ticket.id, "")))
+        facts = facts_of(ticket, zone, hot_spot=hot_spot_of(ticket.category, ticket.part, {}, known.get(ticket.id, "")),
+                         duplicate_dispatch=ticket.id in duplicates)
         facts_rows.append({"ticket_id": ticket.id, "counted_event_id": last_events.get(ticket.instance_id, 0),
                            **asdict(facts)})
         _merge(totals, contributions(facts))
@@ -307,6 +375,8 @@ class Figures:
     attached_calls: int = 0
     reopened: int = 0
     escalated: int = 0
+    closed_with_limit: int = 0
+    duplicate_dispatches: int = 0
     tasks_done: int = 0
     task_seconds: int = 0
 
@@ -315,8 +385,12 @@ class Figures:
         return _ratio(self.closed_of_received, self.received)
 
     @property
-    def timeliness_rate(self) -> float | None:  # 及时率
-        return _ratio(self.closed_in_time, self.closed)
+    def timeliness_rate(self) -> float | None:  # 及时率: tickets without a time limit are outside it
+        return _ratio(self.closed_in_time, self.closed_with_limit)
+
+    @property
+    def closed_without_limit(self) -> int:
+        return self.closed - self.closed_with_limit
 
     @property
     def satisfaction_rate(self) -> float | None:  # 满意率
@@ -423,6 +497,16 @@ def _user_names(ids: list[str]) -> dict[str, str]:
     users = User.__table__
     return {str(user_id): name for user_id, name in db.session.execute(select(users.c.id, users.c.display_name))
             if str(user_id) in wanted}
+
+
+# The rates with a target (seed 004: 办结率 100 %, 及时率 100 %, 满意率 ≥ 98 %), each an admin setting.
+TARGET_SETTINGS = {"completion_rate": "target_closure_rate", "timeliness_rate": "target_on_time_rate",
+                   "satisfaction_rate": "target_satisfaction_rate"}
+
+
+def targets() -> dict[str, int]:
+    """Each targeted rate's target, in percent (/admin/settings)."""
+    return {rate: int(get_setting(key)) for rate, key in TARGET_SETTINGS.items()}
 
 
 def group_days(days: list[tuple[date, Figures]], period: str) -> list[tuple[date, Figures]]:

@@ -26,6 +26,8 @@
         { label: text.closed, data: data.daily.closed, backgroundColor: palette[1], yAxisID: "y" },
         { type: "line", label: text.timeliness, data: data.daily.timeliness, borderColor: palette[3],
           backgroundColor: palette[3], yAxisID: "rate", spanGaps: true },
+        { type: "line", label: text.timeliness_target, data: data.daily.labels.map(() => data.targets.timeliness_rate),
+          borderColor: palette[2], borderDash: [6, 4], pointRadius: 0, yAxisID: "rate" },
       ],
     },
     options: { scales: { y: { beginAtZero: true, title: { display: true, text: text.tickets } },

@@ -29,20 +29,28 @@ FORMULAS = {
     "closed": "关闭量 = 期间内关闭的工单数 / Closed = tickets closed in the period",
     "completion_rate": "办结率 = 期间内受理且已关闭的工单 ÷ 期间内受理的工单 / Completion = tickets received in the "
                        "period and closed since ÷ tickets received in the period",
-    "timeliness_rate": "及时率 = 期间内按时限关闭的工单 ÷ 期间内关闭的工单 / Timeliness = tickets closed in the period "
-                       "within their time limit ÷ tickets closed in the period",
+    "timeliness_rate": "及时率 = 期间内按时限关闭的工单 ÷ 期间内关闭、有时限的工单（无时限的不计入） / Timeliness = "
+                       "tickets closed in the period within their time limit ÷ tickets closed in the period that "
+                       "had a time limit (those without one are not counted)",
     "satisfaction_rate": "满意率 = 回访结果为满意或非常满意 ÷ 回访接通数（期间内关闭的工单） / Satisfaction = "
                          "callbacks rated satisfied or very satisfied ÷ callbacks that reached the owner "
                          "(tickets closed in the period)",
-    "first_time_rate": "一次关闭率 = 未返工、未重开而关闭的工单 ÷ 期间内关闭的工单 / First-time closure = tickets "
-                       "closed without rework or reopening ÷ tickets closed in the period",
+    "first_time_rate": "一次关闭率 = 未返工（验收未被拒）、未重开而关闭的工单 ÷ 期间内关闭的工单 / First-time "
+                       "closure = tickets closed without rework (a refused acceptance) or reopening ÷ tickets "
+                       "closed in the period",
     "callback_rate": "回访率 = 回访接通数 ÷ 回访次数（接通或联系不上） / Callback rate = callbacks that reached the "
                      "owner ÷ callbacks made (reached or unreachable), tickets closed in the period",
-    "repeat_repairs": "返修 = 期间内受理、带返修标记的维修单（同一房号同一部位 90 天内再次报修，两单均标记） / Repeat "
-                      "repairs = repair tickets received in the period flagged as repeat (same unit and part within "
-                      "90 days of a closed one; both are flagged)",
-    "attached_calls": "合并工单 = 期间内受理的工单上合并的重复来电数 / Duplicates attached = repeated calls attached "
-                      "to tickets received in the period",
+    "repeat_repairs": "返修 = 期间内受理、带返修标记的维修单（同一房号同一部位在返修统计时间窗内再次报修，"
+                      "两单均标记） / "
+                      "Repeat repairs = repair tickets received in the period flagged as repeat (same unit and part "
+                      "within the repeat-repair window of a closed one; both are flagged)",
+    "duplicate_dispatches": "重复派单 = 期间内受理的维修和投诉中，同一房号同一类别已有未结工单"
+                            "或在重复派单时间窗内已有工单、仍再次派发的工单 / Duplicate dispatches = repairs and "
+                            "complaints received in the period "
+                            "that were dispatched again although the same unit and category had a ticket still open "
+                            "or received within the duplicate window",
+    "attached_calls": "合并来电 = 期间内受理的工单上合并的重复来电数（未再派单） / Calls attached = repeated calls "
+                      "attached to tickets received in the period (no second dispatch)",
     "escalated": "升级 = 期间内受理、升级至一级及以上的工单 / Escalated = tickets received in the period that "
                  "reached escalation level 1 or higher",
     "reopened": "重开 = 期间内受理、回访不满意后重开为投诉的工单 / Reopened = tickets received in the period "
@@ -63,7 +71,7 @@ HOT_SPOT_LABELS = {
     "equipment": "设备安装 / Equipment installation", "decoration": "装修工程 / Decoration", "other": "其它 / Other",
 }
 RATES = ("completion_rate", "timeliness_rate", "satisfaction_rate", "first_time_rate", "callback_rate")
-COUNTS = ("received", "closed", "repeat_repairs", "attached_calls", "escalated", "reopened")
+COUNTS = ("received", "closed", "repeat_repairs", "duplicate_dispatches", "attached_calls", "escalated", "reopened")
 
 
 @admin.get("/dashboard")
@@ -82,6 +90,7 @@ def dashboard() -> Any:
     board = kpi.dashboard(start=start, end=end, project_key=project_key or None, allowed_projects=allowed)
     names = {project.key: project.name for project in projects}
     status = 400 if error else 200
+    targets = kpi.targets()
     locale = select_locale()
     not_assigned = _("Not assigned")
     tables = {
@@ -97,7 +106,8 @@ def dashboard() -> Any:
                            projects=projects, project_key=project_key, project_names=names, tables=tables,
                            formulas={key: bilingual(text, select_locale()) for key, text in FORMULAS.items()},
                            rates=RATES, counts=COUNTS, rate_names=rate_names(), count_names=count_names(),
-                           chart=_chart_data(board, period, names), may_recount=bool(
+                           targets=_target_cards(board, targets),
+                           chart=_chart_data(board, period, names, targets), may_recount=bool(
                                current_user.principal.role_keys & ADMIN),
                            hot_spot_label=_hot_spot_label, given={"from": request.args.get("from", ""),
                                                                   "to": request.args.get("to", "")}), status
@@ -149,11 +159,21 @@ def _hot_spot_label(value: str) -> str:
     return bilingual(HOT_SPOT_LABELS.get(value, value), select_locale())
 
 
+def _target_cards(board: kpi.Dashboard, targets: dict[str, int]) -> dict[str, tuple[str, bool]]:
+    """Per targeted rate: the target as the card shows it, and whether the period's figure is below it."""
+    cards = {}
+    for rate, target in targets.items():
+        value = getattr(board.totals, rate)
+        text = f"{target}%" if target >= 100 else f"≥ {target}%"
+        cards[rate] = (_("Target %(target)s", target=text), value is not None and value * 100 < target)
+    return cards
+
+
 def _percent(value: float | None) -> float | None:
     return round(value * 100, 1) if value is not None else None
 
 
-def _chart_data(board: kpi.Dashboard, period: str, names: dict[str, str]) -> dict[str, Any]:
+def _chart_data(board: kpi.Dashboard, period: str, names: dict[str, str], targets: dict[str, int]) -> dict[str, Any]:
     """What dashboard.js draws (labels already in the reader's language)."""
     locale = select_locale()
     days = kpi.group_days(board.days, period)
@@ -174,10 +194,12 @@ def _chart_data(board: kpi.Dashboard, period: str, names: dict[str, str]) -> dic
                      "received": [s.figures.received for s in board.by_project],
                      "closed": [s.figures.closed for s in board.by_project]},
         "totals": {**{name: getattr(board.totals, name) for name in kpi.COUNTERS},
-                   **{rate: _percent(getattr(board.totals, rate)) for rate in RATES}},
+                   **{rate: _percent(getattr(board.totals, rate)) for rate in RATES},
+                   "closed_without_limit": board.totals.closed_without_limit},
+        "targets": targets,
         "period": period,
         "text": {"received": _("Tickets received"), "closed": _("Tickets closed"), "timeliness": _("Timeliness %"),
-                 "hours": _("Average hours"), "tickets": _("Tickets"),
+                 "hours": _("Average hours"), "tickets": _("Tickets"), "timeliness_target": _("Timeliness target %"),
                  **rate_names()},
     }
 
@@ -190,4 +212,5 @@ def rate_names() -> dict[str, str]:
 
 def count_names() -> dict[str, str]:
     return {"received": _("Tickets received"), "closed": _("Tickets closed"), "repeat_repairs": _("Repeat repairs"),
-            "attached_calls": _("Duplicates attached"), "escalated": _("Escalated"), "reopened": _("Reopened")}
+            "duplicate_dispatches": _("Duplicate dispatches"), "attached_calls": _("Calls attached"),
+            "escalated": _("Escalated"), "reopened": _("Reopened")}
