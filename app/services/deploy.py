@@ -20,12 +20,14 @@ from app.engine import (
     plan_bundles,
     read_library,
 )
+from app.engine.library import BPMN_NS, ProcessInfo
 from app.extensions import db
 from app.models import Bundle, DiskFile
 from app.services.access import Actor
 from app.services.errors import ConflictError, InvalidDefinitionError
+from app.services.instances import TICKET_INTAKE_FIELDS
 from app.services.runtime import Runtime
-from app.services.tickets import RECEPTION, SYSTEM_VARIABLES
+from app.services.tickets import SYSTEM_VARIABLES
 from app.services.users import role_names
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
@@ -76,9 +78,22 @@ def latest_texts() -> dict[str, bytes]:
     return _library_texts(_latest_bundles())
 
 
-def start_variables(process_id: str) -> frozenset[str]:
-    """What the application itself puts in the data when it starts ``process_id`` (the ticket service)."""
-    return SYSTEM_VARIABLES if process_id == RECEPTION else frozenset()
+def start_variables(library: Library, process_id: str) -> frozenset[str]:
+    """What the application itself puts in the data when it starts ``process_id``.
+
+    The ticket service opens a ticket for a process whose start form records a call (the same rule as
+    ``instances.ticket_kind``) and starts it with SYSTEM_VARIABLES; a process may declare more with
+    its ``startVariables`` property (read by the data-flow check itself).
+    """
+    info = library.processes.get(process_id)
+    form = library.forms.get(info.forms.get(_start_event_id(info) or "", "")) if info else None
+    required = set((form or {}).get("required") or ())
+    return SYSTEM_VARIABLES if required.issuperset(TICKET_INTAKE_FIELDS) else frozenset()
+
+
+def _start_event_id(info: ProcessInfo) -> str | None:
+    starts = info.node.iterfind(f"{{{BPMN_NS}}}startEvent")
+    return next((start.get("id") for start in starts if start.get("id") in info.forms), None)
 
 
 def read_definition_dir(folder: Path) -> dict[str, bytes]:

@@ -123,3 +123,13 @@ def test_a_boundary_event_starts_with_what_was_set_when_its_activity_began():
     texts = files("df_boundary.bpmn", "df_intake.json", "df_review.json")
     assert findings(texts, "df_boundary") == [("remind", "ok", "start > review > remind_timer > remind")]
 
+
+
+def test_the_item_of_a_multi_instance_task_counts_as_set_inside_it():
+    loop = ('<bpmn:outgoing>flow_reviewed</bpmn:outgoing><bpmn:multiInstanceLoopCharacteristics>'
+            '<bpmn:loopDataInputRef>squares</bpmn:loopDataInputRef><bpmn:inputDataItem id="square" name="square" />'
+            '</bpmn:multiInstanceLoopCharacteristics>')
+    texts = files(*MAIN, df_main_bpmn=("<bpmn:outgoing>flow_reviewed</bpmn:outgoing>", loop))
+    texts["df_main.bpmn"] = texts["df_main.bpmn"].replace(b'{{ extra | default("") }}', b"{{ square }} {{ other }}")
+    assert [(element, variable) for element, variable, _ in findings(texts, "df_main")] == [
+        ("review", "level"), ("review", "other")]
