@@ -121,6 +121,13 @@ def _usernames(user_ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
 
 
+def people_to_name(limit: int = 500) -> list[tuple[str, str]]:
+    """(username, display name) of active users: what the engineer-on-call field offers."""
+    rows = db.session.execute(select(User.username, User.display_name).where(User.is_active.is_(True))
+                              .order_by(User.username).limit(limit)).all()
+    return [(username, name) for username, name in rows]
+
+
 def recent_changes(limit: int = 50) -> list[SettingChange]:
     """The newest changes first: who, when, old -> new."""
     return list(db.session.scalars(select(SettingChange).order_by(SettingChange.id.desc()).limit(limit)))

@@ -84,6 +84,7 @@ def test_an_admin_changes_a_setting_and_the_change_is_shown_with_who_and_old_and
 
 
 def test_the_engineer_on_call_must_be_someone_who_exists(admin_browser):
+    assert '<option value="zhang_eng">' in admin_browser.get("/admin/settings").get_data(as_text=True)
     refused = admin_browser.post("/admin/settings/engineer_on_call", {"value": "ghost"})
     assert refused.status_code == 422
     assert admin_browser.post("/admin/settings/engineer_on_call", {"value": "zhang_eng"}).status_code == 302

@@ -10,13 +10,13 @@ from flask_login import current_user
 
 from app.engine.settings import DECLARED_SETTINGS
 from app.services.errors import InvalidFormError
-from app.services.settings import change_setting, list_settings, recent_changes, stored_value_text
+from app.services.settings import change_setting, list_settings, people_to_name, recent_changes, stored_value_text
 from app.web.admin import ADMIN, admin, require_roles
 
 
 def _page(*, errors: dict[str, str] | None = None, given: dict[str, str] | None = None) -> str:
     return render_template("admin/settings.html", rows=list_settings(), changes=recent_changes(),
-                           declared=DECLARED_SETTINGS, value_text=stored_value_text,
+                           declared=DECLARED_SETTINGS, value_text=stored_value_text, people=people_to_name(),
                            errors=errors or {}, given=given or {})
 
 
