@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from sqlalchemy import update
+
 from app.extensions import db
 from app.models import User
 from app.services.organisation import limit_user_to_projects
@@ -184,3 +186,25 @@ def test_the_inbox_runs_as_many_statements_with_tasks_nobody_can_do_as_without(a
     page = manager.get("/?scope=group")
     assert dispatch["id"] in page.get_data(as_text=True)
     assert statements_of(app, lambda: manager.get("/?scope=group")) == before == marked
+
+
+def test_a_step_assigned_to_a_technician_whose_account_was_disabled_goes_to_the_engineering_supervisor(
+        app, desk, staff):
+    ticket = desk.open()  # a roof leak two years after handover: engineering, free
+    desk.handle(staff.eng_super, ticket, "dispatch_technician", DISPATCH)
+    appointment = desk.task_for(staff.tech, ticket, "agree_appointment")
+    db.session.execute(update(User).where(User.username == TECHNICIAN).values(is_active=False))  # e.g. a sync
+    db.session.commit()
+
+    supervisor = browser(app, "eng_super")
+    row = inbox_row(supervisor.get("/?scope=group").get_data(as_text=True), appointment["id"])
+    assert "无人可处理" in row and f"指定处理人 {TECHNICIAN} 不存在或已停用" in row
+    assert staff.other_tech.complete(appointment["id"], APPOINTMENT).status_code == 403
+
+    supervisor.get(f"/tasks/{appointment['id']}")
+    refused = supervisor.post(f"/tasks/{appointment['id']}/hand-over", {"username": "prop_owner"})
+    assert refused.status_code == 302 and "/tasks/" in refused.headers["Location"]  # not a technician: stays
+    assert supervisor.post(f"/tasks/{appointment['id']}/hand-over", {"username": "other_tech"}).status_code == 302
+    assert holder(desk.task_for(staff.other_tech, ticket, "agree_appointment")) == ("technician", None, "other_tech")
+    desk.handle(staff.other_tech, ticket, "agree_appointment", APPOINTMENT)
+    assert desk.open_task_names(ticket) == ["inspect_on_site"]
