@@ -13,6 +13,7 @@ from app.engine.instructions import instruction_problems
 from app.engine.library import NS, Library, ProcessInfo, bpmn_tag, spiff_extension, spiff_properties
 from app.engine.problems import Problem
 from app.engine.scripting import HELPER_NAMES, ScriptCompileError, compile_expression, compile_script, expression_names
+from app.engine.settings import DECLARED_SETTINGS, undeclared_setting_keys
 from app.engine.timers import TimerValueError, parse_timer_value
 
 FLOW_NODES = (
@@ -40,6 +41,7 @@ def check_process(info: ProcessInfo, library: Library, role_names: Mapping[str, 
             *_check_properties(info.node),
             *_check_foreign(info.node),
             *_check_instructions(info.node),
+            *_check_setting_keys(info.node),
         )
     ]
 
@@ -174,6 +176,18 @@ def _check_timer_expression(event_id: str | None, kind: str, text: str,
             parse_timer_value(kind, eval(compile_expression(text), {"__builtins__": {}}))  # noqa: S307 - a constant
         except (TimerValueError, TypeError, ValueError) as exc:
             yield event_id, f"timer expression is not a valid ISO 8601 {kind}: {exc}"
+
+
+def _check_setting_keys(process: etree._Element) -> Iterator[tuple[str | None, str]]:
+    """``setting("key")`` with a key no setting declares would stop the instance at run time: refuse it now."""
+    for node in process.iter():
+        if not isinstance(node.tag, str):
+            continue
+        keys = {key for text in (node.text, *node.attrib.values()) for key in undeclared_setting_keys(text)}
+        for key in sorted(keys):
+            owner = node if node.get("id") else next((up for up in node.iterancestors() if up.get("id")), node)
+            yield owner.get("id"), (f"setting({key!r}) names no setting; known: "
+                                    f"{', '.join(sorted(DECLARED_SETTINGS))}")
 
 
 def _check_properties(process: etree._Element) -> Iterator[tuple[str | None, str]]:

@@ -6,6 +6,7 @@ run on these defaults); ``app/services/settings.py`` stores the admin's values a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -116,6 +117,14 @@ def declared(key: str) -> SettingSpec:
 def default_setting(key: str) -> SettingValue:
     """The declared default: what ``setting()`` answers when no database is behind the engine."""
     return declared(key).default
+
+
+_SETTING_CALL = re.compile(r"""\bsetting\(\s*(["'])(.*?)\1\s*\)""")
+
+
+def undeclared_setting_keys(text: str | None) -> list[str]:
+    """The keys of ``setting("...")`` calls in an expression, script or template that no setting declares."""
+    return [match.group(2) for match in _SETTING_CALL.finditer(text or "") if match.group(2) not in DECLARED_SETTINGS]
 
 
 def as_setting_value(spec: SettingSpec, value: Any) -> SettingValue:

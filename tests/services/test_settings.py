@@ -18,6 +18,7 @@ from app.services.errors import InvalidFormError
 from app.services.settings import change_setting, get_setting
 from app.services.users import create_user
 from tests.conftest import START, fixture_files
+from tests.web.test_api_uploads import upload
 
 READ_FLOW = Path(__file__).with_name("setting_read.bpmn")
 
@@ -42,9 +43,8 @@ def admin_user(app, clock):
     return create_user("boss", password="secret-pw-1", roles=("admin",), clock=clock)
 
 
-def _deploy_read_flow(deploy, script_key: str = "pause_cap_days") -> None:
-    text = READ_FLOW.read_text().replace('setting("pause_cap_days")', f'setting("{script_key}")')
-    deploy({"setting_read.bpmn": text.encode(), **fixture_files("five_task.json")})
+def _deploy_read_flow(deploy) -> None:
+    deploy({"setting_read.bpmn": READ_FLOW.read_bytes(), **fixture_files("five_task.json")})
 
 
 def test_every_setting_reads_its_declared_default_until_an_admin_changes_it(app):
@@ -111,13 +111,21 @@ def test_a_diagram_reads_the_admins_value_with_setting(app, api_as, deploy, admi
     assert (data["pause_limit"], data["reminder_at"]) == (5, 0.8)
 
 
-def test_a_diagram_asking_for_an_unknown_setting_stops_with_the_key_in_the_error(app, api_as, deploy):
-    _deploy_read_flow(deploy, script_key="pause_cap")
-    agent = api_as("wang", "cs_agent")
-    started = agent.start("setting_read").json
-    instance = agent.get(f"/instances/{started['id']}").json
-    assert instance["status"] == "error"
-    assert "no setting named 'pause_cap'" in instance["error"]["message"]
+def test_a_diagram_asking_for_an_unknown_setting_is_refused_at_deploy_on_the_element(api_as):
+    text = READ_FLOW.read_text().replace('setting("pause_cap_days")', 'setting("pause_cap")')
+    files = {"setting_read.bpmn": text.encode(), **fixture_files("five_task.json")}
+    response = upload(api_as("lin", "designer"), files)
+    assert response.status_code == 422
+    [problem] = response.json["problems"]
+    assert (problem["file"], problem["element_id"]) == ("setting_read.bpmn", "read_limits")
+    assert "setting('pause_cap') names no setting" in problem["message"]
+    assert "pause_cap_days" in problem["message"]
+
+
+def test_a_diagram_naming_its_settings_rightly_deploys(api_as):
+    response = upload(api_as("lin", "designer"), {"setting_read.bpmn": READ_FLOW.read_bytes(),
+                                                  **fixture_files("five_task.json")})
+    assert response.status_code in (200, 201), response.json
 
 
 def test_a_step_pays_one_query_for_its_settings_however_often_it_reads_them(app, admin_user, clock):
