@@ -115,6 +115,13 @@ def picker_fields(form: Mapping[str, Any] | None) -> dict[str, str]:
             if spec.get("x-widget") == "user" and spec.get("x-role") and not spec.get("readOnly")}
 
 
+def pickers_of(form: Mapping[str, Any] | None, *, department: str | None,
+               project_key: str | None) -> dict[str, PeopleChoice]:
+    """What each people picker of the form offers on a task of ``department`` in ``project_key``."""
+    return {name: people_to_pick(role, department=department, project_key=project_key)
+            for name, role in picker_fields(form).items()}
+
+
 def check_people_chosen(form: Mapping[str, Any] | None, data: Mapping[str, Any], *, department: str | None,
                         project_key: str | None) -> None:
     """Every picked person is one the picker offers; else a 422 naming the field and why.

@@ -28,7 +28,7 @@ from app.services.forms import clean_submission, render_instructions
 from app.services.people_choice import check_people_chosen, people_to_pick
 from app.services.projects import ticket_project_hidden, visible_projects
 from app.services.runtime import Runtime
-from app.services.staffing import may_act_or_stand_in, why_unstaffed
+from app.services.staffing import Unstaffed, may_act_or_stand_in, why_unstaffed
 from app.services.step_writer import write_step
 from app.services.steps import (
     INSTANCES,
@@ -63,6 +63,8 @@ class TaskDetail:
     form: dict[str, Any] | None
     data: dict[str, Any]
     instructions: str | None
+    project_key: str | None = None  # the ticket's project: who may be picked, who may do it
+    unstaffed: Unstaffed | None = None  # why nobody may do it (an open task only)
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,10 @@ def get_task(rt: Runtime, task_id: str, *, user: Actor, locale: str = "zh") -> T
         data, instructions = rt.engine.task_details(instance.state, task.id)
     except TaskNotFoundError:
         data, instructions = {}, None
+    unstaffed = why_unstaffed(task, instance.project_key) if task.state == "open" else None
     return TaskDetail(task, form, data, render_instructions(instructions, data, locale=locale, timezone=rt.timezone,
-                                                            forms=facts.forms))
+                                                            forms=facts.forms),
+                      instance.project_key, unstaffed)
 
 
 def claim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:

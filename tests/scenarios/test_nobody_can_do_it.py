@@ -208,3 +208,17 @@ def test_a_step_assigned_to_a_technician_whose_account_was_disabled_goes_to_the_
     assert holder(desk.task_for(staff.other_tech, ticket, "agree_appointment")) == ("technician", None, "other_tech")
     desk.handle(staff.other_tech, ticket, "agree_appointment", APPOINTMENT)
     assert desk.open_task_names(ticket) == ["inspect_on_site"]
+
+
+def test_the_api_says_whom_the_dispatch_may_name_and_why_nobody_else_may_do_a_task(app, desk, staff):
+    ticket = owner_paid_repair(desk)
+    dispatch = desk.task_for(staff.prop_super, ticket, "dispatch_technician")
+    shown = staff.prop_super.get(f"/tasks/{dispatch['id']}").json
+    picker = shown["people"]["technician"]
+    assert (picker["role"], picker["reason"]) == ("technician", "物业无维修人员")
+    assert {(c["username"], c["group"]) for c in picker["choices"]} == {
+        (TECHNICIAN, "工程部 · 维修人员"), ("other_tech", "工程部 · 维修人员"), ("prop_owner", "物业 · 责任端口负责人")}
+    assert shown["unstaffed"] is None
+
+    deactivate_user(user_id("prop_super"), by=staff_principal(app), now=datetime.now(UTC))
+    assert staff.manager.get(f"/tasks/{dispatch['id']}").json["unstaffed"] == "物业无工程部主管"

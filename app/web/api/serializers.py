@@ -7,8 +7,10 @@ from typing import Any
 
 from app.models import AuditEvent, ProcessInstance, Ticket
 from app.services.instances import DeployedProcess, InstanceDetail
+from app.services.people_choice import PeopleChoice
 from app.services.steps import InstanceOutcome, TaskSnapshot
 from app.services.tasks import TaskDetail
+from app.web.i18n import bilingual
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -24,9 +26,22 @@ def task_summary(task: TaskSnapshot) -> dict[str, Any]:
     }
 
 
-def task_detail(detail: TaskDetail) -> dict[str, Any]:
+def task_detail(detail: TaskDetail, *, pickers: dict[str, PeopleChoice] | None = None,
+                locale: str = "zh") -> dict[str, Any]:
+    """The task with its form and data; ``unstaffed`` says why nobody else may do it, ``people`` whom each
+    people picker of the form offers (and why it offers people of other departments)."""
     return {**task_summary(detail.task), "form": detail.form, "data": detail.data,
-            "instructions": detail.instructions}
+            "instructions": detail.instructions,
+            "unstaffed": bilingual(detail.unstaffed.reason(), locale) if detail.unstaffed else None,
+            "people": {name: _people(choice, locale) for name, choice in (pickers or {}).items()}}
+
+
+def _people(choice: PeopleChoice, locale: str) -> dict[str, Any]:
+    offered = [{"username": username, "name": name, "group": None} for username, name in choice.people]
+    offered += [{"username": username, "name": name, "group": bilingual(group, locale)}
+                for group, people in choice.groups for username, name in people]
+    return {"role": choice.role, "reason": bilingual(choice.unstaffed.reason(), locale) if choice.unstaffed else None,
+            "choices": offered}
 
 
 def instance_state(outcome: InstanceOutcome) -> dict[str, Any]:

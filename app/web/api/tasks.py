@@ -6,6 +6,7 @@ from flask import request
 
 from app.services import tasks as task_service
 from app.services.errors import InvalidRequestError
+from app.services.people_choice import pickers_of
 from app.web.api.blueprint import acting_user, api, json_data_body, runtime
 from app.web.api.serializers import instance_state, task_detail, task_summary
 
@@ -27,7 +28,9 @@ def _limit() -> int:
 @api.get("/tasks/<task_id>")
 def get_task(task_id: str) -> dict:
     user = acting_user()  # the instructions come in the user's language, like on the task page
-    return task_detail(task_service.get_task(runtime(), task_id, user=user, locale=user.locale))
+    detail = task_service.get_task(runtime(), task_id, user=user, locale=user.locale)
+    pickers = pickers_of(detail.form, department=detail.task.department, project_key=detail.project_key)
+    return task_detail(detail, pickers=pickers, locale=user.locale)
 
 
 @api.post("/tasks/<task_id>/claim")

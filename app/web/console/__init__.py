@@ -47,7 +47,7 @@ from app.services.notifications import unread_count
 from app.services.organisation import projects_for
 from app.services.people_choice import people_to_pick
 from app.services.runtime import Runtime
-from app.services.staffing import Unstaffed, why_unstaffed
+from app.services.staffing import Unstaffed
 from app.services.steps import TaskSnapshot
 from app.services.users import role_titles
 from app.web.admin import MANAGERS
@@ -194,7 +194,7 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[st
     project_key = ticket.project_key if ticket is not None else None
     people = {role: _people_offer(role, detail.task.department, project_key) for role in roles_offered(detail.form)}
     fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people)
-    unstaffed = why_unstaffed(detail.task, project_key) if detail.task.state == "open" else None
+    unstaffed = detail.unstaffed
     page = render_template("task.html", task=detail.task, form=detail.form, fields=fields, ticket=ticket,
                            instructions=detail.instructions, unstaffed=unstaffed,
                            stand_ins=_stand_in_choices(detail.task, unstaffed, project_key),
