@@ -55,12 +55,13 @@ _DAYS, _HOURS, _TIMES, _PERCENT = ("天", "days"), ("小时", "hours"), ("次", 
 
 _SPECS = (
     _spec("duplicate_window_days", INTEGER, 30, ("重复派单时间窗", "Duplicate window"),
-          ("同一房号、同一类别在此天数内再次来电，视为重复报事，挂到原工单。",
-           "A call about the same unit and category within this many days joins the open ticket."),
+          ("同一房号、同一类别在此天数内再次来电，合并到原工单；仍另行派单的计为重复派单。",
+           "A call about the same unit and category within this many days is attached to the earlier ticket; "
+           "one dispatched again counts as a duplicate dispatch."),
           (1, 365), _DAYS),
     _spec("repeat_repair_window_days", INTEGER, 90, ("返修统计时间窗", "Repeat-repair window"),
-          ("同一房号、同一类别的维修在上次完工后此天数内再次报修，计为返修。",
-           "A repair of the same unit and category within this many days after a finished one is a repeat repair."),
+          ("同一房号、同一部位在上次维修完成后此天数内再次报修，计为返修。",
+           "A repair of the same unit and part within this many days after a finished one is a repeat repair."),
           (1, 730), _DAYS),
     _spec("reminder_fraction", FRACTION, 0.8, ("到期提醒点", "Reminder point"),
           ("时限用去此比例时提醒处理人（0.8 即 80 %）。",
