@@ -1,4 +1,4 @@
-"""Callback (回访): call the owner at once (due within 24 h), retry in office hours when unreachable, record satisfaction.
+"""Callback (回访): call the owner at once (due within 24 h), retry in office hours, record satisfaction.
 
 The flow is deployed on its own here (nothing calls it), so it is its own bundle.
 """

@@ -257,13 +257,19 @@ def test_transfer_to_another_department_gives_it_the_investigation(flows):
     assert flows.task(kept, "propose_solution").department == "property"
 
 
+def in_two_days(flows):
+    """A pause's planned end inside the cap (setting pause_cap_days, 3 days): no approval needed."""
+    return (flows.clock.now() + timedelta(days=2)).isoformat()
+
+
 def test_waiting_for_parts_stops_the_clock_and_moves_the_deadline_by_the_hours_paused(flows):
     dispatched = judged_valid(flows, received(flows))
     approved = flows.complete(flows.complete(investigated(flows, dispatched), "propose_solution",
                                              {"solution": "更换防水卷材。"}), "approve_solution", {"approved": True})
 
     waiting = flows.complete(approved, "implement_solution",
-                             {"done_note": "卷材缺货，已订购。", "waiting_for": "parts"})
+                             {"done_note": "卷材缺货，已订购。", "waiting_for": "parts",
+                              "pause_until": in_two_days(flows)})
     assert where(flows, waiting, "resume_work") == ("dept_owner", "engineering", "complaint_resume.json")
     assert waiting.next_timer_at is None  # the handling is left while waiting: no deadline runs
     assert waiting.data["stage"] == "implementation"
@@ -286,7 +292,8 @@ def test_waiting_for_parts_stops_the_clock_and_moves_the_deadline_by_the_hours_p
 def test_no_follow_up_while_paused_and_the_moved_deadline_is_the_one_followed_up(flows):
     approved = approved_for_work(flows, received(flows), complaint_type="safety")  # 24 hours
     flows.clock.advance(timedelta(hours=2))
-    waiting = flows.complete(approved, "implement_solution", {"done_note": "电磁锁缺货。", "waiting_for": "parts"})
+    waiting = flows.complete(approved, "implement_solution", {"done_note": "电磁锁缺货。", "waiting_for": "parts",
+                                                                "pause_until": in_two_days(flows)})
 
     still_waiting = flows.later(waiting, timedelta(hours=30))  # well past the original deadline
     assert ready_names(still_waiting) == ["resume_work"]
@@ -307,7 +314,8 @@ def test_a_deadline_missed_before_a_pause_is_followed_up_once(flows):
     overdue = flows.later(approved, timedelta(hours=25))
     assert ready_names(overdue) == ["implement_solution", "supervisor_follow_up"]
     followed = flows.complete(overdue, "supervisor_follow_up", {"follow_up_note": "已督促工程部。"})
-    waiting = flows.complete(followed, "implement_solution", {"done_note": "缺配件。", "waiting_for": "parts"})
+    waiting = flows.complete(followed, "implement_solution", {"done_note": "缺配件。", "waiting_for": "parts",
+                                                                "pause_until": in_two_days(flows)})
     flows.clock.advance(timedelta(hours=4))
 
     resumed = flows.later(flows.complete(waiting, "resume_work", {"resume_note": "配件到货。"}), A_MINUTE)
@@ -548,3 +556,42 @@ def test_a_sales_responsibility_goes_to_the_sales_port_and_its_head_approves(flo
     assert where(flows, found, "propose_solution") == ("dept_owner", "sales", "complaint_solution.json")
     proposed = flows.complete(found, "propose_solution", {"solution": "按合同解释并补偿。"})
     assert where(flows, proposed, "approve_solution") == ("dept_head", "sales", "complaint_approve.json")
+
+
+def test_a_pause_longer_than_the_cap_waits_for_the_cs_supervisor_and_ends_when_planned(flows):
+    approved = approved_for_work(flows, received(flows))
+    back_by = flows.clock.now() + timedelta(days=5)  # longer than pause_cap_days (3)
+    asked = {"done_note": "卷材停产，等厂家补货。", "waiting_for": "parts", "pause_until": back_by.isoformat()}
+    waiting = flows.complete(approved, "implement_solution", asked)
+
+    approval = flows.task(waiting, "approve_pause")
+    assert (approval.lane, approval.form_key, ready_names(waiting)) == (
+        "cs_supervisor", "complaint_pause_approval.json", ["approve_pause"])
+    assert approval.due_at == flows.clock.now() + timedelta(hours=4)  # 4 office hours, Monday 09:00 -> 13:00
+    allowed = flows.complete(waiting, "approve_pause", {"pause_approved": True, "pause_review_note": "同意等待。"})
+
+    assert flows.task(allowed, "resume_work").due_at == back_by  # the pause has an end: its planned one
+
+
+def test_a_refused_long_pause_sends_the_work_straight_back(flows):
+    approved = approved_for_work(flows, received(flows))
+    waiting = flows.complete(approved, "implement_solution", {"done_note": "等业主出国回来。", "waiting_for": "owner",
+                                                              "pause_until": (START + timedelta(days=10)).isoformat()})
+    flows.clock.advance(timedelta(hours=2))
+
+    refused = flows.complete(waiting, "approve_pause", {"pause_approved": False,
+                                                        "pause_review_note": "可委托家属，不同意暂停。"})
+
+    assert ready_names(refused) == ["implement_solution"]
+    assert refused.data["pause_state"] == "resumed"
+    assert datetime.fromisoformat(flows.task_data(refused, "implement_solution")["due_at"]) == \
+        START + LEAK_LIMIT + timedelta(hours=2)  # the time spent asking does not count against the department
+
+
+def test_a_pause_needs_a_planned_end(flows):
+    approved = approved_for_work(flows, received(flows))
+
+    with pytest.raises(InvalidFormError) as refused:
+        flows.complete(approved, "implement_solution", {"done_note": "等配件。", "waiting_for": "parts"})
+
+    assert refused.value.errors == {"pause_until": "必填 / required"}

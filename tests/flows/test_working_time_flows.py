@@ -73,9 +73,14 @@ def test_calendar_hour_limits_run_through_the_holiday(flows):
     assert dispatched.data["limit_unit"] == "hours"
 
 
+TWO_DAYS = timedelta(days=2)  # a pause inside the cap (setting pause_cap_days): no approval
+
+
 def test_a_pause_moves_a_working_time_deadline_by_the_calendar_hours_paused(flows):
     approved = approved_for_work(flows, received(flows), department="sales", complaint_type="sales")
-    waiting = flows.complete(approved, "implement_solution", {"done_note": "等业主回国签字。", "waiting_for": "owner"})
+    back_by = (flows.clock.now() + TWO_DAYS).isoformat()
+    waiting = flows.complete(approved, "implement_solution", {"done_note": "等业主回国签字。", "waiting_for": "owner",
+                                                              "pause_until": back_by})
 
     flows.clock.advance(timedelta(hours=30))
     resumed = flows.complete(waiting, "resume_work", {"resume_note": "业主已回。"})

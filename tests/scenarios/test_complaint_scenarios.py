@@ -196,9 +196,11 @@ def test_waiting_for_parts_stops_the_complaint_clock_and_the_deadline_moves_by_t
     desk.handle(staff.eng_owner, ticket, "propose_solution", {"solution": "更换门禁电磁锁。"})
     desk.handle(staff.head, ticket, "approve_solution", {"approved": True})
     desk.clock.advance(timedelta(hours=2))
+    in_two_days = desk.clock.now() + timedelta(days=2)  # inside the pause cap: no approval needed
 
     desk.handle(staff.eng_owner, ticket, "implement_solution", {"done_note": "电磁锁缺货，已订购。",
-                                                                "waiting_for": "parts"})
+                                                                "waiting_for": "parts",
+                                                                "pause_until": in_two_days.isoformat()})
     resume = desk.task_for(staff.eng_owner, ticket, "resume_work")
     assert holder(resume) == ("dept_owner", "engineering", None)
     desk.refused(resume, staff.prop_owner)

@@ -86,3 +86,62 @@ def test_the_callback_call_appears_at_once_due_within_24_hours_and_retries_in_of
     assert "call_owner" in desk.open_task_names(ticket)
     retry_due = retry_at + A_MINUTE + timedelta(hours=4)  # 4 office hours: 16:01 on Tuesday
     assert inbox_due(desk, staff.agent, ticket, "call_owner") == retry_due.astimezone(UTC)
+
+
+def at_the_work(desk, staff):
+    """A leak complaint judged, investigated, its solution approved: the department is at the work."""
+    ticket = complaint(desk)
+    desk.handle(staff.agent, ticket, "judge_validity", VALID_LEAK)
+    desk.handle(staff.eng_owner, ticket, "contact_and_investigate", INVESTIGATED)
+    desk.handle(staff.eng_owner, ticket, "propose_solution", {"solution": "重做卫生间防水层。"})
+    desk.handle(staff.head, ticket, "approve_solution", {"approved": True})
+    return ticket
+
+
+def test_a_long_pause_waits_for_the_cs_supervisor_who_sees_why(desk, staff):
+    ticket = at_the_work(desk, staff)
+    back_by = desk.clock.now() + timedelta(days=6)
+    desk.handle(staff.eng_owner, ticket, "implement_solution", {
+        "done_note": "防水卷材停产，等厂家补货。", "waiting_for": "parts", "pause_until": back_by.isoformat()})
+
+    assert desk.open_task_names(ticket) == ["approve_pause"]
+    shown = desk.task_data(staff.supervisor, desk.task_for(staff.supervisor, ticket, "approve_pause"))
+    assert (shown["done_note"], shown["waiting_for"]) == ("防水卷材停产，等厂家补货。", "parts")  # the reason
+    assert datetime.fromisoformat(shown["pause_until"]) == back_by
+    desk.handle(staff.supervisor, ticket, "approve_pause", {"pause_approved": True, "pause_review_note": "同意。"},
+                not_by=[staff.agent, staff.eng_owner])
+    assert inbox_due(desk, staff.eng_owner, ticket, "resume_work") == back_by  # the planned end, not open-ended
+
+
+def test_a_refused_pause_sends_the_department_back_to_work(desk, staff):
+    ticket = at_the_work(desk, staff)
+    desk.handle(staff.eng_owner, ticket, "implement_solution", {
+        "done_note": "业主出国，等回来再修。", "waiting_for": "owner",
+        "pause_until": (desk.clock.now() + timedelta(days=20)).isoformat()})
+
+    desk.handle(staff.supervisor, ticket, "approve_pause",
+                {"pause_approved": False, "pause_review_note": "可请家属开门，不同意暂停。"})
+
+    assert desk.open_task_names(ticket) == ["implement_solution"]
+
+
+def test_a_short_pause_needs_no_approval(desk, staff):
+    ticket = at_the_work(desk, staff)
+    back_by = desk.clock.now() + timedelta(days=2)
+    desk.handle(staff.eng_owner, ticket, "implement_solution", {
+        "done_note": "等业主周三在家。", "waiting_for": "owner", "pause_until": back_by.isoformat()})
+
+    assert desk.open_task_names(ticket) == ["resume_work"]
+    assert inbox_due(desk, staff.eng_owner, ticket, "resume_work") == back_by
+
+
+def test_a_pause_without_a_planned_end_is_refused_with_the_field_named(desk, staff):
+    ticket = at_the_work(desk, staff)
+    task = desk.task_for(staff.eng_owner, ticket, "implement_solution")
+
+    response = staff.eng_owner.post(f"/tasks/{task['id']}/complete",
+                                    json={"data": {"done_note": "等配件。", "waiting_for": "parts"}})
+
+    assert response.status_code == 422
+    assert "pause_until" in response.json["errors"]
+    assert desk.open_task_names(ticket) == ["implement_solution"]
