@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -28,7 +30,20 @@ def _decimal_multiple_of(validator: Any, step: Any, instance: Any, _schema: Any)
         yield ValidationError(f"{instance} is not a multiple of {step}")
 
 
-FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of})
+@lru_cache(maxsize=512)
+def _ecma_pattern(pattern: str) -> re.Pattern[str]:
+    # JSON Schema patterns are ECMA-262: \d is [0-9] and \w is [A-Za-z0-9_]. Python's str patterns match
+    # any Unicode digit, so "1３８…" in Devanagari or full-width digits would pass as a phone number.
+    return re.compile(pattern, re.ASCII)
+
+
+def _ascii_pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of,
+                                                         "pattern": _ascii_pattern})
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
 
 

@@ -262,3 +262,11 @@ def test_the_supervisor_reads_the_night_emergency_on_the_console_in_chinese(app,
 
     assert f"夜间紧急：{ticket.number}" in page
     assert "3栋-1202：楼上水管爆裂，水漫到客厅。" in page and "请立即处理" in page
+
+
+@pytest.mark.parametrize("phone", ["17೧᥌໓೭౯႒𑋵෩𝟫", "1３８００１３８０００", "138٠٠١٣٨٠٠٠"])
+def test_a_phone_in_other_scripts_digits_is_refused_on_its_field(desk, staff, phone):
+    # Form patterns are ECMA-262 (\d is 0-9): a number the SMS gateway cannot dial never becomes the owner's phone.
+    refused = staff.agent.post("/tickets", json={"data": intake(phone=phone)})
+    assert refused.status_code == 422
+    assert list(refused.json["errors"]) == ["phone"]
