@@ -280,7 +280,7 @@ def secondary_indexes(connection: Any, tables: tuple[str, ...]) -> list[tuple[st
 FACTS_SQL = """
 INSERT INTO kpi_ticket_facts (ticket_id, project_key, department, category, hot_spot, received_day, closed_day,
     closed_in_time, closed_first_time, satisfaction, outcome, repeat_repair, attached_calls, reopened, escalated,
-    counted_event_id)
+    had_limit, duplicate_dispatch, counted_event_id)
 SELECT t.id, t.project_key, coalesce(t.department, ''), t.category,
        CASE WHEN t.category = 'complaint' THEN (ARRAY['leak_crack','landscaping','car_park_flooding','noise',
                                                       'cleaning','security','other'])[1 + t.id % 7]
@@ -289,38 +289,38 @@ SELECT t.id, t.project_key, coalesce(t.department, ''), t.category,
                                                  ELSE coalesce(t.part, 'other') END
             ELSE '' END,
        (t.received_at AT TIME ZONE 'Asia/Shanghai')::date, (t.closed_at AT TIME ZONE 'Asia/Shanghai')::date,
-       t.closed_at IS NOT NULL AND coalesce(t.closed_in_time, false),
+       t.closed_at IS NOT NULL AND t.due_at IS NOT NULL AND coalesce(t.closed_in_time, false),
        t.closed_at IS NOT NULL AND coalesce(t.closed_first_time, false),
        coalesce(t.satisfaction, ''), coalesce(t.outcome, ''), t.category = 'repair' AND t.repeat_repair,
-       t.attached_calls, t.reopened, t.escalation_level >= 1, 0
+       t.attached_calls, t.reopened, t.escalation_level >= 1, t.due_at IS NOT NULL, false, 0
   FROM tickets t
 """
 # Column lists are constants of this file (no input reaches the SQL).
 COUNTERS = ("received, closed_of_received, closed, closed_in_time, closed_first_time, callbacks_attempted, "
-            "callbacks_reached, satisfied, repeat_repairs, attached_calls, reopened, escalated")
+            "callbacks_reached, satisfied, repeat_repairs, attached_calls, reopened, escalated, closed_with_limit")
 DAILY_TICKETS_SQL = f"""
 INSERT INTO kpi_daily (dimension, day, project_key, value, label, {COUNTERS}, tasks_done, task_seconds)
 SELECT dim, day, project_key, value, NULL, sum(received), sum(closed_of_received), sum(closed), sum(closed_in_time),
        sum(closed_first_time), sum(callbacks_attempted), sum(callbacks_reached), sum(satisfied),
-       sum(repeat_repairs), sum(attached_calls), sum(reopened), sum(escalated), 0, 0
+       sum(repeat_repairs), sum(attached_calls), sum(reopened), sum(escalated), sum(closed_with_limit), 0, 0
 FROM (
   SELECT d.dim, f.received_day AS day, f.project_key,
          CASE d.dim WHEN 'all' THEN '' WHEN 'department' THEN f.department ELSE f.category END AS value,
          1 AS received, (f.closed_day IS NOT NULL)::int AS closed_of_received, 0 AS closed, 0 AS closed_in_time,
          0 AS closed_first_time, 0 AS callbacks_attempted, 0 AS callbacks_reached, 0 AS satisfied,
          f.repeat_repair::int AS repeat_repairs, f.attached_calls, f.reopened::int AS reopened,
-         f.escalated::int AS escalated
+         f.escalated::int AS escalated, 0 AS closed_with_limit
     FROM kpi_ticket_facts f CROSS JOIN (VALUES ('all'), ('department'), ('category')) AS d(dim)
   UNION ALL
   SELECT d.dim, f.closed_day, f.project_key,
          CASE d.dim WHEN 'all' THEN '' WHEN 'department' THEN f.department ELSE f.category END,
          0, 0, 1, f.closed_in_time::int, f.closed_first_time::int,
          (f.satisfaction <> '' OR f.outcome = 'unreachable')::int, (f.satisfaction <> '')::int,
-         (f.satisfaction IN ('satisfied', 'very_satisfied'))::int, 0, 0, 0, 0
+         (f.satisfaction IN ('satisfied', 'very_satisfied'))::int, 0, 0, 0, 0, f.had_limit::int
     FROM kpi_ticket_facts f CROSS JOIN (VALUES ('all'), ('department'), ('category')) AS d(dim)
    WHERE f.closed_day IS NOT NULL
   UNION ALL
-  SELECT 'hot_spot', f.received_day, f.project_key, f.hot_spot, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  SELECT 'hot_spot', f.received_day, f.project_key, f.hot_spot, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM kpi_ticket_facts f WHERE f.hot_spot <> ''
 ) AS contributions
 GROUP BY dim, day, project_key, value
@@ -328,7 +328,7 @@ ORDER BY day  -- as the steps would have written them, day after day
 """  # noqa: S608
 DAILY_TASKS_SQL = f"""
 INSERT INTO kpi_daily (dimension, day, project_key, value, label, {COUNTERS}, tasks_done, task_seconds)
-SELECT dim, day, project_key, value, max(label), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, count(*), sum(seconds)
+SELECT dim, day, project_key, value, max(label), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, count(*), sum(seconds)
 FROM (
   SELECT d.dim, (h.completed_at AT TIME ZONE 'Asia/Shanghai')::date AS day, t.project_key,
          CASE d.dim WHEN 'element' THEN h.process_id || '/' || h.element_id ELSE h.completed_by_id::text END AS value,
@@ -347,7 +347,8 @@ COMPANY_SQL = f"""
 INSERT INTO kpi_daily (dimension, day, project_key, value, label, {COUNTERS}, tasks_done, task_seconds)
 SELECT dimension, day, '*', value, max(label), sum(received), sum(closed_of_received), sum(closed),
        sum(closed_in_time), sum(closed_first_time), sum(callbacks_attempted), sum(callbacks_reached), sum(satisfied),
-       sum(repeat_repairs), sum(attached_calls), sum(reopened), sum(escalated), sum(tasks_done), sum(task_seconds)
+       sum(repeat_repairs), sum(attached_calls), sum(reopened), sum(escalated), sum(closed_with_limit),
+       sum(tasks_done), sum(task_seconds)
   FROM kpi_daily GROUP BY dimension, day, value ORDER BY day
 """  # noqa: S608
 
