@@ -109,7 +109,8 @@ def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks
     zone = ZoneInfo(timezone)
     old = _facts_of_row(ticket) if ticket.f_received_day is not None else None
     new = facts_of(ticket, zone, hot_spot=hot_spot_of(ticket.category, ticket.part, data, old.hot_spot if old else ""),
-                   duplicate_dispatch=old.duplicate_dispatch if old else is_second_dispatch(ticket))
+                   duplicate_dispatch=old.duplicate_dispatch if old and old.category == ticket.category
+                   else is_second_dispatch(ticket))
     changes: dict[Key, dict[str, int]] = {}
     if new != old:
         changes = contributions(new)
@@ -176,7 +177,8 @@ def is_second_dispatch(ticket: Any) -> bool:
     """A repair or complaint recorded while the duplicate search would have offered an earlier ticket of the same
     unit and category (open then, or received within the duplicate window): dispatched twice (重复派单).
 
-    Judged once, when the ticket is first counted; a reopened complaint is the flow's own follow-up, not a duplicate.
+    Judged when the ticket is first counted (and again if its category changes); a reopened complaint is the
+    flow's own follow-up, not a duplicate.
     """
     if ticket.category not in DISPATCHED or ticket.reopened_from_id is not None:
         return False
