@@ -335,6 +335,7 @@ class _Graph:
     def __init__(self, library: Library) -> None:
         self.library = library
         self.nodes: list[_Node] = []
+        self.incomplete = False  # a form, table or called process is missing: what it sets is unknown
 
     def add(self, element_id: str | None, file: str, **kwargs: object) -> int:
         self.nodes.append(_Node(element_id, file, **kwargs))  # type: ignore[arg-type]
@@ -446,15 +447,20 @@ class _Graph:
 
     def call(self, element: etree._Element, file: str, last: int, stack: tuple[str, ...]) -> int:
         called = element.get("calledElement", "")
-        if called not in self.library.processes or called in stack or len(stack) > MAX_CALL_DEPTH:
-            return last  # a missing or recursive call: other checks say so; data passes through unchanged
+        if called not in self.library.processes:
+            self.incomplete = True  # the reference check names it
+            return last
+        if called in stack or len(stack) > MAX_CALL_DEPTH:
+            return last  # a recursive call adds nothing the first call does not set
         entry, ends = self.process(called, stack)
         self.edge(last, entry)
         return self.join(ends, element.get("id", ""), file)
 
     def required_fields(self, element: etree._Element) -> set[str]:
-        schema = self.library.forms.get(spiff_properties(element).get(FORM_PROPERTY, ""))
+        name = spiff_properties(element).get(FORM_PROPERTY, "")
+        schema = self.library.forms.get(name)
         if not isinstance(schema, dict):
+            self.incomplete = self.incomplete or bool(name)  # unreadable or missing: its own problem says so
             return set()
         required = schema.get("required") or []
         return {name for name in required if isinstance(name, str)}
@@ -463,6 +469,7 @@ class _Graph:
         """What a decision's input expressions read and the outputs it sets."""
         root = self.library.dmn.get(self.library.decisions.get(decision_id, ""))
         if root is None:
+            self.incomplete = True
             return set(), set()
         ns = {"dmn": etree.QName(root).namespace or ""}
         reads: set[str] = set()
@@ -512,6 +519,8 @@ def check_dataflow(library: Library, process_id: str, start_variables: Iterable[
     """Every variable some element of the bundle of ``process_id`` reads on a path that does not set it."""
     graph = _Graph(library)
     entry, _ = graph.process(process_id, ())
+    if graph.incomplete:
+        return []  # the bundle is refused for what is missing; guessing what it would set helps nobody
     start = frozenset(start_variables) | start_variables_of(library, process_id)
     before = _must_sets(graph, entry, start)
     findings: dict[tuple[str, str, str], Finding] = {}
