@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from flask import Flask
@@ -51,9 +50,8 @@ def init_web_extensions(app: Flask) -> None:
 def init_runtime(app: Flask, clock: Clock) -> None:
     from app.services.runtime import build_runtime
 
-    runtime = build_runtime(clock, app.config["TIMEZONE"], office_hours=app.config["OFFICE_HOURS"],
-                            lunch_break=app.config["OFFICE_LUNCH_BREAK"])
-    app.extensions["kefu"] = dataclasses.replace(runtime, staff_phones=app.config["STAFF_PHONES"])
+    app.extensions["kefu"] = build_runtime(clock, app.config["TIMEZONE"], office_hours=app.config["OFFICE_HOURS"],
+                                           lunch_break=app.config["OFFICE_LUNCH_BREAK"])
 
 
 def register_blueprints(app: Flask) -> None:

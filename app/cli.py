@@ -36,13 +36,14 @@ def users() -> None:
 @click.option("--department", "departments", multiple=True, help="A department key; repeat for several.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--display-name", default=None)
+@click.option("--phone", default=None, help="A mobile for urgent texts (11 digits starting with 1, +86 optional).")
 def create_user_command(username: str, roles: tuple[str, ...], departments: tuple[str, ...], password: str,
-                        display_name: str | None) -> None:
+                        display_name: str | None, phone: str | None) -> None:
     from app.services.users import create_user
 
     try:
         create_user(username, password=password, roles=roles, departments=departments,
-                    display_name=display_name, clock=_runtime().clock)
+                    display_name=display_name, phone=phone, clock=_runtime().clock)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"created {username}")

@@ -55,18 +55,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SMTP_HOST": os.environ.get("SMTP_HOST"),
         "SMTP_PORT": int(_env("SMTP_PORT", "25")),
         "SMTP_FROM": _env("SMTP_FROM", "kefu@localhost"),
-        # Staff mobile numbers for urgent texts (the engineer on call, CS supervisors at a night
-        # emergency): "username=13800000000,username2=..." (users have no phone column).
-        "STAFF_PHONES": _phone_book(_env("KEFU_STAFF_PHONES", "")),
     }
     config.update(overrides or {})
     _check(config)
     return config
-
-
-def _phone_book(text: str) -> dict[str, str]:
-    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
-    return {name.strip(): phone.strip() for name, phone in pairs if name.strip() and phone.strip()}
 
 
 def _check(config: dict[str, Any]) -> None:

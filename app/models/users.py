@@ -50,6 +50,7 @@ class User(db.Model):  # type: ignore[name-defined]
     locale: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    phone: Mapped[str | None] = mapped_column(String(20))  # a mobile for urgent texts; personal: admin pages only
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
     departments: Mapped[list[Department]] = relationship(secondary=user_departments, lazy="selectin")
 

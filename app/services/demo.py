@@ -59,11 +59,16 @@ DEMO_USERS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
+# Mobiles of the people a night emergency texts: the CS supervisor and the engineers who may be on call.
+DEMO_PHONES = {"supervisor": "13800138001", "eng_super": "13800138002", "tech": "13800138003",
+               "prop_tech": "13800138004"}
+
+
 def create_demo_users(clock: Clock) -> list[User]:
     if db.session.scalars(select(User).limit(1)).first() is not None:
         return []
     return [create_user(username, password=DEMO_PASSWORD, roles=roles, departments=departments,
-                        display_name=name, clock=clock)
+                        display_name=name, phone=DEMO_PHONES.get(username), clock=clock)
             for username, name, roles, departments in DEMO_USERS]
 
 

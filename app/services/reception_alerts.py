@@ -27,7 +27,8 @@ PHONE_OWNER = "phone_owner"  # bpmn/phone_owner.bpmn: one task in the agents' in
 def alert_night_emergency(rt: Runtime, ticket_id: int, instance_id: int, data: Mapping[str, Any], *,
                           now: datetime) -> None:
     """A night emergency: the engineer on call (setting ``engineer_on_call``) and the CS supervisors get a
-    notice and a text at once. Recorded on the ticket's timeline with who was told and who was texted.
+    notice and a text at once (to the mobile on their user record). Recorded on the ticket's timeline with who
+    was told, who was texted and who could not be (no mobile number).
     """
     people = _engineer_on_call() + _active_users(user_ids_with_role("cs_supervisor"))
     number = str(data.get("ticket_number", ""))
@@ -37,10 +38,10 @@ def alert_night_emergency(rt: Runtime, ticket_id: int, instance_id: int, data: M
            link=f"/tickets/{number}", params=params)
     body = (f"【客服中心】夜间紧急：工单 {number}，{data.get('project', '')} {data.get('unit', '')}："
             f"{data.get('description', '')}。来电 {data.get('phone', '')}，请立即处理。")
-    texted = [user.username for user in people
-              if send_sms(rt.staff_phones.get(user.username), body, now=now, ticket_id=ticket_id)]
+    texted = [user.username for user in people if send_sms(user.phone, body, now=now, ticket_id=ticket_id)]
     record_event(instance_id, "night_emergency_alert", at=now,
                  data={"notified": [user.username for user in people], "texted": texted,
+                       "not_texted": [user.username for user in people if user.username not in texted],
                        "engineer_on_call": get_setting("engineer_on_call") or None})
 
 

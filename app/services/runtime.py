@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +75,6 @@ class Runtime:
     bundles: BundleCache
     timezone: str
     calendar: CalendarCache  # the working calendar the scripts read (office hours, holidays, 调休)
-    staff_phones: Mapping[str, str] = field(default_factory=dict)  # username -> mobile (config STAFF_PHONES)
 
 
 def build_runtime(clock: Clock, timezone: str, *, office_hours: str = DEFAULT_OFFICE_HOURS,

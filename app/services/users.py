@@ -17,16 +17,20 @@ from app.models.users import user_departments, user_roles
 from app.services.access import Actor
 from app.services.auth import hash_password
 from app.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.services.notifications import is_mobile_number
 from app.services.steps import record_event
 
 
 def create_user(username: str, *, password: str, roles: Iterable[str], clock: Clock,
-                departments: Iterable[str] = (), display_name: str | None = None) -> User:
-    """Create an active user; raise InvalidRequestError for an unknown role or department."""
+                departments: Iterable[str] = (), display_name: str | None = None, phone: str | None = None) -> User:
+    """Create an active user; raise InvalidRequestError for an unknown role or department or a bad mobile."""
     if db.session.scalars(select(User).where(User.username == username)).first() is not None:
         raise ConflictError(f"user {username} already exists")
+    errors = _phone_errors(phone or "")
+    if errors:
+        raise InvalidRequestError(errors["phone"], errors=errors)
     user = User(username=username, display_name=display_name or username, password_hash=hash_password(password),
-                is_active=True, created_at=clock.now())
+                is_active=True, created_at=clock.now(), phone=_phone_value(phone or ""))
     user.roles = _lookup(Role, roles, "role")
     user.departments = _lookup(Department, departments, "department")
     db.session.add(user)
@@ -88,6 +92,7 @@ class Person:
     roles: list[str]
     departments: list[str]
     projects: list[str]
+    phone: str | None = None  # personal data: only admin pages show it
 
 
 def list_people(*, search: str | None = None) -> list[Person]:
@@ -103,7 +108,7 @@ def list_people(*, search: str | None = None) -> list[Person]:
             select(user_projects.c.user_id, user_projects.c.project_key).order_by(user_projects.c.project_key)):
         projects.setdefault(user_id, []).append(project_key)
     return [Person(user.id, user.username, user.display_name, user.is_active, sorted(user.role_keys),
-                   sorted(user.department_keys), projects.get(user.id, [])) for user in users]
+                   sorted(user.department_keys), projects.get(user.id, []), user.phone) for user in users]
 
 
 def get_person(user_id: int) -> Person:
@@ -114,20 +119,21 @@ def get_person(user_id: int) -> Person:
     projects = list(db.session.scalars(select(user_projects.c.project_key).where(user_projects.c.user_id == user_id)
                                        .order_by(user_projects.c.project_key)))
     return Person(user.id, user.username, user.display_name, user.is_active, sorted(user.role_keys),
-                  sorted(user.department_keys), projects)
+                  sorted(user.department_keys), projects, user.phone)
 
 
 def add_person(username: str, *, display_name: str, password: str, roles: Iterable[str],
-               departments: Iterable[str], projects: Iterable[str], clock: Clock) -> User:
+               departments: Iterable[str], projects: Iterable[str], clock: Clock, phone: str = "") -> User:
     """Create a user with roles, departments and projects in one transaction; raise InvalidRequest/Conflict."""
-    errors = _person_errors(username=username, display_name=display_name, roles=roles) | _password_errors(password)
+    errors = (_person_errors(username=username, display_name=display_name, roles=roles) | _password_errors(password)
+              | _phone_errors(phone))
     if errors:
         raise InvalidRequestError("请更正标记的字段 / please correct the marked fields", errors=errors)
     if find_user(username.strip()) is not None:
         raise ConflictError(f"用户名 {username} 已存在 / user {username} already exists",
                             errors={"username": "already exists"})
     user = User(username=username.strip(), display_name=display_name.strip(), password_hash=hash_password(password),
-                is_active=True, created_at=clock.now())
+                is_active=True, created_at=clock.now(), phone=_phone_value(phone))
     user.roles = _lookup(Role, roles, "role")
     user.departments = _lookup(Department, departments, "department")
     db.session.add(user)
@@ -138,13 +144,14 @@ def add_person(username: str, *, display_name: str, password: str, roles: Iterab
 
 
 def update_person(user_id: int, *, display_name: str, roles: Iterable[str], departments: Iterable[str],
-                  projects: Iterable[str]) -> None:
-    """Change a user's name, roles, departments and projects together; raise NotFound/InvalidRequest."""
+                  projects: Iterable[str], phone: str = "") -> None:
+    """Change a user's name, roles, departments, projects and mobile together; raise NotFound/InvalidRequest."""
     user = _user(user_id)
-    errors = _person_errors(username=user.username, display_name=display_name, roles=roles)
+    errors = _person_errors(username=user.username, display_name=display_name, roles=roles) | _phone_errors(phone)
     if errors:
         raise InvalidRequestError("请更正标记的字段 / please correct the marked fields", errors=errors)
     user.display_name = display_name.strip()
+    user.phone = _phone_value(phone)
     user.roles = _lookup(Role, roles, "role")
     user.departments = _lookup(Department, departments, "department")
     _set_projects(user.id, projects)
@@ -204,6 +211,19 @@ def _user(user_id: int) -> User:
     if user is None:
         raise NotFoundError(f"用户不存在 / no user {user_id}")
     return user
+
+
+def _phone_errors(phone: str) -> dict[str, str]:
+    """Empty is allowed (no texts for this person); otherwise a mainland mobile, so the alert's text can go."""
+    if phone.strip() and not is_mobile_number(phone):
+        return {"phone": "请填写 11 位手机号（以 1 开头，可加 +86） / enter an 11-digit mobile number "
+                         "starting with 1 (+86 optional)"}
+    return {}
+
+
+def _phone_value(phone: str) -> str | None:
+    """Stored without the spaces and dashes people type (fits the column: at most +86 and 11 digits)."""
+    return re.sub(r"[\s-]", "", phone) or None
 
 
 def _person_errors(*, username: str, display_name: str, roles: Iterable[str]) -> dict[str, str]:

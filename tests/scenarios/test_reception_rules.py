@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import User
 from app.models.jobs import OutboxMessage
 from app.services.auth import principal_for_user
 from app.services.settings import change_setting
@@ -135,21 +135,45 @@ def test_any_process_that_reads_ticket_data_is_a_ticket_process_not_just_recepti
 # ---- a night emergency alerts a person at once ----------------------------------------------------------
 
 @pytest.fixture
-def on_call(app, staff, api_as):
-    """An engineer on call (setting engineer_on_call), and the mobiles of staff (config STAFF_PHONES)."""
-    engineer = api_as("oncall", "eng_supervisor", departments=("engineering",))
-    admin = api_as("boss", "admin")
-    actor = principal_for_user(_user_id(admin))
-    change_setting("engineer_on_call", "oncall", user=actor, clock=app.extensions["kefu"].clock)
-    app.extensions["kefu"] = dataclasses.replace(
-        app.extensions["kefu"], staff_phones={"oncall": ON_CALL_PHONE, "supervisor": SUPERVISOR_PHONE})
-    return engineer
+def admin(app, api_as):
+    """An admin at a browser, on the people pages."""
+    api_as("boss", "admin")
+    browser = Browser(app.test_client())
+    assert browser.log_in("boss").status_code == 302
+    return browser
+
+
+def set_phone(admin, user, phone):
+    """The admin types ``phone`` on the person's page and saves; the response."""
+    person = db.session.scalars(select(User).where(User.username == user.user.username)).one()
+    assert admin.get(f"/admin/people/{person.id}").status_code == 200
+    return admin.post(f"/admin/people/{person.id}", {"display_name": person.display_name,
+                                                     "roles": sorted(person.role_keys),
+                                                     "departments": sorted(person.department_keys), "phone": phone})
+
+
+def put_on_call(app, username):
+    actor = principal_for_user(db.session.scalars(select(User.id).where(User.username == "boss")).one())
+    change_setting("engineer_on_call", username, user=actor, clock=app.extensions["kefu"].clock)
+
+
+@pytest.fixture
+def on_call(app, staff, admin):
+    """The technician is the engineer on call (setting engineer_on_call); the admin typed their mobile and the
+    CS supervisor's on the people pages."""
+    assert set_phone(admin, staff.tech, ON_CALL_PHONE).status_code == 302
+    assert set_phone(admin, staff.supervisor, SUPERVISOR_PHONE).status_code == 302
+    put_on_call(app, staff.tech.user.username)
+    return staff.tech
 
 
 def _user_id(api):
-    from app.models import User
-
     return db.session.scalars(select(User.id).where(User.username == api.user.username)).one()
+
+
+def night_alert(desk, ticket):
+    [alert] = [event for event in desk.instance(ticket)["events"] if event["action"] == "night_emergency_alert"]
+    return alert["data"]
 
 
 def test_a_night_emergency_alerts_the_engineer_on_call_and_the_supervisor_at_once(desk, staff, on_call):
@@ -165,9 +189,61 @@ def test_a_night_emergency_alerts_the_engineer_on_call_and_the_supervisor_at_onc
         assert ticket.number in text and "楼上水管爆裂" in text and OWNER_PHONE in text
     # Dispatched at once, and the timeline says who was told.
     assert desk.open_task_names(ticket) == ["dispatch_technician"]
-    [alert] = [event for event in desk.instance(ticket)["events"] if event["action"] == "night_emergency_alert"]
-    assert alert["data"]["notified"] == ["oncall", "supervisor"]
-    assert alert["data"]["texted"] == ["oncall", "supervisor"]
+    alert = night_alert(desk, ticket)
+    assert alert["notified"] == ["tech", "supervisor"]
+    assert alert["texted"] == ["tech", "supervisor"] and alert["not_texted"] == []
+
+
+def test_an_admin_types_a_technicians_mobile_and_a_bad_one_is_marked_and_kept(app, staff, admin):
+    refused = set_phone(admin, staff.tech, "0571-8888666")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'id="error-phone"' in page and "11 位手机号" in page
+    assert 'value="0571-8888666"' in page
+    assert _phone_of("tech") is None
+
+    assert set_phone(admin, staff.tech, "+86 137-0000-0001").status_code == 302
+    assert _phone_of("tech") == "+8613700000001"
+    person = admin.get(f"/admin/people/{_user_id(staff.tech)}").get_data(as_text=True)
+    assert 'value="+8613700000001"' in person
+    listed = admin.get("/admin/people").get_data(as_text=True)
+    assert "+8613700000001" in listed
+
+    # Emptied again: the person has no mobile.
+    assert set_phone(admin, staff.tech, "").status_code == 302
+    assert _phone_of("tech") is None
+
+
+def test_the_engineer_on_call_is_texted_at_the_mobile_the_admin_typed(app, desk, staff, admin):
+    assert set_phone(admin, staff.tech, "13912345678").status_code == 302
+    put_on_call(app, "tech")
+    desk.clock.set(NIGHT)
+    ticket = desk.open(by=staff.night, emergency=True, urgency="urgent", part="plumbing", description="水管爆裂。")
+    [text] = texts_to("13912345678")
+    assert ticket.number in text and "水管爆裂" in text
+    # The supervisor has no mobile: told in the app, and the timeline says no text could be sent.
+    assert bell(staff.supervisor) == [("night_emergency", ticket.number)]
+    alert = night_alert(desk, ticket)
+    assert alert["texted"] == ["tech"] and alert["not_texted"] == ["supervisor"]
+    assert every_text_recipient() - {OWNER_PHONE} == {"13912345678"}
+
+
+def test_a_staff_mobile_shows_on_admin_pages_only(app, desk, staff, on_call):
+    desk.clock.set(NIGHT)
+    ticket = desk.open(by=staff.night, emergency=True, urgency="urgent", part="plumbing", description="水管爆裂。")
+    [dispatch] = desk.instance(ticket)["tasks"]
+    seen = [staff.eng_super.get(f"/tasks/{dispatch['id']}").get_data(as_text=True),
+            staff.supervisor.get(f"/instances/{ticket.instance_id}").get_data(as_text=True)]
+    console = Browser(app.test_client())
+    assert console.log_in("eng_super").status_code == 302
+    seen += [console.get(f"/tasks/{dispatch['id']}").get_data(as_text=True),
+             console.get(f"/tickets/{ticket.number}").get_data(as_text=True)]
+    assert not any(ON_CALL_PHONE in text or SUPERVISOR_PHONE in text for text in seen)
+
+
+def _phone_of(username):
+    db.session.expire_all()
+    return db.session.scalars(select(User.phone).where(User.username == username)).one()
 
 
 def test_without_an_engineer_on_call_the_supervisor_is_still_alerted(desk, staff):
@@ -175,9 +251,9 @@ def test_without_an_engineer_on_call_the_supervisor_is_still_alerted(desk, staff
     ticket = desk.open(by=staff.night, emergency=True, urgency="urgent", part="electrical",
                        description="整栋楼停电。")
     assert bell(staff.supervisor) == [("night_emergency", ticket.number)]
-    [alert] = [event for event in desk.instance(ticket)["events"] if event["action"] == "night_emergency_alert"]
-    assert alert["data"]["engineer_on_call"] is None
-    assert alert["data"]["texted"] == []  # nobody's mobile is configured
+    alert = night_alert(desk, ticket)
+    assert alert["engineer_on_call"] is None
+    assert alert["texted"] == [] and alert["not_texted"] == ["supervisor"]  # the supervisor has no mobile
 
 
 def test_a_night_call_that_is_no_emergency_and_a_day_emergency_alert_nobody(desk, staff, on_call):

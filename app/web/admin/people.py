@@ -34,7 +34,7 @@ def new_person() -> Any:
         user = user_service.add_person(values["username"], display_name=values["display_name"],
                                        password=request.form.get("password", ""), roles=values["roles"],
                                        departments=values["departments"], projects=values["projects"],
-                                       clock=current_app.extensions["kefu"].clock)
+                                       phone=values["phone"], clock=current_app.extensions["kefu"].clock)
     except (InvalidRequestError, ConflictError) as exc:
         flash(exc.message, "danger")
         return _person_form(values=values, errors=exc.errors, person=None,
@@ -52,7 +52,8 @@ def person(user_id: int) -> Any:
     values = _submitted()
     try:
         user_service.update_person(user_id, display_name=values["display_name"], roles=values["roles"],
-                                   departments=values["departments"], projects=values["projects"])
+                                   departments=values["departments"], projects=values["projects"],
+                                   phone=values["phone"])
     except InvalidRequestError as exc:
         flash(exc.message, "danger")
         return _person_form(values=values, errors=exc.errors, person=found, status=422)
@@ -94,6 +95,7 @@ def activate(user_id: int) -> Response:
 def _submitted() -> dict[str, Any]:
     return {"username": request.form.get("username", "").strip(),
             "display_name": request.form.get("display_name", "").strip(),
+            "phone": request.form.get("phone", "").strip(),
             "roles": request.form.getlist("roles"), "departments": request.form.getlist("departments"),
             "projects": request.form.getlist("projects")}
 
@@ -101,8 +103,10 @@ def _submitted() -> dict[str, Any]:
 def _person_form(*, values: dict[str, Any], errors: dict[str, str], person: user_service.Person | None,
                  status: int = 200) -> tuple[str, int]:
     shown = values or ({"username": person.username, "display_name": person.display_name, "roles": person.roles,
-                        "departments": person.departments, "projects": person.projects} if person else
-                       {"username": "", "display_name": "", "roles": [], "departments": [], "projects": []})
+                        "departments": person.departments, "projects": person.projects,
+                        "phone": person.phone or ""} if person else
+                       {"username": "", "display_name": "", "roles": [], "departments": [], "projects": [],
+                        "phone": ""})
     page = render_template("admin/people_form.html", person=person, values=shown, errors=errors,
                            roles=user_service.all_roles(), departments=list_departments(), projects=list_projects(),
                            is_me=person is not None and person.id == current_user.principal.id)
