@@ -54,6 +54,8 @@ def _plain(value: Any) -> Any:
         return value
     plain = {key: _plain(item) for key, item in value.items()
              if not key.startswith("x-") and key not in ("examples", "default")}
+    if isinstance(plain.get("pattern"), str):  # ECMA-262, as the server matches: \d is [0-9], not any digit
+        plain["pattern"] = plain["pattern"].replace("\\d", "[0-9]")
     if plain.get("format") == "date-time":
         plain["format"] = DATE_TIME
     elif plain.get("format") == "date":
@@ -66,9 +68,17 @@ def date_formats(now: Callable[[], datetime]) -> dict[str, st.SearchStrategy[str
     near = st.integers(-30 * 24 * 60, 60 * 24 * 60).map(lambda minutes: now() + timedelta(minutes=minutes))
     anywhere = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 12, 31),
                             timezones=st.sampled_from([now().tzinfo, *_OFFSETS]))
-    moments = st.one_of(near.map(_in_shanghai), near, anywhere)
+    moments = st.one_of(st.builds(_office_hours_soon, st.just(now), st.integers(0, 9), st.integers(8, 17),
+                                  st.sampled_from([0, 15, 30, 45])),
+                        near.map(_in_shanghai), near, anywhere)
     return {DATE_TIME: moments.map(lambda moment: moment.isoformat()),
             DATE: moments.map(lambda moment: moment.date().isoformat())}
+
+
+def _office_hours_soon(now: Callable[[], datetime], days: int, hour: int, minute: int) -> datetime:
+    """An appointment a person would make: some day soon, in office hours in Shanghai (a weekend too)."""
+    day = _in_shanghai(now()) + timedelta(days=days)
+    return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
 
 
 def _in_shanghai(moment: datetime) -> datetime:
