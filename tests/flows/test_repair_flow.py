@@ -387,8 +387,10 @@ def test_waiting_for_parts_pauses_the_clock_and_moves_the_deadline_by_exactly_th
 
     with pytest.raises(InvalidFormError) as no_parts:
         flows.complete(repair, "carry_out_repair", {"waiting_for_parts": True})
-    assert no_parts.value.errors == {"parts_note": "必填 / required"}
-    paused = flows.complete(repair, "carry_out_repair", {"waiting_for_parts": True, "parts_note": "缺专用卷材。"})
+    assert no_parts.value.errors == {"parts_note": "必填 / required", "parts_expected_at": "必填 / required"}
+    expected = (flows.clock.now() + timedelta(days=2)).isoformat()  # inside the pause cap: no approval
+    paused = flows.complete(repair, "carry_out_repair", {"waiting_for_parts": True, "parts_note": "缺专用卷材。",
+                                                         "parts_expected_at": expected})
 
     assert where(flows, paused, "parts_arrived") == ("technician", None, TECHNICIAN)
     assert stage_of(flows, paused, "parts_arrived") == "repair"
@@ -413,7 +415,8 @@ def test_waiting_for_parts_pauses_the_clock_and_moves_the_deadline_by_exactly_th
 def test_waiting_for_parts_found_at_the_inspection_pauses_before_the_repair(flows):
     visit = appointed(flows, dispatched(flows, reported(flows)))
 
-    paused = inspected(flows, visit, waiting_for_parts=True, parts_note="需订购配件。")
+    paused = inspected(flows, visit, waiting_for_parts=True, parts_note="需订购配件。",
+                       parts_expected_at=(flows.clock.now() + timedelta(days=1)).isoformat())
 
     assert ready_names(paused) == ["parts_arrived"]
     flows.clock.advance(timedelta(hours=10))
@@ -496,7 +499,9 @@ def test_a_deadline_missed_before_a_pause_is_followed_up_only_once(flows):
     overdue = flows.engine.fire_due_timers(repair.state)
     assert ready_names(overdue) == ["carry_out_repair", "eng_supervisor_follow_up"]
 
-    paused = flows.complete(overdue, "carry_out_repair", {"waiting_for_parts": True, "parts_note": "缺阀门。"})
+    expected = (flows.clock.now() + timedelta(days=2)).isoformat()
+    paused = flows.complete(overdue, "carry_out_repair", {"waiting_for_parts": True, "parts_note": "缺阀门。",
+                                                          "parts_expected_at": expected})
     assert flows.task_data(paused, "parts_arrived")["escalation_level"] == 2  # the main path knows too
     flows.clock.advance(timedelta(hours=5))
     resumed = flows.complete(paused, "parts_arrived", {})
@@ -583,3 +588,20 @@ def test_a_common_area_without_a_handover_date_is_flagged_and_treated_as_outside
     order = flows.task_data(started, "dispatch_technician")
     assert decided(flows, started) == (False, "property", "property")
     assert order["warranty_unknown"] is True
+
+
+def test_a_long_wait_for_parts_waits_for_the_cs_supervisor_and_a_refusal_sends_the_repair_on(flows):
+    repair = until_repair(flows, reported(flows))
+    expected = flows.clock.now() + timedelta(days=7)  # longer than pause_cap_days (3)
+    asked = flows.complete(repair, "carry_out_repair", {"waiting_for_parts": True, "parts_note": "进口阀门缺货。",
+                                                        "parts_expected_at": expected.isoformat()})
+
+    approval = flows.task(asked, "approve_parts_pause")
+    assert (approval.lane, approval.form_key, ready_names(asked)) == (
+        "cs_supervisor", "repair_pause_approval.json", ["approve_parts_pause"])
+    allowed = flows.complete(asked, "approve_parts_pause", {"pause_approved": True, "pause_review_note": "同意。"})
+    assert flows.task(allowed, "parts_arrived").due_at == expected  # the wait has its planned end
+
+    refused = flows.complete(asked, "approve_parts_pause", {"pause_approved": False,
+                                                            "pause_review_note": "改用国产阀门，不同意等待。"})
+    assert ready_names(refused) == ["carry_out_repair"]

@@ -48,7 +48,8 @@ def value_for(name: str, spec: dict[str, Any], rng: random.Random, now: datetime
     if kind in ("number", "integer"):
         return spec.get("default", max(spec.get("minimum", 0), 1 if kind == "integer" else 100.0))
     if spec.get("format") == "date-time":
-        local = (now + timedelta(days=1)).astimezone(SHANGHAI).replace(hour=10, minute=0, second=0, microsecond=0)
+        ahead = timedelta(days=rng.choice([1, 6]))  # a pause's planned end inside the cap or past it
+        local = (now + ahead).astimezone(SHANGHAI).replace(hour=10, minute=0, second=0, microsecond=0)
         while local.weekday() >= 5:
             local += timedelta(days=1)
         return local.isoformat()

@@ -163,7 +163,8 @@ def test_waiting_for_parts_stops_the_clock_and_the_deadline_moves_by_the_time_pa
     desk.handle(staff.tech, ticket, "inspect_on_site", INSPECTION)
     desk.clock.advance(timedelta(hours=2))
 
-    desk.handle(staff.tech, ticket, "carry_out_repair", {"waiting_for_parts": True, "parts_note": "缺专用卷材。"})
+    desk.handle(staff.tech, ticket, "carry_out_repair", {"waiting_for_parts": True, "parts_note": "缺专用卷材。",
+                                                         "parts_expected_at": (START + timedelta(days=2)).isoformat()})
 
     parts = desk.task_for(staff.tech, ticket, "parts_arrived")
     assert holder(parts) == ("technician", None, TECHNICIAN)
