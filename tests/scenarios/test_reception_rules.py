@@ -206,8 +206,10 @@ def test_an_admin_types_a_technicians_mobile_and_a_bad_one_is_marked_and_kept(ap
     assert _phone_of("tech") == "+8613700000001"
     person = admin.get(f"/admin/people/{_user_id(staff.tech)}").get_data(as_text=True)
     assert 'value="+8613700000001"' in person
+    # The list masks it, as every list masks phone numbers.
+    assert set_phone(admin, staff.tech, ON_CALL_PHONE).status_code == 302
     listed = admin.get("/admin/people").get_data(as_text=True)
-    assert "+8613700000001" in listed
+    assert "137****0001" in listed and ON_CALL_PHONE not in listed
 
     # Emptied again: the person has no mobile.
     assert set_phone(admin, staff.tech, "").status_code == 302
@@ -239,6 +241,7 @@ def test_a_staff_mobile_shows_on_admin_pages_only(app, desk, staff, on_call):
     seen += [console.get(f"/tasks/{dispatch['id']}").get_data(as_text=True),
              console.get(f"/tickets/{ticket.number}").get_data(as_text=True)]
     assert not any(ON_CALL_PHONE in text or SUPERVISOR_PHONE in text for text in seen)
+    assert "夜间紧急提醒" in seen[-1]  # the ticket's timeline names the alert
 
 
 def _phone_of(username):

@@ -337,6 +337,7 @@ _ACTIONS = {
     "unclaim": lazy_gettext("Gave back"), "assign": lazy_gettext("Assigned"), "timer": lazy_gettext("Timer fired"),
     "error": lazy_gettext("Error"), "call_attached": lazy_gettext("Repeat call"),
     "escalated": lazy_gettext("Escalated"), "incident": lazy_gettext("Incident"), "retried": lazy_gettext("Retried"),
+    "night_emergency_alert": lazy_gettext("Night emergency alert (who was told, who was texted, who has no mobile)"),
     # the admin console's repairs
     "suspended": lazy_gettext("Suspended"), "resumed": lazy_gettext("Resumed"),
     "terminated": lazy_gettext("Terminated"), "reassigned": lazy_gettext("Reassigned"),
