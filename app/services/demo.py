@@ -578,7 +578,8 @@ class _Simulation:
             return {"owner_agrees": True, "payment_method": rng.choice(("cash", "mobile", "fee_bill"))}
         if element == "carry_out_repair":
             if "parts" in fates and case.first(element):
-                return {"waiting_for_parts": True, "parts_note": "需订购配件，约两天到货。"}
+                return {"waiting_for_parts": True, "parts_note": "需订购配件，约两天到货。",
+                        "parts_expected_at": (self.clock.now() + timedelta(days=2)).isoformat()}
             return self._repair_record(task, user)
         if element == "parts_arrived":
             return {"parts_arrival_note": "配件已到。"}
