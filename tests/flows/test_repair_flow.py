@@ -1,7 +1,7 @@
 """Repair work order (维修工单): warranty, dispatch, visit, quote, repair, acceptance, confirmation, callback, review.
 
 Every test runs twice: with a stand-in callback (one ``call_owner`` task, nothing else) and with the
-shipped ``bpmn/callback.bpmn``, which waits 24 hours before the agent calls. The repair flow is
+shipped ``bpmn/callback.bpmn``, whose call is the agent's at once (due within 24 hours). The repair flow is
 deployed on its own, so it is its own bundle.
 
 Mid-flow the tests read what a ready task sees (``task_data``); ``StepResult.data`` is checked once
