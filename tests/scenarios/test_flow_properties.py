@@ -61,7 +61,7 @@ from tests.scenarios.conftest import (
 from tests.scenarios.form_data import submissions
 
 DEFAULT_EXAMPLES = 6
-STEPS = 30
+STEPS = 45
 
 # username, roles, departments, projects (none: every project); the staff of tests/scenarios/conftest.py
 # and two people who work on one project only.
@@ -85,9 +85,12 @@ USERNAMES = tuple(person[0] for person in PEOPLE)
 # Who records calls: mostly the desk, sometimes anyone (who may be refused).
 CALLERS = ("agent",) * 8 + ("night", "night", "supervisor", "lanting_agent", "tech", "manager")
 PROJECTS = ("lanting", "lanting", "binjiang", "nowhere")
+# Every category, repairs and complaints (the long flows) more often.
+CATEGORIES = ("repair", "repair", "repair", "complaint", "complaint", "complaint", "consultation", "life_service",
+              "suggestion", "praise", "other")
 UNITS = (HANDED_OVER_2_YEARS_AGO, HANDED_OVER_6_YEARS_AGO, COMMON_AREA, OTHER_PROJECT_UNIT, "2号地库", "1栋大堂")
 RETRIES = 3
-OPEN_TICKETS = 4  # at most this many open at once, so that the steps take tickets far, not only open them
+OPEN_TICKETS = 3  # at most this many open at once, so that the steps take tickets far, not only open them
 REFUSED = {403, 404, 409}
 WAITS = st.one_of(st.integers(1, 180).map(lambda n: timedelta(minutes=n)),
                   st.integers(1, 72).map(lambda n: timedelta(hours=n)),
@@ -192,7 +195,7 @@ class Flows(RuleBasedStateMachine):
         self.seen_by: dict[str, list[str]] = {}  # open task id -> who has it in their inbox
         self.strategies: dict[tuple[str, tuple[Any, ...]], st.SearchStrategy[dict[str, Any]]] = {}
         self.intake = submissions(self._start_form(), self._people(None, None), self.clock.now,
-                                  hints={"project": st.sampled_from(PROJECTS),
+                                  hints={"project": st.sampled_from(PROJECTS), "category": st.sampled_from(CATEGORIES),
                                          "unit": st.sampled_from(UNITS) | st.text(min_size=1, max_size=20)})
 
     def teardown(self) -> None:
