@@ -128,7 +128,8 @@ def _compile_changed(uploaded: Mapping[str, bytes]) -> tuple[_Checked, dict[str,
     compiled = []
     for plan in changed:
         try:
-            compiled.append(compile_bundle(library, plan, names, SYSTEM_VARIABLES))
+            compiled.append(compile_bundle(library, plan, names, SYSTEM_VARIABLES,
+                                           start_variables(library, plan.process_id)))
         except DefinitionError as exc:
             problems.extend(exc.problems)
     return _Checked(library.texts, compiled), latest, _unique(problems)

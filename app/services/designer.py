@@ -29,7 +29,14 @@ from app.extensions import db
 from app.models import Role
 from app.models.designer import DesignerDraft
 from app.services.access import Actor
-from app.services.deploy import NOT_EXECUTABLE, DeployedVersion, check_files, deploy_files, latest_texts
+from app.services.deploy import (
+    NOT_EXECUTABLE,
+    DeployedVersion,
+    check_files,
+    deploy_files,
+    latest_texts,
+    start_variables,
+)
 from app.services.errors import ConflictError, InvalidDefinitionError, InvalidRequestError, NotFoundError
 from app.services.runtime import Runtime
 from app.services.tickets import SYSTEM_VARIABLES
@@ -198,7 +205,8 @@ def review_drafts() -> list[Problem]:
     if not drafts:
         return []
     library = read_drafts(latest_texts(), drafts)
-    return review_library(library, set(drafts), role_names(), SYSTEM_VARIABLES)
+    return review_library(library, set(drafts), role_names(), SYSTEM_VARIABLES,
+                          lambda process_id: start_variables(library, process_id))
 
 
 def deploy_drafts(rt: Runtime, *, user: Actor, only_mine: bool = False) -> list[DeployedVersion]:

@@ -133,3 +133,15 @@ def test_the_item_of_a_multi_instance_task_counts_as_set_inside_it():
     texts["df_main.bpmn"] = texts["df_main.bpmn"].replace(b'{{ extra | default("") }}', b"{{ square }} {{ other }}")
     assert [(element, variable) for element, variable, _ in findings(texts, "df_main")] == [
         ("review", "level"), ("review", "other")]
+
+
+def test_the_shipped_flows_read_only_what_every_path_sets():
+    from pathlib import Path
+
+    from app.services.deploy import read_definition_dir, start_variables
+
+    root = Path(__file__).resolve().parents[2]
+    library = read_library(read_definition_dir(root / "bpmn") | read_definition_dir(root / "forms"))
+    found = [finding for process_id in library.top_level_process_ids()
+             for finding in check_dataflow(library, process_id, start_variables(library, process_id))]
+    assert [(f.file, f.element_id, f.variable) for f in found] == []

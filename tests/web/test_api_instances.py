@@ -26,6 +26,11 @@ def gateway_with_unknown_variable(deploy) -> None:
     files = fixture_files("gateway.bpmn", "gateway_judge.json", "gateway_fix.json", "gateway_explain.json")
     assert b"valid == True" in files["gateway.bpmn"]
     files["gateway.bpmn"] = files["gateway.bpmn"].replace(b"valid == True", b"valid == True and severity > 3")
+    # The deploy's data-flow check refuses a read that nothing sets, so the diagram claims its starter sets it.
+    files["gateway.bpmn"] = files["gateway.bpmn"].replace(
+        b'isExecutable="true">', b'isExecutable="true"><bpmn:extensionElements><spiffworkflow:properties>'
+        b'<spiffworkflow:property name="startVariables" value="severity" /></spiffworkflow:properties>'
+        b'</bpmn:extensionElements>', 1)
     deploy(files)
 
 

@@ -27,11 +27,11 @@ SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 INSTRUCTIONS = """[zh]
 **处理时限**：{{ due_at }}
 
-类别：{{ category|label("category") }} · 紧急：{{ emergency }}
+类别：{{ category|label("category") }} · 紧急：{{ emergency|default(none) }}
 [en]
 **Due:** {{ due_at }}
 
-Category: {{ category|label("category") }} · Emergency: {{ emergency }}"""
+Category: {{ category|label("category") }} · Emergency: {{ emergency|default(none) }}"""
 
 
 def reception_with(instructions: str) -> bytes:
