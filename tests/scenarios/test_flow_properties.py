@@ -44,6 +44,7 @@ from app.services.auth import issue_token
 from app.services.deploy import deploy_files
 from app.services.organisation import create_project, create_unit, limit_user_to_projects
 from app.services.people_choice import people_to_pick
+from app.services.staffing import supervisor_of
 from app.services.timers import due_instance_ids
 from app.services.users import create_user
 from app.worker import Worker
@@ -333,6 +334,7 @@ class Flows(RuleBasedStateMachine):
                                   .distinct()).all()
         db.session.rollback()
         roles = {row.role for row in rows}
+        roles |= {supervisor_of(role) for role in roles} - {None}  # they stand in for a lane that has nobody
         named = {row.assignee for row in rows}
         return [name for name, person_roles, _departments, _projects in PEOPLE
                 if name in named or roles.intersection(person_roles)]
