@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +21,11 @@ from app.engine import (
     plan_bundles,
     read_library,
 )
-from app.engine.library import BPMN_NS, ProcessInfo
 from app.extensions import db
 from app.models import Bundle, DiskFile
 from app.services.access import Actor
 from app.services.errors import ConflictError, InvalidDefinitionError
-from app.services.instances import TICKET_INTAKE_FIELDS
+from app.services.instances import TICKET_DATA
 from app.services.runtime import Runtime
 from app.services.tickets import SYSTEM_VARIABLES
 from app.services.users import role_names
@@ -81,19 +81,30 @@ def latest_texts() -> dict[str, bytes]:
 def start_variables(library: Library, process_id: str) -> frozenset[str]:
     """What the application itself puts in the data when it starts ``process_id``.
 
-    The ticket service opens a ticket for a process whose start form records a call (the same rule as
-    ``instances.ticket_kind``) and starts it with SYSTEM_VARIABLES; a process may declare more with
-    its ``startVariables`` property (read by the data-flow check itself).
+    A process whose diagrams or tables read the ticket's data is a ticket process (the rule of
+    ``instances.ticket_kind``): the ticket service starts it with SYSTEM_VARIABLES, or refuses to
+    start it outside a ticket. A process may declare more with its ``startVariables`` property
+    (read by the data-flow check itself).
     """
-    info = library.processes.get(process_id)
-    form = library.forms.get(info.forms.get(_start_event_id(info) or "", "")) if info else None
-    required = set((form or {}).get("required") or ())
-    return SYSTEM_VARIABLES if required.issuperset(TICKET_INTAKE_FIELDS) else frozenset()
+    reads_ticket_data = any(_READS_TICKET_DATA.search(text.decode("utf-8", "replace"))
+                            for text in _bundle_diagrams(library, process_id))
+    return SYSTEM_VARIABLES if reads_ticket_data else frozenset()
 
 
-def _start_event_id(info: ProcessInfo) -> str | None:
-    starts = info.node.iterfind(f"{{{BPMN_NS}}}startEvent")
-    return next((start.get("id") for start in starts if start.get("id") in info.forms), None)
+_READS_TICKET_DATA = re.compile(r"\b(?:" + "|".join(TICKET_DATA) + r")\b")
+
+
+def _bundle_diagrams(library: Library, process_id: str) -> Iterator[bytes]:
+    seen: set[str] = set()
+    pending = [process_id]
+    while pending:
+        info = library.processes.get(pending.pop())
+        if info is None or info.process_id in seen:
+            continue
+        seen.add(info.process_id)
+        yield library.texts[info.file]
+        yield from (library.texts[library.decisions[d]] for d in info.decisions.values() if d in library.decisions)
+        pending.extend(info.calls.values())
 
 
 def read_definition_dir(folder: Path) -> dict[str, bytes]:

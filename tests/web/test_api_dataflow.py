@@ -77,18 +77,19 @@ def ticket_files() -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted((FIXTURES / "tickets").iterdir())}
 
 
-def test_a_process_opened_as_a_ticket_may_read_what_the_ticket_service_sets_at_start(designer):
-    # its start form records a call (project, unit, category), so the ticket service starts it with reported_at
+def test_a_ticket_process_may_read_what_the_ticket_service_sets_at_start(designer):
+    # it reads the ticket's data, so it only ever starts as a ticket, with reported_at and the rest
     assert upload(designer, ticket_files()).status_code == 201
 
 
-def test_a_process_that_is_no_ticket_may_not_read_the_ticket_data(designer):
-    texts = files(*MAIN, edit=("df_main.bpmn", "squares = [n * n", 'level = reported_at\nsquares = [n * n'))
+def test_a_process_that_reads_no_ticket_data_does_not_start_with_it(designer):
+    # escalation_level alone does not make a ticket process: a generic start gives it no ticket data
+    texts = files(*MAIN, edit=("df_main.bpmn", "squares = [n * n", 'level = escalation_level\nsquares = [n * n'))
 
     response = upload(designer, texts)
 
     assert response.status_code == 422
-    assert [(p["element_id"], "reads 'reported_at'" in p["message"]) for p in response.json["problems"]] == [
+    assert [(p["element_id"], "reads 'escalation_level'" in p["message"]) for p in response.json["problems"]] == [
         ("prepare", True)]
 
 
