@@ -23,7 +23,7 @@ def test_the_dashboard_draws_its_charts_for_a_manager(staff, back_office):
     expect(manager.locator("#kpi-received")).to_have_text("1")
     expect(manager.locator("#kpi-completion_rate")).to_have_text("0.0%")
     expect(manager.locator("[data-kpi=timeliness_rate]")).to_have_attribute(
-        "title", "及时率 = 期间内按时限关闭的工单 ÷ 期间内关闭的工单")
+        "title", "及时率 = 期间内按时限关闭的工单 ÷ 期间内关闭、有时限的工单（无时限的不计入）")
     for chart in CHARTS:
         expect(manager.locator(f"canvas#{chart}")).to_be_visible()
     drawn = manager.evaluate("""(ids) => ids.map((id) => {
