@@ -86,6 +86,8 @@ def test_an_agent_records_a_call_with_the_keyboard_alone(staff):
     agent.keyboard.type("卫生间地漏返水。")
     tab_to(agent, "part")
     agent.keyboard.press("ArrowDown")  # a closed list takes the next choice: the first part
+    expect(agent.locator("#part")).to_have_value("structure")
+    agent.keyboard.press("ArrowDown")
     expect(agent.locator("#part")).to_have_value("roof_waterproof")
     agent.keyboard.press("ArrowDown")
     expect(agent.locator("#part")).to_have_value("kitchen_bathroom_waterproof")
