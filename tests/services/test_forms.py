@@ -3,7 +3,7 @@
 import pytest
 
 from app.services.errors import InvalidFormError
-from app.services.forms import clean_submission
+from app.services.work.forms import clean_submission
 
 MONEY_FORM = {"type": "object", "properties": {"fee": {"type": "number", "multipleOf": 0.01, "x-widget": "money"}}}
 
@@ -42,7 +42,7 @@ def test_a_nested_field_error_has_a_dotted_path():
 
 
 def test_the_people_a_dispatch_form_offers_are_the_active_technicians_of_the_department(app, clock):
-    from app.services.users import create_user, people_with_role
+    from app.services.people.users import create_user, people_with_role
 
     create_user("zheng", password="pw-123456", roles=["technician"], departments=["engineering"], clock=clock,
                 display_name="郑师傅")
@@ -50,3 +50,19 @@ def test_the_people_a_dispatch_form_offers_are_the_active_technicians_of_the_dep
     create_user("wu", password="pw-123456", roles=["eng_supervisor"], departments=["engineering"], clock=clock)
     assert people_with_role("technician", department="engineering") == [("zheng", "郑师傅")]
     assert {name for name, _ in people_with_role("technician")} == {"zheng", "qian"}
+
+
+DATE_TIME_FORM = {"type": "object", "properties": {"visit_at": {"type": "string", "format": "date-time"}}}
+
+
+def test_a_date_time_with_its_offset_is_accepted():
+    assert clean_submission(DATE_TIME_FORM, {"visit_at": "2026-01-05T09:30:00+08:00"}) == {
+        "visit_at": "2026-01-05T09:30:00+08:00"}
+
+
+@pytest.mark.parametrize("value", ["tomorrow", "2026-01-05T09:30:00", "2026-01-05", "2026-13-05T09:30:00+08:00"])
+def test_a_date_time_field_refuses_what_is_not_an_rfc3339_time(value):
+    # jsonschema checks "date-time" only when rfc3339-validator is installed (setup.cfg depends on it).
+    with pytest.raises(InvalidFormError) as refused:
+        clean_submission(DATE_TIME_FORM, {"visit_at": value})
+    assert list(refused.value.errors) == ["visit_at"]
