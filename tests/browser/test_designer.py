@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Bundle
-from app.services.users import create_user
+from app.services.people.users import create_user
 from tests.browser.conftest import PASSWORD
 from tests.browser.console import submit
 
@@ -140,11 +140,11 @@ def test_a_designer_adds_a_supervisor_step_with_a_new_form_and_only_new_complain
     expect(page.locator('[data-entry-id="kefu-form"] select')).to_have_value("complaint_precheck.json")
     page.locator('[data-entry-id="kefu-instructions"] textarea').fill("请先核实投诉内容：{{ description }}")
 
-    page.evaluate("kefuTest.show(150, 150, 1400, 1350)")
-    page.evaluate("kefuTest.select('flow_start_complaint_gw_judge')")
+    page.evaluate("kefuTest.show(0, 50, 1400, 1450)")  # gw_night clear of the palette
+    page.evaluate("kefuTest.select('flow_start_complaint_gw_night')")
     page.locator('.djs-context-pad [data-action="delete"]').click()
     connect(page, "start_complaint", task_id)
-    connect(page, task_id, "gw_judge")
+    connect(page, task_id, "gw_night")
     page.locator("#save-draft").click()
     expect(page.locator("#designer-status")).to_have_attribute("data-state", "success")
 
@@ -189,7 +189,7 @@ def test_a_designer_adds_a_supervisor_step_with_a_new_form_and_only_new_complain
         re.compile(r"\bdiff-added\b"))
     expect(complaint.locator('.djs-element[data-element-id="lane_cs_supervisor"]').first).to_have_class(
         re.compile(r"\bdiff-changed\b"))
-    expect(complaint.locator('.diff-change[data-element-id="flow_start_complaint_gw_judge"]')).to_have_attribute(
+    expect(complaint.locator('.diff-change[data-element-id="flow_start_complaint_gw_night"]')).to_have_attribute(
         "data-kind", "removed")
     expect(page.locator('.diff-file[data-file="complaint_precheck.json"]')).to_contain_text("precheck_note")
 
