@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from app.extensions import db
 from tests.databases import TestDatabases
 
 FIXTURES = Path(__file__).parent / "fixtures"
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+pytest_plugins = ["tests.support.fixtures"]  # START, ROLES, clock, make_clock, ...
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,10 +55,10 @@ def compiled_translations() -> None:
 def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests hash with one PBKDF2 round: scrypt costs ~0.2 s a user and an estate makes nine.
 
-    Production keeps scrypt (``app.services.auth.hash_password``); checking a password reads the
+    Production keeps scrypt (``app.services.people.auth.hash_password``); checking a password reads the
     method from the stored hash, so logins in tests stay real.
     """
-    monkeypatch.setattr("app.services.users.hash_password",
+    monkeypatch.setattr("app.services.people.users.hash_password",
                         lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
 
 
@@ -80,11 +79,6 @@ def database_url(databases: TestDatabases) -> Iterator[str]:
     url = databases.clone()
     yield url
     databases.drop(url)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
 
 
 @pytest.fixture
@@ -113,8 +107,8 @@ class ApiUser:
 
 @pytest.fixture
 def make_user(app: Flask, clock: ManualClock) -> Callable[..., ApiUser]:
-    from app.services.auth import issue_token
-    from app.services.users import create_user
+    from app.services.people.auth import issue_token
+    from app.services.people.users import create_user
 
     def make(username: str, *roles: str, departments: tuple[str, ...] = ()) -> ApiUser:
         user = create_user(username, password="secret-pw-1", roles=roles or ("cs_agent",),
@@ -133,7 +127,7 @@ def fixture_files(*names: str) -> dict[str, bytes]:
 @pytest.fixture
 def deploy(app: Flask) -> Callable[..., list[Any]]:
     """Deploy files (default: every top-level fixture) as an API upload would."""
-    from app.services.deploy import deploy_files
+    from app.services.definitions.deploy import deploy_files
 
     def run(files: dict[str, bytes] | None = None) -> list[Any]:
         return deploy_files(app.extensions["kefu"], files if files is not None else fixture_files(), user=None)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -27,17 +26,10 @@ from app.engine import (
     plan_bundles,
     read_library,
 )
+from tests.support.fixtures import ROLES, START, ready_names  # noqa: F401  (tests import them from here)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BROKEN = FIXTURES / "broken"
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
-ROLES = {
-    name: name
-    for name in (
-        "cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head",
-        "eng_supervisor", "technician", "property_manager", "designer", "admin",
-    )
-}
 
 
 @dataclass
@@ -82,10 +74,6 @@ def ready_task(result: StepResult, name: str) -> UserTaskView:
     return matches[0]
 
 
-def ready_names(result: StepResult) -> list[str]:
-    return sorted(task.name for task in result.ready_tasks)
-
-
 @pytest.fixture
 def fixture_texts() -> Callable[..., dict[str, bytes]]:
     """``fixture_texts("caller.bpmn", "callee.bpmn", replace={...})``: the named fixture files plus every form.
@@ -113,11 +101,6 @@ def compile_fixture(fixture_texts: Callable[..., dict[str, bytes]]) -> Callable[
         return deployment.bundles
 
     return compile_files
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +26,10 @@ from app.engine import (
     plan_bundles,
     read_library,
 )
-from app.services.forms import clean_submission
+from app.services.work.forms import clean_submission
+from tests.support.fixtures import ROLES, START, ready_names  # noqa: F401  (tests import them from here)
 
 ROOT = Path(__file__).resolve().parents[2]
-START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
-ROLES = {
-    name: name
-    for name in (
-        "cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head",
-        "eng_supervisor", "technician", "property_manager", "designer", "admin",
-    )
-}
 
 
 def shipped_texts(*diagrams: str) -> dict[str, bytes]:
@@ -79,15 +72,6 @@ class Flows:
         """Move the clock on by ``delta`` and fire every timer that is then due."""
         self.clock.advance(delta)
         return self.engine.fire_due_timers(result.state)
-
-
-def ready_names(result: StepResult) -> list[str]:
-    return sorted(task.name for task in result.ready_tasks)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
 
 
 @pytest.fixture

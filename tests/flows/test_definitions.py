@@ -11,10 +11,9 @@ from jsonschema import Draft202012Validator
 
 from app.engine import DefinitionError, compile_bundle, plan_bundles, read_library
 from app.engine.library import FORM_PROPERTY, NS, bpmn_tag, spiff_properties
+from tests.support.fixtures import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-ROLES = {key: key for key in ["cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head",
-                              "eng_supervisor", "technician", "property_manager", "designer", "admin"]}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 FORMS = sorted((ROOT / "forms").glob("*.json"))
 

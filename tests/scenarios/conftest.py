@@ -23,10 +23,11 @@ import pytest
 from flask import Flask
 
 from app.clock import ManualClock
-from app.services.organisation import create_project, create_unit
-from app.services.timers import due_instance_ids
+from app.services.people.organisation import create_project, create_unit
+from app.services.work.timers import due_instance_ids
 from app.worker import Worker
-from tests.conftest import START, Api
+from tests.conftest import Api
+from tests.support.fixtures import START
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {path.name: path.read_bytes()

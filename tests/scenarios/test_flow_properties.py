@@ -40,16 +40,16 @@ from app import create_app
 from app.clock import ManualClock
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
-from app.services.auth import issue_token
-from app.services.deploy import deploy_files
-from app.services.organisation import create_project, create_unit, limit_user_to_projects
-from app.services.people_choice import people_to_pick
-from app.services.staffing import supervisor_of
-from app.services.timers import due_instance_ids
-from app.services.users import create_user
+from app.services.definitions.deploy import deploy_files
+from app.services.people.auth import issue_token
+from app.services.people.organisation import create_project, create_unit, limit_user_to_projects
+from app.services.people.users import create_user
+from app.services.work.people_choice import people_to_pick
+from app.services.work.staffing import supervisor_of
+from app.services.work.timers import due_instance_ids
 from app.worker import Worker
 from tests import databases as test_databases
-from tests.conftest import START, Api, ApiUser, app_config
+from tests.conftest import Api, ApiUser, app_config
 from tests.scenarios.conftest import (
     COMMON_AREA,
     HANDED_OVER_2_YEARS_AGO,
@@ -60,6 +60,7 @@ from tests.scenarios.conftest import (
     years_before_today,
 )
 from tests.scenarios.form_data import submissions
+from tests.support.fixtures import START
 
 DEFAULT_EXAMPLES = 6
 STEPS = 45
@@ -379,7 +380,7 @@ class Flows(RuleBasedStateMachine):
         return reception["start_form"]
 
     def _people(self, department: str | None, project: str | None) -> Callable[[str], list[str]]:
-        """Whom a picker offers, as the task page offers them (``app.services.people_choice``)."""
+        """Whom a picker offers, as the task page offers them (``app.services.work.people_choice``)."""
         def offered(role: str) -> list[str]:
             people = sorted(people_to_pick(role, department=department, project_key=project).usernames)
             db.session.rollback()

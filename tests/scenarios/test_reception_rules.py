@@ -16,9 +16,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.models.jobs import OutboxMessage
-from app.services.auth import principal_for_user
+from app.services.people.auth import principal_for_user
 from app.services.settings import change_setting
-from tests.conftest import START
 from tests.console_client import Browser
 from tests.scenarios.conftest import (
     NIGHT,
@@ -29,6 +28,7 @@ from tests.scenarios.conftest import (
     intake,
     repair_until_confirmation,
 )
+from tests.support.fixtures import START
 
 LANDLINE = "0571-88886666"
 ON_CALL_PHONE = "13700000001"

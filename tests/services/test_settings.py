@@ -17,7 +17,8 @@ from app.models.settings import Setting, SettingChange
 from app.services.errors import InvalidFormError
 from app.services.people.users import create_user
 from app.services.settings import change_setting, get_setting
-from tests.conftest import START, fixture_files
+from tests.conftest import fixture_files
+from tests.support.fixtures import START
 from tests.web.test_api_uploads import upload
 
 READ_FLOW = Path(__file__).with_name("setting_read.bpmn")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.services.organisation import create_project, create_unit
-from app.services.users import create_user
+from app.services.people.organisation import create_project, create_unit
+from app.services.people.users import create_user
 from tests.console_client import PASSWORD, Browser
+from tests.support.fixtures import ROLE_NAMES
 
 TICKET_FIXTURES = Path(__file__).parent.parent / "fixtures" / "tickets"
 
@@ -155,8 +156,7 @@ def test_the_api_accepts_the_browser_session_but_only_with_the_csrf_token(app, e
     assert allowed.status_code == 422  # past the CSRF check, refused by the form
 
 
-ROLES = ("cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head", "eng_supervisor", "technician",
-         "property_manager", "designer", "admin")
+ROLES = ROLE_NAMES
 RECORDS_CALLS = {"cs_agent", "night_security", "cs_supervisor", "admin"}  # the reception's start roles
 WORKS_THE_TASK = {"cs_agent", "admin"}  # the fixture reception's only task is in the cs_agent lane
 SUPERVISES = {"cs_supervisor", "eng_supervisor", "property_manager", "admin"}
