@@ -1,7 +1,12 @@
-"""The only package that imports SpiffWorkflow. Callers use these names and plain values."""
+"""The only package that imports SpiffWorkflow. Callers use these names and plain values.
+
+Services import from here, never from a submodule (the `services-engine-facade` contract of `.importlinter`).
+"""
 
 from app.engine.bundles import BundlePlan, CompiledBundle, compile_bundle, parse_count, plan_bundles
-from app.engine.library import Library, read_library
+from app.engine.diff import FileDiff, diff_files
+from app.engine.instructions import render as fill_instructions
+from app.engine.library import BPMN_NS, DMN_NAMESPACES, Library, read_library
 from app.engine.problems import (
     DefinitionError,
     EngineRunError,
@@ -10,11 +15,32 @@ from app.engine.problems import (
     TaskNotFoundError,
     TaskNotReadyError,
 )
+from app.engine.repairs import MigrationRefusedError, instance_map, migrate, migration_problems, set_task_data
+from app.engine.review import not_runnable, read_drafts, review_library
 from app.engine.runtime import Engine, StepResult, UserTaskView
+from app.engine.scripting import ScriptCompileError, compile_expression, compile_script, expression_names
 from app.engine.serialization import UnknownSpecError
+from app.engine.settings import (
+    DECLARED_SETTINGS,
+    FRACTION,
+    INTEGER,
+    USERNAME,
+    SettingSpec,
+    SettingValue,
+    as_setting_value,
+    declared,
+)
+from app.engine.timers import TimerValueError, parse_timer_value
+from app.engine.working_time import DEFAULT_OFFICE_HOURS, OfficeHours, WorkingCalendar
+from app.engine.xml import MAX_XML_BYTES, UnsafeXmlError, parse_xml
 
 __all__ = [
-    "BundlePlan", "CompiledBundle", "DefinitionError", "Engine", "EngineRunError", "Library", "Problem",
-    "RunError", "StepResult", "TaskNotFoundError", "TaskNotReadyError", "UnknownSpecError", "UserTaskView",
-    "compile_bundle", "parse_count", "plan_bundles", "read_library",
+    "BPMN_NS", "DECLARED_SETTINGS", "DEFAULT_OFFICE_HOURS", "DMN_NAMESPACES", "FRACTION", "INTEGER",
+    "MAX_XML_BYTES", "USERNAME", "BundlePlan", "CompiledBundle", "DefinitionError", "Engine", "EngineRunError",
+    "FileDiff", "Library", "MigrationRefusedError", "OfficeHours", "Problem", "RunError", "ScriptCompileError",
+    "SettingSpec", "SettingValue", "StepResult", "TaskNotFoundError", "TaskNotReadyError", "TimerValueError",
+    "UnknownSpecError", "UnsafeXmlError", "UserTaskView", "WorkingCalendar", "as_setting_value", "compile_bundle",
+    "compile_expression", "compile_script", "declared", "diff_files", "expression_names", "fill_instructions",
+    "instance_map", "migrate", "migration_problems", "not_runnable", "parse_count", "parse_timer_value",
+    "parse_xml", "plan_bundles", "read_drafts", "read_library", "review_library", "set_task_data",
 ]
