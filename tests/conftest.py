@@ -24,8 +24,8 @@ from app import create_app
 from app.clock import ManualClock
 from app.extensions import db
 from tests.databases import TestDatabases
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 pytest_plugins = ["tests.support.fixtures"]  # START, ROLES, clock, make_clock, ...
 
 

@@ -3,7 +3,7 @@
 Every test gets a new database (cloned from the migrated template), the shipped ``bpmn/`` and
 ``forms/`` deployed, one project with a unit, and one user per role. The app runs on a
 ``ManualClock`` (``clock``) in werkzeug's server on a free port in a background thread; the test
-moves the clock and fires timers with ``app.services.timers`` (``fire_timers``).
+moves the clock and fires timers with ``app.services.work.timers`` (``fire_timers``).
 
 ``staff("tech", mobile=True)`` opens a browser context of its own (cookies, viewport) for one
 person and logs them in through the login page. When a test fails, each open page is saved as
@@ -34,17 +34,17 @@ from app import create_app
 from app.clock import ManualClock
 from app.extensions import db
 from app.models import HumanTask, Ticket
-from app.services import tasks as task_service
-from app.services import tickets as ticket_service
-from app.services.auth import Principal, principal_for_user
-from app.services.deploy import deploy_from_disk
+from app.services.definitions.deploy import deploy_from_disk
 from app.services.errors import InvalidDefinitionError
-from app.services.organisation import create_project, create_unit
-from app.services.timers import due_instance_ids, fire_due_timers
-from app.services.users import create_user, find_user
+from app.services.people.auth import Principal, principal_for_user
+from app.services.people.organisation import create_project, create_unit
+from app.services.people.users import create_user, find_user
+from app.services.work import tasks as task_service
+from app.services.work import tickets as ticket_service
+from app.services.work.timers import due_instance_ids, fire_due_timers
 from tests.conftest import app_config
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]

@@ -27,8 +27,8 @@ from app.engine import (
     read_library,
 )
 from tests.support.fixtures import ROLES, START, ready_names  # noqa: F401  (tests import them from here)
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BROKEN = FIXTURES / "broken"
 
 

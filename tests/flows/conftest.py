@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,7 @@ from app.engine import (
 )
 from app.services.work.forms import clean_submission
 from tests.support.fixtures import ROLES, START, ready_names  # noqa: F401  (tests import them from here)
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 
 def shipped_texts(*diagrams: str) -> dict[str, bytes]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,8 @@ from app.services.work.timers import due_instance_ids
 from app.worker import Worker
 from tests.conftest import Api
 from tests.support.fixtures import START
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {path.name: path.read_bytes()
            for folder in ("bpmn", "forms") for path in sorted((ROOT / folder).iterdir())
            if path.suffix in (".bpmn", ".dmn", ".json")}
