@@ -65,7 +65,7 @@ run: install
 	fi
 	@echo
 	@echo "Kefu BPM running at http://127.0.0.1:$(PORT)/ — log in as a demo user (admin, agent, tech, …" \
-	  "password $$($(PYTHON) -c 'from app.services.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)'))"
+	  "password $$($(PYTHON) -c 'from app.demo.seed import DEMO_PASSWORD; print(DEMO_PASSWORD)'))"
 	@echo
 	@# One worker beside the web server: timers, reminders, escalations and the outbox run by themselves.
 	@$(PYTHON) -m flask worker & worker=$$!; \

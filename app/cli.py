@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 
 from app.clock import ManualClock
-from app.services.deploy import deploy_from_disk
+from app.services.definitions.deploy import deploy_from_disk
 from app.services.errors import ServiceError
 from app.services.runtime import Runtime
 
@@ -39,7 +39,7 @@ def users() -> None:
 @click.option("--phone", default=None, help="A mobile for urgent texts (11 digits starting with 1, +86 optional).")
 def create_user_command(username: str, roles: tuple[str, ...], departments: tuple[str, ...], password: str,
                         display_name: str | None, phone: str | None) -> None:
-    from app.services.users import create_user
+    from app.services.people.users import create_user
 
     try:
         create_user(username, password=password, roles=roles, departments=departments,
@@ -53,8 +53,8 @@ def create_user_command(username: str, roles: tuple[str, ...], departments: tupl
 @click.argument("username")
 def token_command(username: str) -> None:
     """Print a new API token for USERNAME (shown once)."""
-    from app.services.auth import issue_token
-    from app.services.users import find_user
+    from app.services.people.auth import issue_token
+    from app.services.people.users import find_user
 
     user = find_user(username)
     if user is None:
@@ -78,7 +78,7 @@ def deploy() -> None:
 
 @click.command(help="Fill a new database with demo users, projects and a month of tickets (development only).")
 def demo() -> None:
-    from app.services.demo import (
+    from app.demo.seed import (
         DEMO_DAYS,
         DEMO_PASSWORD,
         create_demo_estate,

@@ -5,7 +5,7 @@ fixed interval. On PostgreSQL it LISTENs on ``kefu_jobs`` (triggers on the job t
 outbox NOTIFY at commit), so a job or a text created sooner than the planned wake-up wakes it
 at once; on SQLite, where there is one process and no NOTIFY, it looks again at least every
 ``POLL_SECONDS``. Several workers, on several
-machines, may run against one PostgreSQL: jobs are taken with SKIP LOCKED (app.services.jobs).
+machines, may run against one PostgreSQL: jobs are taken with SKIP LOCKED (app.services.jobs.queue).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
-from app.services.jobs import ensure_recurring_jobs, next_due_at, run_job, take_due_jobs, unlock
-from app.services.notifications import deliver_outbox, next_outbox_attempt_at, sender_from_config
+from app.services.jobs.notifications import deliver_outbox, next_outbox_attempt_at, sender_from_config
+from app.services.jobs.queue import ensure_recurring_jobs, next_due_at, run_job, take_due_jobs, unlock
 from app.services.runtime import Runtime
 
 log = logging.getLogger("kefu.worker")

@@ -50,7 +50,7 @@ from app import create_app  # noqa: E402
 from app.clock import SystemClock  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Bundle  # noqa: E402
-from app.services.auth import hash_password, principal_for_user  # noqa: E402
+from app.services.people.auth import hash_password, principal_for_user  # noqa: E402
 
 PG_BASE_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE = "kefu_bench_admin"
@@ -354,7 +354,7 @@ SELECT dimension, day, '*', value, max(label), sum(received), sum(closed_of_rece
 
 
 def load(app: Flask, tickets: int, say: Callable[[str], None]) -> dict[str, int]:
-    from app.services.deploy import deploy_from_disk
+    from app.services.definitions.deploy import deploy_from_disk
 
     rt = app.extensions["kefu"]
     t0 = time.perf_counter()
@@ -411,9 +411,9 @@ def load(app: Flask, tickets: int, say: Callable[[str], None]) -> dict[str, int]
 
 def real_ticket(app: Flask, estate: Estate) -> int:
     """One ticket opened and worked through the services (a real engine state, timeline and open task)."""
-    from app.services import tasks as task_service
-    from app.services import tickets as ticket_service
-    from app.services.steps import open_tasks_of
+    from app.services.steps.plan import open_tasks_of
+    from app.services.work import tasks as task_service
+    from app.services.work import tickets as ticket_service
 
     rt = app.extensions["kefu"]
     agent = principal_for_user(estate.staff[("cs_agent", 0)][0])

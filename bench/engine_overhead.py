@@ -190,9 +190,9 @@ def build_api(url: str) -> ApiBench:
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.services.auth import issue_token
-    from app.services.deploy import deploy_files
-    from app.services.users import create_user
+    from app.services.definitions.deploy import deploy_files
+    from app.services.people.auth import issue_token
+    from app.services.people.users import create_user
 
     app = create_app({"KEFU_ENV": "testing", "TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
                       "BPMN_DIR": FIXTURES, "FORMS_DIR": FIXTURES})

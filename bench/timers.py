@@ -35,13 +35,13 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from app import create_app  # noqa: E402
 from app.clock import ManualClock  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.services.auth import principal_for_user  # noqa: E402
-from app.services.deploy import deploy_from_disk  # noqa: E402
-from app.services.organisation import create_project, create_unit  # noqa: E402
-from app.services.steps import open_tasks_of  # noqa: E402
-from app.services.tasks import complete_task  # noqa: E402
-from app.services.tickets import open_ticket  # noqa: E402
-from app.services.users import create_user  # noqa: E402
+from app.services.definitions.deploy import deploy_from_disk  # noqa: E402
+from app.services.people.auth import principal_for_user  # noqa: E402
+from app.services.people.organisation import create_project, create_unit  # noqa: E402
+from app.services.people.users import create_user  # noqa: E402
+from app.services.steps.plan import open_tasks_of  # noqa: E402
+from app.services.work.tasks import complete_task  # noqa: E402
+from app.services.work.tickets import open_ticket  # noqa: E402
 from app.worker import Worker  # noqa: E402
 
 PG_BASE_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -17,9 +17,9 @@ from lxml import etree
 from sqlalchemy import select
 
 from app.config import PROJECT_ROOT
+from app.demo.seed import create_demo_users
 from app.extensions import db
 from app.models import User
-from app.services.demo import create_demo_users
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
-from app.services.deploy import deploy_from_disk
+from app.services.definitions.deploy import deploy_from_disk
 
 CATEGORIES = {"repair", "complaint", "consultation", "life_service", "suggestion", "praise", "other"}
 

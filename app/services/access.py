@@ -54,3 +54,18 @@ def may_deploy(user: Actor) -> bool:
 
 def is_supervisor(user: Actor) -> bool:
     return user.is_admin or bool(user.role_keys & SUPERVISOR_ROLES)
+
+
+ADMIN_ROLES = frozenset({"admin"})
+# Managers read the figures and follow instances in the admin console; only admins repair and configure.
+MANAGER_ROLES = frozenset({"admin", "property_manager", "dept_head", "cs_supervisor"})
+
+
+def may_manage(user: Actor) -> bool:
+    """The admin console's reading side: instances, definitions, figures, reports, unstaffed tasks."""
+    return bool(user.role_keys & MANAGER_ROLES)
+
+
+def may_administer(user: Actor) -> bool:
+    """Repairs, people, organisation, settings, the working calendar and the personal-data log."""
+    return bool(user.role_keys & ADMIN_ROLES)

@@ -10,12 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app.clock import Clock
-from app.engine import Engine, UnknownSpecError
-from app.engine.working_time import DEFAULT_OFFICE_HOURS
+from app.engine import DEFAULT_OFFICE_HOURS, Engine, UnknownSpecError
 from app.extensions import db
 from app.models import Bundle
+from app.services.figures.working_calendar import CalendarCache, make_calendar_cache
 from app.services.settings import get_setting
-from app.services.working_calendar import CalendarCache, make_calendar_cache
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.clock import Clock
-from app.engine.settings import (
+from app.engine import (
     DECLARED_SETTINGS,
     FRACTION,
     INTEGER,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_login import UserMixin
 
-from app.services.auth import Principal, principal_for_user
+from app.services.people.auth import Principal, principal_for_user
 
 
 class SessionUser(UserMixin):

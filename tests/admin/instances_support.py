@@ -13,11 +13,11 @@ from sqlalchemy import select
 from app.clock import ManualClock
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
-from app.services import tickets as ticket_service
-from app.services.auth import Principal, principal_for_user
-from app.services.instances import start_instance
-from app.services.organisation import create_project, create_unit
-from app.services.users import create_user, find_user
+from app.services.people.auth import Principal, principal_for_user
+from app.services.people.organisation import create_project, create_unit
+from app.services.people.users import create_user, find_user
+from app.services.work import tickets as ticket_service
+from app.services.work.instances import start_instance
 from tests.console_client import PASSWORD, Browser
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -97,7 +97,7 @@ def build_estate(app: Flask, clock: ManualClock, deploy: Any) -> Estate:
 
 def fail_at_gateway(estate: Estate) -> int:
     """A no_condition instance whose gateway finds no true condition: it stops in ``error``."""
-    from app.services.tasks import complete_task
+    from app.services.work.tasks import complete_task
 
     instance_id = estate.start("no_condition")
     task = estate.open_tasks(instance_id)[0]

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from app.services.users import create_user
+from app.services.people.users import create_user
 from tests.console_client import PASSWORD, Browser
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.services.organisation import create_project, create_unit
+from app.services.people.organisation import create_project, create_unit
+from app.services.people.users import create_user
 from app.services.settings import change_setting
-from app.services.users import create_user
 from tests.admin.test_kpi import dashboard_page, known_tickets, page_data  # noqa: F401  (the hand-counted tickets)
 from tests.console_client import PASSWORD
 from tests.scenarios.conftest import (  # noqa: F401  (the shipped flows and their staff)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, User
-from app.services.organisation import create_project, create_unit
-from app.services.users import create_user
+from app.services.people.organisation import create_project, create_unit
+from app.services.people.users import create_user
 from tests.web.test_console import Browser
 
 PASSWORD = "secret-pw-1"

@@ -22,8 +22,8 @@ def estate(app, clock, deploy) -> Estate:
 
 @pytest.fixture
 def api(client, estate):
-    from app.services.auth import issue_token
-    from app.services.users import find_user
+    from app.services.people.auth import issue_token
+    from app.services.people.users import find_user
 
     token = issue_token(find_user("wang"), estate.clock)
     return lambda path, data=None: client.post(f"/api/v1{path}", json={"data": data or {}},
@@ -116,7 +116,7 @@ def test_edit_the_data_of_an_open_task_keeps_old_and_new_values_in_the_audit(est
     url = f"/admin/instances/{instance_id}/tasks/{task.id}/data"
     response = admin.post(url, {"data": '{"department": "engineering"}', "reason": "应由工程部处理"})
     assert response.status_code == 302
-    from app.services.tasks import get_task
+    from app.services.work.tasks import get_task
 
     detail = get_task(estate.app.extensions["kefu"], task.id, user=estate.principal("root"))
     assert detail.data["department"] == "engineering"
@@ -158,7 +158,7 @@ def _without_yes_task(text: str) -> str:
 
 
 def test_bulk_migration_dry_run_refuses_an_instance_whose_active_element_is_gone(estate, deploy):
-    from app.services.tasks import complete_task
+    from app.services.work.tasks import complete_task
 
     deploy({"no_condition.bpmn": NO_CONDITION_FIXED.encode()})
     waiting = estate.start("no_condition")  # at "choose", which v3 keeps
@@ -250,7 +250,7 @@ def _callee_without_the_repair() -> str:
 
 
 def test_an_instance_inside_a_called_process_migrates_when_its_task_still_exists(estate, deploy):
-    from app.services.tasks import complete_task
+    from app.services.work.tasks import complete_task
 
     deploy({name: (FIXTURES / name).read_bytes() for name in CALL_FILES})
     rt, root = estate.app.extensions["kefu"], estate.principal("root")
@@ -327,7 +327,7 @@ def test_a_migrated_instance_keeps_its_timer_due_time_and_shows_the_new_task_tit
 def test_a_repair_racing_a_step_is_a_conflict_and_writes_nothing(estate, monkeypatch):
     from dataclasses import replace
 
-    from app.services import repairs
+    from app.services.oversight import repairs
 
     instance_id = estate.instance_of(estate.open_ticket())
     load = repairs._load

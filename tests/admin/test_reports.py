@@ -12,9 +12,9 @@ from sqlalchemy import insert, select
 from app.extensions import db
 from app.models import Bundle, ProcessInstance, Ticket
 from app.models.jobs import Notification
-from app.services.organisation import create_project, limit_user_to_projects
-from app.services.reports import generate_weekly_report
-from app.services.users import create_user, find_user
+from app.services.figures.reports import generate_weekly_report
+from app.services.people.organisation import create_project, limit_user_to_projects
+from app.services.people.users import create_user, find_user
 from tests.web.test_console import Browser
 
 PASSWORD = "secret-pw-1"
@@ -157,7 +157,7 @@ def test_the_weekly_report_is_for_managers(app, estate):
 
 
 def test_a_long_department_list_keeps_the_most_urgent_first(app, estate):
-    from app.services.reports import by_department, open_tickets
+    from app.services.figures.reports import by_department, open_tickets
 
     [engineering, *_] = by_department(open_tickets(MONDAY_8), limit=1)
     assert (engineering.department, engineering.total, engineering.overdue) == ("engineering", 2, 1)

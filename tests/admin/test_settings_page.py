@@ -8,8 +8,8 @@ import re
 import pytest
 
 from app.extensions import db
+from app.services.people.users import create_user, find_user
 from app.services.settings import get_setting
-from app.services.users import create_user, find_user
 from tests.console_client import PASSWORD, Browser
 
 

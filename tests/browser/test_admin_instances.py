@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from app.services.users import create_user
+from app.services.people.users import create_user
 from tests.browser.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser

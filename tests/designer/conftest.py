@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Bundle
-from app.services.users import create_user
+from app.services.people.users import create_user
 from tests.conftest import fixture_files
 from tests.console_client import PASSWORD
 from tests.console_client import Browser as Console

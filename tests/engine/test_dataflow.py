@@ -138,7 +138,7 @@ def test_the_item_of_a_multi_instance_task_counts_as_set_inside_it():
 def test_the_shipped_flows_read_only_what_every_path_sets():
     from pathlib import Path
 
-    from app.services.deploy import read_definition_dir, start_variables
+    from app.services.definitions.deploy import read_definition_dir, start_variables
 
     root = Path(__file__).resolve().parents[2]
     library = read_library(read_definition_dir(root / "bpmn") | read_definition_dir(root / "forms"))

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from app.services.errors import InvalidFormError
-from app.services.forms import render_instructions
+from app.services.work.forms import render_instructions
 from tests.flows.conftest import START, Flows
 
 A_MINUTE = timedelta(minutes=1)

@@ -29,7 +29,7 @@ from app.engine import (
     read_library,
 )
 from app.engine.library import bpmn_tag
-from app.services.forms import clean_submission
+from app.services.work.forms import clean_submission
 from tests.flows.conftest import ROLES, ROOT, START, Flows, shipped_texts
 
 CALLED = {"complaint": "cs_agent", "repair": "eng_supervisor", "callback": "cs_agent"}  # stand-in: its one lane

@@ -20,7 +20,7 @@ from lxml import etree
 from app.clock import ManualClock
 from app.engine import Engine, StepResult, compile_bundle, plan_bundles, read_library
 from app.services.errors import InvalidFormError
-from app.services.forms import clean_submission
+from app.services.work.forms import clean_submission
 from tests.flows.conftest import ROLES, ROOT, START, Flows, shipped_texts
 
 DIAGRAMS = ("reception.bpmn", "complaint.bpmn", "repair.bpmn", "callback.bpmn")

@@ -16,7 +16,7 @@ from app.clock import ManualClock
 from app.engine import DefinitionError, Engine, compile_bundle, plan_bundles, read_library
 from app.engine.working_time import UNITS, OfficeHours
 from app.engine.xml import parse_xml
-from app.services.working_calendar import build_calendar
+from app.services.figures.working_calendar import build_calendar
 from tests.flows.conftest import ROLES, ROOT, Flows, ready_names, shipped_texts
 from tests.flows.test_complaint_flow import approved_for_work, judged_valid, received
 

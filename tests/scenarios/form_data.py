@@ -5,7 +5,7 @@ The shipped forms carry our extensions (``forms/README.md``): ``x-…`` widget k
 active holders of the role), ``readOnly`` fields that a submission never sets, money as a number with
 ``"multipleOf": 0.01`` (or as a string with decimals) and date-time formats. ``generable`` turns a form
 into a plain schema hypothesis-jsonschema can generate from; ``submissions`` draws from it and keeps
-only what the server's own check (``app.services.forms.clean_submission``) accepts.
+only what the server's own check (``app.services.work.forms.clean_submission``) accepts.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from app.services.errors import InvalidFormError
-from app.services.forms import clean_submission
+from app.services.work.forms import clean_submission
 
 # Our own names for the date formats: overriding a standard format makes hypothesis-jsonschema warn.
 DATE_TIME, DATE = "kefu-date-time", "kefu-date"

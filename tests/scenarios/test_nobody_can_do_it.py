@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import User
-from app.services.organisation import limit_user_to_projects
-from app.services.users import deactivate_user
+from app.services.people.organisation import limit_user_to_projects
+from app.services.people.users import deactivate_user
 from tests.console_client import Browser
 from tests.scenarios.conftest import APPOINTMENT, DISPATCH, HANDED_OVER_6_YEARS_AGO, TECHNICIAN, holder
 
@@ -149,7 +149,7 @@ def test_a_supervisor_who_is_not_needed_may_not_take_over(app, desk, staff):
 
 
 def staff_principal(app):
-    from app.services.auth import principal_for_user
+    from app.services.people.auth import principal_for_user
 
     return principal_for_user(user_id("manager"))
 

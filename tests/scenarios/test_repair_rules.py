@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.jobs import OutboxMessage
-from app.services.organisation import create_unit
+from app.services.people.organisation import create_unit
 from tests.console_client import Browser
 from tests.scenarios.conftest import (
     ACCEPTED,

@@ -15,7 +15,7 @@ from werkzeug.test import encode_multipart
 
 from app.extensions import db
 from app.models import Bundle
-from app.services.deploy import deploy_from_disk
+from app.services.definitions.deploy import deploy_from_disk
 from tests.conftest import FIXTURES, Api, fixture_files
 
 TOP_LEVEL = ["caller", "dmn_route", "five_tasks", "gateway_demo", "lanes_demo", "no_condition", "script_escape",

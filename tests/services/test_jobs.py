@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance
 from app.models.jobs import Job
-from app.services.auth import user_for_token
-from app.services.jobs import ensure_recurring_jobs, retry_instance, take_due_jobs
+from app.services.jobs.queue import ensure_recurring_jobs, retry_instance, take_due_jobs
+from app.services.people.auth import user_for_token
 from app.worker import Worker
 from tests.conftest import fixture_files
 

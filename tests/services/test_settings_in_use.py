@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.services.organisation import create_project, create_unit
+from app.services.people.organisation import create_project, create_unit
+from app.services.people.users import create_user
 from app.services.settings import change_setting
-from app.services.users import create_user
 from app.worker import Worker
 from tests.scenarios.conftest import START, desk, estate, staff  # noqa: F401  (the shipped flows and their staff)
 

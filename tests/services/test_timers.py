@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.models import AuditEvent
-from app.services.timers import due_instance_ids, fire_due_timers
+from app.services.work.timers import due_instance_ids, fire_due_timers
 from tests.conftest import fixture_files
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
-from app.services.auth import user_for_token
-from app.services.instances import start_instance
+from app.services.people.auth import user_for_token
+from app.services.work.instances import start_instance
 
 pytestmark = pytest.mark.concurrency
 TIMER_FLOW = Path(__file__).with_name("timer_at.bpmn")

@@ -15,9 +15,9 @@ from app import create_app
 from app.clock import ManualClock
 from app.engine.scripting import make_helpers
 from app.engine.working_time import OfficeHours, WorkingCalendar, WorkingTimeError
-from app.services import working_calendar
 from app.services.errors import InvalidFormError, NotFoundError
-from app.services.working_calendar import CalendarCache, add_override, build_calendar, remove_override
+from app.services.figures import working_calendar
+from app.services.figures.working_calendar import CalendarCache, add_override, build_calendar, remove_override
 from tests.conftest import app_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -32,8 +32,8 @@ def agent(api_as) -> Api:
 @pytest.fixture
 def roleless(client, clock) -> Api:
     """A signed-in user who holds no role at all (make_user would give cs_agent)."""
-    from app.services.auth import issue_token
-    from app.services.users import create_user
+    from app.services.people.auth import issue_token
+    from app.services.people.users import create_user
 
     user = create_user("nobody", password="secret-pw-1", roles=(), clock=clock)
     return Api(client, ApiUser("nobody", issue_token(user, clock)))

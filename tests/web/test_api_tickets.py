@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from app.extensions import db
-from app.services.organisation import create_project, create_unit, limit_user_to_projects
-from app.services.users import find_user
+from app.services.people.organisation import create_project, create_unit, limit_user_to_projects
+from app.services.people.users import find_user
 
 TICKET_FIXTURES = Path(__file__).parent.parent / "fixtures" / "tickets"
 

@@ -15,9 +15,9 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from app.engine.instructions import instruction_problems, language_sections, render
-from app.services.auth import set_locale
-from app.services.organisation import create_project, create_unit
-from app.services.users import create_user, find_user
+from app.services.people.auth import set_locale
+from app.services.people.organisation import create_project, create_unit
+from app.services.people.users import create_user, find_user
 from tests.web.test_console import PASSWORD, TICKET_FIXTURES, browser_of, record_call
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.models.jobs import OutboxMessage
-from app.services.notifications import deliver_outbox, notify, send_sms
-from app.services.steps import step_transaction
+from app.services.jobs.notifications import deliver_outbox, notify, send_sms
+from app.services.steps.plan import step_transaction
 from tests.web.test_console import browser_of, estate  # noqa: F401  (the console's estate and browsers)
 
 

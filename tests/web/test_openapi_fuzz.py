@@ -36,7 +36,7 @@ from sqlalchemy import select
 from app.clock import ManualClock
 from app.extensions import db
 from app.models import ApiToken, User
-from app.services.auth import hash_token
+from app.services.people.auth import hash_token
 from app.web.api.system import OPENAPI_PATH
 
 # Processes of tests/fixtures an administrator can start without start-form data.

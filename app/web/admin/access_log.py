@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request
 
-from app.services.access_log import ACTIONS, AccessQuery, search_access_log
-from app.web.admin import ADMIN, admin, require_roles
+from app.services.access import may_administer
+from app.services.people.access_log import ACTIONS, AccessQuery, search_access_log
+from app.web.context import require
 
 
-@admin.get("/access-log")
-@require_roles(ADMIN)
+@require(may_administer)
 def access_log() -> Any:
     errors: dict[str, str] = {}
     zone = ZoneInfo(current_app.extensions["kefu"].timezone)

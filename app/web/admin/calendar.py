@@ -6,34 +6,30 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.models.calendar import OVERRIDE_KINDS
+from app.services.access import may_administer
 from app.services.errors import InvalidFormError
-from app.services.runtime import Runtime
-from app.services.working_calendar import (
+from app.services.figures.working_calendar import (
     add_override,
     calendar_overview,
     remove_override,
     unknown_years,
     years_to_watch,
 )
-from app.web.admin import ADMIN, admin, require_roles
+from app.web.context import require, runtime
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["kefu"]
-
-
 def _today() -> date:
-    runtime = _runtime()
-    return runtime.clock.now().astimezone(ZoneInfo(runtime.timezone)).date()
+    rt = runtime()
+    return rt.clock.now().astimezone(ZoneInfo(rt.timezone)).date()
 
 
 def _year_shown(today: date) -> int:
@@ -44,31 +40,28 @@ def _year_shown(today: date) -> int:
 def _page(year: int, today: date, *, errors: dict[str, str] | None = None,
           given: dict[str, str] | None = None) -> str:
     return render_template("admin/calendar.html", overview=calendar_overview(year, today), today=today,
-                           office_hours=_runtime().calendar.office_hours.describe(), kinds=OVERRIDE_KINDS,
+                           office_hours=runtime().calendar.office_hours.describe(), kinds=OVERRIDE_KINDS,
                            errors=errors or {}, given=given or {}, years=range(today.year - 1, today.year + 3),
                            format_date=format_date)
 
 
-@admin.context_processor
 def calendar_flag() -> dict[str, Any]:
     """For the admin menu: this year or the next unknown to the calendar (asked only when the menu shows it)."""
     return {"unknown_calendar_years": lambda: unknown_years(years_to_watch(_today()))}
 
 
-@admin.get("/calendar")
-@require_roles(ADMIN)
+@require(may_administer)
 def working_calendar() -> str:
     today = _today()
     return _page(_year_shown(today), today)
 
 
-@admin.post("/calendar")
-@require_roles(ADMIN)
+@require(may_administer)
 def add_calendar_day() -> Any:
     today, form = _today(), request.form
     try:
         override = add_override(form.get("day", ""), form.get("kind", ""), form.get("name", ""),
-                                user=current_user.principal, clock=_runtime().clock)
+                                user=current_user.principal, clock=runtime().clock)
     except InvalidFormError as exc:
         given = {name: form.get(name, "") for name in ("day", "kind", "name")}
         return _page(_year_shown(today), today, errors=exc.errors, given=given), 422
@@ -76,8 +69,7 @@ def add_calendar_day() -> Any:
     return redirect(url_for("admin.working_calendar", year=override.day.year))
 
 
-@admin.post("/calendar/<int:override_id>/remove")
-@require_roles(ADMIN)
+@require(may_administer)
 def remove_calendar_day(override_id: int) -> Response:
     removed = remove_override(override_id)
     flash(_("%(day)s removed: the holiday library decides this day again.", day=removed.day.isoformat()), "success")

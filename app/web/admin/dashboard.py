@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.services import kpi
-from app.services.organisation import projects_for
-from app.services.projects import visible_projects
-from app.web.admin import ADMIN, MANAGERS, admin, require_roles
+from app.services.access import may_administer, may_manage
+from app.services.figures import kpi
+from app.services.people.organisation import projects_for, visible_projects
+from app.web.context import require
 from app.web.i18n import bilingual, select_locale
 from app.web.labels import code_label
 
@@ -74,8 +74,7 @@ RATES = ("completion_rate", "timeliness_rate", "satisfaction_rate", "first_time_
 COUNTS = ("received", "closed", "repeat_repairs", "duplicate_dispatches", "attached_calls", "escalated", "reopened")
 
 
-@admin.get("/dashboard")
-@require_roles(MANAGERS)
+@require(may_manage)
 def dashboard() -> Any:
     rt = current_app.extensions["kefu"]
     today = rt.clock.now().astimezone(ZoneInfo(rt.timezone)).date()
@@ -107,14 +106,13 @@ def dashboard() -> Any:
                            formulas={key: bilingual(text, select_locale()) for key, text in FORMULAS.items()},
                            rates=RATES, counts=COUNTS, rate_names=rate_names(), count_names=count_names(),
                            targets=_target_cards(board, targets),
-                           chart=_chart_data(board, period, names, targets), may_recount=bool(
-                               current_user.principal.role_keys & ADMIN),
+                           chart=_chart_data(board, period, names, targets), may_recount=may_administer(
+                               current_user.principal),
                            hot_spot_label=_hot_spot_label, given={"from": request.args.get("from", ""),
                                                                   "to": request.args.get("to", "")}), status
 
 
-@admin.post("/dashboard/recount")
-@require_roles(ADMIN)
+@require(may_administer)
 def recount() -> Response:
     """Recount every figure from the tickets (after an upgrade from a version without the counters)."""
     counted = kpi.rebuild(timezone=current_app.extensions["kefu"].timezone)

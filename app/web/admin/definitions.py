@@ -6,24 +6,22 @@ from typing import Any
 
 from flask import Response, render_template
 
-from app.services.admin_diagrams import diagram_xml, flows, version_page
-from app.web.admin import MANAGERS, admin, require_roles
+from app.services.access import may_manage
+from app.services.oversight.diagrams import diagram_xml, flows, version_page
+from app.web.context import require
 
 
-@admin.get("/definitions")
-@require_roles(MANAGERS)
+@require(may_manage)
 def definitions() -> str:
     return render_template("admin/definitions.html", flows=flows())
 
 
-@admin.get("/definitions/<int:bundle_id>")
-@require_roles(MANAGERS)
+@require(may_manage)
 def definition(bundle_id: int) -> str:
     return render_template("admin/definition.html", page=version_page(bundle_id))
 
 
-@admin.get("/definitions/<int:bundle_id>/diagrams/<process_id>.bpmn")
-@require_roles(MANAGERS)
+@require(may_manage)
 def diagram(bundle_id: int, process_id: str) -> Any:
     """The BPMN file that draws ``process_id`` in this version (for the viewer)."""
     # A designer's file, shown as data: opened directly, no script in it may run on this origin.

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.services import admin_exports as exports
-from app.services import admin_instances as listing
-from app.services.access_log import log_export, log_phone_view, may_export_phones
-from app.services.admin_diagrams import instance_page
-from app.services.auth import Principal
+from app.services.access import may_administer, may_manage
 from app.services.errors import InvalidRequestError
-from app.services.repairs import role_keys
-from app.services.runtime import Runtime
-from app.web.admin import ADMIN, MANAGERS, admin, require_roles
-from app.web.console import timeline_lines
+from app.services.oversight import exports
+from app.services.oversight import instance_search as listing
+from app.services.oversight.diagrams import instance_page
+from app.services.oversight.repairs import role_keys
+from app.services.people.access_log import log_export, log_phone_view, may_export_phones
+from app.web.context import me, require, runtime
 from app.web.labels import CODE_LABELS
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["kefu"]
-
-
-def me() -> Principal:
-    return current_user.principal
+from app.web.timeline import timeline_lines
 
 
 def query_of(flt: listing.InstanceFilter) -> dict[str, Any]:
@@ -35,8 +25,7 @@ def query_of(flt: listing.InstanceFilter) -> dict[str, Any]:
     return dict(flt.as_query())
 
 
-@admin.get("/")
-@require_roles(MANAGERS)
+@require(may_manage)
 def home() -> Any:
     rt = runtime()
     try:
@@ -51,11 +40,10 @@ def home() -> Any:
                            query=flt.as_query(), saved=listing.saved_filters(user=me()),
                            choices=listing.filter_choices(), statuses=listing.STATUSES, sorts=listing.SORTS,
                            stages=CODE_LABELS["stage"], departments=CODE_LABELS["department"],
-                           may_repair=bool(me().role_keys & ADMIN), may_export_phones=may_export_phones(me())), status
+                           may_repair=may_administer(me()), may_export_phones=may_export_phones(me())), status
 
 
-@admin.get("/instances/export.<kind>")
-@require_roles(MANAGERS)
+@require(may_manage)
 def export(kind: str) -> Response:
     if kind not in ("csv", "xlsx"):
         return Response(_("Unknown export format."), status=404)
@@ -76,8 +64,7 @@ def export(kind: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="instances-{stamp}.{kind}"'})
 
 
-@admin.post("/filters")
-@require_roles(MANAGERS)
+@require(may_manage)
 def save_filter() -> Response:
     flt = listing.parse_filter(request.form)
     try:
@@ -88,16 +75,14 @@ def save_filter() -> Response:
     return redirect(url_for("admin.home", **query_of(flt)))
 
 
-@admin.post("/filters/<int:filter_id>/delete")
-@require_roles(MANAGERS)
+@require(may_manage)
 def delete_filter(filter_id: int) -> Response:
     listing.delete_saved_filter(filter_id, user=me())
     flash(_("Filter deleted."), "success")
     return redirect(url_for("admin.home"))
 
 
-@admin.get("/instances/<int:instance_id>")
-@require_roles(MANAGERS)
+@require(may_manage)
 def instance(instance_id: int) -> Any:
     return render_instance(instance_id)
 
@@ -110,6 +95,6 @@ def render_instance(instance_id: int, *, status: int = 200, values: dict[str, st
     if page.ticket is not None and page.ticket.phone:
         log_phone_view(me(), page.ticket.number, source="admin_instance", now=rt.clock.now())
     return render_template("admin/instance.html", page=page, timeline=timeline_lines(page.timeline),
-                           may_repair=bool(me().role_keys & ADMIN), values=values or {}, errors=errors or {},
+                           may_repair=may_administer(me()), values=values or {}, errors=errors or {},
                            page_roles=role_keys(),
                            now=rt.clock.now()), status

@@ -9,13 +9,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app.services import organisation as org
+from app.services.access import may_administer
 from app.services.errors import ConflictError, InvalidRequestError, ServiceError
-from app.web.admin import ADMIN, admin, require_roles
+from app.services.people import organisation as org
+from app.web.context import require
 
 
-@admin.get("/organisation")
-@require_roles(ADMIN)
+@require(may_administer)
 def organisation() -> tuple[str, int]:
     return _organisation_page()
 
@@ -27,8 +27,7 @@ def _organisation_page(*, form: str = "", values: dict[str, str] | None = None,
     return page, status
 
 
-@admin.post("/organisation/departments")
-@require_roles(ADMIN)
+@require(may_administer)
 def save_department() -> Any:
     values = {name: request.form.get(name, "") for name in ("key", "name_zh", "name_en")}
     new = request.form.get("new") == "1"
@@ -42,8 +41,7 @@ def save_department() -> Any:
     return redirect(url_for("admin.organisation"))
 
 
-@admin.post("/organisation/projects")
-@require_roles(ADMIN)
+@require(may_administer)
 def create_project() -> Any:
     values = {name: request.form.get(name, "") for name in ("key", "name", "city")}
     try:
@@ -55,8 +53,7 @@ def create_project() -> Any:
     return redirect(url_for("admin.org_project", key=project.key))
 
 
-@admin.route("/organisation/projects/<key>", methods=["GET", "POST"])
-@require_roles(ADMIN)
+@require(may_administer)
 def org_project(key: str) -> Any:
     project = org.get_project(key)
     if request.method == "GET":
@@ -80,8 +77,7 @@ def _project_page(key: str, *, form: str = "", values: dict[str, Any] | None = N
     return page, status
 
 
-@admin.post("/organisation/projects/<key>/units")
-@require_roles(ADMIN)
+@require(may_administer)
 def add_unit(key: str) -> Any:
     values = _unit_values()
     try:
@@ -95,8 +91,7 @@ def add_unit(key: str) -> Any:
     return redirect(url_for("admin.org_project", key=key))
 
 
-@admin.post("/organisation/units/<int:unit_id>")
-@require_roles(ADMIN)
+@require(may_administer)
 def update_unit(unit_id: int) -> Response | tuple[str, int]:
     values = _unit_values()
     project_key = org.get_unit(unit_id).project_key

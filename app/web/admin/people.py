@@ -9,14 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.services import users as user_service
+from app.services.access import may_administer
 from app.services.errors import ConflictError, InvalidRequestError
-from app.services.organisation import list_departments, list_projects
-from app.web.admin import ADMIN, admin, require_roles
+from app.services.people import users as user_service
+from app.services.people.organisation import list_departments, list_projects
+from app.web.context import require
 
 
-@admin.get("/people")
-@require_roles(ADMIN)
+@require(may_administer)
 def people() -> str:
     search = request.args.get("search", "").strip()
     return render_template("admin/people.html", people=user_service.list_people(search=search), search=search,
@@ -24,8 +24,7 @@ def people() -> str:
                            department_names={department.key: department for department in list_departments()})
 
 
-@admin.route("/people/new", methods=["GET", "POST"])
-@require_roles(ADMIN)
+@require(may_administer)
 def new_person() -> Any:
     if request.method == "GET":
         return _person_form(values={}, errors={}, person=None)
@@ -43,8 +42,7 @@ def new_person() -> Any:
     return redirect(url_for("admin.person", user_id=user.id))
 
 
-@admin.route("/people/<int:user_id>", methods=["GET", "POST"])
-@require_roles(ADMIN)
+@require(may_administer)
 def person(user_id: int) -> Any:
     found = user_service.get_person(user_id)
     if request.method == "GET":
@@ -61,8 +59,7 @@ def person(user_id: int) -> Any:
     return redirect(url_for("admin.person", user_id=user_id))
 
 
-@admin.post("/people/<int:user_id>/password")
-@require_roles(ADMIN)
+@require(may_administer)
 def reset_password(user_id: int) -> Any:
     found = user_service.get_person(user_id)
     try:
@@ -74,8 +71,7 @@ def reset_password(user_id: int) -> Any:
     return redirect(url_for("admin.person", user_id=user_id))
 
 
-@admin.post("/people/<int:user_id>/deactivate")
-@require_roles(ADMIN)
+@require(may_administer)
 def deactivate(user_id: int) -> Response:
     released = user_service.deactivate_user(user_id, by=current_user.principal,
                                             now=current_app.extensions["kefu"].clock.now(),
@@ -84,8 +80,7 @@ def deactivate(user_id: int) -> Response:
     return redirect(url_for("admin.person", user_id=user_id))
 
 
-@admin.post("/people/<int:user_id>/activate")
-@require_roles(ADMIN)
+@require(may_administer)
 def activate(user_id: int) -> Response:
     user_service.reactivate_user(user_id)
     flash(_("Activated again."), "success")

@@ -8,19 +8,19 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from app.services import admin_instances as listing
-from app.services import repairs
+from app.services.access import may_administer
 from app.services.errors import ConflictError, InvalidRequestError, NotFoundError
-from app.services.steps import open_tasks_of
-from app.web.admin import ADMIN, admin, require_roles
-from app.web.admin.instances import me, query_of, render_instance, runtime
+from app.services.oversight import instance_search as listing
+from app.services.oversight import repairs
+from app.services.steps.plan import open_tasks_of
+from app.web.admin.instances import query_of, render_instance
+from app.web.context import me, require, runtime
 
 MIGRATION_BATCH = 1000
 _STATUS_REPAIRS = {"suspend": repairs.suspend, "resume": repairs.resume, "terminate": repairs.terminate}
 
 
-@admin.post("/instances/<int:instance_id>/<any(suspend, resume, terminate, retry):action>")
-@require_roles(ADMIN)
+@require(may_administer)
 def change_status(instance_id: int, action: str) -> Any:
     reason = request.form.get("reason", "")
     try:
@@ -36,8 +36,7 @@ def change_status(instance_id: int, action: str) -> Any:
     return redirect(url_for("admin.instance", instance_id=instance_id))
 
 
-@admin.post("/instances/<int:instance_id>/tasks/<task_id>/reassign")
-@require_roles(ADMIN)
+@require(may_administer)
 def reassign(instance_id: int, task_id: str) -> Any:
     form = {name: request.form.get(name, "").strip() for name in ("reason", "username", "role")}
     try:
@@ -50,8 +49,7 @@ def reassign(instance_id: int, task_id: str) -> Any:
     return redirect(url_for("admin.instance", instance_id=instance_id))
 
 
-@admin.post("/instances/<int:instance_id>/tasks/<task_id>/data")
-@require_roles(ADMIN)
+@require(may_administer)
 def edit_data(instance_id: int, task_id: str) -> Any:
     form = {"reason": request.form.get("reason", ""), "data": request.form.get("data", ""), "task": task_id}
     try:
@@ -78,8 +76,7 @@ def _refused(instance_id: int, exc: InvalidRequestError | ConflictError, values:
                            errors=exc.errors)
 
 
-@admin.route("/migrate", methods=["GET", "POST"])
-@require_roles(ADMIN)
+@require(may_administer)
 def migrate() -> Any:
     """Migrate the instances of a filtered list to another version: a dry run first, then the move."""
     source = request.form if request.method == "POST" else request.args

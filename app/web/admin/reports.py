@@ -10,15 +10,15 @@ from flask import Response, current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.services import reports as report_service
-from app.services.projects import visible_projects
-from app.web.admin import MANAGERS, admin, require_roles
+from app.services.access import may_manage
+from app.services.figures import reports as report_service
+from app.services.people.organisation import visible_projects
+from app.web.context import require
 from app.web.i18n import select_locale
 from app.web.labels import code_label
 
 
-@admin.get("/reports/weekly")
-@require_roles(MANAGERS)
+@require(may_manage)
 def weekly_report() -> str:
     now = current_app.extensions["kefu"].clock.now()
     allowed = visible_projects(current_user.principal)
@@ -27,8 +27,7 @@ def weekly_report() -> str:
     return _page(tickets, total=sum(total for total, _ in counts.values()), stored=None, counts=counts)
 
 
-@admin.get("/reports/weekly/<int:report_id>")
-@require_roles(MANAGERS)
+@require(may_manage)
 def stored_weekly_report(report_id: int) -> str:
     report = report_service.stored_report(report_id, allowed_projects=visible_projects(current_user.principal))
     return _page(report.tickets, total=report.open_count, stored=report)
@@ -69,16 +68,14 @@ class Line:
     escalation_level: int
 
 
-@admin.get("/reports/weekly.csv")
-@require_roles(MANAGERS)
+@require(may_manage)
 def weekly_report_csv() -> Response:
     now = current_app.extensions["kefu"].clock.now()
     tickets = report_service.open_tickets(now, allowed_projects=visible_projects(current_user.principal))
     return _csv(tickets, f"open-tickets-{now.date().isoformat()}.csv")
 
 
-@admin.get("/reports/weekly/<int:report_id>.csv")
-@require_roles(MANAGERS)
+@require(may_manage)
 def stored_weekly_report_csv(report_id: int) -> Response:
     report = report_service.stored_report(report_id, allowed_projects=visible_projects(current_user.principal))
     return _csv(report.tickets, f"weekly-report-{report.week_start.isoformat()}.csv")

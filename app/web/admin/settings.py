@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.engine.settings import DECLARED_SETTINGS
+from app.services.access import may_administer
 from app.services.errors import InvalidFormError
 from app.services.settings import change_setting, list_settings, people_to_name, recent_changes, stored_value_text
-from app.web.admin import ADMIN, admin, require_roles
+from app.web.context import require
 
 
 def _page(*, errors: dict[str, str] | None = None, given: dict[str, str] | None = None) -> str:
@@ -20,14 +21,12 @@ def _page(*, errors: dict[str, str] | None = None, given: dict[str, str] | None 
                            errors=errors or {}, given=given or {})
 
 
-@admin.get("/settings")
-@require_roles(ADMIN)
+@require(may_administer)
 def settings() -> str:
     return _page()
 
 
-@admin.post("/settings/<key>")
-@require_roles(ADMIN)
+@require(may_administer)
 def change_settings_value(key: str) -> Any:
     """:raise 404: for a key no setting declares. 422 with the field marked for a bad value."""
     if key not in DECLARED_SETTINGS:

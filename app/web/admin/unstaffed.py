@@ -6,14 +6,13 @@ from typing import Any
 
 from flask import render_template
 
-from app.services.projects import visible_projects
-from app.services.staffing import ROLE_NAMES, supervisor_of, unstaffed_tasks
-from app.web.admin import MANAGERS, admin, require_roles
-from app.web.admin.instances import me
+from app.services.access import may_manage
+from app.services.people.organisation import visible_projects
+from app.services.work.staffing import ROLE_NAMES, supervisor_of, unstaffed_tasks
+from app.web.context import me, require
 
 
-@admin.get("/unstaffed")
-@require_roles(MANAGERS)
+@require(may_manage)
 def unstaffed() -> Any:
     tasks = unstaffed_tasks(visible=visible_projects(me()))
     return render_template("admin/unstaffed.html", tasks=tasks, supervisor_of=supervisor_of,

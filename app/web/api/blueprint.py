@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 
 from app.extensions import csrf
-from app.services.auth import Principal, user_for_token
 from app.services.errors import InvalidRequestError, NotFoundError, UnauthorizedError
+from app.services.people.auth import Principal, user_for_token
 from app.services.runtime import Runtime
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

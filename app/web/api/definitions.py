@@ -7,7 +7,7 @@ from dataclasses import asdict
 from flask import request
 
 from app.services.access import may_deploy
-from app.services.deploy import deploy_files, unchanged_versions
+from app.services.definitions.deploy import deploy_files, unchanged_versions
 from app.services.errors import ForbiddenError, InvalidRequestError
 from app.web.api.blueprint import acting_user, api, runtime
 

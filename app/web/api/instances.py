@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.services import instances as instance_service
-from app.services import tickets as ticket_service
+from app.services.work import instances as instance_service
+from app.services.work import tickets as ticket_service
 from app.web.api.blueprint import acting_user, api, json_data_body, runtime
 from app.web.api.serializers import instance_detail, instance_state, process_item, ticket_summary
 

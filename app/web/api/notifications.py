@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 
 from app.models.jobs import Notification
-from app.services.notifications import mark_read, notifications_of, unread_count
+from app.services.jobs.notifications import mark_read, notifications_of, unread_count
 from app.services.runtime import Runtime
 from app.web.api.blueprint import acting_user, api
 from app.web.notices import notice_text

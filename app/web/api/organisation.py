@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from app.services.errors import InvalidRequestError
-from app.services.organisation import find_units, projects_for
+from app.services.people.organisation import find_units, projects_for
 from app.web.api.blueprint import acting_user, api
 
 

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from app.models import AuditEvent, ProcessInstance, Ticket
-from app.services.instances import DeployedProcess, InstanceDetail
-from app.services.people_choice import PeopleChoice
-from app.services.steps import InstanceOutcome, TaskSnapshot
-from app.services.tasks import TaskDetail
+from app.services.steps.plan import InstanceOutcome, TaskSnapshot
+from app.services.work.instances import DeployedProcess, InstanceDetail
+from app.services.work.people_choice import PeopleChoice
+from app.services.work.tasks import TaskDetail
 from app.web.i18n import bilingual
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import request
 
-from app.services import tasks as task_service
 from app.services.errors import InvalidRequestError
-from app.services.people_choice import pickers_of
+from app.services.work import tasks as task_service
+from app.services.work.people_choice import pickers_of
 from app.web.api.blueprint import acting_user, api, json_data_body, runtime
 from app.web.api.serializers import instance_state, task_detail, task_summary
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import request
 
-from app.services import tickets as ticket_service
-from app.services.access_log import log_phone_view
 from app.services.errors import InvalidRequestError
+from app.services.people.access_log import log_phone_view
+from app.services.work import tickets as ticket_service
 from app.web.api.blueprint import acting_user, api, json_data_body, runtime
 from app.web.api.serializers import instance_state, ticket_summary
 

@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from app.services.notifications import mark_read, notifications_of
-from app.web.console import console, runtime
+from app.services.jobs.notifications import mark_read, notifications_of
+from app.web.context import me, runtime
 from app.web.notices import notice_text
 
 
-@console.get("/notifications")
 @login_required
 def notifications() -> str:
-    items = [(n, *notice_text(n)) for n in notifications_of(current_user.principal.id, limit=100)]
+    items = [(n, *notice_text(n)) for n in notifications_of(me().id, limit=100)]
     return render_template("notifications.html", items=items)
 
 
-@console.post("/notifications/<int:notification_id>/open")
 @login_required
 def open_notification(notification_id: int) -> Response:
     """Mark it read and go where it points (only to a path of this site)."""
-    mark_read(current_user.principal.id, now=runtime().clock.now(), notification_id=notification_id)
+    mark_read(me().id, now=runtime().clock.now(), notification_id=notification_id)
     target = request.form.get("link") or ""
     return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".notifications"))
 
 
-@console.post("/notifications/read")
 @login_required
 def read_all() -> Response:
-    mark_read(current_user.principal.id, now=runtime().clock.now())
+    mark_read(me().id, now=runtime().clock.now())
     return redirect(url_for(".notifications"))

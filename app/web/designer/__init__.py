@@ -17,11 +17,11 @@ from werkzeug.wrappers import Response
 
 from app.engine import Problem
 from app.extensions import db
-from app.services import designer as workspace
-from app.services import designer_history as history
 from app.services.access import may_deploy
-from app.services.auth import Principal
+from app.services.definitions import drafts as workspace
+from app.services.definitions import versions as history
 from app.services.errors import InvalidDefinitionError, ServiceError
+from app.services.people.auth import Principal
 from app.services.runtime import Runtime
 from app.web.designer.problems import problem_json
 from app.web.errors import error_body, status_of

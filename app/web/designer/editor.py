@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.services import designer as workspace
-from app.services import designer_history as history
+from app.services.definitions import drafts as workspace
+from app.services.definitions import versions as history
 from app.services.errors import InvalidDefinitionError, InvalidRequestError
-from app.services.users import people_with_role
+from app.services.people.users import people_with_role
 from app.web.designer import as_json, designer, designers_only, json_response, me, runtime, shown
 from app.web.form_fields import fields_for, roles_offered
 from app.web.i18n import bilingual, select_locale

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from app.services import designer_history as history
+from app.services.definitions import versions as history
 from app.services.errors import ConflictError, InvalidDefinitionError, NotFoundError
 from app.web.designer import designer, designers_only, me, runtime
 from app.web.i18n import bilingual, select_locale

@@ -1,0 +1,1 @@
+"""Demo data for a development database: seed users, estate and a simulated month of tickets."""

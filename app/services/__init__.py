@@ -1,0 +1,1 @@
+"""The use cases: the only code that commits a transaction. Grouped by what they do (DEVELOPERS.md)."""

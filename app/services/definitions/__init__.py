@@ -1,0 +1,1 @@
+"""Process definitions: deploying bundles, the designer's drafts, deployed versions and roll-back."""

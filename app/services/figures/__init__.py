@@ -1,0 +1,1 @@
+"""Figures: service counters and the dashboard, the weekly report, the working calendar."""

@@ -1,0 +1,1 @@
+"""The job table and what it runs: the queue and its worker side, deadline ladders, notices, SMS and e-mail."""

@@ -1,0 +1,248 @@
+"""What a ticket's step means for people: deadline reminders, escalation notices, owners' SMS.
+
+Called by the ticket sync inside every step's transaction, with the ticket as it was before the
+step; so a notice is written exactly when its cause commits, and once.
+
+- 80 % of the time limit: the people holding the ticket's open tasks are reminded (job ``reminder``).
+- At the limit the flow escalates to level 2 (a BPMN timer): the department's owners are reminded
+  and the CS supervisors notified. Level 1 (a reply overdue at reception) notifies the supervisors.
+- Still open half the limit again after it: level 3, the property managers (job ``escalate``).
+- Owners get an SMS when the call is recorded, when a visit is agreed, when the work is done and
+  after the callback.
+The limit is the flow's ``limit_hours`` when it has one, else the time from receipt to the due time;
+a limit in working time (``limit_unit``) is measured and extended in working time (office hours,
+holidays, 调休). Pauses move ``due_at``, so both jobs move with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from app.engine import WorkingCalendar
+from app.extensions import db
+from app.models import HumanTask, Ticket, User
+from app.services.jobs.notifications import notify, send_sms, user_ids_with_role
+from app.services.jobs.step_deadlines import StepTicket, is_step_job, run_step_job, sync_step_jobs
+from app.services.settings import get_setting
+from app.services.steps.job_rows import delete_jobs, upsert_job
+from app.services.steps.plan import record_event
+
+WORKING_UNITS = frozenset({"working_hours", "working_days"})
+WORK_DONE_STAGES = frozenset({"callback", "review", "classification", "closed"})
+CATEGORY_ZH = {"repair": "报修", "complaint": "投诉", "consultation": "咨询", "suggestion": "建议", "praise": "表扬"}
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    id: int
+    number: str
+    instance_id: int
+    category: str
+    phone: str | None
+    stage: str | None
+    department: str | None
+    escalation_level: int
+    due_at: datetime | None
+    appointment_at: datetime | None
+    received_at: datetime
+    closed_at: datetime | None
+    satisfaction: str | None
+    outcome: str | None
+
+
+_FACT_COLUMNS = [getattr(Ticket, name) for name in TicketFacts.__dataclass_fields__]
+
+
+def ticket_facts(ticket_id: int) -> TicketFacts | None:
+    row = db.session.execute(select(*_FACT_COLUMNS).where(Ticket.id == ticket_id)).first()
+    return TicketFacts(*row) if row is not None else None
+
+
+def reminder_key(ticket_id: int) -> str:
+    return f"reminder:{ticket_id}"
+
+
+def escalate_key(ticket_id: int) -> str:
+    return f"escalate:{ticket_id}"
+
+
+def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[str, Any], *, now: datetime,
+                      timezone: str, calendar: Callable[[], WorkingCalendar] | None = None) -> OwnerCall | None:
+    """Compare the ticket before and after the step; schedule, notify and text what changed.
+
+    ``calendar`` places the reminder and level 3 in working time when the limit is in working time.
+    Returns the owner's text when their number cannot take one (a landline): the caller has them phoned.
+    """
+    after = ticket_facts(ticket_id)
+    if after is None:
+        return None
+    _schedule_deadline_jobs(before, after, data, now, calendar)
+    sync_step_jobs(_step_ticket(after), now=now,
+                   covered_by_ticket=after.due_at is not None and after.stage not in WORK_DONE_STAGES)
+    _notify_escalation(before, after, now)
+    return _text_the_owner(before, after, now, timezone)
+
+
+# --- deadline jobs ---------------------------------------------------------------------------------
+
+def _schedule_deadline_jobs(before: TicketFacts | None, after: TicketFacts, data: Mapping[str, Any],
+                            now: datetime, calendar: Callable[[], WorkingCalendar] | None) -> None:
+    connection = db.session.connection()
+    keys = [reminder_key(after.id), escalate_key(after.id)]
+    if after.closed_at is not None or after.stage in WORK_DONE_STAGES or after.due_at is None:
+        if before is not None and before.due_at is not None and before.closed_at is None:
+            delete_jobs(connection, keys)
+        return
+    if before is not None and before.due_at == after.due_at:
+        return
+    reminder_at, level3_at = _reminder_and_level3(after, data, calendar)
+    if reminder_at > now:  # a deadline already 80 % gone when it is set is not worth a separate notice
+        upsert_job(connection, key=keys[0], kind="reminder", due_at=reminder_at, now=now,
+                   instance_id=after.instance_id, ticket_id=after.id)
+    else:
+        delete_jobs(connection, keys[:1])
+    if after.escalation_level < 3:
+        upsert_job(connection, key=keys[1], kind="escalate", due_at=level3_at, now=now,
+                   instance_id=after.instance_id, ticket_id=after.id)
+
+
+def _reminder_and_level3(ticket: TicketFacts, data: Mapping[str, Any],
+                         calendar_of: Callable[[], WorkingCalendar] | None) -> tuple[datetime, datetime]:
+    """80 % of the limit, and half the limit past the due time — in working time for a working-time limit.
+
+    The shares are the settings ``reminder_fraction`` and ``level3_extra_fraction`` (/admin/settings).
+    """
+    assert ticket.due_at is not None
+    reminder_share, level3_share = float(get_setting("reminder_fraction")), float(get_setting("level3_extra_fraction"))
+    if calendar_of is not None and data.get("limit_unit") in WORKING_UNITS:
+        calendar = calendar_of()
+        working = timedelta(hours=calendar.working_hours_between(ticket.received_at, ticket.due_at))
+        return (calendar.add_working_hours(ticket.received_at, working * reminder_share),
+                calendar.add_working_hours(ticket.due_at, working * level3_share))
+    limit = _limit_of(ticket, data)
+    return ticket.due_at - limit * (1 - reminder_share), ticket.due_at + limit * level3_share
+
+
+def _limit_of(ticket: TicketFacts, data: Mapping[str, Any]) -> timedelta:
+    hours = data.get("limit_hours")
+    if isinstance(hours, int | float) and hours > 0:
+        return timedelta(hours=float(hours))
+    assert ticket.due_at is not None
+    return max(ticket.due_at - ticket.received_at, timedelta(minutes=10))
+
+
+def _step_ticket(ticket: TicketFacts) -> StepTicket:
+    return StepTicket(ticket.id, ticket.number, ticket.instance_id, ticket.category, ticket.stage, ticket.due_at,
+                      ticket.closed_at)
+
+
+def run_deadline_job(key: str, ticket_id: int, *, now: datetime) -> int:
+    """A ``reminder`` or ``escalate`` job: the ticket's own, or a rung of a step's ladder (services/step_deadlines)."""
+    if not is_step_job(key):
+        if key.startswith("reminder:"):
+            return send_reminder(ticket_id, now=now)
+        return escalate_to_level3(ticket_id, now=now)
+    ticket = ticket_facts(ticket_id)
+    if ticket is None:
+        return 0
+    return run_step_job(key, _step_ticket(ticket), now=now, params=_params(ticket), link=_link(ticket))
+
+
+def send_reminder(ticket_id: int, *, now: datetime) -> int:
+    """The 80 % reminder to whoever holds the ticket's open tasks (or their role, when unclaimed)."""
+    ticket = ticket_facts(ticket_id)
+    if ticket is None or ticket.closed_at is not None or ticket.due_at is None or ticket.due_at <= now:
+        return 0
+    return notify(_holders_of_open_tasks(ticket.instance_id), kind="due_soon", now=now, ticket_id=ticket.id,
+                  link=_link(ticket), params=_params(ticket))
+
+
+def escalate_to_level3(ticket_id: int, *, now: datetime) -> int:
+    """Still open half the limit past the due time: level 3, the property managers are notified."""
+    ticket = ticket_facts(ticket_id)
+    if ticket is None or ticket.closed_at is not None or ticket.escalation_level >= 3:
+        return 0
+    db.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(escalation_level=3))
+    record_event(ticket.instance_id, "escalated", at=now, data={"level": 3, "ticket": ticket.number})
+    return notify(user_ids_with_role("property_manager"), kind="escalated", now=now, ticket_id=ticket.id,
+                  link=_link(ticket), params=_params(ticket) | {"level": 3})
+
+
+def _holders_of_open_tasks(instance_id: int) -> list[int]:
+    tasks = db.session.execute(select(HumanTask.claimed_by_id, HumanTask.assignee, HumanTask.role,
+                                      HumanTask.department)
+                               .where(HumanTask.instance_id == instance_id, HumanTask.state == "open")).all()
+    people: list[int] = []
+    for claimed_by_id, assignee, role, department in tasks:
+        if claimed_by_id is not None:
+            people.append(claimed_by_id)
+        elif assignee:
+            people.extend(db.session.scalars(select(User.id).where(User.username == assignee,
+                                                                   User.is_active.is_(True))))
+        elif role:
+            people.extend(user_ids_with_role(role, department=department))
+    return people
+
+
+# --- escalation notices ----------------------------------------------------------------------------
+
+def _notify_escalation(before: TicketFacts | None, after: TicketFacts, now: datetime) -> None:
+    previous = before.escalation_level if before is not None else 0
+    if after.escalation_level <= previous or before is None:
+        return  # a ticket opened at a level (a reopened complaint) is announced by its own tasks
+    params, link = _params(after) | {"level": after.escalation_level}, _link(after)
+    supervisors = user_ids_with_role("cs_supervisor")
+    if after.escalation_level >= 2 > previous:
+        department = user_ids_with_role("dept_owner", department=after.department) if after.department else []
+        notify(department + supervisors, kind="escalated", now=now, ticket_id=after.id, link=link, params=params)
+    elif after.escalation_level == 1:
+        notify(supervisors, kind="escalated", now=now, ticket_id=after.id, link=link, params=params)
+
+
+# --- owners' SMS -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OwnerCall:
+    """An owner's text that their number cannot take (not a mobile): someone phones them with it instead."""
+
+    ticket_id: int
+    number: str
+    instance_id: int
+    phone: str
+    message: str
+
+
+def _text_the_owner(before: TicketFacts | None, after: TicketFacts, now: datetime,
+                    timezone: str) -> OwnerCall | None:
+    kind = CATEGORY_ZH.get(after.category, "来电")
+    if before is None:
+        body = f"您的{kind}已受理，工单号 {after.number}。我们将按时处理，如有疑问请致电客服中心。"
+    elif after.appointment_at is not None and after.appointment_at != before.appointment_at:
+        local = after.appointment_at.astimezone(ZoneInfo(timezone)).strftime("%m月%d日 %H:%M")
+        body = f"工单 {after.number}：已与您约定 {local} 上门，届时请留人在家。"
+    elif after.stage in WORK_DONE_STAGES and before.stage not in WORK_DONE_STAGES and after.closed_at is None:
+        body = f"工单 {after.number} 已处理完成，我们将回访了解您的意见。"
+    elif after.satisfaction and not before.satisfaction:
+        body = f"感谢您接受工单 {after.number} 的回访，您的意见我们已记录。"
+    elif after.outcome == "unreachable" and before.outcome != "unreachable":
+        body = f"工单 {after.number} 回访多次未能联系上您，如有问题请致电客服中心。"
+    else:
+        return None
+    if not after.phone or send_sms(after.phone, f"【客服中心】{body}", now=now, ticket_id=after.id):
+        return None
+    return OwnerCall(after.id, after.number, after.instance_id, after.phone, body)
+
+
+def _params(ticket: TicketFacts) -> dict[str, Any]:
+    return {"number": ticket.number, "category": ticket.category, "stage": ticket.stage,
+            "due_at": ticket.due_at.isoformat() if ticket.due_at else None, "department": ticket.department}
+
+
+def _link(ticket: TicketFacts) -> str:
+    return f"/tickets/{ticket.number}"

@@ -1,0 +1,152 @@
+"""Writing one step's rows: the instance (lock-version checked), task index changes, audit events.
+
+A step is planned in Python as a ``StepWrite`` and written in as few round trips as the
+database allows: on PostgreSQL one fixed statement of data-modifying CTEs; elsewhere (SQLite,
+where a round trip costs microseconds) prebuilt statements in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, text, update
+
+from app.extensions import db
+from app.models import ACTIVE_STATUSES, AuditEvent, HumanTask, ProcessInstance
+from app.services.errors import ConflictError
+from app.services.steps.job_rows import sync_timer_job
+
+TASKS = HumanTask.__table__
+INSTANCES = ProcessInstance.__table__
+EVENTS = AuditEvent.__table__
+UNKNOWN: Any = object()  # the instance's timer before the step was not read
+CONFLICT_MESSAGE = "此工单刚被其他人更新，请刷新后重试 / someone else just changed this; reload and try again"
+
+
+@dataclass
+class StepWrite:
+    instance_id: int
+    lock_version: int
+    now: datetime
+    instance_values: dict[str, Any]
+    completed_task_id: str | None = None
+    completed_by_id: int | None = None
+    cancelled_task_ids: list[str] = field(default_factory=list)
+    new_tasks: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    previous_timer_at: Any = UNKNOWN  # datetime | None when the caller read it: an unchanged timer skips the job
+
+
+def write_step(step: StepWrite) -> None:
+    """Write the step in the current transaction; raise ConflictError if the instance moved meanwhile."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        moved = connection.execute(_PG_WRITE_STEP, _pg_parameters(step)).scalar_one()
+    else:
+        moved = _statements(connection, step)
+    if moved != 1:
+        raise ConflictError(CONFLICT_MESSAGE)
+    values = step.instance_values
+    if values["status"] == "error":
+        return  # an incident keeps its job as the worker left it (see app.services.jobs.queue)
+    if step.previous_timer_at is UNKNOWN or step.previous_timer_at != values.get("next_timer_at") \
+            or values["status"] not in ACTIVE_STATUSES:
+        sync_timer_job(connection, step.instance_id, values.get("next_timer_at"), values["status"], step.now)
+
+
+def _statements(connection: Connection, step: StepWrite) -> int:
+    moved = connection.execute(_MOVE_INSTANCE, {"b_id": step.instance_id, "b_version": step.lock_version,
+                                                "b_new_version": step.lock_version + 1,
+                                                "state": None, "ended_at": None, **step.instance_values}).rowcount
+    if moved != 1:
+        return moved
+    if step.completed_task_id:
+        connection.execute(_COMPLETE_TASK, {"b_id": step.completed_task_id, "completed_at": step.now,
+                                            "completed_by_id": step.completed_by_id})
+    if step.cancelled_task_ids:
+        connection.execute(update(TASKS).where(TASKS.c.id.in_(step.cancelled_task_ids), TASKS.c.state == "open")
+                           .values(state="cancelled", completed_at=step.now))
+    if step.new_tasks:
+        connection.execute(_INSERT_TASK, step.new_tasks)
+    if step.events:
+        connection.execute(_INSERT_EVENT, step.events)
+    return moved
+
+
+# Built once: building and compiling a statement per completion costs more than running it.
+_MOVE_INSTANCE = (
+    update(INSTANCES)
+    .where(INSTANCES.c.id == bindparam("b_id"), INSTANCES.c.lock_version == bindparam("b_version"))
+    .values(lock_version=bindparam("b_new_version"), state=func.coalesce(bindparam("state"), INSTANCES.c.state),
+            status=bindparam("status"), next_timer_at=bindparam("next_timer_at"), error=bindparam("error"),
+            ended_at=func.coalesce(bindparam("ended_at", type_=INSTANCES.c.ended_at.type), INSTANCES.c.ended_at))
+)
+_COMPLETE_TASK = (
+    update(TASKS).where(TASKS.c.id == bindparam("b_id"))
+    .values(state="completed", completed_at=bindparam("completed_at"), completed_by_id=bindparam("completed_by_id"))
+)
+_INSERT_TASK = insert(TASKS)
+_INSERT_EVENT = insert(EVENTS)
+
+# PostgreSQL: the whole step in one round trip. Every write is gated on the instance row having
+# moved (lock version matched), so a lost race writes nothing; PostgreSQL runs every CTE even
+# though the final SELECT reads only one. The text is fixed, so psycopg prepares it on the
+# server after a few runs and PostgreSQL stops re-planning it.
+_PG_WRITE_STEP = text("""
+WITH moved AS (
+    UPDATE process_instances
+       SET lock_version = :version + 1, state = COALESCE(:state, state), status = :status,
+           next_timer_at = :next_timer_at, error = CAST(:error AS jsonb), ended_at = COALESCE(:ended_at, ended_at)
+     WHERE id = :instance_id AND lock_version = :version
+    RETURNING id
+), done AS (
+    UPDATE human_tasks SET state = 'completed', completed_at = :now, completed_by_id = :completed_by_id
+     WHERE id = :completed_task_id AND EXISTS (SELECT 1 FROM moved)
+    RETURNING id
+), cancelled AS (
+    UPDATE human_tasks SET state = 'cancelled', completed_at = :now
+     WHERE id = ANY(CAST(:cancelled AS text[])) AND state = 'open' AND EXISTS (SELECT 1 FROM moved)
+    RETURNING id
+), created AS (
+    INSERT INTO human_tasks (id, instance_id, process_id, element_id, title, role, department, assignee, state,
+                             form_key, created_at, due_at)
+    SELECT t.id, t.instance_id, t.process_id, t.element_id, t.title, t.role, t.department, t.assignee, t.state,
+           t.form_key, t.created_at, t.due_at
+      FROM jsonb_to_recordset(CAST(:new_tasks AS jsonb)) AS t(
+           id text, instance_id int, process_id text, element_id text, title text, role text, department text,
+           assignee text, state text, form_key text, created_at timestamptz, due_at timestamptz)
+     WHERE EXISTS (SELECT 1 FROM moved)
+    RETURNING id
+), logged AS (
+    INSERT INTO audit_events (instance_id, task_id, actor_id, action, data, at)
+    SELECT e.instance_id, e.task_id, e.actor_id, e.action, e.data, e.at
+      FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(
+           instance_id int, task_id text, actor_id int, action text, data jsonb, at timestamptz)
+     WHERE EXISTS (SELECT 1 FROM moved)
+    RETURNING id
+)
+SELECT count(*) FROM moved
+""")
+
+
+def _pg_parameters(step: StepWrite) -> dict[str, Any]:
+    values = step.instance_values
+    error = values.get("error")
+    return {
+        "instance_id": step.instance_id, "version": step.lock_version, "state": values.get("state"),
+        "status": values["status"], "next_timer_at": values.get("next_timer_at"),
+        "error": json.dumps(error, ensure_ascii=False) if error is not None else None,
+        "ended_at": values.get("ended_at"), "now": step.now, "completed_task_id": step.completed_task_id,
+        "completed_by_id": step.completed_by_id, "cancelled": step.cancelled_task_ids,
+        "new_tasks": json.dumps(step.new_tasks, default=_iso, ensure_ascii=False),
+        "events": json.dumps(step.events, default=_iso, ensure_ascii=False),
+    }
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

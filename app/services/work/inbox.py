@@ -1,0 +1,183 @@
+"""What staff see: their inbox, a ticket's page, a task's page — with ticket facts and the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import func, or_, select, true
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
+from app.services.access import Actor, is_supervisor, may_act_on_task
+from app.services.people.organisation import visible_projects
+from app.services.runtime import Runtime
+from app.services.steps.plan import (
+    INSTANCES,
+    TASK_COLUMNS,
+    TASKS,
+    TASKS_WITH_CLAIMER,
+    TaskSnapshot,
+    open_tasks_of,
+    snapshot_of_row,
+    task_scope,
+)
+from app.services.work.people_choice import picker_fields
+from app.services.work.staffing import Unstaffed, staffed_roles_column, unstaffed_of, unstaffed_reason_column
+from app.services.work.tickets import ticket_by_number
+
+TICKETS = Ticket.__table__
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task: TaskSnapshot
+    ticket_number: str | None
+    unit: str | None
+    category: str | None
+    phone: str | None
+    due_at: Any = None  # the task's own deadline, else its ticket's
+    unstaffed: Unstaffed | None = None  # nobody may do it (shown to its lane's supervisor), or its picker is empty
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: Any
+    actor: str | None
+    actor_username: str | None
+    action: str
+    task_id: str | None
+    data: dict[str, Any] | None
+    task_title: str | None = None
+    form: dict[str, Any] | None = None  # the JSON Schema the data was submitted with, for its labels
+
+
+@dataclass(frozen=True)
+class TicketView:
+    ticket: Ticket
+    open_tasks: list[TaskSnapshot]
+    timeline: list[TimelineEntry]
+    may_see_phone: bool
+    reopened_as: list[str]
+    reopened_from: str | None
+
+
+INBOX_PAGE = 50
+
+
+def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: str | None = None,
+          search: str | None = None, page: int = 1, page_size: int = INBOX_PAGE,
+          rt: Runtime | None = None) -> list[InboxRow]:
+    """Open tasks claimed by or assigned to me (``mine``), or unclaimed ones of my roles (``group``), with
+    those nobody may do of the lanes I supervise; each row says why nobody may do it (``unstaffed``), or,
+    with ``rt``, that the person its form picks has nobody to be.
+
+    Filters: the ticket's category, the flow (process of the task), and free text matching the
+    ticket number, the caller's phone or the unit. Sorted by due time, soonest first; one page of
+    ``page_size`` rows (one more is read, so the caller knows whether another page follows).
+    """
+    condition = task_scope("mine" if scope == "mine" else "group", user)
+    due = func.coalesce(TASKS.c.due_at, TICKETS.c.due_at)
+    query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone,
+                    TICKETS.c.due_at.label("ticket_due_at"), TICKETS.c.project_key,
+                    unstaffed_reason_column().label("unstaffed"), staffed_roles_column().label("staffed_roles"),
+                    _SPEC_KEY.label("spec_key"))
+             .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+             .where(TASKS.c.state == "open", condition)
+             .order_by(due.is_(None), due, TASKS.c.created_at, TASKS.c.id)
+             .limit(page_size + 1).offset((max(page, 1) - 1) * page_size))
+    query = query.where(_in_visible_projects(user))
+    if category:
+        query = query.where(TICKETS.c.category == category)
+    if process_id:
+        query = query.where(TASKS.c.process_id == process_id)
+    text = (search or "").strip()
+    if text:
+        query = query.where(or_(TICKETS.c.number == text.upper(), TICKETS.c.phone == text,
+                                TICKETS.c.unit_code.contains(text, autoescape=True)))
+    rows = db.session.connection().execute(query).all()
+    return [InboxRow(task, row.number, row.unit_code, row.category, row.phone, task.due_at or row.ticket_due_at,
+                     unstaffed_of(task, row.unstaffed, row.project_key) or _empty_picker(rt, task, row))
+            for row in rows for task in [snapshot_of_row(row)]]
+
+
+_SPEC_KEY = select(INSTANCES.c.spec_key).where(INSTANCES.c.id == TASKS.c.instance_id).scalar_subquery()
+
+
+def _empty_picker(rt: Runtime | None, task: TaskSnapshot, row: Any) -> Unstaffed | None:
+    """The task's form picks a person of a role nobody holds in its department (e.g. no property technician)."""
+    if rt is None or task.form_key is None or task.department is None or row.spec_key is None:
+        return None
+    staffed = set((row.staffed_roles or "").split(","))
+    form = rt.bundles.get(row.spec_key).forms.get(task.form_key)
+    missing = sorted(role for role in picker_fields(form).values() if role not in staffed)
+    return Unstaffed("nobody", missing[0], task.department, picker=True) if missing else None
+
+
+def inbox_counts(user: Actor) -> dict[str, int]:
+    """How many open tasks each inbox tab holds (counted by the database, not by loading them)."""
+    visible = _in_visible_projects(user)
+    return {scope: int(db.session.scalar(
+        select(func.count()).select_from(TASKS.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+        .where(TASKS.c.state == "open", task_scope(scope, user), visible)) or 0) for scope in ("mine", "group")}
+
+
+def _in_visible_projects(user: Actor) -> Any:
+    allowed = visible_projects(user)
+    if allowed is None:
+        return true()
+    return or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(allowed))
+
+
+def ticket_view(rt: Runtime, number: str, *, user: Actor) -> TicketView:
+    ticket = ticket_by_number(number, user=user)
+    open_tasks = open_tasks_of(ticket.instance_id)
+    timeline = timeline_of(rt, ticket.instance_id)
+    worked_on = any(entry.actor_username == user.username for entry in timeline)
+    may_see = is_supervisor(user) or worked_on or any(may_act_on_task(user, task) for task in open_tasks)
+    if not may_see:
+        timeline = [replace(entry, data=_masked(entry.data)) for entry in timeline]
+    reopened_as = list(db.session.scalars(select(Ticket.number).where(Ticket.reopened_from_id == ticket.id)))
+    origin = (db.session.scalar(select(Ticket.number).where(Ticket.id == ticket.reopened_from_id))
+              if ticket.reopened_from_id else None)
+    return TicketView(ticket, open_tasks, timeline, may_see, reopened_as, origin)
+
+
+def ticket_of_instance(instance_id: int) -> Ticket | None:
+    return db.session.scalars(select(Ticket).where(Ticket.instance_id == instance_id)).first()
+
+
+def timeline_of(rt: Runtime, instance_id: int) -> list[TimelineEntry]:
+    """The audit trail of an instance, each entry with its task's title and the form it was submitted with."""
+    events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
+                                .where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
+    tasks = {row.id: row for row in db.session.execute(
+        select(HumanTask.id, HumanTask.title, HumanTask.form_key).where(HumanTask.instance_id == instance_id))}
+    spec_key = db.session.scalar(select(ProcessInstance.spec_key).where(ProcessInstance.id == instance_id))
+    facts = rt.bundles.get(spec_key) if spec_key else None
+    entries = []
+    for e in events:
+        task = tasks.get(e.task_id or "")
+        # A repeated call is written with the intake's fields, so it is read with the intake's form (its labels).
+        form_key = task.form_key if task else (facts.start_form if facts and e.action in ("start", "call_attached")
+                                               else None)
+        entries.append(TimelineEntry(e.at, e.actor.display_name if e.actor else None,
+                                     e.actor.username if e.actor else None, e.action, e.task_id, e.data,
+                                     task.title if task else None,
+                                     facts.forms.get(form_key) if facts and form_key else None))
+    return entries
+
+
+def _masked(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Submitted data with every phone number masked, for people not working on the ticket."""
+    if data is None:
+        return None
+    return {key: mask_phone(str(value)) if "phone" in key and value else value for key, value in data.items()}
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****8000: the middle four digits hidden, as PIPL practice in lists."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"

@@ -1,0 +1,253 @@
+"""Every task has someone who can do it: who stands in when a lane has nobody, and why nobody can.
+
+A task's candidates are the active users who may act on it: the named assignee, or the holders of its
+lane role (in its department, when it has one) who may see its ticket's project. Admins are not counted.
+When there are none, the task goes to the supervisor of its lane as well, marked "无人可处理" with the
+reason. The check is one uncorrelated subquery (who is staffed where, a few hundred rows at most) that
+the database hashes once per query, so the inbox keeps its query count and its plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+
+from app.extensions import db
+from app.models import ACTIVE_STATUSES, ProcessInstance, Ticket, User, user_projects
+from app.models.users import user_departments, user_roles
+from app.services.access import Actor, TaskLike, may_act_on_task
+from app.services.steps.write import TASKS
+
+# Who stands in for a lane that has nobody: defined here and nowhere else.
+LANE_SUPERVISORS: dict[str, str] = {
+    "technician": "eng_supervisor",
+    "dept_owner": "dept_head",
+    "cs_agent": "cs_supervisor",
+    "night_security": "cs_supervisor",
+    "dept_head": "property_manager",
+    "eng_supervisor": "property_manager",
+    "cs_supervisor": "property_manager",
+    "property_manager": "admin",
+    "designer": "admin",
+}
+
+ROLE_NAMES: dict[str, str] = {
+    "cs_agent": "客服专员 / customer-service agent", "night_security": "中控室保安 / night security",
+    "cs_supervisor": "客服主管 / CS supervisor", "dept_owner": "责任端口负责人 / department owner",
+    "dept_head": "部门领导 / department head", "eng_supervisor": "工程部主管 / engineering supervisor",
+    "technician": "维修人员 / technician", "property_manager": "物业经理 / property manager",
+    "designer": "流程设计 / process designer", "admin": "管理员 / administrator",
+}
+DEPARTMENT_NAMES: dict[str, str] = {
+    "engineering": "工程部 / engineering", "design": "设计部 / design", "sales": "营销部 / sales",
+    "property": "物业 / property", "service": "生活服务部 / life services",
+}
+ANY_PROJECT = "*"  # a user limited to no project
+NO_PROJECT = ""  # a ticket without a project: every holder of the role may act on it
+
+TICKETS = Ticket.__table__
+USERS = User.__table__
+
+
+def supervisor_of(role: str | None) -> str | None:
+    return LANE_SUPERVISORS.get(role or "")
+
+
+def supervised_roles(user: Actor) -> frozenset[str]:
+    """The lane roles this user stands in for when they have nobody."""
+    return frozenset(role for role, supervisor in LANE_SUPERVISORS.items() if supervisor in user.role_keys)
+
+
+# --- who is staffed where (SQL) -------------------------------------------------------------------------------
+
+def _projects_of_users() -> Any:
+    """(user_id, project): each user's projects, ``*`` for a user limited to none, and ``""`` for everyone."""
+    limited = select(user_projects.c.user_id)
+    return union_all(
+        select(user_projects.c.user_id, user_projects.c.project_key.label("project")),
+        select(USERS.c.id, literal(ANY_PROJECT, String)).where(USERS.c.id.not_in(limited)),
+        select(USERS.c.id, literal(NO_PROJECT, String)),
+    ).subquery("user_project")
+
+
+def _staffed() -> Any:
+    """(who, department, project) for every active user: ``who`` is a role key or ``@username``."""
+    places = union_all(
+        select(user_roles.c.user_id, user_roles.c.role_key.label("who"),
+               user_departments.c.department_key.label("department"))
+        .join(user_departments, user_departments.c.user_id == user_roles.c.user_id),
+        select(user_roles.c.user_id, user_roles.c.role_key, literal("", String)),
+        select(USERS.c.id, literal("@", String) + USERS.c.username, literal("", String)),
+    ).subquery("place")
+    projects = _projects_of_users()
+    return (select(places.c.who, places.c.department, projects.c.project)
+            .join(projects, projects.c.user_id == places.c.user_id)
+            .join(USERS, USERS.c.id == places.c.user_id)
+            .where(USERS.c.is_active.is_(True), places.c.who != "admin"))
+
+
+def _task_key(project: ColumnElement[Any]) -> Any:
+    who = case((TASKS.c.assignee.is_not(None), literal("@", String) + TASKS.c.assignee), else_=TASKS.c.role)
+    department = case((TASKS.c.assignee.is_not(None), literal("", String)),
+                      else_=func.coalesce(TASKS.c.department, ""))
+    return tuple_(who, department, project)
+
+
+def unstaffed_condition() -> ColumnElement[bool]:
+    """True for a task row (joined with its ticket) that no active user may act on."""
+    staffed = _staffed()
+    return and_(_task_key(func.coalesce(TICKETS.c.project_key, NO_PROJECT)).not_in(staffed),
+                _task_key(literal(ANY_PROJECT, String)).not_in(staffed))
+
+
+def unstaffed_reason_column() -> Any:
+    """``None`` when someone may act on the task, ``"project"`` when holders exist but none may see its
+    project, else ``"nobody"``."""
+    staffed = _staffed()
+    has_candidate = or_(_task_key(func.coalesce(TICKETS.c.project_key, NO_PROJECT)).in_(staffed),
+                        _task_key(literal(ANY_PROJECT, String)).in_(staffed))
+    return case((TASKS.c.role.is_(None), None), (has_candidate, None),
+                (_task_key(literal(NO_PROJECT, String)).in_(staffed), "project"), else_="nobody")
+
+
+def staffed_roles_column() -> Any:
+    """The role keys with an active holder in the task's department who may see its project ("," joined)."""
+    staffed = _staffed().subquery("staffed")
+    project = func.coalesce(TICKETS.c.project_key, NO_PROJECT)
+    return (select(func.aggregate_strings(staffed.c.who, ","))
+            .where(staffed.c.department == func.coalesce(TASKS.c.department, ""),
+                   or_(staffed.c.project == project, staffed.c.project == ANY_PROJECT),
+                   ~staffed.c.who.startswith("@"))
+            .scalar_subquery())
+
+
+def stand_in_scope(user: Actor) -> ColumnElement[bool]:
+    """Unclaimed tasks of the lanes this user supervises that nobody else may do."""
+    roles = supervised_roles(user)
+    if not roles:
+        return false()
+    return and_(TASKS.c.claimed_by_id.is_(None), TASKS.c.role.in_(roles), unstaffed_condition())
+
+
+# --- one task ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Unstaffed:
+    """Why nobody can do a task (or the next step a task's form picks a person for)."""
+
+    kind: str  # nobody | project | assignee
+    role: str | None
+    department: str | None
+    assignee: str | None = None
+    project_key: str | None = None
+    picker: bool = False  # the task has people, but the person its form picks has nobody to be
+
+    def reason(self) -> str:
+        """The reason, "中文 / English"."""
+        role_zh, role_en = _split(ROLE_NAMES.get(self.role or "", f"{self.role} / {self.role}"))
+        if self.kind == "assignee":
+            return (f"指定处理人 {self.assignee} 不存在或已停用 / the named assignee {self.assignee} "
+                    "does not exist or is inactive")
+        if self.kind == "project":
+            return (f"没有能查看项目 {self.project_key} 的{role_zh} / no {role_en} with access to project "
+                    f"{self.project_key}")
+        if self.department:
+            dept_zh, dept_en = _split(DEPARTMENT_NAMES.get(self.department, f"{self.department} / {self.department}"))
+            return f"{dept_zh}无{role_zh} / no {role_en} in department {dept_en}"
+        return f"没有在职的{role_zh} / nobody active holds the role {role_en}"
+
+
+def _split(text: str) -> tuple[str, str]:
+    zh, _, en = text.partition(" / ")
+    return zh, en or zh
+
+
+def unstaffed_of(task: TaskLike, reason_code: str | None, project_key: str | None) -> Unstaffed | None:
+    """The reason for a task row read with ``unstaffed_reason_column``."""
+    if reason_code is None:
+        return None
+    if task.assignee is not None:
+        return Unstaffed("assignee" if reason_code == "nobody" else "project", task.role, None, task.assignee,
+                         project_key)
+    return Unstaffed(reason_code, task.role, task.department, None, project_key)
+
+
+class TaskRow(TaskLike, Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+def why_unstaffed(task: TaskRow, project_key: str | None) -> Unstaffed | None:
+    """Whether anyone may act on this one task (one query); None when someone may."""
+    code = db.session.scalar(
+        select(unstaffed_reason_column())
+        .select_from(TASKS.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+        .where(TASKS.c.id == task.id))
+    return unstaffed_of(task, code, project_key)
+
+
+def may_stand_in(user: Actor, task: TaskRow, project_key: str | None) -> bool:
+    """A supervisor of the task's lane (or an admin) may do a task nobody else may do."""
+    if supervisor_of(task.role) not in user.role_keys:
+        return False
+    return why_unstaffed(task, project_key) is not None
+
+
+def may_act_or_stand_in(user: Actor, task: TaskRow, project_key: str | None) -> bool:
+    return may_act_on_task(user, task) or may_stand_in(user, task, project_key)
+
+
+# --- the admin console's list --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UnstaffedTask:
+    task_id: str
+    instance_id: int
+    title: str
+    ticket_number: str | None
+    project_key: str | None
+    created_at: Any
+    due_at: Any
+    unstaffed: Unstaffed
+
+
+UNSTAFFED_LIST_LIMIT = 500
+
+
+def unstaffed_tasks(*, visible: set[str] | None = None, limit: int = UNSTAFFED_LIST_LIMIT) -> list[UnstaffedTask]:
+    """Open, unclaimed tasks of active instances that no active user may do, oldest first.
+
+    ``visible``: the projects the reader is limited to (None: every project).
+    """
+    instances = ProcessInstance.__table__
+    query = (select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.title, TASKS.c.role, TASKS.c.department,
+                    TASKS.c.assignee, TASKS.c.created_at, TASKS.c.due_at, TICKETS.c.number, TICKETS.c.project_key,
+                    unstaffed_reason_column().label("reason"))
+             .select_from(TASKS.join(instances, instances.c.id == TASKS.c.instance_id)
+                          .outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+             .where(TASKS.c.state == "open", TASKS.c.claimed_by_id.is_(None),
+                    instances.c.status.in_(ACTIVE_STATUSES), unstaffed_condition())
+             .order_by(TASKS.c.created_at, TASKS.c.id).limit(limit))
+    if visible is not None:
+        query = query.where(or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(visible)))
+    found = []
+    for row in db.session.execute(query):
+        reason = unstaffed_of(row, row.reason, row.project_key)
+        if reason is not None:
+            found.append(UnstaffedTask(row.id, row.instance_id, row.title, row.number, row.project_key,
+                                       row.created_at, row.due_at, reason))
+    return found

@@ -1,0 +1,302 @@
+"""The human-task use cases: list, read, claim, unclaim, assign, complete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select, update
+
+from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
+from app.extensions import db
+from app.models import ACTIVE_STATUSES, Ticket, User
+from app.services.access import Actor, may_act_on_task
+from app.services.errors import (
+    ForbiddenError,
+    InstanceNotActiveError,
+    InvalidFormError,
+    InvalidRequestError,
+    NotFoundError,
+    TaskClaimedError,
+    TaskNotOpenError,
+)
+from app.services.people.organisation import ticket_project_hidden, visible_projects
+from app.services.runtime import Runtime
+from app.services.steps.plan import (
+    INSTANCES,
+    TASK_COLUMNS,
+    TASKS,
+    TASKS_WITH_CLAIMER,
+    InstanceOutcome,
+    TaskSnapshot,
+    event_row,
+    open_tasks_of,
+    plan_error,
+    plan_step,
+    record_event,
+    snapshot_of_row,
+    step_transaction,
+    task_scope,
+)
+from app.services.steps.write import write_step
+from app.services.work.form_rules import FormContext
+from app.services.work.forms import clean_submission, render_instructions
+from app.services.work.people_choice import check_people_chosen, people_to_pick
+from app.services.work.staffing import Unstaffed, may_act_or_stand_in, why_unstaffed
+from app.services.work.tickets import sync_ticket_after_step
+
+SCOPES = ("mine", "group", "all")
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    items: list[TaskSnapshot]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    task: TaskSnapshot
+    form: dict[str, Any] | None
+    data: dict[str, Any]
+    instructions: str | None
+    project_key: str | None = None  # the ticket's project: who may be picked, who may do it
+    unstaffed: Unstaffed | None = None  # why nobody may do it (an open task only)
+
+
+@dataclass(frozen=True)
+class _InstanceRow:
+    id: int
+    spec_key: str
+    status: str
+    state: str
+    lock_version: int
+    ticket_id: int | None
+    project_key: str | None
+    next_timer_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A task, its instance and every open task of that instance, read in one query."""
+
+    task: TaskSnapshot
+    instance: _InstanceRow
+    open_tasks: list[TaskSnapshot]
+
+
+def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str | None = None) -> TaskPage:
+    """Open tasks: ``mine`` (claimed by or assigned to me), ``group`` (unclaimed, my roles), ``all`` (admins)."""
+    if scope not in SCOPES:
+        raise InvalidRequestError(f"scope must be one of {', '.join(SCOPES)}", errors={"scope": "invalid"})
+    if scope == "all" and not user.is_admin:
+        raise ForbiddenError("只有管理员可以查看全部任务 / only admins may list all tasks")
+    query = (select(*TASK_COLUMNS)
+             .select_from(TASKS_WITH_CLAIMER.outerjoin(_TICKETS, _TICKETS.c.instance_id == TASKS.c.instance_id))
+             .where(TASKS.c.state == "open", task_scope(scope, user)))
+    allowed = visible_projects(user)
+    if allowed is not None:
+        query = query.where(or_(_TICKETS.c.project_key.is_(None), _TICKETS.c.project_key.in_(allowed)))
+    if cursor:
+        created_at, task_id = _decode_cursor(cursor)
+        query = query.where(or_(TASKS.c.created_at > created_at,
+                                and_(TASKS.c.created_at == created_at, TASKS.c.id > task_id)))
+    rows = [snapshot_of_row(row) for row in
+            db.session.connection().execute(query.order_by(TASKS.c.created_at, TASKS.c.id).limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return TaskPage(rows, _encode_cursor(rows[-1]) if more else None)
+
+
+def _encode_cursor(task: TaskSnapshot) -> str:
+    return base64.urlsafe_b64encode(f"{task.created_at.isoformat()}|{task.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, task_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("cursor time without offset")
+        return moment.astimezone(UTC), task_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidRequestError("invalid cursor", errors={"cursor": "invalid"}) from exc
+
+
+def get_task(rt: Runtime, task_id: str, *, user: Actor, locale: str = "zh") -> TaskDetail:
+    """A task with its form, data and instructions (in ``locale``, times in the business time zone)."""
+    loaded = _load(task_id, user)
+    task, instance = loaded.task, loaded.instance
+    facts = rt.bundles.get(instance.spec_key)
+    form = facts.forms.get(task.form_key) if task.form_key else None
+    try:
+        data, instructions = rt.engine.task_details(instance.state, task.id)
+    except TaskNotFoundError:
+        data, instructions = {}, None
+    unstaffed = why_unstaffed(task, instance.project_key) if task.state == "open" else None
+    return TaskDetail(task, form, data, render_instructions(instructions, data, locale=locale, timezone=rt.timezone,
+                                                            forms=facts.forms),
+                      instance.project_key, unstaffed)
+
+
+def claim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:
+    """Take an open task for oneself; raise 404/403/409 errors. Claiming twice is harmless."""
+    loaded = _load(task_id, user)
+    _require_open(loaded.task)
+    if loaded.task.claimed_by_id not in (None, user.id):
+        raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
+    if loaded.task.claimed_by_id is None:
+        with step_transaction():
+            _set_claim(loaded.task, expected=None, new=user.id)
+            record_event(loaded.instance.id, "claim", at=rt.clock.now(), actor_id=user.id, task_id=task_id)
+    return _outcome_after_claim(loaded)
+
+
+def unclaim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:
+    """Give a claimed task back to its role; only the claimer or an admin may."""
+    loaded = _load(task_id, user)
+    _require_open(loaded.task)
+    if loaded.task.claimed_by_id is not None:
+        if loaded.task.claimed_by_id != user.id and not user.is_admin:
+            raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
+        with step_transaction():
+            _set_claim(loaded.task, expected=loaded.task.claimed_by_id, new=None)
+            record_event(loaded.instance.id, "unclaim", at=rt.clock.now(), actor_id=user.id, task_id=task_id)
+    return _outcome_after_claim(loaded)
+
+
+def assign_task(rt: Runtime, task_id: str, assignee: Actor, *, user: Actor) -> InstanceOutcome:
+    """A supervisor or admin hands an open task to a person who may act on it."""
+    loaded = _load(task_id, user)
+    _require_open(loaded.task)
+    if not may_act_on_task(assignee, loaded.task):
+        raise ForbiddenError(f"{assignee.username} 不能处理此任务 / {assignee.username} may not act on this task")
+    with step_transaction():
+        _set_claim(loaded.task, expected=loaded.task.claimed_by_id, new=assignee.id)
+        record_event(loaded.instance.id, "assign", at=rt.clock.now(), actor_id=user.id, task_id=task_id,
+                     data={"assignee": assignee.username})
+    return _outcome_after_claim(loaded)
+
+
+def hand_over_task(rt: Runtime, task_id: str, username: str, *, user: Actor) -> InstanceOutcome:
+    """The supervisor standing in for a task nobody may do names who does it: a holder of its role, any department.
+
+    :raise ForbiddenError: the user is not standing in (someone may do the task) and is not an admin.
+    :raise InvalidFormError: ``username`` is not an active holder of the task's role who may see the ticket.
+    """
+    loaded = _load(task_id, user)
+    _require_open(loaded.task)
+    task = loaded.task
+    unstaffed = why_unstaffed(task, loaded.instance.project_key)
+    if unstaffed is None and not user.is_admin:
+        raise ForbiddenError("此任务有人可处理，无需改派 / someone may do this task; it needs no hand-over")
+    offered = people_to_pick(task.role or "", department=None, project_key=loaded.instance.project_key)
+    person = db.session.scalar(select(User.id).where(User.username == username, User.is_active.is_(True)))
+    if person is None or username not in offered.usernames:
+        raise InvalidFormError("请选择可选的人员 / choose one of the people offered",
+                               errors={"username": f"{username or '—'} 不能处理此任务 / may not do this task"})
+    with step_transaction():
+        db.session.connection().execute(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == "open")
+                                        .values(assignee=username, claimed_by_id=person))
+        record_event(loaded.instance.id, "assign", at=rt.clock.now(), actor_id=user.id, task_id=task_id,
+                     data={"assignee": username, "from": task.assignee or task.role,
+                           "reason": unstaffed.reason() if unstaffed else None})
+    return _outcome_after_claim(loaded)
+
+
+def _outcome_after_claim(loaded: _Loaded) -> InstanceOutcome:
+    return InstanceOutcome(loaded.instance.id, loaded.instance.status, open_tasks_of(loaded.instance.id))
+
+
+def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> InstanceOutcome:
+    """Complete an open task with form data: state, task index and audit in one transaction.
+
+    Checks in order: exists (NotFound), may act (Forbidden), open / not claimed by another /
+    instance active (Conflict), data valid (InvalidForm). A run-time engine error puts the
+    instance in ``error`` and keeps its previous state.
+    """
+    loaded = _load(task_id, user)
+    task, instance = loaded.task, loaded.instance
+    _require_open(task)
+    if task.claimed_by_id not in (None, user.id):
+        raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
+    _require_active(instance)
+    facts = rt.bundles.get(instance.spec_key)
+    form = facts.forms.get(task.form_key) if task.form_key else None
+    context = FormContext(now=rt.clock.now(), timezone=rt.timezone, calendar=rt.calendar,
+                          task_data=lambda: rt.engine.task_details(instance.state, task.id)[0])
+    clean = clean_submission(form, data, context=context)
+    check_people_chosen(form, clean, department=task.department, project_key=instance.project_key)
+    now = rt.clock.now()
+    try:
+        result = rt.engine.complete(instance.state, task.id, clean)
+    except (TaskNotFoundError, TaskNotReadyError) as exc:
+        raise TaskNotOpenError("任务已不可办理 / the task is no longer ready") from exc
+    except EngineRunError as exc:
+        failed = plan_error(instance_id=instance.id, lock_version=instance.lock_version, error=exc.details, now=now)
+        failed.events.append(event_row(instance.id, "error", at=now, actor_id=user.id, task_id=task.id,
+                                       data={"submitted": clean, "message": exc.details.message}))
+        with step_transaction():
+            write_step(failed)
+        return InstanceOutcome(instance.id, "error", loaded.open_tasks)
+    step, still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
+                                 facts=facts, now=now, open_tasks=[t for t in loaded.open_tasks if t.id != task.id],
+                                 previous_timer_at=instance.next_timer_at)
+    step.completed_task_id, step.completed_by_id = task.id, user.id
+    step.events.append(event_row(instance.id, "complete", at=now, actor_id=user.id, task_id=task.id, data=clean))
+    with step_transaction():
+        write_step(step)
+        if instance.ticket_id is not None:
+            sync_ticket_after_step(rt, instance.ticket_id, result, user=user)
+    return InstanceOutcome(instance.id, result.status, still_open)
+
+
+_TICKETS = Ticket.__table__
+_INSTANCE_COLUMNS = (INSTANCES.c.id, INSTANCES.c.spec_key, INSTANCES.c.status, INSTANCES.c.state,
+                     INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"), _TICKETS.c.project_key,
+                     INSTANCES.c.next_timer_at)
+_LOAD = (
+    select(*TASK_COLUMNS, *_INSTANCE_COLUMNS)
+    .select_from(TASKS_WITH_CLAIMER.join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+                 .outerjoin(_TICKETS, _TICKETS.c.instance_id == INSTANCES.c.id))
+    .where(TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id"))
+           .scalar_subquery(),
+           or_(TASKS.c.state == "open", TASKS.c.id == bindparam("task_id")))
+    .order_by(TASKS.c.created_at, TASKS.c.id)
+)
+
+
+def _load(task_id: str, user: Actor) -> _Loaded:
+    """The task with its instance and the instance's open tasks (one query); 404 / 403 checks."""
+    rows = db.session.connection().execute(_LOAD, {"task_id": task_id}).all()
+    target = next((row for row in rows if row.id == task_id), None)
+    if target is None:
+        raise NotFoundError(f"任务不存在 / no task {task_id}")
+    task = snapshot_of_row(target)
+    instance = _InstanceRow(*target[len(TASK_COLUMNS):])
+    if ticket_project_hidden(instance.project_key, user):
+        raise NotFoundError(f"任务不存在 / no task {task_id}")
+    if not may_act_or_stand_in(user, task, instance.project_key):
+        raise ForbiddenError("您无权办理此任务 / you may not act on this task")
+    return _Loaded(task, instance, [snapshot_of_row(row) for row in rows if row.state == "open"])
+
+
+def _require_open(task: TaskSnapshot) -> None:
+    if task.state != "open":
+        raise TaskNotOpenError(f"任务已{'完成' if task.state == 'completed' else '取消'} / the task is {task.state}")
+
+
+def _require_active(instance: _InstanceRow) -> None:
+    if instance.status not in ACTIVE_STATUSES:
+        raise InstanceNotActiveError(f"流程实例状态为 {instance.status}，不能办理 / the instance is {instance.status}")
+
+
+def _set_claim(task: TaskSnapshot, *, expected: int | None, new: int | None) -> None:
+    condition = TASKS.c.claimed_by_id.is_(None) if expected is None else TASKS.c.claimed_by_id == expected
+    result = db.session.connection().execute(
+        update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == "open", condition).values(claimed_by_id=new))
+    if result.rowcount != 1:
+        raise TaskClaimedError("任务刚被他人认领 / someone else just claimed the task")

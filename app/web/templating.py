@@ -1,0 +1,73 @@
+"""What every page's template may call: markdown, business time, labels, and which menus the user sees.
+
+The console's route table registers these app-wide (``console.blueprint``); the rights come from
+``services.access`` and reach the templates as booleans.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import format_datetime
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.services.access import may_deploy, may_manage
+from app.services.errors import ForbiddenError, NotFoundError
+from app.services.jobs.notifications import unread_count
+from app.services.work import tickets as ticket_service
+from app.services.work.inbox import mask_phone
+from app.services.work.instances import start_form_for
+from app.web.context import me, project_name, runtime, signed_in
+from app.web.i18n import bilingual, select_locale
+from app.web.labels import code_label
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in instructions is shown as text
+
+
+def render_markdown(text: str | None) -> Markup:
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - markdown-it escapes everything with html off
+
+
+def template_helpers() -> dict[str, Any]:
+    return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
+            "locale": select_locale(), "format_datetime": business_time, "may_record_calls": may_record_calls,
+            "label": lambda kind, code: code_label(kind, code, select_locale()),
+            "may_open_admin": may_open_admin, "may_design": may_design, "project_name": project_name,
+            "unread_notifications": unread_notifications}
+
+
+def unread_notifications() -> int:
+    return unread_count(me().id) if signed_in() else 0
+
+
+CONSOLE_DATETIME = "yyyy-MM-dd HH:mm"  # one way to write a moment everywhere: forms, lists, instructions
+
+
+def business_time(value: datetime | None, format: str = "short") -> str:
+    """A moment in the business time zone; "short" (what the templates ask for) reads 2026-03-02 09:00 in both
+    languages, like form values and task instructions."""
+    if value is None:
+        return ""
+    return format_datetime(value, CONSOLE_DATETIME if format == "short" else format)
+
+
+def may_open_admin() -> bool:
+    return signed_in() and may_manage(me())
+
+
+def may_design() -> bool:
+    return signed_in() and may_deploy(me())
+
+
+def may_record_calls() -> bool:
+    """Whether the menu offers "New ticket": only to people who may start a reception (no 403 behind a link)."""
+    if not signed_in():
+        return False
+    try:
+        start_form_for(runtime(), ticket_service.RECEPTION, user=me())
+    except (ForbiddenError, NotFoundError, SQLAlchemyError):  # an error page must render without the link
+        return False
+    return True
