@@ -87,11 +87,8 @@ CLASSIFIED = {"complaint_type": "leak_crack", "root_cause": "product_quality",
 
 # ---- the estate and the people --------------------------------------------------------------------------
 
-@pytest.fixture
-def estate(app: Flask, deploy: Callable[..., list[Any]]) -> None:
-    """The shipped definitions deployed; lanting with units of every kind, and a second project."""
-    deployed = deploy(SHIPPED)
-    assert "reception" in {version.process_id for version in deployed}
+def create_estate_places() -> None:
+    """Lanting with units of every kind (handed over 2 and 6 years ago, a common area), and a second project."""
     create_project("lanting", "兰亭苑")
     create_project("binjiang", "滨江府")
     create_unit("lanting", HANDED_OVER_2_YEARS_AGO, owner_name="王先生", owner_phone=OWNER_PHONE,
@@ -100,6 +97,14 @@ def estate(app: Flask, deploy: Callable[..., list[Any]]) -> None:
                 handover_date=years_before_today(6))
     create_unit("lanting", COMMON_AREA, handover_date=years_before_today(6), is_common_area=True)
     create_unit("binjiang", OTHER_PROJECT_UNIT, handover_date=years_before_today(1))
+
+
+@pytest.fixture
+def estate(app: Flask, deploy: Callable[..., list[Any]]) -> None:
+    """The shipped definitions deployed; lanting with units of every kind, and a second project."""
+    deployed = deploy(SHIPPED)
+    assert "reception" in {version.process_id for version in deployed}
+    create_estate_places()
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
 from app.services.definitions.deploy import deploy_files
 from app.services.people.auth import issue_token
-from app.services.people.organisation import create_project, create_unit, limit_user_to_projects
+from app.services.people.organisation import limit_user_to_projects
 from app.services.people.users import create_user
 from app.services.work.people_choice import people_to_pick
 from app.services.work.staffing import supervisor_of
@@ -55,9 +55,8 @@ from tests.scenarios.conftest import (
     HANDED_OVER_2_YEARS_AGO,
     HANDED_OVER_6_YEARS_AGO,
     OTHER_PROJECT_UNIT,
-    OWNER_PHONE,
     SHIPPED,
-    years_before_today,
+    create_estate_places,
 )
 from tests.scenarios.form_data import submissions
 from tests.support.fixtures import START
@@ -157,14 +156,7 @@ def _build_estate(app: Flask) -> dict[str, str]:
     """What the scenarios' ``estate`` and ``staff`` fixtures make, plus the project-limited people."""
     clock = app.extensions["kefu"].clock
     deploy_files(app.extensions["kefu"], SHIPPED, user=None)
-    create_project("lanting", "兰亭苑")
-    create_project("binjiang", "滨江府")
-    create_unit("lanting", HANDED_OVER_2_YEARS_AGO, owner_name="王先生", owner_phone=OWNER_PHONE,
-                handover_date=years_before_today(2))
-    create_unit("lanting", HANDED_OVER_6_YEARS_AGO, owner_name="李女士", owner_phone="13912345678",
-                handover_date=years_before_today(6))
-    create_unit("lanting", COMMON_AREA, handover_date=years_before_today(6), is_common_area=True)
-    create_unit("binjiang", OTHER_PROJECT_UNIT, handover_date=years_before_today(1))
+    create_estate_places()
     tokens = {}
     for username, roles, departments, projects in PEOPLE:
         user = create_user(username, password="secret-pw-1", roles=roles, departments=departments, clock=clock)
