@@ -1,11 +1,13 @@
 """Extensions created bare here and bound to the app in the factory."""
 
+from typing import ClassVar
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -18,7 +20,11 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
+    """The models' base; ``db.Model`` is built from it, and the models subclass it directly so mypy sees them."""
+
     metadata = MetaData(naming_convention=NAMING)
+    # Every model maps one table (never a join or a select), so Core statements take ``Model.__table__``.
+    __table__: ClassVar[Table]
 
 
 # Objects stay readable after commit: responses are built from them without reloading.

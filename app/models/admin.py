@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import JsonType, UTCDateTime
 
 PII_EXPORT_ROLE = "pii_export"
 
 
-class SavedFilter(db.Model):  # type: ignore[name-defined]
+class SavedFilter(Base):
     """An instance-list filter an admin or manager saved under a name (each person has their own)."""
 
     __tablename__ = "saved_filters"
@@ -27,7 +27,7 @@ class SavedFilter(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class PiiAccess(db.Model):  # type: ignore[name-defined]
+class PiiAccess(Base):
     """One view of a full phone number, or one export: who, when, which ticket(s)."""
 
     __tablename__ = "pii_access_log"

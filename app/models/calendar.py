@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import UTCDateTime
 
 HOLIDAY = "holiday"  # 放假: not a working day, even on a weekday
@@ -19,7 +19,7 @@ WORKDAY = "workday"  # 调休上班: a working day, even on a weekend
 OVERRIDE_KINDS = (HOLIDAY, WORKDAY)
 
 
-class CalendarOverride(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's dynamic base
+class CalendarOverride(Base):
     """One day whose kind the admin decided. Rows are added and removed, never edited.
 
     Ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so the row count with

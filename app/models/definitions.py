@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import JsonType, UTCDateTime
 from app.models.users import User
 
 
-class Bundle(db.Model):  # type: ignore[name-defined]
+class Bundle(Base):
     """One version of a top-level process with everything it calls and uses, frozen."""
 
     __tablename__ = "bundles"
@@ -39,7 +39,7 @@ class Bundle(db.Model):  # type: ignore[name-defined]
     deployed_by: Mapped[User | None] = relationship()
 
 
-class DiskFile(db.Model):  # type: ignore[name-defined]
+class DiskFile(Base):
     """The hash of each file as it was on disk at the last ``flask deploy``."""
 
     __tablename__ = "disk_files"

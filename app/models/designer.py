@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import UTCDateTime
 from app.models.users import User
 
 
-class DesignerDraft(db.Model):  # type: ignore[name-defined]
+class DesignerDraft(Base):
     """The working copy of one definition file (BPMN, DMN or form), shared by the designers.
 
     Deploying the drafts turns them into bundle versions and deletes them; until then the

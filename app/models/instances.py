@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.definitions import Bundle
 from app.models.types import JsonType, UTCDateTime
 from app.models.users import User
@@ -17,7 +17,7 @@ from app.models.users import User
 ACTIVE_STATUSES = ("running", "waiting")
 
 
-class ProcessInstance(db.Model):  # type: ignore[name-defined]
+class ProcessInstance(Base):
     __tablename__ = "process_instances"
     __table_args__ = (
         Index("ix_process_instances_status_started", "status", "started_at"),
@@ -43,10 +43,11 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
 
     # Optimistic locking: every UPDATE checks and bumps lock_version, so two concurrent steps
     # on one instance cannot both commit (the loser's UPDATE matches no row -> 409).
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version, "version_id_generator": False}
+    # Not a ClassVar: DeclarativeBase declares it as an attribute; SQLAlchemy copies it once at mapping.
+    __mapper_args__: Any = {"version_id_col": lock_version, "version_id_generator": False}  # noqa: RUF012
 
 
-class HumanTask(db.Model):  # type: ignore[name-defined]
+class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_state_role", "state", "role", "due_at"),
@@ -75,7 +76,7 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id], lazy="raise_on_sql")
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined]
+class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_instance", "instance_id", "id"),)
 

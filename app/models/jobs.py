@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import JsonType, UTCDateTime
 
 
-class Job(db.Model):  # type: ignore[name-defined]
+class Job(Base):
     """Work due at a time. ``key`` names it ("timer:42", "reminder:7", "weekly-report"), so a job is upserted.
 
     Kinds: ``timer`` (an instance's waiting timers; due at its earliest), ``reminder`` (80 % of a ticket's
@@ -38,7 +38,7 @@ class Job(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Notification(db.Model):  # type: ignore[name-defined]
+class Notification(Base):
     """An in-app notice to one person (the bell). Text is rendered in the reader's language from ``params``."""
 
     __tablename__ = "notifications"
@@ -54,7 +54,7 @@ class Notification(db.Model):  # type: ignore[name-defined]
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class OutboxMessage(db.Model):  # type: ignore[name-defined]
+class OutboxMessage(Base):
     """An SMS or e-mail waiting to be sent by the worker; retried with back-off when the sender fails."""
 
     __tablename__ = "outbox"

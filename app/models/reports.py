@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import JsonType, UTCDateTime
 
 
-class KpiTicketFacts(db.Model):  # type: ignore[name-defined]
+class KpiTicketFacts(Base):
     """What one ticket contributes to the counters, as last counted."""
 
     __tablename__ = "kpi_ticket_facts"
@@ -45,7 +45,7 @@ class KpiTicketFacts(db.Model):  # type: ignore[name-defined]
     counted_event_id: Mapped[int] = mapped_column(default=0)
 
 
-class KpiDaily(db.Model):  # type: ignore[name-defined]
+class KpiDaily(Base):
     """Counters of one business day, project and (dimension, value).
 
     Dimensions: ``all`` (value ""), ``department``, ``category``, ``hot_spot`` (tickets), ``element``
@@ -77,7 +77,7 @@ class KpiDaily(db.Model):  # type: ignore[name-defined]
     duplicate_dispatches: Mapped[int] = mapped_column(default=0)
 
 
-class WeeklyReport(db.Model):  # type: ignore[name-defined]
+class WeeklyReport(Base):
     """The Monday list of every ticket still open, as it stood when generated (one per business week)."""
 
     __tablename__ = "weekly_reports"

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import JsonType, UTCDateTime
 
 
-class Setting(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's dynamic base
+class Setting(Base):
     """The current value of one setting an admin changed."""
 
     __tablename__ = "settings"
@@ -28,7 +28,7 @@ class Setting(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's dyn
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class SettingChange(db.Model):  # type: ignore[name-defined]
+class SettingChange(Base):
     """One edit: who, when, old -> new. Rows are only added.
 
     ``token`` is random per change, so two databases (or a database restored from a backup) never

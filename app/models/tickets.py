@@ -7,17 +7,17 @@ from datetime import date, datetime
 from sqlalchemy import Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import UTCDateTime
 
 user_projects = Table(
-    "user_projects", db.metadata,
+    "user_projects", Base.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("project_key", ForeignKey("projects.key", ondelete="CASCADE"), primary_key=True),
 )
 
 
-class Project(db.Model):  # type: ignore[name-defined]
+class Project(Base):
     """A development (楼盘) the company manages."""
 
     __tablename__ = "projects"
@@ -27,7 +27,7 @@ class Project(db.Model):  # type: ignore[name-defined]
     city: Mapped[str | None] = mapped_column(String(40))
 
 
-class Unit(db.Model):  # type: ignore[name-defined]
+class Unit(Base):
     """A unit (building-room) or a common area of a project."""
 
     __tablename__ = "units"
@@ -44,7 +44,7 @@ class Unit(db.Model):  # type: ignore[name-defined]
     is_common_area: Mapped[bool] = mapped_column(default=False)
 
 
-class Ticket(db.Model):  # type: ignore[name-defined]
+class Ticket(Base):
     """A ticket's indexed columns, kept in sync with its reception instance at every step."""
 
     __tablename__ = "tickets"
@@ -85,7 +85,7 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     attached_calls: Mapped[int] = mapped_column(default=0)
 
 
-class TicketCounter(db.Model):  # type: ignore[name-defined]
+class TicketCounter(Base):
     """The last ticket number given out on a (business-time) day."""
 
     __tablename__ = "ticket_counters"

@@ -7,22 +7,22 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Base
 from app.models.types import UTCDateTime
 
 user_roles = Table(
-    "user_roles", db.metadata,
+    "user_roles", Base.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("role_key", ForeignKey("roles.key"), primary_key=True),
 )
 user_departments = Table(
-    "user_departments", db.metadata,
+    "user_departments", Base.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("department_key", ForeignKey("departments.key"), primary_key=True),
 )
 
 
-class Role(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's dynamic base
+class Role(Base):
     __tablename__ = "roles"
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -30,7 +30,7 @@ class Role(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy's dynami
     name_en: Mapped[str] = mapped_column(String(80))
 
 
-class Department(db.Model):  # type: ignore[name-defined]
+class Department(Base):
     __tablename__ = "departments"
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -38,7 +38,7 @@ class Department(db.Model):  # type: ignore[name-defined]
     name_en: Mapped[str] = mapped_column(String(80))
 
 
-class User(db.Model):  # type: ignore[name-defined]
+class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,7 +67,7 @@ class User(db.Model):  # type: ignore[name-defined]
         return "admin" in self.role_keys
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined]
+class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
