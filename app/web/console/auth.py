@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from app.services.people.auth import LoginRefusedError, log_in, set_locale
 from app.web.context import me, runtime, signed_in
 from app.web.i18n import LOCALES, bilingual, select_locale
+from app.web.redirects import safe_next
 from app.web.session import SessionUser
 
 
@@ -23,11 +24,7 @@ def login() -> Any:
         flash(bilingual(exc.message, select_locale()), "danger")
         return render_template("login.html", username=request.form.get("username", "")), 401
     login_user(SessionUser(principal))
-    return redirect(_safe_next(request.args.get("next")))
-
-
-def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else url_for("console.home")
+    return redirect(safe_next(request.args.get("next"), url_for("console.home")))
 
 
 @login_required
@@ -41,6 +38,6 @@ def language() -> Response:
     chosen = chosen if chosen in LOCALES else "zh"
     if signed_in():
         set_locale(me().id, chosen)
-    response = redirect(_safe_next(request.form.get("next")))
+    response = redirect(safe_next(request.form.get("next"), url_for("console.home")))
     response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response

@@ -19,6 +19,7 @@ from app.services.work.staffing import Unstaffed
 from app.web.context import me, runtime
 from app.web.form_fields import PeopleOffer, Uploads, fields_for, parse_submission, roles_offered
 from app.web.i18n import bilingual, select_locale
+from app.web.redirects import safe_next
 from app.web.timeline import timeline_lines
 
 
@@ -106,7 +107,7 @@ def complete_task(task_id: str) -> Any:
 @login_required
 def claim(task_id: str) -> Response:
     task_service.claim_task(runtime(), task_id, user=me())
-    return redirect(request.form.get("next") or url_for("console.task_page", task_id=task_id))
+    return redirect(safe_next(request.form.get("next"), url_for("console.task_page", task_id=task_id)))
 
 
 @login_required
