@@ -1,7 +1,8 @@
 """Typed SQLAlchemy models. They import nothing from services or web."""
 
 from app.models.definitions import Bundle, DiskFile
-from app.models.instances import ACTIVE_STATUSES, AuditEvent, HumanTask, ProcessInstance
+from app.models.instances import AuditEvent, HumanTask, ProcessInstance
+from app.models.states import ACTIVE_STATUSES, HumanTaskState, InstanceStatus, JobKind, OutboxStatus, TicketStage
 from app.models.tickets import Project, Ticket, TicketCounter, Unit, user_projects
 from app.models.users import ApiToken, Department, Role, User
 
@@ -10,5 +11,6 @@ from app.models import admin, calendar, designer, jobs, reports, settings  # noq
 
 __all__ = [
     "ACTIVE_STATUSES", "ApiToken", "AuditEvent", "Bundle", "Department", "DiskFile",
-    "HumanTask", "ProcessInstance", "Project", "Role", "Ticket", "TicketCounter", "Unit", "User", "user_projects",
+    "HumanTask", "HumanTaskState", "InstanceStatus", "JobKind", "OutboxStatus", "ProcessInstance", "Project",
+    "Role", "Ticket", "TicketCounter", "TicketStage", "Unit", "User", "user_projects",
 ]

@@ -10,11 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
 from app.models.definitions import Bundle
+from app.models.states import HumanTaskState
 from app.models.types import JsonType, UTCDateTime
 from app.models.users import User
-
-# Statuses: running | waiting | completed | terminated | suspended | error; steps run only on these two.
-ACTIVE_STATUSES = ("running", "waiting")
 
 
 class ProcessInstance(Base):
@@ -29,7 +27,7 @@ class ProcessInstance(Base):
     bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id"))
     process_id: Mapped[str] = mapped_column(String(120))
     spec_key: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # an InstanceStatus
     state: Mapped[str] = mapped_column(Text)
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lock_version: Mapped[int] = mapped_column(default=1)
@@ -65,7 +63,7 @@ class HumanTask(Base):
     department: Mapped[str | None] = mapped_column(String(40))
     assignee: Mapped[str | None] = mapped_column(String(80))
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    state: Mapped[str] = mapped_column(String(20), default="open")
+    state: Mapped[str] = mapped_column(String(20), default=HumanTaskState.OPEN)  # a HumanTaskState
     form_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

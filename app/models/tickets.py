@@ -66,7 +66,7 @@ class Ticket(Base):
     caller: Mapped[str | None] = mapped_column(String(40))
     phone: Mapped[str | None] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(Text)
-    stage: Mapped[str | None] = mapped_column(String(30))
+    stage: Mapped[str | None] = mapped_column(String(30))  # a TicketStage
     department: Mapped[str | None] = mapped_column(String(40))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the visit agreed with the owner
