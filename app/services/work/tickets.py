@@ -26,6 +26,7 @@ from app.services.steps.plan import InstanceOutcome, record_event
 from app.services.work.instances import plan_start, run_start, start_instance, ticket_kind
 from app.services.work.reception_alerts import alert_night_emergency, phone_the_owner
 from app.services.work.repair_flags import flag_unknown_warranty
+from app.services.work.ticket_columns import INTAKE_COLUMNS, SYNCED_COLUMNS, refuse_overlong
 
 RECEPTION = "reception"
 # What open_ticket puts in a ticket's start data (docs/flow-contract.md); diagrams may read these.
@@ -35,13 +36,6 @@ REOPENED_ESCALATION = 2
 # How a repair that was carried out ends: resolved, or resolved but the callback found nobody.
 FINISHED_REPAIR_OUTCOMES = ("resolved", "unreachable")
 
-# Stages that come after the work the time limit is for: callback, reviews, classification.
-# Task-data variables (docs/flow-contract.md) copied to the ticket's columns after every step.
-SYNCED_FIELDS = {
-    "stage": "stage", "department": "department", "escalation_level": "escalation_level",
-    "rework_count": "rework_count", "satisfaction": "satisfaction", "outcome": "outcome",
-    "category": "category", "description": "description",
-}
 
 
 @dataclass(frozen=True)
@@ -67,6 +61,7 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
                 process_id: str = RECEPTION) -> TicketOutcome:
     """Record a call as a new ticket (a reception instance); raise Forbidden/InvalidForm/NotFound."""
     plan = plan_start(rt, process_id, intake, user=user)
+    refuse_overlong(plan.data, INTAKE_COLUMNS)  # a designer's copy of the intake form may allow more
     project_key = str(plan.data.get("project", ""))
     _require_project(project_key, user)
     unit = _find_unit(project_key, str(plan.data.get("unit", "")))
@@ -106,11 +101,9 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
 def _ticket_values(data: Mapping[str, Any], system: Mapping[str, Any], number: str, instance_id: int,
                    now: datetime, user_id: int, reopened_from: Ticket | None) -> dict[str, Any]:
     return {
-        "number": number, "instance_id": instance_id, "project_key": data["project"], "unit_code": data["unit"],
-        "category": data["category"], "part": data.get("part"), "channel": data.get("channel"),
-        "caller": data.get("caller_name"), "phone": data.get("phone"), "description": data.get("description"),
-        "stage": "intake", "escalation_level": system["escalation_level"], "received_at": now,
-        "received_by_id": user_id, "reopened_from_id": reopened_from.id if reopened_from else None,
+        **{column: data.get(name) for name, column in INTAKE_COLUMNS.items()}, "number": number,
+        "instance_id": instance_id, "stage": "intake", "escalation_level": system["escalation_level"],
+        "received_at": now, "received_by_id": user_id, "reopened_from_id": reopened_from.id if reopened_from else None,
     }
 
 
@@ -140,7 +133,8 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
 
 def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
     data = result.data
-    values: dict[str, Any] = {column: data[name] for name, column in SYNCED_FIELDS.items() if name in data}
+    refuse_overlong(data, SYNCED_COLUMNS)
+    values: dict[str, Any] = {column: data[name] for name, column in SYNCED_COLUMNS.items() if name in data}
     if "escalation_level" in values:  # a level once reached stays, whichever branch moved last
         level = int(values["escalation_level"] or 0)
         values["escalation_level"] = case((Ticket.escalation_level > level, Ticket.escalation_level), else_=level)
