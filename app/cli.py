@@ -78,14 +78,8 @@ def deploy() -> None:
 
 @click.command(help="Fill a new database with demo users, projects and a month of tickets (development only).")
 def demo() -> None:
-    from app.demo.seed import (
-        DEMO_DAYS,
-        DEMO_PASSWORD,
-        create_demo_estate,
-        create_demo_tickets,
-        create_demo_users,
-        describe_tickets,
-    )
+    from app.demo.seed import DEMO_PASSWORD, create_demo_estate, create_demo_users
+    from app.demo.simulation import DEMO_DAYS, create_demo_tickets, describe_tickets
 
     if current_app.config["KEFU_ENV"] != "development":
         raise click.ClickException("flask demo runs only with KEFU_ENV=development")

@@ -4,7 +4,7 @@
 to date inside every ticket step's transaction, so the dashboard sums a few thousand rows instead
 of scanning a million tickets. ``kpi_ticket_facts`` remembers what each ticket last contributed,
 so a change (a department set, a ticket closed or reopened) moves exactly its old counts to the
-new ones. Both can be rebuilt from the tickets (``app.services.figures.kpi.rebuild``).
+new ones. Both can be rebuilt from the tickets (``app.services.figures.counters.rebuild``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from sqlalchemy import insert, select
 from app.extensions import db
 from app.models import Bundle, HumanTask, ProcessInstance, Ticket
 from app.models.reports import KpiDaily
-from app.services.figures import kpi
+from app.services.figures import counters
+from app.services.figures import dashboard as figures
 from app.services.people.organisation import create_project, create_unit
 from app.services.people.users import create_user
 from tests.web.test_console import Browser
@@ -72,7 +73,7 @@ def known_tickets(app, clock):
         ticket_id = db.session.execute(insert(Ticket).values(
             number=f"KF-TEST-{n:04d}", instance_id=instance_id, unit_code=f"1-{n:03d}", due_at=due_at,
             **{"project_key": "lanting", **values}).returning(Ticket.id)).scalar_one()
-        kpi.count_ticket(ticket_id, timezone=TIMEZONE, data={"hot_spot": "leak_crack"} if name == "T3" else {})
+        counters.count_ticket(ticket_id, timezone=TIMEZONE, data={"hot_spot": "leak_crack"} if name == "T3" else {})
     db.session.commit()
     for username, roles in (("manager", ["property_manager"]), ("agent", ["cs_agent"])):
         create_user(username, password=PASSWORD, roles=roles, clock=clock)
@@ -93,7 +94,7 @@ def page_data(response):
 
 
 def test_the_figures_of_a_project_follow_the_written_formulas(app, known_tickets):
-    board = kpi.dashboard(start=date(2026, 3, 2), end=date(2026, 3, 8), project_key="lanting")
+    board = figures.dashboard(start=date(2026, 3, 2), end=date(2026, 3, 8), project_key="lanting")
     totals = board.totals
     assert (totals.received, totals.closed) == (6, 6)                      # T1-T6; T1 T2 T3 T5 T6 T7
     assert totals.completion_rate == pytest.approx(5 / 6)                  # T1 T2 T3 T5 T6 of T1-T6
@@ -108,7 +109,7 @@ def test_the_figures_of_a_project_follow_the_written_formulas(app, known_tickets
 
 
 def test_the_figures_are_broken_down_by_department_category_and_hot_spot(app, known_tickets):
-    board = kpi.dashboard(start=date(2026, 3, 2), end=date(2026, 3, 8), project_key="lanting")
+    board = figures.dashboard(start=date(2026, 3, 2), end=date(2026, 3, 8), project_key="lanting")
     departments = {s.value: s.figures for s in board.by_department}
     assert (departments["engineering"].received, departments["engineering"].closed) == (2, 3)  # T1 T2; T1 T2 T7
     assert departments["engineering"].timeliness_rate == pytest.approx(2 / 3)                # T1 T7
@@ -121,7 +122,7 @@ def test_the_figures_are_broken_down_by_department_category_and_hot_spot(app, kn
 
 
 def test_the_whole_company_adds_every_project(app, known_tickets):
-    board = kpi.dashboard(start=date(2026, 3, 2), end=date(2026, 3, 8))
+    board = figures.dashboard(start=date(2026, 3, 2), end=date(2026, 3, 8))
     assert board.totals.received == 7
     assert board.totals.completion_rate == pytest.approx(5 / 7)
     assert {s.value: s.figures.received for s in board.by_project} == {"lanting": 6, "binjiang": 1}
@@ -182,7 +183,7 @@ def intake(**overrides):
     return {key: value for key, value in data.items() if value is not None}
 
 
-def counters():
+def counter_rows():
     """Every counter row (rows a change emptied again are left at zero; a rebuild leaves none)."""
     rows = db.session.execute(select(KpiDaily.__table__)).all()
     return sorted(tuple(row) for row in rows if any(row[5:]))
@@ -202,12 +203,12 @@ def test_the_counters_kept_by_each_step_equal_a_rebuild_from_the_tickets(app, es
     assert agent.post(f"/tickets/{opened[2]['ticket']['number']}/calls",
                       json={"data": {"caller_name": "张先生", "phone": "13800138000"}}).status_code == 200
     agent.post("/tickets", json={"data": intake()})  # the same unit and part again: a repeat repair
-    kept = counters()
+    kept = counter_rows()
 
-    kpi.rebuild(timezone=TIMEZONE)
+    counters.rebuild(timezone=TIMEZONE)
 
-    assert counters() == kept
-    board = kpi.dashboard(start=date(2026, 3, 1), end=date(2026, 3, 31))
+    assert counter_rows() == kept
+    board = figures.dashboard(start=date(2026, 3, 1), end=date(2026, 3, 31))
     assert (board.totals.received, board.totals.closed) == (5, 2)  # 3 calls + reopened complaint + repeat
     assert board.totals.timeliness_rate == pytest.approx(1 / 2)
     assert board.totals.repeat_repairs == 2  # flagged on both
@@ -222,7 +223,7 @@ def test_the_time_of_each_step_and_person_is_averaged(app, estate, api_as, clock
         task = agent.post("/tickets", json={"data": intake()}).json["instance"]["tasks"][0]["id"]
         clock.advance(timedelta(hours=hours))
         assert agent.complete(task, {"outcome": "resolved"}).status_code == 200
-    board = kpi.dashboard(start=date(2026, 3, 1), end=date(2026, 3, 31))
+    board = figures.dashboard(start=date(2026, 3, 1), end=date(2026, 3, 31))
     [stage] = board.stages
     assert (stage.value, stage.figures.tasks_done, stage.figures.average_task_hours) == ("reception/resolve", 2, 3.0)
     [person] = board.people
@@ -253,17 +254,17 @@ def test_a_month_of_demo_tickets_through_the_shipped_flows_counts_as_a_rebuild_d
     deploy_from_disk(app.extensions["kefu"], app.config["BPMN_DIR"], app.config["FORMS_DIR"])
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     db.session.remove()
-    kept = counters()
+    kept = counter_rows()
 
-    kpi.rebuild(timezone=TIMEZONE)
+    counters.rebuild(timezone=TIMEZONE)
 
-    rebuilt = counters()
+    rebuilt = counter_rows()
     assert [row for row in kept if row not in rebuilt] == [] and [row for row in rebuilt if row not in kept] == []
     done = db.session.execute(select(db.func.count()).select_from(HumanTask).join(
         Ticket, Ticket.instance_id == HumanTask.instance_id).where(HumanTask.state == "completed")).scalar_one()
     tasks_done = list(KpiDaily.__table__.c.keys()).index("tasks_done")
-    assert sum(row[tasks_done] for row in kept if row[0] == "element" and row[2] != kpi.COMPANY) == done
-    board = kpi.dashboard(start=clock.now().date() - timedelta(days=40), end=clock.now().date())
+    assert sum(row[tasks_done] for row in kept if row[0] == "element" and row[2] != counters.COMPANY) == done
+    board = figures.dashboard(start=clock.now().date() - timedelta(days=40), end=clock.now().date())
     assert board.totals.received == db.session.scalar(select(db.func.count()).select_from(Ticket))
 
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Project, Ticket, TicketCounter, Unit
 from app.services.access import Actor
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
-from app.services.figures import kpi
+from app.services.figures import counters
 from app.services.jobs.deadlines import WORK_DONE_STAGES, after_ticket_step, ticket_facts
 from app.services.people.auth import principal_for_user
 from app.services.people.organisation import visible_projects
@@ -92,7 +92,7 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
             alert_night_emergency(rt, created["id"], instance_id, result.data, now=now)
         if plan.data.get("category") == "repair" and plan.data.get("part"):
             _flag_repeat_repair(created["id"], project_key, str(plan.data["unit"]), str(plan.data["part"]), now)
-        kpi.count_new_ticket(created["id"], timezone=rt.timezone, data=plan.data)  # dashboard counters (admin)
+        counters.count_new_ticket(created["id"], timezone=rt.timezone, data=plan.data)  # dashboard counters (admin)
 
     outcome = run_start(rt, plan, user=user, system_data=system_data, also_write=write_ticket)
     return TicketOutcome(number, created["id"], outcome)
@@ -128,7 +128,7 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
             acting = recorder or user
             if acting is not None:
                 _reopen_as_complaint(rt, original, result.data, user=acting)
-    kpi.count_step(ticket_id, timezone=rt.timezone, data=result.data)  # dashboard counters (admin issue)
+    counters.count_step(ticket_id, timezone=rt.timezone, data=result.data)  # dashboard counters (admin issue)
 
 
 def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
@@ -225,7 +225,7 @@ def attach_call(rt: Runtime, number: str, call: Mapping[str, Any], *, user: Acto
                        .values(attached_calls=Ticket.attached_calls + 1))
     record_event(ticket.instance_id, "call_attached", at=now, actor_id=user.id,
                  data={key: call.get(key) for key in ("caller_name", "phone", "description", "channel")})
-    kpi.count_ticket(ticket.id, timezone=rt.timezone)  # dashboard counters (admin issue)
+    counters.count_ticket(ticket.id, timezone=rt.timezone)  # dashboard counters (admin issue)
     db.session.commit()
     return ticket_by_number(number, user=user)
 

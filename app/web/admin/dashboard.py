@@ -13,7 +13,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.services.access import may_administer, may_manage
-from app.services.figures import kpi
+from app.services.figures import counters
+from app.services.figures import dashboard as figures
 from app.services.people.organisation import projects_for, visible_projects
 from app.web.context import require
 from app.web.i18n import bilingual, select_locale
@@ -86,10 +87,10 @@ def dashboard() -> Any:
     if project_key not in {project.key for project in projects}:
         project_key = ""
     allowed = visible_projects(current_user.principal)
-    board = kpi.dashboard(start=start, end=end, project_key=project_key or None, allowed_projects=allowed)
+    board = figures.dashboard(start=start, end=end, project_key=project_key or None, allowed_projects=allowed)
     names = {project.key: project.name for project in projects}
     status = 400 if error else 200
-    targets = kpi.targets()
+    targets = figures.targets()
     locale = select_locale()
     not_assigned = _("Not assigned")
     tables = {
@@ -115,7 +116,7 @@ def dashboard() -> Any:
 @require(may_administer)
 def recount() -> Response:
     """Recount every figure from the tickets (after an upgrade from a version without the counters)."""
-    counted = kpi.rebuild(timezone=current_app.extensions["kefu"].timezone)
+    counted = counters.rebuild(timezone=current_app.extensions["kefu"].timezone)
     flash(_("Recounted %(count)d tickets.", count=counted), "success")
     return redirect(url_for("admin.dashboard"))
 
@@ -137,13 +138,13 @@ def _period(given_start: str, given_end: str, today: date) -> tuple[date, date, 
     return start, end, None
 
 
-def _rate_rows(slices: list[kpi.Slice], label_of: Callable[[str], str]) -> list[tuple[Any, ...]]:
+def _rate_rows(slices: list[figures.Slice], label_of: Callable[[str], str]) -> list[tuple[Any, ...]]:
     """(value, label, received, closed, [rates as text]) per slice: formatted once, here, not in the template."""
     return [(s.value, label_of(s.value), s.figures.received, s.figures.closed,
              [_percent_text(getattr(s.figures, rate)) for rate in RATES]) for s in slices]
 
 
-def _time_rows(slices: list[kpi.Slice], label_of: Callable[[kpi.Slice], str]) -> list[tuple[Any, ...]]:
+def _time_rows(slices: list[figures.Slice], label_of: Callable[[figures.Slice], str]) -> list[tuple[Any, ...]]:
     """(value, label, tasks done, average hours as text) per slice."""
     return [(s.value, label_of(s), s.figures.tasks_done,
              "—" if s.figures.average_task_hours is None else f"{s.figures.average_task_hours:.1f}") for s in slices]
@@ -157,7 +158,7 @@ def _hot_spot_label(value: str) -> str:
     return bilingual(HOT_SPOT_LABELS.get(value, value), select_locale())
 
 
-def _target_cards(board: kpi.Dashboard, targets: dict[str, int]) -> dict[str, tuple[str, bool]]:
+def _target_cards(board: figures.Dashboard, targets: dict[str, int]) -> dict[str, tuple[str, bool]]:
     """Per targeted rate: the target as the card shows it, and whether the period's figure is below it."""
     cards = {}
     for rate, target in targets.items():
@@ -171,10 +172,11 @@ def _percent(value: float | None) -> float | None:
     return round(value * 100, 1) if value is not None else None
 
 
-def _chart_data(board: kpi.Dashboard, period: str, names: dict[str, str], targets: dict[str, int]) -> dict[str, Any]:
+def _chart_data(board: figures.Dashboard, period: str, names: dict[str, str],
+                targets: dict[str, int]) -> dict[str, Any]:
     """What dashboard.js draws (labels already in the reader's language)."""
     locale = select_locale()
-    days = kpi.group_days(board.days, period)
+    days = figures.group_days(board.days, period)
     departments = board.by_department
     return {
         "daily": {"labels": [day.isoformat() for day, _ in days],
@@ -191,7 +193,7 @@ def _chart_data(board: kpi.Dashboard, period: str, names: dict[str, str], target
         "projects": {"labels": [names.get(s.value, s.value) for s in board.by_project],
                      "received": [s.figures.received for s in board.by_project],
                      "closed": [s.figures.closed for s in board.by_project]},
-        "totals": {**{name: getattr(board.totals, name) for name in kpi.COUNTERS},
+        "totals": {**{name: getattr(board.totals, name) for name in counters.COUNTERS},
                    **{rate: _percent(getattr(board.totals, rate)) for rate in RATES},
                    "closed_without_limit": board.totals.closed_without_limit},
         "targets": targets,
