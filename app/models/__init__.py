@@ -2,7 +2,16 @@
 
 from app.models.definitions import Bundle, DiskFile
 from app.models.instances import AuditEvent, HumanTask, ProcessInstance
-from app.models.states import ACTIVE_STATUSES, HumanTaskState, InstanceStatus, JobKind, OutboxStatus, TicketStage
+from app.models.states import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    UNFINISHED_STATUSES,
+    HumanTaskState,
+    InstanceStatus,
+    JobKind,
+    OutboxStatus,
+    TicketStage,
+)
 from app.models.tickets import Project, Ticket, TicketCounter, Unit, user_projects
 from app.models.users import ApiToken, Department, Role, User
 
@@ -10,7 +19,8 @@ from app.models.users import ApiToken, Department, Role, User
 from app.models import admin, calendar, designer, jobs, reports, settings  # noqa: F401  isort: skip
 
 __all__ = [
-    "ACTIVE_STATUSES", "ApiToken", "AuditEvent", "Bundle", "Department", "DiskFile",
+    "ACTIVE_STATUSES", "FINISHED_STATUSES", "UNFINISHED_STATUSES",
+    "ApiToken", "AuditEvent", "Bundle", "Department", "DiskFile",
     "HumanTask", "HumanTaskState", "InstanceStatus", "JobKind", "OutboxStatus", "ProcessInstance", "Project",
     "Role", "Ticket", "TicketCounter", "TicketStage", "Unit", "User", "user_projects",
 ]

@@ -14,14 +14,16 @@ class InstanceStatus(StrEnum):
 
     RUNNING = "running"
     WAITING = "waiting"  # only timers or messages can move it on
-    COMPLETED = "completed"
-    TERMINATED = "terminated"  # cancelled by an admin
-    SUSPENDED = "suspended"
+    SUSPENDED = "suspended"  # by an admin, until resumed
     ERROR = "error"  # a step or a timer failed; the stored state is the one before it
+    COMPLETED = "completed"
+    TERMINATED = "terminated"  # ended for good by an admin
 
 
-# Steps, timers and jobs run only on these two.
+# Steps, timers and jobs run only on the active ones; an admin still acts on every unfinished one.
 ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+UNFINISHED_STATUSES = (*ACTIVE_STATUSES, InstanceStatus.SUSPENDED, InstanceStatus.ERROR)
+FINISHED_STATUSES = (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED)
 
 
 class HumanTaskState(StrEnum):
