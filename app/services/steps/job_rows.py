@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.models import ACTIVE_STATUSES
+from app.models import ACTIVE_STATUSES, JobKind
 from app.models.jobs import Job
 
 JOBS = Job.__table__
@@ -33,7 +33,7 @@ def sync_timer_job(connection: Connection, instance_id: int, next_timer_at: date
     if next_timer_at is None or status not in ACTIVE_STATUSES:
         connection.execute(delete(JOBS).where(JOBS.c.key == key))
         return
-    upsert_job(connection, key=key, kind="timer", due_at=next_timer_at, now=now, instance_id=instance_id,
+    upsert_job(connection, key=key, kind=JobKind.TIMER, due_at=next_timer_at, now=now, instance_id=instance_id,
                retries=TIMER_RETRIES)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.engine import RunError, StepResult, UserTaskView
 from app.extensions import db
-from app.models import User
+from app.models import HumanTaskState, InstanceStatus, User
 from app.services.access import Actor
 from app.services.errors import ConflictError
 from app.services.runtime import BundleFacts
@@ -73,7 +73,8 @@ def snapshot_of_row(row: Any) -> TaskSnapshot:
 def open_tasks_of(instance_id: int) -> list[TaskSnapshot]:
     rows = _connection().execute(
         select(*TASK_COLUMNS).select_from(TASKS_WITH_CLAIMER)
-        .where(TASKS.c.instance_id == instance_id, TASKS.c.state == "open").order_by(TASKS.c.created_at, TASKS.c.id)
+        .where(TASKS.c.instance_id == instance_id, TASKS.c.state == HumanTaskState.OPEN)
+        .order_by(TASKS.c.created_at, TASKS.c.id)
     )
     return [snapshot_of_row(row) for row in rows]
 
@@ -84,9 +85,9 @@ def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: S
               "started_at": now, "lock_version": 1}
     if result is not None:
         values |= {"status": result.status, "state": result.state, "next_timer_at": result.next_timer_at,
-                   "ended_at": now if result.status == "completed" else None}
+                   "ended_at": now if result.status == InstanceStatus.COMPLETED else None}
     else:
-        values |= {"status": "error", "state": "", "error": error_details(error)}
+        values |= {"status": InstanceStatus.ERROR, "state": "", "error": error_details(error)}
     instance_id = int(_connection().execute(insert(INSTANCES).values(values).returning(INSTANCES.c.id)).scalar_one())
     if result is not None and result.next_timer_at is not None:
         sync_timer_job(_connection(), instance_id, result.next_timer_at, result.status, now)
@@ -104,7 +105,7 @@ def plan_step(*, instance_id: int, lock_version: int, result: StepResult, facts:
     step = StepWrite(
         instance_id, lock_version, now,
         instance_values={"state": result.state, "status": result.status, "next_timer_at": result.next_timer_at,
-                         "error": None, "ended_at": now if result.status == "completed" else None},
+                         "error": None, "ended_at": now if result.status == InstanceStatus.COMPLETED else None},
         cancelled_task_ids=[task.id for task in open_tasks if task.id not in ready],
         new_tasks=[task_row(snapshot) for snapshot in new_tasks],
         previous_timer_at=previous_timer_at,
@@ -115,7 +116,8 @@ def plan_step(*, instance_id: int, lock_version: int, result: StepResult, facts:
 def plan_error(*, instance_id: int, lock_version: int, error: RunError, now: datetime) -> StepWrite:
     """The step failed: keep the previous state, put the instance in ``error`` with the details."""
     return StepWrite(instance_id, lock_version, now,
-                     instance_values={"status": "error", "error": error_details(error), "next_timer_at": None})
+                     instance_values={"status": InstanceStatus.ERROR, "error": error_details(error),
+                                      "next_timer_at": None})
 
 
 def new_task_snapshots(instance_id: int, views: list[UserTaskView], facts: BundleFacts,
@@ -123,7 +125,7 @@ def new_task_snapshots(instance_id: int, views: list[UserTaskView], facts: Bundl
     return [
         TaskSnapshot(view.task_id, instance_id, view.process_id, view.name, view.title,
                      facts.lane_roles.get(view.lane or "", view.lane), view.department, view.assignee, None, None,
-                     "open", view.form_key, now, view.due_at)
+                     HumanTaskState.OPEN, view.form_key, now, view.due_at)
         for view in views
     ]
 
