@@ -13,12 +13,23 @@ from app.config import PROJECT_ROOT, load_config
 def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(config))
+    trust_proxies(app)
     init_extensions(app)
     init_runtime(app, clock or SystemClock())
     register_blueprints(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_commands(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, the client's address and scheme are the forwarded ones."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def init_extensions(app: Flask) -> None:
@@ -36,7 +47,7 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_web_extensions(app: Flask) -> None:
-    from app.extensions import babel, csrf, login_manager
+    from app.extensions import babel, csrf, limiter, login_manager
     from app.web.i18n import select_locale
     from app.web.session import load_session_user
 
@@ -44,6 +55,7 @@ def init_web_extensions(app: Flask) -> None:
     login_manager.login_view = "console.login"
     login_manager.user_loader(load_session_user)
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone=app.config["TIMEZONE"])
 
 
@@ -60,16 +72,24 @@ def register_blueprints(app: Flask) -> None:
     from app.web.api import api
     from app.web.console import console
     from app.web.designer import designer
+    from app.web.owner import owner
 
     csrf.exempt(api)  # bearer-token calls carry no CSRF token; session calls are checked in the API itself
     app.register_blueprint(api)
     app.register_blueprint(console)
     app.register_blueprint(admin)
     app.register_blueprint(designer)
+    app.register_blueprint(owner)
 
 
 def register_error_handlers(app: Flask) -> None:
     from app.web.errors import register
+
+    register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from app.web.security_headers import register
 
     register(app)
 

@@ -1,21 +1,24 @@
-"""Command-line tools: flask users create|token, flask deploy, flask demo, flask worker."""
+"""Command-line tools: flask users create|token, flask deploy, flask demo, flask worker, flask outbox."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 
 from app.clock import ManualClock
+from app.config import ConfigError
 from app.services.definitions.deploy import deploy_from_disk
 from app.services.errors import ServiceError
 from app.services.runtime import Runtime
 
 
 def _runtime() -> Runtime:
-    return current_app.extensions["kefu"]
+    return cast(Runtime, current_app.extensions["kefu"])
 
 
 def register(app: Flask) -> None:
@@ -23,6 +26,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(deploy)
     app.cli.add_command(demo)
     app.cli.add_command(worker)
+    app.cli.add_command(outbox)
 
 
 @click.group(help="Manage users and API tokens.")
@@ -45,7 +49,7 @@ def create_user_command(username: str, roles: tuple[str, ...], departments: tupl
         create_user(username, password=password, roles=roles, departments=departments,
                     display_name=display_name, phone=phone, clock=_runtime().clock)
     except ServiceError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise click.ClickException(str(exc.message)) from exc
     click.echo(f"created {username}")
 
 
@@ -69,7 +73,7 @@ def deploy() -> None:
     except ServiceError as exc:
         for problem in exc.details.get("problems", []):
             click.echo(f"  {problem.file} {problem.element_id or '-'}: {problem.message}", err=True)
-        raise click.ClickException(exc.message) from exc
+        raise click.ClickException(str(exc.message)) from exc
     if not versions:
         click.echo("nothing changed on disk")
     for version in versions:
@@ -112,9 +116,28 @@ def worker(once: bool, lock_seconds: int | None) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if lock_seconds is not None:
         app.config["WORKER_LOCK_SECONDS"] = lock_seconds
-    job_worker = Worker(app)
+    try:
+        job_worker = Worker(app)
+    except ConfigError as exc:  # a real SMS provider chosen without its keys or template ids
+        raise click.ClickException(str(exc)) from exc
     if once:
         click.echo(f"ran {job_worker.run_pending()}")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     job_worker.run_forever()
+
+
+@click.command(help="List the texts sent to a mobile number, newest first, with their rendered text and status.")
+@click.option("--to", "phone", required=True, help="The mobile number (11 digits, +86 optional).")
+@click.option("--limit", type=int, default=20, show_default=True)
+def outbox(phone: str, limit: int) -> None:
+    from app.services.jobs.notifications import texts_to
+
+    texts = texts_to(phone, limit=limit)
+    if not texts:
+        click.echo(f"no texts to {phone}")
+    for text in texts:
+        when = text.created_at.astimezone(ZoneInfo(_runtime().timezone)).strftime("%Y-%m-%d %H:%M")
+        error = f" ({text.last_error})" if text.status != "sent" and text.last_error else ""
+        click.echo(f"{when}  {text.status:<7} {text.template or '-'}  ticket {text.ticket_number or '-'}{error}")
+        click.echo(f"    {text.body}")

@@ -25,8 +25,10 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
-from app.services.jobs.notifications import deliver_outbox, next_outbox_attempt_at, sender_from_config
+from app.services.jobs.notifications import deliver_outbox, next_outbox_attempt_at
 from app.services.jobs.queue import ensure_recurring_jobs, next_due_at, run_job, take_due_jobs, unlock
+from app.services.jobs.sms_senders import sender_from_config
+from app.services.outreach.planned_callbacks import ensure_planned_callbacks_job  # also registers its job
 from app.services.runtime import Runtime
 
 log = logging.getLogger("kefu.worker")
@@ -100,6 +102,7 @@ class Worker:
             self._stop_on_signals()
             rt = self.runtime
             ensure_recurring_jobs(now=rt.clock.now(), timezone=rt.timezone)
+            ensure_planned_callbacks_job(now=rt.clock.now(), timezone=rt.timezone)
             log.info("worker %s started (lock %ss, %s tries)", self.owner, self.lock_seconds, self.retries)
             with waiter_for(db.engine) as waiter:
                 while not self.stopping:

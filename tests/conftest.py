@@ -26,7 +26,8 @@ from app.extensions import db
 from tests.databases import TestDatabases
 from tests.support.paths import FIXTURES
 
-pytest_plugins = ["tests.support.fixtures"]  # START, ROLES, clock, make_clock, ...
+pytest_plugins = ["tests.support.fixtures",  # START, ROLES, clock, make_clock, ...
+                  "tests.web.owner_pages"]  # owner_estate, owner_phone: the owners' pages
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -20,6 +20,11 @@ from app.services.runtime import Runtime
 from app.services.steps.plan import TaskSnapshot
 from app.services.work.tasks import get_task
 
+# What a technician writes as the inspected part (free text, in words: never the form's part code).
+INSPECTED = {"structure": "承重墙体", "roof_waterproof": "屋面防水层", "kitchen_bathroom_waterproof": "卫生间防水层",
+             "exterior_wall": "外墙", "heating_cooling": "地暖分水器", "electrical": "入户配电箱",
+             "plumbing": "厨房给水管", "equipment": "设备安装位", "decoration": "木地板与墙面", "other": "报修部位"}
+
 SIGNED = "纸质工单已签字 / signed on the paper work order"
 OFFICE_OPENS, OFFICE_CLOSES = time(8, 30), time(19, 0)
 SATISFIED_REMARKS = {"very_satisfied": "处理及时，非常满意。", "satisfied": "已解决。", "neutral": "还行，就是慢了点。"}
@@ -174,7 +179,8 @@ def _inspect_on_site(desk: Desk, case: Case, task: TaskSnapshot, user: Principal
         return {"reschedule": False, "owner_withdraws": True, "waiting_for_parts": False,
                 "withdrawal_reason": "业主已自行找人修好。"}
     return {"reschedule": False, "owner_withdraws": False, "waiting_for_parts": False,
-            "inspected_part": case.call.intake.get("part", "other"), "repair_items": "按查验结果维修。",
+            "inspected_part": INSPECTED.get(case.call.intake.get("part", ""), "报修部位"),
+            "repair_items": "按查验结果维修。",
             "quote_labour": float(rng.choice((80, 120, 150, 200))),
             "quote_material": float(rng.choice((0, 35, 60, 120)))}
 

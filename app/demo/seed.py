@@ -6,13 +6,14 @@ The month of tickets played on them is `app/demo/simulation.py`.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
 from app.clock import Clock
 from app.extensions import db
 from app.models import Project, Unit, User
+from app.models.knowledge import KnowledgeAnswer, QuickReply
 from app.services.people.users import create_user
 
 # Departments: every lane of every flow has a person in every department it can narrow to (tests/
@@ -75,6 +76,7 @@ def create_demo_estate(seed: int = 2026) -> int:
         units += [Unit(project_key=key, code=area, is_common_area=True, handover_date=handover)
                   for area in COMMON_AREAS]
     db.session.add_all(units)
+    db.session.add_all(demo_knowledge())
     db.session.commit()
     return len(units)
 
@@ -85,3 +87,50 @@ def _demo_unit(rng: random.Random, project_key: str, code: str, handover: date) 
                 owner_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                 owner_phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
                 handover_date=handover + timedelta(days=rng.randrange(0, 120)))
+
+
+# The front desk's common answers (知识库) and quick replies (常用话术), as a CS supervisor would write them.
+DEMO_ANSWERS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
+    ("物业费怎么交？", "物业费，缴费，交费，物业管理费，交物业", "收费",
+     "物业费按季度预交，可通过以下方式缴纳：\n1. 微信搜索本小区物业服务公众号 → 生活缴费 → 物业费；\n"
+     "2. 到物业服务中心前台刷卡或扫码（周一至周日 8:30–17:30）；\n3. 银行代扣：带身份证和银行卡到前台签约。\n"
+     "逾期不收滞纳金，如需发票请在缴费后 30 天内到前台开具。", ()),
+    ("装修申请要办哪些手续？", "装修，装修申请，装修许可，装修押金，开工", "装修",
+     "装修前请到物业服务中心办理装修申请：\n1. 带房产证或购房合同复印件、业主身份证、装修公司营业执照和施工图；\n"
+     "2. 签订《装修管理服务协议》，交装修押金 2000 元（验收合格后无息退还）；\n"
+     "3. 审批约 3 个工作日，领取《装修许可证》后方可开工。\n"
+     "施工时间：工作日 8:00–12:00、14:00–18:00，周末和节假日不得进行有噪音的施工。",
+     ()),
+    ("停车月卡怎么办理？", "停车，车位，月卡，停车卡，停车费，车辆登记", "停车",
+     "地下车库月卡在物业服务中心办理：带行驶证、业主身份证（或租赁合同）登记车牌，月卡 300 元/月，"
+     "可按季度或年度缴纳。访客车辆凭业主登记可免费停 2 小时，超时按 5 元/小时收费。", ()),
+    ("门禁卡丢了怎么补办？", "门禁卡，门卡，补卡，丢卡，人脸识别", "门禁",
+     "门禁卡遗失请业主本人带身份证到物业服务中心补办，工本费 20 元/张，当场可取；原卡会同时注销。"
+     "已开通人脸识别的业主可在公众号“我的门禁”里重新录入人脸。", ()),
+    ("家里停水停电了怎么办？", "停水，停电，没水，没电，跳闸，计划停水", "水电",
+     "先看小区公告栏和公众号有无计划停水停电通知；如无通知，请检查户内空气开关是否跳闸、水表阀门是否打开。"
+     "仍未恢复请记录为报修，工程部 30 分钟内响应；夜间由中控室通知值班工程师。", ()),
+    ("快递放哪里，能送上门吗？", "快递，包裹，代收，快递柜，驿站", "生活服务",
+     "小区大门东侧有快递柜和驿站（8:00–21:00），大件或生鲜可联系前台代收，"
+     "物业可在 24 小时内免费送到家门口，请在公众号“生活服务”里预约。", ()),
+    ("宠物管理有什么规定？", "宠物，养狗，遛狗，狗叫，犬只，牵绳", "社区管理",
+     "犬只须在派出所登记并接种疫苗，外出必须牵绳，及时清理粪便；禁止饲养烈性犬。"
+     "邻居反映狗叫或宠物扰民时，请记录为投诉，由客服上门沟通。", ("lanting", "binjiang")),
+)
+DEMO_QUICK_REPLIES: tuple[tuple[str, str], ...] = (
+    ("已联系业主", "已电话联系业主，业主确认上述情况属实。"),
+    ("预约上门", "已与业主预约上门时间，维修人员将按时到达，请业主届时在家。"),
+    ("业主未接听", "拨打业主电话未接通，已发短信告知，稍后再次联系。"),
+    ("等待配件", "所需配件已申请采购，预计到货后 2 个工作日内上门维修，届时提前电话通知。"),
+    ("回访满意", "已回访业主，业主对处理结果表示满意，感谢业主的理解与配合。"),
+    ("致歉", "给您带来不便非常抱歉，我们会尽快处理，处理进展会第一时间告知您。"),
+)
+
+
+def demo_knowledge() -> list[KnowledgeAnswer | QuickReply]:
+    """The knowledge base's answers and the quick replies of the demo (added with the estate)."""
+    now = datetime.now(UTC)
+    answers: list[KnowledgeAnswer | QuickReply] = [
+        KnowledgeAnswer(title=title, keywords=keywords, category=category, answer=text, project_keys=list(projects),
+                        updated_at=now) for title, keywords, category, text, projects in DEMO_ANSWERS]
+    return answers + [QuickReply(title=title, body=body, updated_at=now) for title, body in DEMO_QUICK_REPLIES]

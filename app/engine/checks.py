@@ -106,7 +106,8 @@ def _check_flows(process: etree._Element) -> Iterator[tuple[str | None, str]]:
             yield from _check_node_flows(node, sources, targets)
 
 
-def _check_node_flows(node: etree._Element, sources: set, targets: set) -> Iterator[tuple[str | None, str]]:
+def _check_node_flows(node: etree._Element, sources: set[str | None],
+                      targets: set[str | None]) -> Iterator[tuple[str | None, str]]:
     local = etree.QName(node).localname
     node_id = node.get("id")
     if local in GATEWAYS and node_id not in sources:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -143,7 +143,8 @@ class _ScriptFlow:
             self.reads |= found
 
     def statement(self, node: ast.stmt, assigned: set[str], guarded: bool) -> set[str]:
-        handler = getattr(self, f"_{type(node).__name__.lower()}", None)
+        handler: Callable[[ast.stmt, set[str], bool], set[str]] | None = getattr(
+            self, f"_{type(node).__name__.lower()}", None)
         if handler is not None:
             return handler(node, assigned, guarded)
         for child in ast.iter_child_nodes(node):
@@ -437,6 +438,9 @@ class _Graph:
             return last
         if local == "callActivity":
             return self.call(element, file, last, stack)
+        if local in ("boundaryEvent", "intermediateCatchEvent"):
+            caught = _message_variables(element)  # a caught message's payload lands in its variable
+            return self.chain(last, self.add(element_id, file, sets=caught)) if caught else last
         return last
 
     def join(self, ends: list[int], element_id: str, file: str) -> int:
@@ -493,6 +497,12 @@ def _task_reads(element: etree._Element, local_names: set[str]) -> tuple[tuple[s
     if instructions:
         reads.append(("instructions", frozenset(template_reads(instructions) - local_names)))
     return tuple(reads)
+
+
+def _message_variables(element: etree._Element) -> frozenset[str]:
+    """The ``spiffworkflow:messageVariable`` of a message catch event (the payload is set there)."""
+    names = element.xpath("bpmn:messageEventDefinition//spiffworkflow:messageVariable/text()", namespaces=NS)
+    return frozenset(str(name).strip() for name in names if str(name).strip())
 
 
 def _loop_variables(element: etree._Element) -> set[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from lxml import etree
 
@@ -87,7 +88,7 @@ def _xml_elements(text: str) -> dict[str, Signature]:
 
 
 def _local(node: etree._Element) -> str:
-    return etree.QName(node).localname
+    return cast(str, etree.QName(node).localname)  # lxml has no type hints
 
 
 # Attribute values that mean the same as leaving the attribute out (editors differ in writing them).

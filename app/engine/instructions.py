@@ -9,6 +9,10 @@ are split before Jinja runs, so data can never open a section and each section c
 Values print as people read them: a date-time in the business time zone as ``2026-03-02 09:00``, a
 yes/no in the reader's language, nothing for a missing value. Filters: ``date``, ``datetime``,
 ``money`` and ``label`` (a choice's title from the bundle's forms, in the reader's language).
+
+A template runs within ``RENDER_LIMITS`` (``limits.py``): CPU time, ``range`` and output size, and
+the same size guards on ``*``, ``**``, ``+``, ``%``, widths and string methods as scripts; past them
+the reader sees a short notice instead of a page that never comes.
 """
 
 from __future__ import annotations
@@ -19,8 +23,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import TemplateError, TemplateSyntaxError, Undefined
+from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined
+from jinja2.filters import do_center, do_format, do_indent
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+
+from app.engine.guards import check_binop, check_format_template, guarded_attribute, guarded_range
+from app.engine.limits import StepLimitError, StepLimits, run_limited
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -29,6 +38,13 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+
 _YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}
 
 Choices = Mapping[str, Mapping[str, str]]  # field name -> choice const -> "中文 / English" title
+
+RENDER_LIMITS = StepLimits(cpu_seconds=0.5, max_bytes=64 * 1024)  # instructions are a few KB of text
+_TOO_LARGE = {
+    "zh": "（这段说明超出了显示限制（循环过多或内容过长），无法显示。请告知流程设计人员。）",
+    "en": "(These instructions go past the display limits (too many loops or too much text) and cannot be "
+          "shown. Please tell the process designer.)",
+}
 
 
 class InstructionsError(ValueError):
@@ -79,19 +95,77 @@ def render(text: str, data: Mapping[str, Any], *, language: str, timezone: str |
         return text
     section = _joined(shared, sections.get(language, sections.get(DEFAULT_LANGUAGE, "")))
     try:
-        return _environment(language, timezone, choices or {}).from_string(section).render(**data)
+        return _limited_render(_environment(language, timezone, choices or {}).from_string(section), data)
+    except StepLimitError:
+        return _TOO_LARGE.get(language, _TOO_LARGE[DEFAULT_LANGUAGE])
     except (TemplateError, TypeError, ValueError, ArithmeticError):
         return section
+
+
+def _limited_render(template: Template, data: Mapping[str, Any]) -> str:
+    """The template's text, piece by piece, within RENDER_LIMITS; raise StepLimitError."""
+    def run() -> str:
+        pieces, size = [], 0
+        for piece in template.generate(**data):
+            size += len(piece)
+            if size > RENDER_LIMITS.max_bytes:
+                raise StepLimitError(f"instructions longer than {RENDER_LIMITS.max_bytes:,} characters", "render")
+            pieces.append(piece)
+        return "".join(pieces)
+
+    return str(run_limited(run, lambda: RENDER_LIMITS, traced=True))
 
 
 def _joined(shared: str, section: str) -> str:
     return f"{shared}\n\n{section}" if shared and section else shared or section
 
 
+class LimitedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox with the scripts' size guards on operators, string methods and ``str.format``."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        return guarded_attribute(obj, attribute, super().getattr(obj, attribute))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        template = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            check_format_template(template, (*args, *kwargs.values()))
+            return wrapped(*args, **kwargs)
+
+        return checked
+
+
+def _center(value: Any, width: int = 80) -> str:
+    check_binop("*", " ", width)
+    return do_center(value, width)
+
+
+def _indent(value: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    check_binop("*", width if isinstance(width, str) else " ", 1 if isinstance(width, str) else width)
+    return do_indent(value, width, first, blank)
+
+
+def _format(value: str, *args: Any, **kwargs: Any) -> str:
+    check_binop("%", value, kwargs or args)
+    return do_format(value, *args, **kwargs)
+
+
 def _environment(language: str, timezone: str | None, choices: Choices) -> SandboxedEnvironment:
     zone = ZoneInfo(timezone) if timezone else None
-    environment = SandboxedEnvironment(autoescape=False, finalize=_finalizer(language, zone))
+    environment = LimitedSandbox(autoescape=False, finalize=_finalizer(language, zone))
+    environment.globals["range"] = guarded_range
     environment.filters.update({
+        "center": _center, "indent": _indent, "format": _format,
         "datetime": lambda value: _local(value, zone, "%Y-%m-%d %H:%M"),
         "date": lambda value: _local(value, zone, "%Y-%m-%d"),
         "money": _money,
@@ -111,9 +185,18 @@ def _finalizer(language: str, zone: ZoneInfo | None) -> Callable[[Any], Any]:
             return yes if value else no
         if isinstance(value, datetime) or (isinstance(value, str) and _DATETIME.match(value)):
             return _local(value, zone, "%Y-%m-%d %H:%M")
-        return value
+        return markdown_text(value)
 
     return finalize
+
+
+_MARKDOWN_MARKS = re.compile(r"([\\\[\]<>!])")
+
+
+def markdown_text(value: Any) -> str:
+    """A value printed into the Markdown as plain text: with ``[ ] < > !`` (and ``\\``) escaped, text from a
+    ticket cannot open a link, an image or an autolink; only the designer's own text makes links."""
+    return _MARKDOWN_MARKS.sub(r"\\\1", str(value))
 
 
 def _local(value: Any, zone: ZoneInfo | None, pattern: str) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError
 from lxml import etree
 
+from app.engine.form_schema import JsonTooDeepError, form_schema_problems, load_json
 from app.engine.problems import Problem
 from app.engine.xml import UnsafeXmlError, parse_xml
 
@@ -61,7 +63,7 @@ class Library:
     texts: dict[str, bytes]
     bpmn: dict[str, etree._Element] = field(default_factory=dict)
     dmn: dict[str, etree._Element] = field(default_factory=dict)
-    forms: dict[str, dict] = field(default_factory=dict)
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     processes: dict[str, ProcessInfo] = field(default_factory=dict)
     decisions: dict[str, str] = field(default_factory=dict)  # decision id -> dmn file
     problems: list[Problem] = field(default_factory=list)
@@ -89,7 +91,10 @@ def read_library(texts: Mapping[str, bytes]) -> Library:
 
 def _read_form(library: Library, name: str, content: bytes) -> None:
     try:
-        schema = json.loads(content)
+        schema = load_json(content)
+    except JsonTooDeepError as exc:
+        library.problems.append(Problem(name, None, f"form is {exc}"))
+        return
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         library.problems.append(Problem(name, None, f"form is not valid JSON: {exc}"))
         return
@@ -101,6 +106,9 @@ def _read_form(library: Library, name: str, content: bytes) -> None:
     if not isinstance(schema, dict) or schema.get("type") != "object":
         library.problems.append(Problem(name, None, 'form schema must have "type": "object"'))
         return
+    # Refused, but still known as a form, so the processes using it are not also told it does not exist.
+    unsafe = form_schema_problems(schema)  # validation stays linear and local (form_schema.py)
+    library.problems.extend(Problem(name, field_name, message) for field_name, message in unsafe)
     library.forms[name] = schema
 
 

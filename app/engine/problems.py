@@ -46,3 +46,7 @@ class TaskNotFoundError(LookupError):
 
 class TaskNotReadyError(Exception):
     """The task exists but is not a READY human task."""
+
+
+class MessageNotAwaitedError(LookupError):
+    """No catch event of the instance waits for this message now."""

@@ -2,20 +2,23 @@
 
 Callers hand in a state string and get a ``StepResult`` back; no SpiffWorkflow object
 leaves this package. A failure while running never returns a half-run state: it raises
-``EngineRunError`` and the caller keeps the state it had.
+``EngineRunError`` and the caller keeps the state it had. So does a step past its limits
+(``limits.py``): more CPU than ``step_cpu_seconds``, or data larger than ``instance_data_max_kb``.
 """
 
 from __future__ import annotations
 
+import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessageDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
@@ -23,10 +26,17 @@ from SpiffWorkflow.task import Task, TaskState
 
 from app.clock import Clock
 from app.engine.bundles import CompiledBundle
-from app.engine.problems import EngineRunError, RunError, TaskNotFoundError, TaskNotReadyError
+from app.engine.limits import Budget, StepLimitError, StepLimits, data_too_big, oversized_data, step_budget
+from app.engine.problems import (
+    EngineRunError,
+    MessageNotAwaitedError,
+    RunError,
+    TaskNotFoundError,
+    TaskNotReadyError,
+)
 from app.engine.scripting import DEFAULT_TIMEZONE, CalendarSource, make_script_engine
 from app.engine.serialization import SpecCache, make_registry, make_serializer, serialize_spec
-from app.engine.settings import SettingsSource
+from app.engine.settings import SettingsSource, default_setting
 from app.engine.timers import engine_clock
 
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -57,6 +67,7 @@ class StepResult:
     ready_tasks: tuple[UserTaskView, ...]
     next_timer_at: datetime | None
     data: Mapping[str, Any]
+    awaited_messages: frozenset[str] = frozenset()  # the names of the messages a catch event waits for
 
 
 class Engine:
@@ -69,6 +80,7 @@ class Engine:
         self.specs = SpecCache(spec_loader, self.registry)
         self.serializer = make_serializer(self.specs, self.registry)
         self.script_engine = make_script_engine(clock, timezone, calendar, settings)
+        self.settings = settings or default_setting
 
     def register_bundle(self, spec_key: str, bundle: CompiledBundle) -> str:
         """Cache a freshly compiled bundle's specs; return their serialized form for storage."""
@@ -96,6 +108,19 @@ class Engine:
             task.run()
 
         return self._advance(workflow, run)
+
+    def deliver_message(self, state: str, name: str, payload: Mapping[str, Any]) -> StepResult:
+        """Hand the message ``name`` with ``payload`` to the catch event waiting for it and run the engine on.
+
+        Raise MessageNotAwaitedError when no event waits for ``name`` now (the flow moved on), and
+        EngineRunError when running on fails.
+        """
+        workflow = self._load(state)
+        waiting = [task for task in workflow.event_manager.tasks.values() if _message_name(task) == name]
+        if not waiting:
+            raise MessageNotAwaitedError(name)
+        event = BpmnEvent(waiting[0].task_spec.event_definition, payload=dict(payload))
+        return self._advance(workflow, lambda: workflow.catch(event))
 
     def fire_due_timers(self, state: str) -> StepResult:
         """Fire every timer due at the clock's now and run the engine on."""
@@ -129,17 +154,40 @@ class Engine:
         return task
 
     def _advance(self, workflow: BpmnWorkflow, step: Callable[[], None]) -> StepResult:
-        with engine_clock(self.clock):
+        with engine_clock(self.clock), step_budget(StepLimits.read(self.settings)) as budget:
+            began = time.time()  # the clock of the tasks' last_state_change
             try:
                 step()
-                workflow.do_engine_steps()
+                workflow.do_engine_steps(did_complete_task=lambda task: _check_cpu(budget, task))
                 ready = self._ready_views(workflow, _timer_due_times(workflow))
+                state = self._serialized_within(workflow, budget, began)
             except SpiffWorkflowException as exc:
-                raise EngineRunError(_describe_spiff_error(exc)) from exc
+                raise EngineRunError(_limit_error(budget, exc) or _describe_spiff_error(exc)) from exc
+            except StepLimitError as exc:
+                raise EngineRunError(RunError(str(exc), exc.element_id,
+                                              trace=(f"{type(exc).__name__}: {exc}",))) from exc
             except Exception as exc:  # a timer value or helper raised something the library did not wrap
-                raise EngineRunError(RunError(f"{type(exc).__name__}: {exc}", _failing_element(exc),
-                                              trace=tuple(traceback.format_exception_only(exc)))) from exc
-            return self._result(workflow, self.serializer.serialize_json(workflow), ready)
+                raise EngineRunError(_limit_error(budget, exc) or RunError(
+                    f"{type(exc).__name__}: {exc}", _failing_element(exc),
+                    trace=tuple(traceback.format_exception_only(exc)))) from exc
+            return self._result(workflow, state, ready)
+
+    def _serialized_within(self, workflow: BpmnWorkflow, budget: Budget, began: float) -> str:
+        """The state, if the data of the tasks this step moved and then the whole serialized state fit
+        ``instance_data_max_kb``; raise StepLimitError.
+
+        The data is measured first, so data that would take long to write (a list that holds itself
+        many times over) is refused before the serializer starts.
+        """
+        limit = budget.limits.max_bytes
+        element_id = oversized_data(_data_moved_since(workflow, began), limit)
+        if element_id is not None:
+            raise budget.fail(data_too_big(element_id, "its data", limit))
+        state: str = self.serializer.serialize_json(workflow)
+        if len(state) > limit:  # JSON with ASCII escapes: one character is one byte
+            last = workflow.last_task
+            raise budget.fail(data_too_big(last.task_spec.bpmn_id if last else None, "the saved state", limit))
+        return state
 
     def _result(self, workflow: BpmnWorkflow, state: str,
                 ready: tuple[UserTaskView, ...] | None = None) -> StepResult:
@@ -148,7 +196,8 @@ class Engine:
             with engine_clock(self.clock):
                 ready = self._ready_views(workflow, due)
         status = "completed" if workflow.is_completed() else ("running" if ready else "waiting")
-        return StepResult(state, status, ready, min(due.values(), default=None), _latest_data(workflow))
+        awaited = frozenset(filter(None, (_message_name(task) for task in workflow.event_manager.tasks.values())))
+        return StepResult(state, status, ready, min(due.values(), default=None), _latest_data(workflow), awaited)
 
     def _ready_views(self, workflow: BpmnWorkflow, due: Mapping[UUID, datetime]) -> tuple[UserTaskView, ...]:
         return tuple(self._view(task, due.get(task.id)) for task in workflow.get_tasks(state=TaskState.READY,
@@ -197,6 +246,37 @@ class Engine:
         return TimerEventDefinition.get_datetime(stored)
 
 
+def _check_cpu(budget: Budget, task: Task) -> None:
+    """After each task the engine ran: a loop in the diagram itself is held to the CPU budget too."""
+    try:
+        budget.check_cpu()
+    except StepLimitError as exc:
+        exc.element_id = task.task_spec.bpmn_id
+        raise
+
+
+def _limit_error(budget: Budget, exc: BaseException) -> RunError | None:
+    """The step's failure as the limit it passed (the library wraps a script's error in its own)."""
+    if budget.exceeded is None:
+        return None
+    details = _describe_spiff_error(exc) if isinstance(exc, SpiffWorkflowException) else None
+    element_id = details.element_id if details else _failing_element(exc)
+    return RunError(str(budget.exceeded), element_id, details.line if details else None,
+                    (f"{type(budget.exceeded).__name__}: {budget.exceeded}", *(details.trace if details else ())))
+
+
+def _data_moved_since(workflow: BpmnWorkflow, began: float) -> Iterator[tuple[str | None, Any]]:
+    """The data of every task the step moved, then each workflow's own data. The task that completed last
+    comes first: a script's data is copied into the tasks after it, but it is the script that built it.
+    Tasks the step did not move hold what an earlier step measured."""
+    moved = [task for task in workflow.get_tasks() if task.last_state_change >= began]
+    for task in sorted(moved, reverse=True,
+                       key=lambda task: (task.state == TaskState.COMPLETED, task.last_state_change)):
+        yield task.task_spec.bpmn_id, task.data
+    for subprocess in (workflow, *workflow.subprocesses.values()):
+        yield None, subprocess.data
+
+
 def _timer_due_times(workflow: BpmnWorkflow) -> dict[UUID, datetime]:
     """Due time of every waiting timer, keyed by the task it guards (or by its own id)."""
     due: dict[UUID, datetime] = {}
@@ -212,6 +292,12 @@ def _timer_due_times(workflow: BpmnWorkflow) -> dict[UUID, datetime]:
         for task in guarded or [waiting]:
             due[task.id] = min(moment, due.get(task.id, moment))
     return due
+
+
+def _message_name(task: Task) -> str | None:
+    """The message a waiting catch event (intermediate or boundary) waits for, or None for other events."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    return definition.name if isinstance(definition, BpmnMessageDefinition) else None
 
 
 def _describe_spiff_error(exc: SpiffWorkflowException) -> RunError:

@@ -2,7 +2,8 @@
 
 SpiffWorkflow's default environment runs plain ``eval``/``exec``: any script could
 ``import os``. Every script, condition, timer expression and DMN cell goes through
-RestrictedPython here instead.
+RestrictedPython here instead, compiled with the size guards of ``guards.py`` and run under the
+step's CPU budget (``limits.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from app.clock import Clock
+from app.engine.guards import (
+    GUARDED_BUILTINS,
+    GUARDED_OPERATORS,
+    LimitingTransformer,
+    guarded_attribute,
+    guarded_in_place,
+)
+from app.engine.limits import StepLimits, run_limited
 from app.engine.settings import SettingsSource, SettingValue, default_setting
 from app.engine.working_time import HOURS, WEEKENDS_ONLY, WORKING_HOURS, WorkingCalendar
 
@@ -43,7 +52,7 @@ _EXTRA_BUILTINS: dict[str, Any] = {
     for name, obj in {
         "dict": dict, "list": list, "set": set, "min": min, "max": max, "sum": sum,
         "any": any, "all": all, "enumerate": enumerate, "sorted": sorted, "reversed": reversed,
-        "map": map, "filter": filter, "getattr": safer_getattr_raise,
+        "map": map, "filter": filter, "getattr": safer_getattr_raise,  # replaced by _getattr when run
     }.items()
 }
 
@@ -53,14 +62,24 @@ class ScriptCompileError(Exception):
 
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
-    return _INPLACE_OPERATORS[op](x, y)
+    guarded = guarded_in_place(op)
+    return guarded(x, y) if guarded is not None else _INPLACE_OPERATORS[op](x, y)
+
+
+def _getattr(owner: Any, name: str, *default: Any) -> Any:
+    """RestrictedPython's attribute guard, with the string methods that can build a large string guarded."""
+    return guarded_attribute(owner, name, safer_getattr_raise(owner, name, *default))
+
+
+_BUILTINS = {**safe_builtins, **_EXTRA_BUILTINS, **GUARDED_BUILTINS, "getattr": _getattr}
 
 
 def restricted_builtins() -> dict[str, Any]:
     """The guard functions and builtins that RestrictedPython-compiled code expects."""
     return {
-        "__builtins__": {**safe_builtins, **_EXTRA_BUILTINS},
-        "_getattr_": safer_getattr_raise,
+        "__builtins__": _BUILTINS,
+        **GUARDED_OPERATORS,
+        "_getattr_": _getattr,
         "_getitem_": default_guarded_getitem,
         "_getiter_": default_guarded_getiter,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
@@ -73,7 +92,7 @@ def restricted_builtins() -> dict[str, Any]:
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> CodeType:
     """Compile an expression (condition, timer, DMN cell); raise ScriptCompileError."""
-    result = compile_restricted_eval(expression.strip())
+    result = compile_restricted_eval(expression.strip(), policy=LimitingTransformer)
     if result.errors or result.code is None:
         raise ScriptCompileError("; ".join(result.errors))
     return result.code
@@ -82,7 +101,7 @@ def compile_expression(expression: str) -> CodeType:
 @lru_cache(maxsize=1024)
 def compile_script(script: str) -> CodeType:
     """Compile a script task body; raise ScriptCompileError."""
-    result = compile_restricted_exec(script, filename="<string>")
+    result = compile_restricted_exec(script, filename="<string>", policy=LimitingTransformer)
     if result.errors or result.code is None:
         raise ScriptCompileError("; ".join(result.errors))
     return result.code
@@ -194,13 +213,20 @@ HELPER_NAMES = frozenset(make_helpers(clock=None).keys())  # type: ignore[arg-ty
 
 
 class RestrictedEnvironment(TaskDataEnvironment):
-    """TaskDataEnvironment whose eval/exec run RestrictedPython-compiled code only."""
+    """TaskDataEnvironment whose eval/exec run RestrictedPython-compiled code only, within the step's limits.
+
+    ``limits`` gives the admin's limits for code evaluated outside an engine step (which has its own budget).
+    """
+
+    def __init__(self, helpers: dict[str, Any], limits: Callable[[], StepLimits]) -> None:
+        super().__init__(helpers)
+        self.limits = limits
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: Mapping[str, Any] | None = None) -> Any:
         code = compile_expression(expression)
         scope = {**restricted_builtins(), **self.globals, **(external_context or {}), **context}
-        return eval(code, scope)  # noqa: S307 - code was compiled by RestrictedPython
+        return run_limited(lambda: eval(code, scope), self.limits)  # noqa: S307 - compiled by RestrictedPython
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
@@ -208,7 +234,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         code = compile_script(script)
         context.update({**restricted_builtins(), **self.globals, **(external_context or {})})
         try:
-            exec(code, context)  # noqa: S102 - code was compiled by RestrictedPython
+            run_limited(lambda: exec(code, context), self.limits)  # noqa: S102 - compiled by RestrictedPython
         finally:
             self._remove_guards(context, external_context)
         return True
@@ -222,4 +248,5 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
 def make_script_engine(clock: Clock, timezone: str = DEFAULT_TIMEZONE, calendar: CalendarSource | None = None,
                        settings: SettingsSource | None = None) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment(make_helpers(clock, timezone, calendar, settings)))
+    helpers = make_helpers(clock, timezone, calendar, settings)
+    return PythonScriptEngine(environment=RestrictedEnvironment(helpers, lambda: StepLimits.read(settings)))

@@ -65,7 +65,7 @@ def _make_keyed_converter(specs: SpecCache) -> type[BpmnWorkflowConverter]:
         """Writes ``spec_key`` instead of the whole spec; reads it back from the cache."""
 
         def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-            dct = WorkflowConverter.to_dict(self, workflow)
+            dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
             dct["spec_key"] = workflow.spec_key
             dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
             dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)

@@ -17,6 +17,10 @@ from app.models.users import ApiToken, Department, Role, User
 
 # Registered with the metadata (migrations, create_all); import their classes from the module itself.
 from app.models import admin, calendar, designer, jobs, reports, settings  # noqa: F401  isort: skip
+from app.models import knowledge  # noqa: F401  isort: skip
+from app.models import owners  # noqa: F401  isort: skip
+from app.models import outreach  # noqa: F401  isort: skip
+from app.models import notices  # noqa: F401  isort: skip
 
 __all__ = [
     "ACTIVE_STATUSES", "FINISHED_STATUSES", "UNFINISHED_STATUSES",

@@ -56,7 +56,12 @@ class Notification(Base):
 
 
 class OutboxMessage(Base):
-    """An SMS or e-mail waiting to be sent by the worker; retried with back-off when the sender fails."""
+    """An SMS or e-mail waiting to be sent by the worker; retried with back-off when the sender fails.
+
+    An SMS names its template (services/jobs/sms_templates.py) and parameters, as the carriers require;
+    ``body`` is the text rendered in Chinese (what the log sender writes and the console shows). Texts
+    queued before templates have none (free text: only the log sender delivers them).
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
@@ -66,6 +71,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(120))
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(String(40))  # an SMS template key; None for e-mail
+    params: Mapped[dict[str, str] | None] = mapped_column(JsonType)  # the template's parameters
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING)  # an OutboxStatus
     attempts: Mapped[int] = mapped_column(default=0)

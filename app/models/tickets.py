@@ -31,7 +31,9 @@ class Unit(Base):
     """A unit (building-room) or a common area of a project."""
 
     __tablename__ = "units"
-    __table_args__ = (UniqueConstraint("project_key", "code", name="uq_units_project_code"),)
+    __table_args__ = (UniqueConstraint("project_key", "code", name="uq_units_project_code"),
+                      # who calls (services/work/callers.py), whose units (services/work/ticket_search.py)
+                      Index("ix_units_owner_phone", "owner_phone"), Index("ix_units_owner_name", "owner_name"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_key: Mapped[str] = mapped_column(ForeignKey("projects.key"))
@@ -53,6 +55,9 @@ class Ticket(Base):
         Index("ix_tickets_project_received", "project_key", "received_at"),
         Index("ix_tickets_phone", "phone"),
         Index("ix_tickets_open_due", "closed_at", "due_at"),
+        # Ticket search (docs/search.md); the trigram index of search_text and the phone's last-four-digits
+        # index differ by database and are made by their migration (a1b2c3d40012) only.
+        Index("ix_tickets_unit_key", "unit_key", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +75,7 @@ class Ticket(Base):
     department: Mapped[str | None] = mapped_column(String(40))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the visit agreed with the owner
+    emergency: Mapped[bool | None]  # the intake's 突发 answer; first in the technician's inbox
     escalation_level: Mapped[int] = mapped_column(default=0)
     reopened: Mapped[bool] = mapped_column(default=False)
     reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
@@ -83,6 +89,15 @@ class Ticket(Base):
     closed_in_time: Mapped[bool | None]
     closed_first_time: Mapped[bool | None]
     attached_calls: Mapped[int] = mapped_column(default=0)
+    # What the open ticket waits for (app/services/work/waiting.py), written by every step's ticket sync.
+    waiting_for: Mapped[str | None] = mapped_column(String(30))  # a kind: night_hold, callback_retry, paused…
+    waiting_note: Mapped[str | None] = mapped_column(String(200))  # the step's title, a pause's reason
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a pause's start
+    waiting_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the wait ends or is due
+    chase_count: Mapped[int] = mapped_column(default=0, server_default="0")  # calls attached while open (催办)
+    # What the staff search finds a ticket by (app/services/work/search_text.py), written by the ticket sync.
+    search_text: Mapped[str | None] = mapped_column(Text)  # caller and description, Chinese in two-character pieces
+    unit_key: Mapped[str | None] = mapped_column(String(40))  # the unit by its numbers: "3栋-0102" → "3-102"
 
 
 class TicketCounter(Base):

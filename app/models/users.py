@@ -48,8 +48,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locale: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of the browser session's id: raised by logout and password changes, which ends older sessions.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     phone: Mapped[str | None] = mapped_column(String(20))  # a mobile for urgent texts; personal: admin pages only
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
     departments: Mapped[list[Department]] = relationship(secondary=user_departments, lazy="selectin")
@@ -75,4 +75,20 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    label: Mapped[str | None] = mapped_column(String(80))  # what the token is for, on the token lists
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins of one login name from one client address, and how long that pair must wait.
+
+    Keyed by the typed name (known or not) and the address, so a stranger's guesses slow down only
+    the stranger, and a lockout says nothing about whether the name exists.
+    """
+
+    __tablename__ = "login_throttles"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

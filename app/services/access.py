@@ -48,6 +48,11 @@ def may_start(user: Actor, start_roles: Iterable[str]) -> bool:
     return user.is_admin or bool(user.role_keys & set(start_roles))
 
 
+def may_record_calls(user: Actor, start_roles: Iterable[str]) -> bool:
+    """Recording a call, a new ticket or a repeated call on one, is for those who may start its reception."""
+    return may_start(user, start_roles)
+
+
 def may_deploy(user: Actor) -> bool:
     return bool(user.role_keys & DESIGNER_ROLES)
 
@@ -69,3 +74,26 @@ def may_manage(user: Actor) -> bool:
 def may_administer(user: Actor) -> bool:
     """Repairs, people, organisation, settings, the working calendar and the personal-data log."""
     return bool(user.role_keys & ADMIN_ROLES)
+
+
+# The CS supervisor and those above watch the wallboard and check the front desk; they write its answers.
+WALLBOARD_ROLES = frozenset({"admin", "cs_supervisor", "property_manager", "dept_head"})
+KNOWLEDGE_EDITORS = frozenset({"admin", "cs_supervisor", "property_manager"})
+
+
+def may_watch_wallboard(user: Actor) -> bool:
+    """The supervisor's wallboard and the daily reception log with its check (每日业户接待情况表)."""
+    return user.is_admin or bool(user.role_keys & WALLBOARD_ROLES)
+
+
+def may_edit_knowledge(user: Actor) -> bool:
+    """Writing the knowledge base's answers and the quick replies (reading them is for every staff member)."""
+    return user.is_admin or bool(user.role_keys & KNOWLEDGE_EDITORS)
+
+
+WAIT_ACTION_ROLES = frozenset({"cs_supervisor"})
+
+
+def may_act_on_waits(user: Actor) -> bool:
+    """Dispatching a night call now, calling back now, ending a pause: the CS supervisor (and admins)."""
+    return user.is_admin or bool(user.role_keys & WAIT_ACTION_ROLES)

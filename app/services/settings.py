@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.clock import Clock
+from app.engine import DECLARED_SETTINGS as DECLARED_SETTINGS  # re-exported: the settings page lists them
 from app.engine import (
-    DECLARED_SETTINGS,
     FRACTION,
     INTEGER,
     USERNAME,
@@ -33,7 +33,7 @@ from app.extensions import db
 from app.models import User
 from app.models.settings import Setting, SettingChange
 from app.services.access import Actor
-from app.services.errors import InvalidFormError
+from app.services.errors import InvalidFormError, Text, msg
 
 Stamp = tuple[int, str]  # the newest change's (id, token); (0, "") while nothing was ever changed
 
@@ -168,7 +168,7 @@ def parse_value(spec: SettingSpec, text: str) -> SettingValue:
     return number
 
 
-def _invalid(spec: SettingSpec, message: str) -> InvalidFormError:
+def _invalid(spec: SettingSpec, message: Text) -> InvalidFormError:
     return InvalidFormError(f"{spec.label_zh}：{message}", errors={spec.key: message})
 
 
@@ -176,7 +176,7 @@ def _integer(spec: SettingSpec, text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise _invalid(spec, "请填写整数 / enter a whole number") from None
+        raise _invalid(spec, msg("enter a whole number")) from None
 
 
 def _fraction(spec: SettingSpec, text: str) -> float:
@@ -185,9 +185,9 @@ def _fraction(spec: SettingSpec, text: str) -> float:
     try:
         number = float(text.rstrip("%").strip())
     except ValueError:
-        raise _invalid(spec, "请填写小数，例如 0.8 / enter a decimal such as 0.8") from None
+        raise _invalid(spec, msg("enter a decimal such as 0.8")) from None
     if not math.isfinite(number):
-        raise _invalid(spec, "请填写小数，例如 0.8 / enter a decimal such as 0.8")
+        raise _invalid(spec, msg("enter a decimal such as 0.8"))
     return number / 100 if percent else number
 
 
@@ -195,7 +195,7 @@ def _check_range(spec: SettingSpec, number: float) -> None:
     low, high = spec.minimum, spec.maximum
     if (low is not None and number < low) or (high is not None and number > high):
         low_text, high_text = _plain(low), _plain(high)
-        raise _invalid(spec, f"须在 {low_text} 至 {high_text} 之间 / must be between {low_text} and {high_text}")
+        raise _invalid(spec, msg("must be between %(low)s and %(high)s", low=low_text, high=high_text))
 
 
 def _plain(bound: float | None) -> str:
@@ -207,7 +207,7 @@ def _existing_username(spec: SettingSpec, text: str) -> str:
         return ""
     exists = db.session.scalars(select(User.id).where(User.username == text, User.is_active.is_(True))).first()
     if exists is None:
-        raise _invalid(spec, f"没有在用的用户 {text!r} / no active user {text!r}")
+        raise _invalid(spec, msg("no active user %(username)r", username=text))
     return text
 
 

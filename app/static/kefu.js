@@ -221,7 +221,8 @@ document.querySelectorAll("form[data-intake]").forEach((form) => {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body: JSON.stringify({data: call})})
       .catch(() => null);
-    if (attached && attached.ok) { window.location.href = link.href; return; }
+    // The ticket page then confirms the attach and the chase count, for the agent to read to the caller.
+    if (attached && attached.ok) { window.location.href = `${link.href}?attached=1`; return; }
     button.disabled = false;
     failed.hidden = false;
   };

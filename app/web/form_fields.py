@@ -7,15 +7,17 @@ import base64
 import binascii
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from app.services.errors import InvalidFormError
+from app.services.errors import InvalidFormError, Message
+from app.web.form_hints import condition_text, format_hint, required_when
 from app.web.i18n import bilingual
 
 PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
@@ -33,11 +35,15 @@ class Field:
     read_only: bool
     choices: tuple[tuple[str, str], ...]
     value: Any
-    error: str | None
+    error: Message | None  # a service's message id or text, said by the template's bilingual()
     pattern: str | None
     display: str = "—"  # the value as a person reads it: a choice's label, a local time, money with cents
     groups: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # a people picker's choices by department
     note: str = ""  # why a people picker offers what it offers (nobody in the task's department)
+    hint: str = ""  # the expected format in words ("11 位手机号"), from the schema or its ``x-hint``
+    max_length: int | None = None  # a live counter shows what is left
+    required_when: tuple[dict[str, Any], ...] = ()  # required only when one of these holds (form_hints)
+    required_when_text: str = ""  # the same in words: "改约为“是”时必填"
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class PeopleOffer:
     note: str = ""
 
 
-def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors: Mapping[str, str],
+def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors: Mapping[str, Message],
                locale: str, timezone: str | None = None,
                people: Mapping[str, list[tuple[str, str]] | PeopleOffer] | None = None) -> list[Field]:
     """The fields to draw, with the values to show (what the user typed wins over stored data).
@@ -61,6 +67,7 @@ def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors
     if not schema:
         return []
     required = set(schema.get("required", []))
+    conditional = required_when(schema, data)
     fields = []
     for name, spec in (schema.get("properties") or {}).items():
         widget = _widget(spec)
@@ -75,13 +82,30 @@ def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors
         value = data.get(name)
         if widget == "datetime" and timezone and isinstance(value, str):
             value = _local_input(value, timezone)
+        when = conditional.get(name, [])
         fields.append(Field(name=name, label=bilingual(spec.get("title") or name, locale),
                             help=bilingual(spec.get("description"), locale), widget=widget,
-                            required=name in required and not spec.get("readOnly"),
+                            required=(name in required or {} in when) and not spec.get("readOnly"),
                             read_only=bool(spec.get("readOnly")), choices=choices, value=value,
                             error=errors.get(name), pattern=spec.get("pattern"),
-                            display=_display(value, widget, choices), groups=groups, note=note))
-    return fields
+                            display=_display(value, widget, choices), groups=groups, note=note,
+                            hint="" if spec.get("readOnly") else format_hint(spec, widget, locale),
+                            max_length=_max_length(spec),
+                            required_when=tuple(when) if name not in required and {} not in when else ()))
+    return [_with_condition_text(f, fields, locale) for f in fields]
+
+
+def _with_condition_text(drawn: Field, fields: list[Field], locale: str) -> Field:
+    if not drawn.required_when:
+        return drawn
+    labels = {f.name: f.label for f in fields}
+    choices = {f.name: dict(f.choices) for f in fields}
+    return replace(drawn, required_when_text=condition_text(list(drawn.required_when), labels, choices, locale))
+
+
+def _max_length(spec: Mapping[str, Any]) -> int | None:
+    limit = spec.get("maxLength")
+    return limit if isinstance(limit, int) and not spec.get("readOnly") else None
 
 
 def _offer(offered: list[tuple[str, str]] | PeopleOffer, locale: str) -> PeopleOffer:
@@ -147,7 +171,7 @@ def parse_submission(schema: Mapping[str, Any] | None, form: MultiDict[str, str]
         if value is not None:
             data[name] = value
     if refused:
-        raise InvalidFormError("上传的文件不可用 / an uploaded file was refused", errors=refused)
+        raise InvalidFormError(_("An uploaded file was refused."), errors=refused)
     return data
 
 
@@ -200,9 +224,9 @@ def _photo(upload: FileStorage | None, save_file: FileSaver) -> str | None:
     suffix = PHOTO_TYPES.get(upload.mimetype or "")
     content = upload.read(MAX_PHOTO_BYTES + 1)
     if suffix is None or not _looks_like_image(content):
-        raise UploadRefusedError("只接受 JPEG、PNG 或 WebP 图片 / only JPEG, PNG or WebP images")
+        raise UploadRefusedError(_("Only JPEG, PNG or WebP images are accepted."))
     if len(content) > MAX_PHOTO_BYTES:
-        raise UploadRefusedError("图片不能超过 5 MB / the photo is larger than 5 MB")
+        raise UploadRefusedError(_("The photo is larger than 5 MB."))
     return save_file(content, suffix)
 
 
@@ -210,9 +234,9 @@ def _signature(data_url: str, save_file: FileSaver) -> str | None:
     try:
         content = base64.b64decode(data_url.split(",", 1)[1], validate=True)
     except (binascii.Error, IndexError) as exc:
-        raise UploadRefusedError("签名无法读取 / the signature could not be read") from exc
+        raise UploadRefusedError(_("The signature could not be read.")) from exc
     if len(content) > MAX_SIGNATURE_BYTES or not content.startswith(b"\x89PNG"):
-        raise UploadRefusedError("签名无法读取 / the signature could not be read")
+        raise UploadRefusedError(_("The signature could not be read."))
     return save_file(content, ".png")
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from app.models.jobs import Notification
+from app.services.jobs.notifications import Notification
 from app.web.i18n import select_locale
 from app.web.labels import code_label
 
@@ -22,6 +22,15 @@ def notice_text(notification: Notification) -> tuple[str, str]:
         return (_("Due soon: %(number)s", number=number),
                 _("%(category)s ticket %(number)s is due by %(due)s.", category=_category(params), number=number,
                   due=due))
+    if notification.kind == "chased":
+        return (_("Chased: %(number)s", number=number),
+                _("%(category)s ticket %(number)s (%(unit)s) was chased by the caller (time %(count)s): deal with it "
+                  "now.", category=_category(params), number=number, unit=params.get("unit", ""),
+                  count=params.get("count")))
+    if notification.kind == "escalated" and params.get("chases"):
+        return (_("Escalated to level %(level)s: %(number)s", level=params.get("level"), number=number),
+                _("%(category)s ticket %(number)s was chased %(count)s times and is still open.",
+                  category=_category(params), number=number, count=params.get("chases")))
     if notification.kind == "escalated":
         return (_("Escalated to level %(level)s: %(number)s", level=params.get("level"), number=number),
                 _("%(category)s ticket %(number)s passed its time limit (%(due)s) and is still open.",
@@ -41,6 +50,10 @@ def notice_text(notification: Notification) -> tuple[str, str]:
     if notification.kind == "phone_owner":
         return (_("Phone the owner: %(number)s", number=number),
                 _("The owner's number takes no texts. Tell them: %(message)s", message=params.get("message", "")))
+    if notification.kind == "notice":
+        return (_("Notice to owners: %(title)s", title=params.get("title", "")),
+                _("A notice to the owners of %(project)s was sent: owners may call about it.",
+                  project=params.get("project", "")))
     return notification.kind, ""
 
 
@@ -52,4 +65,4 @@ def _when(value: Any) -> str:
     if not value:
         return "—"
     moment = datetime.fromisoformat(str(value))
-    return format_datetime(moment, "yyyy-MM-dd HH:mm")
+    return cast(str, format_datetime(moment, "yyyy-MM-dd HH:mm"))  # flask_babel has no type hints

@@ -1,10 +1,19 @@
-"""The browser session's user, for Flask-Login: a thin wrapper around the service layer's Principal."""
+"""The browser session's user, for Flask-Login: a thin wrapper around the service layer's Principal.
+
+The session's id is ``<user id>:<session version>``: logout and password changes raise the version,
+so a cookie captured before them names a version that no longer exists. A session unused for longer
+than the ``session_idle_minutes`` setting ends too (the runtime's clock, so tests can move it).
+"""
 
 from __future__ import annotations
 
+from flask import current_app, session
 from flask_login import UserMixin
 
 from app.services.people.auth import Principal, principal_for_user
+from app.services.settings import get_setting
+
+LAST_SEEN = "_kefu_seen"  # POSIX seconds of the session's last request
 
 
 class SessionUser(UserMixin):
@@ -12,11 +21,28 @@ class SessionUser(UserMixin):
         self.principal = principal
 
     def get_id(self) -> str:
-        return str(self.principal.id)
+        return f"{self.principal.id}:{self.principal.session_version}"
 
 
-def load_session_user(user_id: str) -> SessionUser | None:
-    if not user_id.isdigit():
+def load_session_user(session_id: str) -> SessionUser | None:
+    """The user of a session that is current (its version) and was used recently, or None."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()) or _is_idle():
         return None
     principal = principal_for_user(int(user_id))
-    return SessionUser(principal) if principal else None
+    if principal is None or principal.session_version != int(version):
+        return None
+    mark_seen()
+    return SessionUser(principal)
+
+
+def mark_seen() -> None:
+    session[LAST_SEEN] = int(current_app.extensions["kefu"].clock.now().timestamp())
+
+
+def _is_idle() -> bool:
+    seen = session.get(LAST_SEEN)
+    if not isinstance(seen, int):
+        return True
+    now: float = current_app.extensions["kefu"].clock.now().timestamp()
+    return now - seen > int(get_setting("session_idle_minutes")) * 60

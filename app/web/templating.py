@@ -7,7 +7,7 @@ The console's route table registers these app-wide (``console.blueprint``); the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import format_datetime
 from markdown_it import MarkdownIt
@@ -22,7 +22,8 @@ from app.services.work.inbox import mask_phone
 from app.services.work.instances import start_form_for
 from app.web.context import me, project_name, runtime, signed_in
 from app.web.i18n import bilingual, select_locale
-from app.web.labels import code_label
+from app.web.labels import code_label, flow_label, person_name, role_label, source_label
+from app.web.waiting import wait_words
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in instructions is shown as text
 
@@ -36,7 +37,10 @@ def template_helpers() -> dict[str, Any]:
             "locale": select_locale(), "format_datetime": business_time, "may_record_calls": may_record_calls,
             "label": lambda kind, code: code_label(kind, code, select_locale()),
             "may_open_admin": may_open_admin, "may_design": may_design, "project_name": project_name,
-            "unread_notifications": unread_notifications}
+            "unread_notifications": unread_notifications, "wait_words": wait_words, "person_name": person_name,
+            "role_label": lambda key: role_label(key, select_locale()),
+            "source_label": lambda source: source_label(source, select_locale()),
+            "flow_label": lambda process_id: flow_label(process_id, select_locale())}
 
 
 def unread_notifications() -> int:
@@ -51,7 +55,7 @@ def business_time(value: datetime | None, format: str = "short") -> str:
     languages, like form values and task instructions."""
     if value is None:
         return ""
-    return format_datetime(value, CONSOLE_DATETIME if format == "short" else format)
+    return cast(str, format_datetime(value, CONSOLE_DATETIME if format == "short" else format))  # babel: untyped
 
 
 def may_open_admin() -> bool:

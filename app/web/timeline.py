@@ -16,18 +16,28 @@ from app.services.work.inbox import TimelineEntry
 from app.web.context import project_name, runtime
 from app.web.form_fields import fields_for
 from app.web.i18n import bilingual, select_locale
+from app.web.labels import person_name
 
 _ACTIONS = {
     "start": lazy_gettext("Started"), "complete": lazy_gettext("Completed"), "claim": lazy_gettext("Claimed"),
     "unclaim": lazy_gettext("Gave back"), "assign": lazy_gettext("Assigned"), "timer": lazy_gettext("Timer fired"),
     "error": lazy_gettext("Error"), "call_attached": lazy_gettext("Repeat call"),
-    "escalated": lazy_gettext("Escalated"), "incident": lazy_gettext("Incident"), "retried": lazy_gettext("Retried"),
+    "escalated": lazy_gettext("Escalated"), "chased": lazy_gettext("Chased by the caller"),
+    "dispatched_now": lazy_gettext("Dispatched now by the supervisor"),
+    "called_back_now": lazy_gettext("Callback brought forward by the supervisor"),
+    "pause_ended": lazy_gettext("Pause ended by the supervisor"),
+    "incident": lazy_gettext("Incident"), "retried": lazy_gettext("Retried"),
     "night_emergency_alert": lazy_gettext("Night emergency alert (who was told, who was texted, who has no mobile)"),
     # the admin console's repairs
     "suspended": lazy_gettext("Suspended"), "resumed": lazy_gettext("Resumed"),
     "terminated": lazy_gettext("Terminated"), "reassigned": lazy_gettext("Reassigned"),
     "data_edited": lazy_gettext("Data changed"), "migrated": lazy_gettext("Migrated"),
 }
+
+
+# What the system's own events carry (a supervisor's reason, a chase's count), titled like form fields.
+_DATA_TITLES = {"reason": "原因 / Reason", "count": "第几次催办 / Chase number", "texted": "短信通知人数 / Texted",
+                "level": "级别 / Level", "chases": "催办次数 / Chases", "ticket": "工单 / Ticket"}
 
 
 @dataclass(frozen=True)
@@ -68,8 +78,10 @@ def _timeline_items(data: dict[str, Any] | None, schema: dict[str, Any] | None, 
             text = str(value)
         elif name == "project" and isinstance(value, str):  # the intake's project is a key: say its name
             text = project_name(value)
+        elif spec.get("x-widget") == "user" and isinstance(value, str):  # a person picked: by name, not login
+            text = person_name(value)
         else:
             text = fields_for({"properties": {name: spec}}, {name: value}, {}, locale, runtime().timezone)[0].display
         upload = value[len("upload:"):] if isinstance(value, str) and value.startswith("upload:") else None
-        items.append(TimelineItem(bilingual(spec.get("title") or name, locale), text, upload))
+        items.append(TimelineItem(bilingual(spec.get("title") or _DATA_TITLES.get(name) or name, locale), text, upload))
     return items

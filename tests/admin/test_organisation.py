@@ -64,6 +64,18 @@ def test_a_department_with_a_bad_key_is_refused_and_the_input_kept(app, estate):
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'value="Green Team!"' in page and 'value="绿化"' in page and "invalid-feedback" in page
+
+
+def test_a_refusal_speaks_the_admins_language_only(app, estate):
+    admin = admin_browser(app)
+    refused = {"new": "1", "key": "Green Team!", "name_zh": "绿化", "name_en": ""}
+    page = admin.post("/admin/organisation/departments", refused).get_data(as_text=True)
+    assert "请更正标记的字段" in page and "1–40 个小写字母" in page
+    assert "please correct the marked fields" not in page and "lower-case letters" not in page
+    admin.post("/language", {"lang": "en"})
+    page = admin.post("/admin/organisation/departments", refused).get_data(as_text=True)
+    assert "please correct the marked fields" in page and "lower-case letters" in page
+    assert "请更正标记的字段" not in page and "个小写字母" not in page
     assert db.session.scalars(select(Department).where(Department.name_zh == "绿化")).first() is None
 
 

@@ -65,7 +65,7 @@ def test_an_admin_finds_an_overdue_ticket_by_phone_sees_its_task_on_the_diagram_
 
     expect(admin.locator(".alert-success")).to_be_visible()
     assignee = admin.locator('#open-tasks tr[data-element="dispatch_technician"] .task-assignee')
-    expect(assignee).to_have_text("eng_super2")
+    expect(assignee).to_have_text("钱工")  # by name, not login
     expect(admin.locator('#timeline li[data-action="reassigned"]')).to_have_count(1)
 
 

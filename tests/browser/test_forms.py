@@ -74,7 +74,7 @@ def test_a_repair_report_without_its_completion_time_keeps_the_figures_on_the_te
     technician.locator("#fee_material").fill("150.50")
     submit(technician)
 
-    expect(technician.get_by_role("alert")).to_have_text(CORRECT_THE_FIELDS)
+    expect(technician.get_by_role("alert")).to_have_text("1 处需要修改：完成时间")  # the banner names the field
     expect(technician.locator("#task-title")).to_have_text("维修")
     expect(technician.locator("#waiting_for_parts-false")).to_be_checked()
     expect(technician.locator("#actual_labour_hours")).to_have_value("3.5")
@@ -98,7 +98,7 @@ def test_a_signature_drawn_before_the_form_came_back_is_still_there_to_send(app,
     draw_signature(technician, "owner_signature")  # signed, but "accepts" not ticked yet
     submit(technician)
 
-    expect(technician.get_by_role("alert")).to_have_text(CORRECT_THE_FIELDS)
+    expect(technician.get_by_role("alert")).to_have_text("1 处需要修改：业主验收通过")
     expect(technician.locator('[data-field="owner_accepts"] .field-error')).to_have_text("必填")
     uploads = app.config["UPLOAD_DIR"]
     assert not list(uploads.glob("*")), "a refused form left its signature file behind"

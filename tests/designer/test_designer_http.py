@@ -271,14 +271,14 @@ def test_file_names_and_non_bpmn_xml_are_refused(designer, lanes_v1):
 
 @pytest.mark.parametrize(("kind", "text", "expected"), [
     ("condition", 'category == "repair"', None),
-    ("condition", "category ==", "does not compile"),
-    ("condition", "__import__('os')", "does not compile"),
+    ("condition", "category ==", "无法编译"),
+    ("condition", "__import__('os')", "无法编译"),
     ("script", "x = 1\ny = x + 1", None),
-    ("script", "x = ().__class__", "does not compile"),
+    ("script", "x = ().__class__", "无法编译"),
     ("timer:timeDuration", '"PT24H"', None),
-    ("timer:timeDuration", '"24 hours"', "ISO 8601"),
+    ("timer:timeDuration", '"24 hours"', "不是有效的 ISO 8601 值"),
     ("timer:timeDuration", "add_hours(reported_at, limit_hours)", None),
-    ("expression", "", "empty"),
+    ("expression", "", "表达式为空"),
 ])
 def test_expressions_are_checked_as_the_designer_types(designer, kind, text, expected):
     response = designer.post_json("/designer/check", {"kind": kind, "text": text})

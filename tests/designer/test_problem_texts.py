@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app.engine.problems import Problem
-from app.web.designer.problems import localized
+from app.web.problems import localized
 from tests.conftest import FIXTURES
 from tests.designer.conftest import designer_fixture
 

@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from app.services.errors import InvalidFormError
+from app.services.errors import InvalidFormError, msg
 from app.services.work.forms import render_instructions
 from tests.flows.conftest import START, Flows
+
+REQUIRED = msg("required")  # a required field's error, as the services say it
 
 A_MINUTE = timedelta(minutes=1)
 
@@ -119,4 +121,4 @@ def test_a_reached_owner_needs_a_satisfaction_on_the_form(flows):
     with pytest.raises(InvalidFormError) as refused:
         flows.complete(started, "call_owner", {"reached": True})
 
-    assert refused.value.errors == {"satisfaction": "必填 / required"}
+    assert refused.value.errors == {"satisfaction": REQUIRED}

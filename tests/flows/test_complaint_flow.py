@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from app.engine import StepResult
-from app.services.errors import InvalidFormError
+from app.services.errors import InvalidFormError, msg
 from tests.flows.conftest import START, Flows, ready_names
+
+REQUIRED = msg("required")  # a required field's error, as the services say it
 
 A_MINUTE = timedelta(minutes=1)
 LEAK_LIMIT = timedelta(hours=168)
@@ -241,7 +243,7 @@ def test_a_send_back_needs_a_reason_on_the_form(flows):
     with pytest.raises(InvalidFormError) as refused:
         flows.complete(dispatched, "contact_and_investigate", {"withdrawn": False, "send_back": True})
 
-    assert refused.value.errors == {"send_back_reason": "必填 / required"}
+    assert refused.value.errors == {"send_back_reason": REQUIRED}
 
 
 def test_transfer_to_another_department_gives_it_the_investigation(flows):
@@ -507,8 +509,8 @@ def test_asking_the_supervisor_needs_a_reason_and_a_judgment_needs_valid(flows):
     with pytest.raises(InvalidFormError) as no_answer:
         flows.complete(started, "judge_validity", {"withdrawn": False, "ask_supervisor": False})
 
-    assert no_reason.value.errors == {"judgement_note": "必填 / required"}
-    assert no_answer.value.errors == {"valid": "必填 / required"}
+    assert no_reason.value.errors == {"judgement_note": REQUIRED}
+    assert no_answer.value.errors == {"valid": REQUIRED}
 
 
 def test_a_night_emergency_complaint_is_judged_and_dispatched_by_night_security_at_once(flows):
@@ -594,4 +596,4 @@ def test_a_pause_needs_a_planned_end(flows):
     with pytest.raises(InvalidFormError) as refused:
         flows.complete(approved, "implement_solution", {"done_note": "等配件。", "waiting_for": "parts"})
 
-    assert refused.value.errors == {"pause_until": "必填 / required"}
+    assert refused.value.errors == {"pause_until": REQUIRED}

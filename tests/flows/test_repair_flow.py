@@ -26,8 +26,10 @@ from app.engine import (
     plan_bundles,
     read_library,
 )
-from app.services.errors import InvalidFormError
+from app.services.errors import InvalidFormError, msg
 from tests.flows.conftest import ROLES, ROOT, START, Flows, ready_names, shipped_texts
+
+REQUIRED = msg("required")  # a required field's error, as the services say it
 
 TECHNICIAN = "li.gong"
 SIGNATURE = "files/signature-0001.png"
@@ -262,7 +264,7 @@ def test_outside_warranty_owner_who_refuses_the_quote_cancels_the_order_without_
     assert where(flows, quote, "owner_consents") == ("technician", None, TECHNICIAN)
     with pytest.raises(InvalidFormError) as no_reason:
         flows.complete(quote, "owner_consents", {"owner_agrees": False})
-    assert no_reason.value.errors == {"refusal_reason": "必填 / required"}
+    assert no_reason.value.errors == {"refusal_reason": REQUIRED}
 
     cancelled = flows.complete(quote, "owner_consents", {"owner_agrees": False, "refusal_reason": "太贵了。"})
 
@@ -289,7 +291,7 @@ def test_refused_acceptance_goes_back_to_repair_and_counts_one_rework(flows):
 
     with pytest.raises(InvalidFormError) as unsigned:
         flows.complete(acceptance, "owner_acceptance", {"owner_accepts": True})
-    assert unsigned.value.errors == {"owner_signature": "必填 / required"}
+    assert unsigned.value.errors == {"owner_signature": REQUIRED}
 
     rework = flows.complete(acceptance, "owner_acceptance", {"owner_accepts": False, "refusal_reason": "还在渗水。"})
 
@@ -387,7 +389,7 @@ def test_waiting_for_parts_pauses_the_clock_and_moves_the_deadline_by_exactly_th
 
     with pytest.raises(InvalidFormError) as no_parts:
         flows.complete(repair, "carry_out_repair", {"waiting_for_parts": True})
-    assert no_parts.value.errors == {"parts_note": "必填 / required", "parts_expected_at": "必填 / required"}
+    assert no_parts.value.errors == {"parts_note": REQUIRED, "parts_expected_at": REQUIRED}
     expected = (flows.clock.now() + timedelta(days=2)).isoformat()  # inside the pause cap: no approval
     paused = flows.complete(repair, "carry_out_repair", {"waiting_for_parts": True, "parts_note": "缺专用卷材。",
                                                          "parts_expected_at": expected})
@@ -431,7 +433,7 @@ def test_rescheduled_appointment_brings_the_inspection_back_with_the_new_time(fl
     with pytest.raises(InvalidFormError) as no_time:
         flows.complete(visit, "inspect_on_site", {"reschedule": True, "owner_withdraws": False,
                                                   "waiting_for_parts": False})
-    assert no_time.value.errors == {"appointment_at": "必填 / required"}
+    assert no_time.value.errors == {"appointment_at": REQUIRED}
     again = flows.complete(visit, "inspect_on_site", {"reschedule": True, "owner_withdraws": False,
                                                       "waiting_for_parts": False,
                                                       "appointment_at": "2026-03-04T14:00:00+08:00"})

@@ -98,7 +98,7 @@ def test_an_agent_unsure_about_validity_hands_the_judgment_to_the_cs_supervisor(
     ticket = complaint(desk)
     refused = staff.agent.complete(desk.task_for(staff.agent, ticket, "judge_validity")["id"],
                                    {"withdrawn": False, "ask_supervisor": True})
-    assert (refused.status_code, refused.json["errors"]) == (422, {"judgement_note": "必填 / required"})
+    assert (refused.status_code, refused.json["errors"]) == (422, {"judgement_note": "必填"})
     desk.handle(staff.agent, ticket, "judge_validity",
                 {"withdrawn": False, "ask_supervisor": True, "judgement_note": "业主说交付时就有裂缝，查不到记录。"})
     assert desk.ticket(ticket)["stage"] == "validity"

@@ -43,6 +43,12 @@ def texts_to(phone):
         select(OutboxMessage).where(OutboxMessage.recipient == phone).order_by(OutboxMessage.id))]
 
 
+def templates_to(phone):
+    db.session.remove()
+    return [(message.template, message.params) for message in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == phone).order_by(OutboxMessage.id))]
+
+
 def deadline_jobs(desk, ticket):
     db.session.remove()
     ticket_id = select(Ticket.id).where(Ticket.number == ticket.number).scalar_subquery()
@@ -124,6 +130,10 @@ def test_the_owner_gets_a_text_when_the_call_is_recorded_the_visit_agreed_the_wo
         f"【客服中心】工单 {ticket.number} 已处理完成，我们将回访了解您的意见。",
         f"【客服中心】感谢您接受工单 {ticket.number} 的回访，您的意见我们已记录。",
     ]
+    number = {"number": ticket.number}  # each text goes as an approved template and its parameters
+    assert templates_to(OWNER_PHONE) == [("ticket_received", {"kind": "报修", **number}),
+                                         ("appointment_agreed", {**number, "time": "03月03日 09:00"}),
+                                         ("work_done", number), ("callback_thanks", number)]
     desk.wait(timedelta(minutes=1), ticket)
     db.session.remove()
     assert {message.status for message in db.session.scalars(select(OutboxMessage))} == {"sent"}  # by the worker
@@ -137,6 +147,7 @@ def test_an_owner_never_reached_gets_one_text_saying_so_when_the_callbacks_end(d
 
     unreachable = [text for text in texts_to(OWNER_PHONE) if "未能联系上您" in text]
     assert unreachable == [f"【客服中心】工单 {ticket.number} 回访多次未能联系上您，如有问题请致电客服中心。"]
+    assert ("callback_unreachable", {"number": ticket.number}) in templates_to(OWNER_PHONE)
 
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

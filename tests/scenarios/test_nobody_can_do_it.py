@@ -58,8 +58,7 @@ def test_an_owner_paid_repair_without_a_property_technician_is_marked_and_dispat
 
     refused = staff.prop_super.complete(dispatch["id"], {"technician": "nobody_here"})
     assert refused.status_code == 422
-    assert refused.json["errors"] == {"technician": "nobody_here 不是可选的维修人员 / nobody_here is not a technician "
-                                                    "you may choose"}
+    assert refused.json["errors"] == {"technician": "nobody_here 不是您可以选择的维修人员"}
     assert staff.prop_super.complete(dispatch["id"], DISPATCH).status_code == 200
 
     appointment = desk.handle(staff.tech, ticket, "agree_appointment", APPOINTMENT)

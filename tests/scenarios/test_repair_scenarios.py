@@ -92,7 +92,7 @@ def test_outside_the_warranty_the_owner_refuses_the_quote_and_the_order_is_cance
     quote = desk.task_data(staff.tech, consent)
     assert (quote["paid_by"], quote["quote_labour"], quote["quote_material"]) == ("owner", 200.0, 150.5)
     assert staff.tech.complete(consent["id"], {"owner_agrees": False}).json["errors"] == {
-        "refusal_reason": "必填 / required"}
+        "refusal_reason": "必填"}
     desk.handle(staff.tech, ticket, "owner_consents", {"owner_agrees": False, "refusal_reason": "报价太高。"},
                 not_by=[staff.other_tech, staff.prop_super])
 

@@ -180,7 +180,7 @@ def test_a_day_is_overridden_once(app, clock):
     with pytest.raises(InvalidFormError) as refused:
         add_override("2025-10-01", "workday", "again", user=None, clock=clock)
 
-    assert "already set" in refused.value.errors["day"]
+    assert "already set" in str(refused.value.errors["day"])
     assert [(o.day, o.kind) for o in working_calendar.list_overrides()] == [(date(2025, 10, 1), "holiday")]
 
 

@@ -120,7 +120,7 @@ def test_an_attached_call_is_recorded_on_the_ticket_without_a_new_ticket(agent, 
     assert attached.status_code == 200
     assert attached.json["attached_calls"] == 1
     events = admin_api.get(f"/instances/{attached.json['instance_id']}").json["events"]
-    assert events[-1]["action"] == "call_attached"
+    assert [event["action"] for event in events][-2:] == ["call_attached", "chased"]  # an open ticket: a chase
     assert agent.get("/tickets/KF-20260302-0002").status_code == 404
 
 

@@ -216,8 +216,10 @@ def test_the_inbox_marks_tasks_due_soon_and_overdue(app, estate, clock):
     record_call(agent)
     assert "due-soon" not in agent.get("/?scope=group").get_data(as_text=True)
     clock.advance(timedelta(hours=21))  # 3 h left of 24
+    agent = browser_of(app, "wang")  # back after hours: the idle session ended (session_idle_minutes)
     page = agent.get("/?scope=group").get_data(as_text=True)
     assert "即将到期" in page
     clock.advance(timedelta(hours=4))
+    agent = browser_of(app, "wang")
     page = agent.get("/?scope=group").get_data(as_text=True)
     assert "已超时" in page and "即将到期" not in page

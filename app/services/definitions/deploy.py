@@ -24,13 +24,21 @@ from app.engine import (
 from app.extensions import db
 from app.models import Bundle, DiskFile
 from app.services.access import Actor
-from app.services.errors import ConflictError, InvalidDefinitionError
+from app.services.errors import ConflictError, InvalidDefinitionError, msg
 from app.services.people.users import role_names
 from app.services.runtime import Runtime
 from app.services.work.instances import TICKET_DATA
 from app.services.work.tickets import SYSTEM_VARIABLES
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
+# A file name is a key of the designer's pages and of its URLs: no path, no leading dot, no odd characters.
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.(bpmn|dmn|json)$")
+FILE_NAME_RULE = "a file name uses letters, digits and underscores and ends in .bpmn, .dmn or .json"
+
+
+def is_definition_name(name: str) -> bool:
+    """Whether ``name`` may name a definition file (the designer and the API deploy alike)."""
+    return FILE_NAME.match(name) is not None
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ def deploy_files(rt: Runtime, uploaded: Mapping[str, bytes], *, user: Actor | No
 
     ``also`` runs in the same transaction just before the commit (the designer deletes its drafts there).
     """
+    misnamed = [Problem(name, None, FILE_NAME_RULE) for name in sorted(uploaded) if not is_definition_name(name)]
+    if misnamed:
+        raise InvalidDefinitionError(msg("the definitions have problems; nothing was deployed"), problems=misnamed)
     versions = _deploy(rt, uploaded, source="api", user=user)
     if also is not None:
         also()
@@ -118,7 +129,7 @@ def _deploy(rt: Runtime, uploaded: Mapping[str, bytes], *, source: str, user: Ac
     checked, latest, problems = _compile_changed(uploaded)
     if problems:
         db.session.rollback()
-        raise InvalidDefinitionError("定义有误，未部署 / the definitions have problems; nothing was deployed",
+        raise InvalidDefinitionError(msg("the definitions have problems; nothing was deployed"),
                                      problems=problems)
     return [_store(rt, bundle, checked.texts, latest.get(bundle.plan.process_id), source, user)
             for bundle in checked.compiled]
@@ -152,7 +163,7 @@ class _Checked:
     compiled: list[CompiledBundle]
 
 
-def _store(rt: Runtime, bundle, texts: Mapping[str, bytes], previous: Bundle | None, source: str,
+def _store(rt: Runtime, bundle: CompiledBundle, texts: Mapping[str, bytes], previous: Bundle | None, source: str,
            user: Actor | None) -> DeployedVersion:
     plan = bundle.plan
     spec_key = f"{plan.process_id}@{plan.content_hash}"
@@ -199,15 +210,11 @@ def _undecodable(uploaded: Mapping[str, bytes]) -> list[Problem]:
     return problems
 
 
-NOT_EXECUTABLE = ('文件中没有可执行的流程，什么都不会部署：请在流程上设置 isExecutable="true"'
-                  '（<bpmn:process id="…" isExecutable="true">） / no process in this file is executable, so nothing '
-                  'of it would be deployed: mark the process executable with isExecutable="true" '
-                  '(<bpmn:process id="…" isExecutable="true">)')
-NO_PROCESS = ("文件中没有流程，什么都不会部署 / the file holds no process, so nothing of it would be deployed")
-
-
-UNUSED = ("没有流程使用此文件，什么都不会部署：请与使用它的流程一起上传 / no process uses this file, so nothing "
-          "of it would be deployed: upload it with the process that uses it")
+# English, as the engine's problems are; app/web/problems.py says them in Chinese.
+NOT_EXECUTABLE = ('no process in this file is executable, so nothing of it would be deployed: mark the process '
+                  'executable with isExecutable="true" (<bpmn:process id="…" isExecutable="true">)')
+NO_PROCESS = "the file holds no process, so nothing of it would be deployed"
+UNUSED = "no process uses this file, so nothing of it would be deployed: upload it with the process that uses it"
 
 
 def _nothing_deployed(library: Library, plans: list[BundlePlan], changed: list[BundlePlan],
@@ -249,4 +256,4 @@ def _commit() -> None:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise ConflictError("另一个部署同时进行 / another deploy ran at the same time; try again") from exc
+        raise ConflictError(msg("another deploy ran at the same time; try again")) from exc

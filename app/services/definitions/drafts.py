@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from lxml import etree
@@ -23,19 +23,21 @@ from app.engine import (
     BPMN_NS,
     DMN_NAMESPACES,
     MAX_XML_BYTES,
-    Problem,
+    JsonTooDeepError,
     ScriptCompileError,
     TimerValueError,
     UnsafeXmlError,
     compile_expression,
     compile_script,
     expression_names,
+    load_json,
     not_runnable,
     parse_timer_value,
     parse_xml,
     read_drafts,
     review_library,
 )
+from app.engine import Problem as Problem  # re-exported: what the checks answer, for the designer pages
 from app.extensions import db
 from app.models import Role
 from app.models.designer import DesignerDraft
@@ -45,17 +47,17 @@ from app.services.definitions.deploy import (
     DeployedVersion,
     check_files,
     deploy_files,
+    is_definition_name,
     latest_texts,
     start_variables,
 )
-from app.services.errors import ConflictError, InvalidDefinitionError, InvalidRequestError, NotFoundError
+from app.services.errors import ConflictError, InvalidDefinitionError, InvalidRequestError, NotFoundError, Text, msg
 from app.services.people.users import role_names
 from app.services.runtime import Runtime
 from app.services.work.tickets import SYSTEM_VARIABLES
 
-FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.(bpmn|dmn|json)$")
 KINDS = {"bpmn": "bpmn", "dmn": "dmn", "json": "form"}
-REFUSED = "定义有误，未部署 / the definitions have problems; nothing was deployed"
+REFUSED = msg("the definitions have problems; nothing was deployed")
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,9 @@ def revision_of(text: str | None) -> str:
 
 def kind_of(name: str) -> str:
     """``bpmn``, ``dmn`` or ``form``; raise InvalidRequestError for any other file name."""
-    if not FILE_NAME.match(name):
+    if not is_definition_name(name):
         raise InvalidRequestError(
-            "文件名只能用字母、数字、下划线，以 .bpmn、.dmn 或 .json 结尾 / "
-            "a file name uses letters, digits and underscores and ends in .bpmn, .dmn or .json",
+            msg("a file name uses letters, digits and underscores and ends in .bpmn, .dmn or .json"),
             errors={"name": "invalid"})
     return KINDS[name.rsplit(".", 1)[1]]
 
@@ -123,7 +124,7 @@ def open_file(name: str) -> FileText:
         return FileText(name, kind, draft.content, True, _who(draft), draft.updated_at)
     deployed = deployed_texts()
     if name not in deployed:
-        raise NotFoundError(f"没有这个文件 / no file {name}")
+        raise NotFoundError(msg("no file %(name)s", name=name))
     return FileText(name, kind, deployed[name], False)
 
 
@@ -141,8 +142,8 @@ def save_draft(name: str, content: str, *, user: Actor, clock: Clock,
         current = draft.content if draft is not None else deployed_texts().get(name)
         if revision_of(current) not in (base_revision, revision_of(content)):
             who = draft.updated_by.display_name if draft is not None and draft.updated_by else "?"
-            raise ConflictError(f"{who} 在您打开后保存了 {name}；请下载您的版本，重新打开后合并 / "
-                                f"{who} saved {name} after you opened it; download yours, reopen the file and merge")
+            raise ConflictError(msg("%(who)s saved %(name)s after you opened it; download yours, reopen the file and "
+                                    "merge", who=who, name=name))
     draft = draft or DesignerDraft(name=name)
     draft.content = content
     draft.updated_by_id = user.id
@@ -156,7 +157,7 @@ def _check_content(name: str, content: bytes, kind: str) -> None:
     """Refuse a file that is too large, and XML that is hostile, malformed or not BPMN/DMN as its name says."""
     if len(content) > MAX_XML_BYTES:
         message = f"file is larger than {MAX_XML_BYTES // 1024} KiB"
-        raise InvalidRequestError(f"文件 {name} 被拒绝：{message} / {name} was refused: {message}",
+        raise InvalidRequestError(msg("%(name)s was refused: %(message)s", name=name, message=message),
                                   errors={name: message})
     if kind != "form":
         _check_xml(name, content, kind)
@@ -166,27 +167,27 @@ def _check_xml(name: str, content: bytes, kind: str) -> None:
     try:
         root = parse_xml(content)
     except UnsafeXmlError as exc:
-        raise InvalidRequestError(f"文件 {name} 被拒绝：{exc} / {name} was refused: {exc}",
+        raise InvalidRequestError(msg("%(name)s was refused: %(message)s", name=name, message=str(exc)),
                                   errors={name: str(exc)}) from exc
     namespace = etree.QName(root).namespace
     expected = (BPMN_NS,) if kind == "bpmn" else DMN_NAMESPACES
     if namespace not in expected:
         message = f"not a {kind.upper()} document (root namespace {namespace})"
-        raise InvalidRequestError(f"文件 {name} 被拒绝：{message} / {name} was refused: {message}",
+        raise InvalidRequestError(msg("%(name)s was refused: %(message)s", name=name, message=message),
                                   errors={name: message})
 
 
 def import_files(files: Mapping[str, bytes], *, user: Actor, clock: Clock) -> list[str]:
     """Take uploaded .bpmn/.dmn/.json files (e.g. from Camunda Modeler) as drafts; all or none."""
     if not files:
-        raise InvalidRequestError("请选择文件 / choose at least one file", errors={"files": "required"})
+        raise InvalidRequestError(msg("choose at least one file"), errors={"files": "required"})
     texts = {}
     for name, content in files.items():
         _check_content(name, content, kind_of(name))
         try:
             texts[name] = content.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidRequestError(f"文件 {name} 不是 UTF-8 文本 / {name} was refused: not UTF-8 text",
+            raise InvalidRequestError(msg("%(name)s was refused: not UTF-8 text", name=name),
                                       errors={name: "not UTF-8"}) from exc
     for name, text in texts.items():
         draft = db.session.get(DesignerDraft, name) or DesignerDraft(name=name)
@@ -228,7 +229,7 @@ def deploy_drafts(rt: Runtime, *, user: Actor, only_mine: bool = False) -> list[
     """
     drafts = _draft_bytes(user.id if only_mine else None)
     if not drafts:
-        raise InvalidRequestError("没有草稿可部署 / there is no draft to deploy")
+        raise InvalidRequestError(msg("there is no draft to deploy"))
     library = read_drafts(latest_texts(), drafts)
     unsupported = not_runnable(library, set(drafts))
     if unsupported:
@@ -261,10 +262,12 @@ class SchemaError:
     message: str
 
 
-def schema_errors(text: str) -> tuple[dict | None, list[SchemaError]]:
+def schema_errors(text: str) -> tuple[dict[str, Any] | None, list[SchemaError]]:
     """The form schema and every way it breaks the JSON Schema meta-schema (or our ``type: object`` rule)."""
     try:
-        schema = json.loads(text)
+        schema = load_json(text)
+    except JsonTooDeepError as exc:
+        return None, [SchemaError("", str(exc))]
     except json.JSONDecodeError as exc:
         return None, [SchemaError("", f"not valid JSON: {exc}")]
     errors = [SchemaError("/".join(str(part) for part in error.absolute_path), error.message)
@@ -276,31 +279,31 @@ def schema_errors(text: str) -> tuple[dict | None, list[SchemaError]]:
     return schema, errors
 
 
-def check_snippet(kind: str, text: str) -> str | None:
+def check_snippet(kind: str, text: str) -> Text | None:
     """Why a script, condition, narrowing expression or timer (``timer:timeDuration``...) would be refused."""
     try:
         if kind == "script":
             compile_script(text)
             return None
         if not text.strip():
-            return "表达式为空 / the expression is empty"
+            return msg("the expression is empty")
         compile_expression(text)
         if kind.startswith("timer:") and not expression_names(text):
             parse_timer_value(kind.removeprefix("timer:") or "timeDuration",
                               eval(compile_expression(text), {"__builtins__": {}}))  # noqa: S307 - a constant
     except ScriptCompileError as exc:
-        return f"语法错误 / does not compile: {exc}"
+        return msg("does not compile: %(reason)s", reason=str(exc))
     except (TimerValueError, TypeError, ValueError) as exc:
-        return f"不是有效的 ISO 8601 时间 / not a valid ISO 8601 value: {exc}"
+        return msg("not a valid ISO 8601 value: %(reason)s", reason=str(exc))
     return None
 
 
 def new_form(name: str, title: str, *, user: Actor, clock: Clock) -> str:
     """A draft form with one note field, to be shaped in the form editor; raise ConflictError if the name is taken."""
     if kind_of(name) != "form":
-        raise InvalidRequestError("表单文件以 .json 结尾 / a form file name ends in .json", errors={"name": "invalid"})
+        raise InvalidRequestError(msg("a form file name ends in .json"), errors={"name": "invalid"})
     if db.session.get(DesignerDraft, name) is not None or name in latest_texts():
-        raise ConflictError(f"表单 {name} 已存在 / the form {name} already exists")
+        raise ConflictError(msg("the form %(name)s already exists", name=name))
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema", "title": title or name, "type": "object",
         "properties": {"note": {"type": "string", "title": "备注 / Note", "x-widget": "textarea"}},

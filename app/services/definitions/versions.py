@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Bundle
 from app.services.access import Actor
 from app.services.definitions.deploy import DeployedVersion, deploy_files
-from app.services.errors import ConflictError, NotFoundError
+from app.services.errors import ConflictError, NotFoundError, msg
 from app.services.runtime import Runtime
 
 
@@ -47,7 +47,7 @@ def versions(process_id: str) -> list[VersionRow]:
     rows = db.session.scalars(select(Bundle).where(Bundle.process_id == process_id)
                               .order_by(Bundle.version.desc())).all()
     if not rows:
-        raise NotFoundError(f"没有这个流程 / no process {process_id}")
+        raise NotFoundError(msg("no process %(process_id)s", process_id=process_id))
     return [VersionRow(row.version, row.deployed_at, row.deployed_by.display_name if row.deployed_by else None,
                        row.source, tuple(sorted(row.files))) for row in rows]
 
@@ -56,7 +56,7 @@ def _bundle(process_id: str, version: int) -> Bundle:
     row = db.session.scalars(select(Bundle).where(Bundle.process_id == process_id,
                                                   Bundle.version == version)).first()
     if row is None:
-        raise NotFoundError(f"没有这个版本 / no version {version} of {process_id}")
+        raise NotFoundError(msg("no version %(version)s of %(process_id)s", version=version, process_id=process_id))
     return row
 
 
@@ -68,7 +68,7 @@ def version_file(process_id: str, version: int, name: str) -> str:
     """The text of one file of a version; raise NotFoundError."""
     files = version_files(process_id, version)
     if name not in files:
-        raise NotFoundError(f"版本 {version} 中没有 {name} / version {version} has no {name}")
+        raise NotFoundError(msg("version %(version)s has no %(name)s", version=version, name=name))
     return files[name]
 
 
@@ -82,5 +82,5 @@ def roll_back(rt: Runtime, process_id: str, version: int, *, user: Actor) -> Dep
     files = {name: text.encode("utf-8") for name, text in version_files(process_id, version).items()}
     deployed = [v for v in deploy_files(rt, files, user=user) if v.process_id == process_id]
     if not deployed:
-        raise ConflictError(f"版本 {version} 与最新版本相同 / version {version} is the same as the newest")
+        raise ConflictError(msg("version %(version)s is the same as the newest", version=version))
     return deployed[0]

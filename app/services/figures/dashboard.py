@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import User
 from app.services.figures.counters import COMPANY, COUNTERS, DAILY, VALUE_DIMENSIONS
+from app.services.outreach.callback_plans import PlannedSatisfaction, planned_satisfaction
 from app.services.settings import get_setting
 
 
@@ -90,10 +92,11 @@ class Dashboard:
     hot_spots: list[Slice]
     stages: list[Slice]
     people: list[Slice]
+    planned_callbacks: PlannedSatisfaction | None = None  # 定期回访 by project, department, technician
 
 
 def dashboard(*, start: date, end: date, project_key: str | None = None,
-              allowed_projects: Iterable[str] | None = None) -> Dashboard:
+              allowed_projects: Iterable[str] | None = None, timezone: str = "Asia/Shanghai") -> Dashboard:
     """The figures of business days ``start``..``end`` (inclusive), for one project or every visible one."""
     period = DAILY.c.day.between(start, end)
     if project_key:
@@ -123,6 +126,10 @@ def dashboard(*, start: date, end: date, project_key: str | None = None,
         stages=sorted(values["element"], key=lambda s: -(s.figures.average_task_hours or 0)),
         people=sorted((Slice(s.value, names.get(s.value, s.value), s.figures) for s in values["user"]),
                       key=lambda s: -s.figures.tasks_done),
+        planned_callbacks=planned_satisfaction(
+            datetime.combine(start, time.min, ZoneInfo(timezone)),
+            datetime.combine(end + timedelta(days=1), time.min, ZoneInfo(timezone)),
+            project_keys=[project_key] if project_key else allowed_projects),
     )
 
 

@@ -19,8 +19,9 @@ from sqlalchemy import case, func, select
 from app.extensions import db
 from app.models import ProcessInstance, Project, Ticket
 from app.models.reports import WeeklyReport
-from app.services.errors import NotFoundError
+from app.services.errors import NotFoundError, msg
 from app.services.jobs.notifications import notify, user_ids_with_role
+from app.services.oversight.exports import spreadsheet_cell
 from app.services.steps.plan import step_transaction
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -147,7 +148,7 @@ def stored_report(report_id: int, *, allowed_projects: Iterable[str] | None = No
     """A stored report, limited to the reader's projects; raise NotFoundError."""
     report = db.session.get(WeeklyReport, report_id)
     if report is None:
-        raise NotFoundError(f"周报不存在 / no report {report_id}")
+        raise NotFoundError(msg("no report %(report_id)s", report_id=report_id))
     tickets = [OpenTicket(**row) for row in report.rows]
     if allowed_projects is not None:
         allowed = set(allowed_projects)
@@ -172,17 +173,13 @@ def report_csv(tickets: Iterable[OpenTicket], *, label: Callable[[str, str | Non
     writer = csv.writer(out)
     writer.writerow(list(headers))
     for t in tickets:
-        writer.writerow([label("department", t.department), t.number, _cell(t.project), _cell(t.unit),
-                         label("category", t.category), label("stage", t.stage), t.escalation_level,
-                         _local(t.received_at, zone), _local(t.due_at, zone), f"{t.age_days:.1f}",
-                         label("overdue", "yes") if t.overdue else ""])
+        writer.writerow([spreadsheet_cell(cell) for cell in (
+            label("department", t.department), t.number, t.project, t.unit, label("category", t.category),
+            label("stage", t.stage), t.escalation_level, _local(t.received_at, zone), _local(t.due_at, zone),
+            f"{t.age_days:.1f}", label("overdue", "yes") if t.overdue else "")])
     return out.getvalue()
 
 
 def _local(moment: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
-
-def _cell(value: Any) -> Any:
-    """Spreadsheet formula injection guard: text starting with = + - @ is prefixed with a quote."""
-    return f"'{value}" if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value

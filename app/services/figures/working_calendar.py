@@ -24,9 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from app.clock import Clock
 from app.engine import OfficeHours, WorkingCalendar
 from app.extensions import db
-from app.models.calendar import HOLIDAY, OVERRIDE_KINDS, WORKDAY, CalendarOverride
+from app.models.calendar import HOLIDAY, WORKDAY, CalendarOverride
+from app.models.calendar import OVERRIDE_KINDS as OVERRIDE_KINDS  # re-exported: the kinds the calendar page offers
 from app.services.access import Actor
-from app.services.errors import InvalidFormError, NotFoundError
+from app.services.errors import InvalidFormError, Message, NotFoundError, msg
 
 MAX_NAME_LENGTH = 100
 
@@ -101,15 +102,15 @@ def add_override(day_text: str, kind: str, name: str, *, user: Actor | None, clo
     day, errors = _parse_day(day_text)
     name = (name or "").strip()
     if kind not in OVERRIDE_KINDS:
-        errors["kind"] = "请选择放假或调休上班 / choose a holiday or a make-up working day"
+        errors["kind"] = msg("choose a holiday or a make-up working day")
     if not name:
-        errors["name"] = "请填写名称，例如“春节” / give it a name, e.g. Spring Festival"
+        errors["name"] = msg("give it a name, e.g. Spring Festival")
     elif len(name) > MAX_NAME_LENGTH:
-        errors["name"] = f"名称最多 {MAX_NAME_LENGTH} 个字 / at most {MAX_NAME_LENGTH} characters"
+        errors["name"] = msg("at most %(limit)s characters", limit=MAX_NAME_LENGTH)
     if day is not None and _override_on(day) is not None:
-        errors["day"] = f"{day.isoformat()} 已有设置，请先删除 / {day.isoformat()} is already set; remove it first"
+        errors["day"] = msg("%(day)s is already set; remove it first", day=day.isoformat())
     if errors or day is None:
-        raise InvalidFormError("日历设置有误 / the calendar entry is not valid", errors=errors)
+        raise InvalidFormError(msg("the calendar entry is not valid"), errors=errors)
     override = CalendarOverride(day=day, kind=kind, name=name, created_by_id=user.id if user else None,
                                 created_at=clock.now())
     db.session.add(override)
@@ -117,8 +118,8 @@ def add_override(day_text: str, kind: str, name: str, *, user: Actor | None, clo
         db.session.commit()
     except IntegrityError as exc:  # the same day added at the same moment by someone else
         db.session.rollback()
-        raise InvalidFormError("日历设置有误 / the calendar entry is not valid", errors={
-            "day": f"{day.isoformat()} 已有设置 / {day.isoformat()} is already set"}) from exc
+        raise InvalidFormError(msg("the calendar entry is not valid"), errors={
+            "day": msg("%(day)s is already set", day=day.isoformat())}) from exc
     return override
 
 
@@ -126,17 +127,17 @@ def remove_override(override_id: int) -> CalendarOverride:
     """Remove one override (the library's word applies to that day again); raise NotFoundError."""
     override = db.session.get(CalendarOverride, override_id)
     if override is None:
-        raise NotFoundError(f"日历设置 {override_id} 不存在 / no calendar entry {override_id}")
+        raise NotFoundError(msg("no calendar entry %(override_id)s", override_id=override_id))
     db.session.delete(override)
     db.session.commit()
     return override
 
 
-def _parse_day(text: str) -> tuple[date | None, dict[str, str]]:
+def _parse_day(text: str) -> tuple[date | None, dict[str, Message]]:
     try:
         return date.fromisoformat((text or "").strip()), {}
     except ValueError:
-        return None, {"day": "请填写日期，格式 YYYY-MM-DD / enter a date as YYYY-MM-DD"}
+        return None, {"day": msg("enter a date as YYYY-MM-DD")}
 
 
 def _override_on(day: date) -> CalendarOverride | None:

@@ -27,7 +27,8 @@ from sqlalchemy import select, update
 from app.engine import WorkingCalendar
 from app.extensions import db
 from app.models import HumanTask, Ticket, User
-from app.services.jobs.notifications import notify, send_sms, user_ids_with_role
+from app.services.jobs.notifications import notify, queue_text, user_ids_with_role
+from app.services.jobs.sms_templates import words
 from app.services.jobs.step_deadlines import StepTicket, is_step_job, run_step_job, sync_step_jobs
 from app.services.settings import get_setting
 from app.services.steps.job_rows import delete_jobs, upsert_job
@@ -174,6 +175,32 @@ def escalate_to_level3(ticket_id: int, *, now: datetime) -> int:
                   link=_link(ticket), params=_params(ticket) | {"level": 3})
 
 
+def escalate_one_level(ticket_id: int, *, now: datetime, cause: dict[str, Any]) -> int:
+    """Raise an open ticket one escalation level for ``cause`` (a chased ticket: ``{"chases": 2}``), notifying as a
+    missed deadline does: level 1 the CS supervisors, 2 also the department's owners, 3 the property managers.
+
+    Returns the new level (0 when the ticket is closed or already at level 3).
+    """
+    before = ticket_facts(ticket_id)
+    if before is None or before.closed_at is not None or before.escalation_level >= 3:
+        return 0
+    if before.escalation_level == 2:
+        escalate_to_level3(ticket_id, now=now)
+        return 3
+    level = before.escalation_level + 1
+    db.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(escalation_level=level))
+    record_event(before.instance_id, "escalated", at=now, data={"level": level, "ticket": before.number, **cause})
+    after = ticket_facts(ticket_id)
+    assert after is not None
+    _notify_escalation(before, after, now, cause)
+    return level
+
+
+def holders_of_open_tasks(instance_id: int) -> list[int]:
+    """Who holds the instance's open tasks: the claimer, else the named assignee, else the role's holders."""
+    return _holders_of_open_tasks(instance_id)
+
+
 def _holders_of_open_tasks(instance_id: int) -> list[int]:
     tasks = db.session.execute(select(HumanTask.claimed_by_id, HumanTask.assignee, HumanTask.role,
                                       HumanTask.department)
@@ -192,11 +219,12 @@ def _holders_of_open_tasks(instance_id: int) -> list[int]:
 
 # --- escalation notices ----------------------------------------------------------------------------
 
-def _notify_escalation(before: TicketFacts | None, after: TicketFacts, now: datetime) -> None:
+def _notify_escalation(before: TicketFacts | None, after: TicketFacts, now: datetime,
+                       cause: Mapping[str, Any] | None = None) -> None:
     previous = before.escalation_level if before is not None else 0
     if after.escalation_level <= previous or before is None:
         return  # a ticket opened at a level (a reopened complaint) is announced by its own tasks
-    params, link = _params(after) | {"level": after.escalation_level}, _link(after)
+    params, link = _params(after) | {"level": after.escalation_level, **(cause or {})}, _link(after)
     supervisors = user_ids_with_role("cs_supervisor")
     if after.escalation_level >= 2 > previous:
         department = user_ids_with_role("dept_owner", department=after.department) if after.department else []
@@ -220,23 +248,30 @@ class OwnerCall:
 
 def _text_the_owner(before: TicketFacts | None, after: TicketFacts, now: datetime,
                     timezone: str) -> OwnerCall | None:
-    kind = CATEGORY_ZH.get(after.category, "来电")
+    text = _owner_text(before, after, timezone)
+    if text is None:
+        return None
+    template, params = text
+    if not after.phone or queue_text(after.phone, template, params, now=now, ticket_id=after.id):
+        return None
+    return OwnerCall(after.id, after.number, after.instance_id, after.phone, words(template, params))
+
+
+def _owner_text(before: TicketFacts | None, after: TicketFacts, timezone: str) -> tuple[str, dict[str, str]] | None:
+    """The SMS template (sms_templates.py) and parameters this step means for the owner, if any."""
+    number = {"number": after.number}
     if before is None:
-        body = f"您的{kind}已受理，工单号 {after.number}。我们将按时处理，如有疑问请致电客服中心。"
-    elif after.appointment_at is not None and after.appointment_at != before.appointment_at:
+        return "ticket_received", {"kind": CATEGORY_ZH.get(after.category, "来电"), **number}
+    if after.appointment_at is not None and after.appointment_at != before.appointment_at:
         local = after.appointment_at.astimezone(ZoneInfo(timezone)).strftime("%m月%d日 %H:%M")
-        body = f"工单 {after.number}：已与您约定 {local} 上门，届时请留人在家。"
-    elif after.stage in WORK_DONE_STAGES and before.stage not in WORK_DONE_STAGES and after.closed_at is None:
-        body = f"工单 {after.number} 已处理完成，我们将回访了解您的意见。"
-    elif after.satisfaction and not before.satisfaction:
-        body = f"感谢您接受工单 {after.number} 的回访，您的意见我们已记录。"
-    elif after.outcome == "unreachable" and before.outcome != "unreachable":
-        body = f"工单 {after.number} 回访多次未能联系上您，如有问题请致电客服中心。"
-    else:
-        return None
-    if not after.phone or send_sms(after.phone, f"【客服中心】{body}", now=now, ticket_id=after.id):
-        return None
-    return OwnerCall(after.id, after.number, after.instance_id, after.phone, body)
+        return "appointment_agreed", {**number, "time": local}
+    if after.stage in WORK_DONE_STAGES and before.stage not in WORK_DONE_STAGES and after.closed_at is None:
+        return "work_done", number
+    if after.satisfaction and not before.satisfaction:
+        return "callback_thanks", number
+    if after.outcome == "unreachable" and before.outcome != "unreachable":
+        return "callback_unreachable", number
+    return None
 
 
 def _params(ticket: TicketFacts) -> dict[str, Any]:

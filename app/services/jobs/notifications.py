@@ -1,8 +1,10 @@
 """Notifications: in-app notices (the bell) and the SMS / e-mail outbox.
 
-Writers call ``notify`` / ``send_sms`` / ``send_email`` inside the transaction of the step that
-causes them, so a notice exists exactly when its cause committed. The worker delivers the outbox
-(``deliver_outbox``) through a pluggable sender and retries failures with back-off.
+Writers call ``notify`` / ``queue_text`` / ``send_email`` inside the transaction of the step that
+causes them, so a notice exists exactly when its cause committed. A text is a template and its parameters
+(``sms_templates.py``: carriers deliver nothing else), checked when it is queued. The worker delivers the
+outbox (``deliver_outbox``) through the senders chosen by settings (``sms_senders.py``) and retries
+failures with back-off.
 """
 
 from __future__ import annotations
@@ -10,18 +12,20 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 
 from app.extensions import db
-from app.models import User
-from app.models.jobs import Notification, OutboxMessage
+from app.models import Ticket, User, user_projects
+from app.models.jobs import Notification as Notification  # re-exported: the bell's rows, as the web shows them
+from app.models.jobs import OutboxMessage
 from app.models.users import user_departments, user_roles
+from app.services.jobs.sms_templates import checked_params, render
 
 log = logging.getLogger("kefu.outbox")
 
@@ -44,21 +48,58 @@ def user_ids_with_role(role: str, *, department: str | None = None) -> list[int]
 
 def notify(user_ids: Iterable[int], *, kind: str, params: dict[str, Any], now: datetime,
            ticket_id: int | None = None, link: str | None = None) -> int:
-    """One notice per distinct user, in the current transaction. Returns how many were written."""
+    """One notice per distinct user, in the current transaction. Returns how many were written.
+
+    A notice about a ticket goes only to those who may see the ticket's project (``may_see_ticket``).
+    """
+    recipients = list(dict.fromkeys(user_ids))
+    if ticket_id is not None:
+        recipients = may_see_ticket(recipients, ticket_id)
     rows = [{"user_id": user_id, "ticket_id": ticket_id, "kind": kind, "params": params, "link": link,
-             "created_at": now} for user_id in dict.fromkeys(user_ids)]
+             "created_at": now} for user_id in recipients]
     if rows:
         db.session.execute(insert(NOTIFICATIONS), rows)
     return len(rows)
 
 
+def may_see_ticket(user_ids: list[int], ticket_id: int) -> list[int]:
+    """Those of ``user_ids`` not limited to other projects than the ticket's, in their order.
+
+    A user with no project rows sees every project (organisation.visible_projects); a ticket's number,
+    category, stage and due time are personal enough that a manager of one estate must not get another's.
+    """
+    project = db.session.scalar(select(Ticket.project_key).where(Ticket.id == ticket_id))
+    if project is None or not user_ids:
+        return user_ids
+    rows = db.session.execute(select(user_projects.c.user_id, user_projects.c.project_key)
+                              .where(user_projects.c.user_id.in_(user_ids))).all()
+    limited = {user_id for user_id, _ in rows}
+    allowed = {user_id for user_id, key in rows if key == project}
+    return [user_id for user_id in user_ids if user_id not in limited or user_id in allowed]
+
+
 def is_mobile_number(phone: str | None) -> bool:
     """A mainland China mobile number: 11 digits starting with 1, optionally after +86 (spaces, dashes ignored)."""
-    return phone is not None and MOBILE_NUMBER.fullmatch(re.sub(r"[\s-]", "", phone)) is not None
+    return phone is not None and mobile_digits(phone) is not None
+
+
+def queue_text(phone: str | None, template: str, params: Mapping[str, object], *, now: datetime,
+               ticket_id: int | None = None) -> bool:
+    """Queue a text of ``template`` (sms_templates.TEMPLATES) with its ``params`` to ``phone``; the worker sends it.
+
+    False (nothing queued) when there is no number or it is not a mobile. Raise InvalidRequestError for an
+    unknown template or a missing, empty or unknown parameter, here rather than at the carrier.
+    """
+    values = checked_params(template, params)
+    if phone is None or not is_mobile_number(phone):
+        return False
+    _queue("sms", phone, None, render(template, values), now=now, ticket_id=ticket_id, template=template, params=values)
+    return True
 
 
 def send_sms(phone: str | None, body: str, *, now: datetime, ticket_id: int | None = None) -> bool:
-    """Queue an SMS; nothing (False) when there is no number or it is not a mobile. The worker sends it."""
+    """Queue a free-text SMS. Deprecated: only the log sender delivers free text (a real provider marks it
+    failed); kept until services/owners/texts.py calls ``queue_text``."""
     if phone is None or not is_mobile_number(phone):
         return False
     _queue("sms", phone, None, body, now=now, ticket_id=ticket_id)
@@ -70,10 +111,53 @@ def send_email(address: str, subject: str, body: str, *, now: datetime, ticket_i
 
 
 def _queue(channel: str, recipient: str, subject: str | None, body: str, *, now: datetime,
-           ticket_id: int | None) -> None:
+           ticket_id: int | None, template: str | None = None, params: dict[str, str] | None = None) -> None:
     db.session.execute(insert(OUTBOX).values(
-        channel=channel, recipient=recipient, subject=subject, body=body, ticket_id=ticket_id, status="pending",
-        attempts=0, next_attempt_at=now, created_at=now))
+        channel=channel, recipient=recipient, subject=subject, body=body, template=template, params=params,
+        ticket_id=ticket_id, status="pending", attempts=0, next_attempt_at=now, created_at=now))
+
+
+@dataclass(frozen=True)
+class SentText:
+    """A text of the outbox as support staff read it (``flask outbox --to``)."""
+
+    recipient: str
+    created_at: datetime
+    status: str  # an OutboxStatus
+    template: str | None  # None: a free text from before templates
+    body: str  # rendered in Chinese, with the signature
+    ticket_number: str | None
+    last_error: str | None
+
+
+def texts_to(phone: str, *, limit: int = 50) -> list[SentText]:
+    """The texts queued for ``phone`` (in any of its written forms: +86, spaces, dashes), newest first."""
+    digits = mobile_digits(phone)
+    if digits is None:
+        return []
+    texts = _sent_texts(OutboxMessage.recipient.like(f"%{digits[-4:]}"))
+    return [text for text in texts if mobile_digits(text.recipient) == digits][:limit]
+
+
+def texts_about_ticket(number: str, *, limit: int = 50) -> list[SentText]:
+    """The texts sent about ticket ``number`` (to its owner and to staff), newest first. The caller checks
+    that the reader may see the ticket's personal data (a text names the owner's unit and number)."""
+    return _sent_texts(Ticket.number == number)[:limit]
+
+
+def _sent_texts(condition: ColumnElement[bool]) -> list[SentText]:
+    rows = db.session.execute(
+        select(OutboxMessage, Ticket.number).outerjoin(Ticket, Ticket.id == OutboxMessage.ticket_id)
+        .where(OutboxMessage.channel == "sms", condition)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())).all()
+    return [SentText(row.recipient, row.created_at, row.status, row.template, row.body, number, row.last_error)
+            for row, number in rows]
+
+
+def mobile_digits(phone: str) -> str | None:
+    """The 11 digits of a mainland mobile number written in any accepted form; None when it is not one."""
+    compact = re.sub(r"[\s-]", "", phone)
+    return compact[-11:] if MOBILE_NUMBER.fullmatch(compact) else None
 
 
 # --- reading and marking (the bell) ---------------------------------------------------------------
@@ -104,20 +188,27 @@ class Sender(Protocol):
     def send(self, message: OutgoingMessage) -> None: ...
 
 
+class UndeliverableError(Exception):
+    """A message the sender can never send (a free text to a carrier that takes templates only): failed at once."""
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     channel: str
     recipient: str
     subject: str | None
-    body: str
+    body: str  # the text as rendered (what the log shows)
+    template: str | None = None  # an SMS's template key and its parameters, in the template's order
+    params: Mapping[str, str] | None = None
 
 
 class LogSender:
-    """The default: every message is written to the log (what a site without an SMS gateway gets)."""
+    """The default: every message is written to the log, a text as its rendered Chinese with its template key
+    (what a site without an SMS provider gets)."""
 
     def send(self, message: OutgoingMessage) -> None:
-        log.info("%s to %s: %s%s", message.channel, message.recipient,
-                 f"[{message.subject}] " if message.subject else "", message.body)
+        label = f"[{message.subject or message.template}] " if message.subject or message.template else ""
+        log.info("%s to %s: %s%s", message.channel, message.recipient, label, message.body)
 
 
 class SmtpSender:
@@ -138,16 +229,10 @@ class SmtpSender:
             smtp.send_message(email)
 
 
-def sender_from_config(config: dict[str, Any]) -> Sender:
-    if config.get("SMTP_HOST"):
-        return SmtpSender(config["SMTP_HOST"], int(config.get("SMTP_PORT", 25)),
-                          config.get("SMTP_FROM", "kefu@localhost"))
-    return LogSender()
-
-
 def next_outbox_attempt_at() -> datetime | None:
     """When the earliest pending message is due (a failed one waits out its back-off)."""
-    value = db.session.scalar(select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.status == "pending"))
+    value: datetime | str | None = db.session.scalar(
+        select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.status == "pending"))
     db.session.commit()
     if value is None:
         return None
@@ -168,10 +253,12 @@ def deliver_outbox(sender: Sender, *, now: datetime, limit: int = 100) -> tuple[
         if message is None:
             break
         try:
-            sender.send(OutgoingMessage(message.channel, message.recipient, message.subject, message.body))
+            sender.send(OutgoingMessage(message.channel, message.recipient, message.subject, message.body,
+                                        message.template, message.params))
         except Exception as exc:  # any sender failure is retried, never lost
             failed += 1
-            _record_failure(message, str(exc) or type(exc).__name__, now)
+            _record_failure(message, str(exc) or type(exc).__name__, now,
+                            final=isinstance(exc, UndeliverableError))
         else:
             sent += 1
             message.status, message.sent_at, message.attempts = "sent", now, message.attempts + 1
@@ -187,10 +274,10 @@ def _take_next(now: datetime) -> OutboxMessage | None:
     return db.session.scalars(query).first()
 
 
-def _record_failure(message: OutboxMessage, error: str, now: datetime) -> None:
+def _record_failure(message: OutboxMessage, error: str, now: datetime, *, final: bool = False) -> None:
     message.attempts += 1
     message.last_error = error[:2000]
-    if message.attempts >= OUTBOX_MAX_ATTEMPTS:
+    if final or message.attempts >= OUTBOX_MAX_ATTEMPTS:
         message.status = "failed"
         log.error("outbox %s to %s failed for good: %s", message.channel, message.recipient, error)
         return

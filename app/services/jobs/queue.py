@@ -5,7 +5,8 @@ owner and a lock expiry in one statement (``FOR UPDATE SKIP LOCKED`` on PostgreS
 several machines never take the same job); a crashed worker's jobs are taken again once their lock
 expires. One writer per instance comes from the instance's lock version: a job that loses the race
 is put back without spending a retry. Failures retry with back-off; when no retry is left the job
-becomes an incident that an admin sees and retries.
+becomes an incident that an admin sees and retries. Every attempt counts: a job taken again after
+its lock expired (its worker died, or hung past the lock) spends a retry as a failure would.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 
 from app.engine import EngineRunError, RunError
 from app.extensions import db
-from app.models import ACTIVE_STATUSES, ProcessInstance, Ticket
+from app.models import ACTIVE_STATUSES, InstanceStatus, JobKind, ProcessInstance, Ticket
 from app.models.jobs import Job
 from app.services.access import Actor
-from app.services.errors import ConflictError, NotFoundError
+from app.services.errors import ConflictError, NotFoundError, msg
 from app.services.figures.reports import generate_weekly_report
 from app.services.jobs.deadlines import run_deadline_job
 from app.services.runtime import Runtime
@@ -59,8 +60,10 @@ def _take_statement(dialect: str) -> Any:
            .order_by(JOBS.c.due_at).limit(bindparam("limit")))
     if dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)  # workers never wait on, nor take, each other's jobs
+    abandoned = JOBS.c.lock_owner.is_not(None)  # its lock expired: the attempt before never finished
     return (update(JOBS).where(JOBS.c.id.in_(due.scalar_subquery()))
-            .values(lock_owner=bindparam("owner"), lock_expires_at=bindparam("expires"), attempts=JOBS.c.attempts + 1)
+            .values(lock_owner=bindparam("owner"), lock_expires_at=bindparam("expires"), attempts=JOBS.c.attempts + 1,
+                    retries_left=case((abandoned, JOBS.c.retries_left - 1), else_=JOBS.c.retries_left))
             .returning(JOBS.c.id, JOBS.c.key, JOBS.c.kind, JOBS.c.instance_id, JOBS.c.ticket_id, JOBS.c.due_at,
                        JOBS.c.retries_left))
 
@@ -103,9 +106,16 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+class AbandonedJobError(Exception):
+    """A job whose every try ended with its worker gone or hung past the lock time."""
+
+
 def run_job(rt: Runtime, job: TakenJob, *, owner: str, retries: int) -> str:
     """Run one taken job; returns what became of it: done | requeued | retry | incident."""
     now = rt.clock.now()
+    if job.retries_left <= 0:  # the last try was spent by a worker that never finished it: do not run it again
+        return _record_failure(rt, job, owner, AbandonedJobError(
+            "the worker running this job stopped or hung past its lock time, on every try"), now, retries)
     try:
         _HANDLERS[job.kind](rt, job, now)
     except ConflictError:
@@ -139,7 +149,7 @@ def _record_failure(rt: Runtime, job: TakenJob, owner: str, exc: Exception, now:
             return "retry"
         db.session.execute(update(JOBS).where(mine).values(
             retries_left=0, lock_owner=None, lock_expires_at=None, last_error=message))
-        if job.kind == "timer" and job.instance_id is not None:  # a failed reminder leaves the flow alone
+        if job.kind == JobKind.TIMER and job.instance_id is not None:  # a failed reminder leaves the flow alone
             _put_instance_in_error(job.instance_id, exc, message, now)
     log.error("job %s is an incident after %d tries: %s", job.key, retries, message)
     return "incident"
@@ -167,7 +177,7 @@ def finish(job: TakenJob) -> None:
     db.session.execute(delete(JOBS).where(JOBS.c.id == job.id, JOBS.c.due_at == job.due_at))
 
 
-@handler("timer")
+@handler(JobKind.TIMER)
 def _run_timer(rt: Runtime, job: TakenJob, now: datetime) -> None:
     if job.instance_id is None:
         return
@@ -209,9 +219,9 @@ def retry_instance(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) 
     """
     instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
     if instance is None:
-        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
-    if instance.status != "error":
-        raise ConflictError(f"流程实例状态为 {instance.status}，无需重试 / the instance is {instance.status}")
+        raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
+    if instance.status != InstanceStatus.ERROR:
+        raise ConflictError(msg("the instance is %(status)s: nothing to retry", status=instance.status))
     now = rt.clock.now()
     open_tasks = open_tasks_of(instance_id)
     try:
@@ -222,7 +232,7 @@ def retry_instance(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) 
                                        data={"reason": reason, "message": exc.details.message}))
         with step_transaction():
             write_step(failed)
-        return InstanceOutcome(instance_id, "error", open_tasks)
+        return InstanceOutcome(instance_id, InstanceStatus.ERROR, open_tasks)
     step, still_open = plan_step(instance_id=instance_id, lock_version=instance.lock_version, result=result,
                                  facts=rt.bundles.get(instance.spec_key), now=now, open_tasks=open_tasks)
     step.events.append(event_row(instance_id, "retried", at=now, actor_id=actor.id, data={"reason": reason}))
@@ -240,10 +250,10 @@ def retry_job(job_id: int, *, now: datetime) -> None:
         moved = db.session.connection().execute(update(JOBS).where(JOBS.c.id == job_id).values(
             retries_left=TIMER_RETRIES, due_at=now, lock_owner=None, lock_expires_at=None)).rowcount
         if moved != 1:
-            raise NotFoundError(f"任务作业 {job_id} 不存在 / no job {job_id}")
+            raise NotFoundError(msg("no job %(job_id)s", job_id=job_id))
 
 
-@handler("reminder")
+@handler(JobKind.REMINDER)
 def _run_reminder(rt: Runtime, job: TakenJob, now: datetime) -> None:
     with step_transaction():
         if job.ticket_id is not None:
@@ -251,7 +261,7 @@ def _run_reminder(rt: Runtime, job: TakenJob, now: datetime) -> None:
         finish(job)
 
 
-@handler("escalate")
+@handler(JobKind.ESCALATE)
 def _run_escalation(rt: Runtime, job: TakenJob, now: datetime) -> None:
     with step_transaction():
         if job.ticket_id is not None:
@@ -278,15 +288,15 @@ def ensure_recurring_jobs(*, now: datetime, timezone: str) -> None:
     exists = db.session.scalar(select(JOBS.c.id).where(JOBS.c.key == WEEKLY_REPORT_KEY))
     if exists is None:
         with step_transaction():
-            upsert_job(db.session.connection(), key=WEEKLY_REPORT_KEY, kind="weekly-report",
+            upsert_job(db.session.connection(), key=WEEKLY_REPORT_KEY, kind=JobKind.WEEKLY_REPORT,
                        due_at=next_weekly_report_at(now, timezone), now=now)
     else:
         db.session.commit()
 
 
-@handler("weekly-report")
+@handler(JobKind.WEEKLY_REPORT)
 def _run_weekly_report(rt: Runtime, job: TakenJob, now: datetime) -> None:
     with step_transaction():
         generate_weekly_report(now, timezone=rt.timezone)
-        upsert_job(db.session.connection(), key=WEEKLY_REPORT_KEY, kind="weekly-report",
+        upsert_job(db.session.connection(), key=WEEKLY_REPORT_KEY, kind=JobKind.WEEKLY_REPORT,
                    due_at=next_weekly_report_at(now, rt.timezone), now=now)

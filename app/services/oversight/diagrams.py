@@ -12,9 +12,18 @@ from sqlalchemy import func, select
 
 from app.engine import instance_map
 from app.extensions import db
-from app.models import Bundle, HumanTask, ProcessInstance, Ticket, User
+from app.models import (
+    UNFINISHED_STATUSES,
+    Bundle,
+    HumanTask,
+    HumanTaskState,
+    InstanceStatus,
+    ProcessInstance,
+    Ticket,
+    User,
+)
 from app.services.access import Actor
-from app.services.errors import NotFoundError
+from app.services.errors import NotFoundError, msg
 from app.services.people.organisation import ticket_project_hidden
 from app.services.runtime import Runtime
 from app.services.steps.plan import TaskSnapshot, open_tasks_of
@@ -39,10 +48,10 @@ def instance_page(rt: Runtime, instance_id: int, *, user: Actor) -> InstancePage
     """Everything the instance page shows; raise NotFoundError (also for a project the user may not see)."""
     instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
     if instance is None:
-        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
+        raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     ticket = db.session.scalars(select(Ticket).where(Ticket.instance_id == instance_id)).first()
     if ticket_project_hidden(ticket.project_key if ticket else None, user):
-        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
+        raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     bundle = db.session.execute(select(Bundle.id, Bundle.process_id, Bundle.version)
                                 .where(Bundle.id == instance.bundle_id)).one()
     data: dict[str, Any] = {}
@@ -56,12 +65,12 @@ def instance_page(rt: Runtime, instance_id: int, *, user: Actor) -> InstancePage
         calls = mapped.calls
     error = instance.error if isinstance(instance.error, dict) else None
     diagram = {"process_id": instance.process_id, "elements": elements, "calls": calls,
-               "failed": (error or {}).get("element_id") if instance.status == "error" else None,
+               "failed": (error or {}).get("element_id") if instance.status == InstanceStatus.ERROR else None,
                "processes": sorted(drawn_processes(bundle.id))}
     starter = db.session.get(User, instance.started_by_id) if instance.started_by_id else None
     return InstancePage(instance, bundle.version, ticket, timeline_of(rt, instance_id), data,
                         open_tasks_of(instance_id), error, diagram, newer_versions(bundle),
-                        starter.username if starter else None)
+                        (starter.display_name or starter.username) if starter else None)
 
 
 def newer_versions(bundle: Any) -> list[tuple[int, int]]:
@@ -97,7 +106,7 @@ def diagram_xml(bundle_id: int, process_id: str) -> str:
     name = drawn_processes(bundle_id).get(process_id)
     text = db.session.scalar(select(Bundle.files[name].as_string()).where(Bundle.id == bundle_id)) if name else None
     if text is None:
-        raise NotFoundError(f"没有流程图 / no diagram for {process_id}")
+        raise NotFoundError(msg("no diagram for %(process_id)s", process_id=process_id))
     return str(text)
 
 
@@ -155,18 +164,18 @@ def version_page(bundle_id: int) -> VersionPage:
     """One version with the waiting (open tasks) and failed (errored instances) counts of each element."""
     bundle = db.session.get(Bundle, bundle_id)
     if bundle is None:
-        raise NotFoundError(f"版本不存在 / no version {bundle_id}")
+        raise NotFoundError(msg("no version %(bundle_id)s", bundle_id=bundle_id))
     elements: dict[str, dict[str, dict[str, int]]] = {}
     for process_id, element_id, count in db.session.execute(
             select(HumanTask.process_id, HumanTask.element_id, func.count())
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-            .where(ProcessInstance.bundle_id == bundle_id, HumanTask.state == "open",
-                   ProcessInstance.status.in_(("running", "waiting", "suspended", "error")))
+            .where(ProcessInstance.bundle_id == bundle_id, HumanTask.state == HumanTaskState.OPEN,
+                   ProcessInstance.status.in_(UNFINISHED_STATUSES))
             .group_by(HumanTask.process_id, HumanTask.element_id)):
         elements.setdefault(process_id, {}).setdefault(element_id, {"waiting": 0, "failed": 0})["waiting"] = count
     failed = Counter(error.get("element_id") for error in db.session.scalars(
         select(ProcessInstance.error).where(ProcessInstance.bundle_id == bundle_id,
-                                            ProcessInstance.status == "error")) if isinstance(error, dict))
+                                            ProcessInstance.status == InstanceStatus.ERROR)) if isinstance(error, dict))
     for failed_element, count in failed.items():
         if failed_element:  # which diagram failed is not stored: mark the element wherever it is drawn
             elements.setdefault("*", {}).setdefault(failed_element, {"waiting": 0, "failed": 0})["failed"] = count

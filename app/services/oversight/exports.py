@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -17,9 +17,16 @@ from app.services.oversight.instance_search import InstanceFilter, InstanceRow, 
 from app.services.work.inbox import mask_phone
 
 EXPORT_LIMIT = 50_000
-EXPORT_HEADER = ("instance", "ticket", "flow", "version", "status", "stage", "department", "project", "unit",
-                 "caller", "phone", "category", "escalation_level", "started_at", "due_at", "closed_at", "overdue",
-                 "open_tasks")
+# Chinese headers: the file is read in Excel by Chinese staff. The ticket number stays as it is (integrations
+# match on it); codes are written as their labels through ``label`` (the web layer's, e.g. 运行中, 兰亭苑).
+EXPORT_HEADER = ("实例", "工单号", "流程", "版本", "状态", "阶段", "责任部门", "楼盘", "房号",
+                 "来电人", "电话", "类别", "升级级别", "发起时间", "时限", "关闭时间", "超时",
+                 "待办任务")
+CodeLabel = Callable[[str, "str | None"], str]  # (kind, code) -> label; kinds: flow status stage department project
+
+
+def _code(kind: str, code: str | None) -> str:
+    return code or ""
 
 
 def export_rows(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str,
@@ -36,42 +43,52 @@ def export_rows(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: st
         cursor = page.next_cursor
 
 
-def _cells(row: InstanceRow, now: datetime, zone: ZoneInfo) -> list[Any]:
+def _cells(row: InstanceRow, now: datetime, zone: ZoneInfo, label: CodeLabel) -> list[Any]:
     def local(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
-    return [row.instance_id, row.ticket_number or "", row.process_id, row.version, row.status, row.stage or "",
-            row.department or "", row.project_key or "", row.unit or "", row.caller or "", row.phone or "",
-            row.category or "", row.escalation_level if row.escalation_level is not None else "",
-            local(row.started_at), local(row.due_at), local(row.closed_at), "yes" if row.is_overdue(now) else "",
-            "; ".join(f"{title} — {who}" for title, who in row.open_tasks)]
+    return [row.instance_id, row.ticket_number or "", label("flow", row.process_id), row.version,
+            label("status", row.status), label("stage", row.stage), label("department", row.department),
+            label("project", row.project_key), row.unit or "", row.caller or "", row.phone or "",
+            label("category", row.category), row.escalation_level if row.escalation_level is not None else "",
+            local(row.started_at), local(row.due_at), local(row.closed_at), "是" if row.is_overdue(now) else "",
+            "; ".join(f"{label('text', title)} — {label('text', who)}" for title, who in row.open_tasks)]
 
 
-def to_csv(rows: list[InstanceRow], *, now: datetime, timezone: str) -> bytes:
+def to_csv(rows: list[InstanceRow], *, now: datetime, timezone: str, label: CodeLabel = _code) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_HEADER)
     zone = ZoneInfo(timezone)
     for row in rows:
-        writer.writerow([_safe_cell(cell) for cell in _cells(row, now, zone)])
+        writer.writerow([spreadsheet_cell(cell) for cell in _cells(row, now, zone, label)])
     return ("\ufeff" + out.getvalue()).encode()
 
 
-def to_xlsx(rows: list[InstanceRow], *, now: datetime, timezone: str) -> bytes:
+def to_xlsx(rows: list[InstanceRow], *, now: datetime, timezone: str, label: CodeLabel = _code) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("instances")
     sheet.append(list(EXPORT_HEADER))
     zone = ZoneInfo(timezone)
     for row in rows:
-        sheet.append([_safe_cell(cell) for cell in _cells(row, now, zone)])
+        sheet.append([spreadsheet_cell(cell) for cell in _cells(row, now, zone, label)])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def _safe_cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+FORMULA_STARTS = ("=", "+", "-", "@")  # OWASP "CSV Injection": what makes a spreadsheet read a cell as a formula
+CONTROL_STARTS = ("\t", "\r", "\n")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A cell of every CSV and XLSX export: text a spreadsheet could run as a formula is kept as text.
+
+    That is text starting with = + - @, a tab, a carriage return or a line feed, and text whose first
+    character after leading white space is one of = + - @ (" =1+1", "\\n=HYPERLINK(...)"): Excel and
+    LibreOffice skip that space. Such text gets a leading apostrophe, which the spreadsheet shows as text.
+    """
+    if isinstance(value, str) and (value.startswith(CONTROL_STARTS) or value.lstrip().startswith(FORMULA_STARTS)):
         return "'" + value
     return value

@@ -18,16 +18,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, delete, exists, false, or_, select, true
 
 from app.extensions import db
-from app.models import Bundle, HumanTask, ProcessInstance, Ticket, User
+from app.models import (
+    FINISHED_STATUSES,
+    Bundle,
+    HumanTask,
+    HumanTaskState,
+    InstanceStatus,
+    ProcessInstance,
+    Role,
+    Ticket,
+    TicketStage,
+    User,
+)
 from app.models.admin import SavedFilter
 from app.services.access import Actor
-from app.services.errors import InvalidRequestError
+from app.services.errors import InvalidRequestError, msg
 from app.services.people.organisation import visible_projects
 
 PAGE_SIZE = 50
-STATUSES = ("running", "waiting", "suspended", "error", "completed", "terminated")
+STATUSES = tuple(InstanceStatus)
 SORTS = ("newest", "oldest", "due")
-FINISHED = ("completed", "terminated")
 
 PI, T, B, HT = ProcessInstance.__table__, Ticket.__table__, Bundle.__table__, HumanTask.__table__
 
@@ -71,7 +81,7 @@ def parse_filter(args: Mapping[str, str]) -> InstanceFilter:
         except ValueError as exc:
             errors[spec.name] = str(exc)
     if errors:
-        raise InvalidRequestError("筛选条件有误 / invalid filter", errors=errors)
+        raise InvalidRequestError(msg("invalid filter"), errors=errors)
     return InstanceFilter(**values)
 
 
@@ -113,10 +123,15 @@ class InstanceRow:
     closed_at: datetime | None
     error_element: str | None
     open_tasks: tuple[tuple[str, str], ...] = ()  # (title, who) of each open task
+    # What its ticket waits for (services/work/waiting.py ``wait_of`` reads these).
+    waiting_for: str | None = None
+    waiting_note: str | None = None
+    waiting_since: datetime | None = None
+    waiting_until: datetime | None = None
 
     def is_overdue(self, now: datetime) -> bool:
         return self.closed_at is None and self.due_at is not None and self.due_at < now \
-            and self.status not in FINISHED
+            and self.status not in FINISHED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,8 @@ class InstancePage:
 
 _COLUMNS = (PI.c.id, PI.c.process_id, B.c.title, B.c.version, PI.c.status, PI.c.started_at, PI.c.ended_at, T.c.number,
             T.c.project_key, T.c.unit_code, T.c.caller, T.c.phone, T.c.category, T.c.stage, T.c.department,
-            T.c.due_at, T.c.escalation_level, T.c.closed_at, PI.c.error)
+            T.c.due_at, T.c.escalation_level, T.c.closed_at, PI.c.error, T.c.waiting_for, T.c.waiting_note,
+            T.c.waiting_since, T.c.waiting_until)
 _FROM = PI.join(B, B.c.id == PI.c.bundle_id).outerjoin(T, T.c.instance_id == PI.c.id)
 
 
@@ -150,7 +166,7 @@ def list_instances(flt: InstanceFilter, *, user: Actor, now: datetime, timezone:
 
 OVERDUE_BATCH = 200
 OVERDUE_BATCH_MAX = 5000
-WALKED_STATUSES = (None, "waiting", "running")
+WALKED_STATUSES = (None, InstanceStatus.WAITING, InstanceStatus.RUNNING)
 
 
 def _walks_overdue_tickets(flt: InstanceFilter) -> bool:
@@ -214,7 +230,7 @@ def _filtered(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str)
         PI.c.status == flt.status if flt.status else None,
         T.c.stage == flt.stage if flt.stage else None,
         # Only an open ticket is in a stage other than "closed": saying so lets the open-ticket indexes serve.
-        T.c.closed_at.is_(None) if flt.stage and flt.stage != "closed" else None,
+        T.c.closed_at.is_(None) if flt.stage and flt.stage != TicketStage.CLOSED else None,
         T.c.department == flt.department if flt.department else None,
         T.c.escalation_level == flt.escalation_level if flt.escalation_level is not None else None,
         _assigned_to(flt.assignee) if flt.assignee else None,
@@ -250,7 +266,7 @@ def _started_before(moment: datetime) -> list[Any]:
 
 def _assigned_to(username: str) -> Any:
     user_id = select(User.id).where(User.username == username).scalar_subquery()
-    return exists(select(HT.c.id).where(HT.c.instance_id == PI.c.id, HT.c.state == "open",
+    return exists(select(HT.c.id).where(HT.c.instance_id == PI.c.id, HT.c.state == HumanTaskState.OPEN,
                                         or_(HT.c.assignee == username, HT.c.claimed_by_id == user_id)))
 
 
@@ -261,10 +277,10 @@ def _overdue(now: datetime, status: str | None) -> Any:
     ``status NOT IN (...)`` would make PostgreSQL multiply the two (1% waiting x 1% not finished) and
     expect a hundred times fewer rows than match, so it read every waiting instance and sorted them.
     """
-    if status in FINISHED:
+    if status in FINISHED_STATUSES:
         return false()
     ticket_open_and_late = and_(T.c.closed_at.is_(None), T.c.due_at < now)
-    return ticket_open_and_late if status else and_(ticket_open_and_late, PI.c.status.notin_(FINISHED))
+    return ticket_open_and_late if status else and_(ticket_open_and_late, PI.c.status.notin_(FINISHED_STATUSES))
 
 
 TEXT_MATCH_LIMIT = 1000
@@ -338,21 +354,29 @@ def _row(r: Any) -> InstanceRow:
     error = r.error if isinstance(r.error, dict) else None
     return InstanceRow(r.id, r.process_id, r.title, r.version, r.status, r.started_at, r.ended_at, r.number,
                        r.project_key, r.unit_code, r.caller, r.phone, r.category, r.stage, r.department, r.due_at,
-                       r.escalation_level, r.closed_at, (error or {}).get("element_id"))
+                       r.escalation_level, r.closed_at, (error or {}).get("element_id"), waiting_for=r.waiting_for,
+                       waiting_note=r.waiting_note, waiting_since=r.waiting_since, waiting_until=r.waiting_until)
 
 
 def _with_open_tasks(rows: list[InstanceRow]) -> list[InstanceRow]:
     if not rows:
         return rows
     claimer = User.__table__.alias("claimer")
+    assigned = User.__table__.alias("assigned")
+    roles = Role.__table__
     found: dict[int, list[tuple[str, str]]] = {}
+    # Who holds it, by name: the claimer, the assignee, else the role ("中文 / English").
+    role_name = (roles.c.name_zh + " / " + roles.c.name_en).label("role_name")
     for task in db.session.execute(
-        select(HT.c.instance_id, HT.c.title, HT.c.assignee, HT.c.role, claimer.c.username)
-        .select_from(HT.outerjoin(claimer, claimer.c.id == HT.c.claimed_by_id))
-        .where(HT.c.instance_id.in_([row.instance_id for row in rows]), HT.c.state == "open")
+        select(HT.c.instance_id, HT.c.title, HT.c.assignee, HT.c.role, claimer.c.display_name.label("claimer"),
+               assigned.c.display_name.label("assigned"), role_name)
+        .select_from(HT.outerjoin(claimer, claimer.c.id == HT.c.claimed_by_id)
+                     .outerjoin(assigned, assigned.c.username == HT.c.assignee)
+                     .outerjoin(roles, roles.c.key == HT.c.role))
+        .where(HT.c.instance_id.in_([row.instance_id for row in rows]), HT.c.state == HumanTaskState.OPEN)
         .order_by(HT.c.created_at)
     ):
-        who = task.username or task.assignee or task.role or "—"
+        who = task.claimer or task.assigned or task.assignee or task.role_name or task.role or "—"
         found.setdefault(task.instance_id, []).append((task.title, who))
     return [InstanceRow(**{**asdict(row), "open_tasks": tuple(found.get(row.instance_id, ()))}) for row in rows]
 
@@ -372,7 +396,7 @@ def save_filter(name: str, flt: InstanceFilter, *, user: Actor, now: datetime) -
     """Save (or replace) the user's filter called ``name``."""
     name = name.strip()
     if not name or len(name) > 80:
-        raise InvalidRequestError("请填写 1–80 个字的名称 / give the filter a name of 1–80 characters",
+        raise InvalidRequestError(msg("give the filter a name of 1–80 characters"),
                                   errors={"name": "required"})
     saved = db.session.scalars(select(SavedFilter).where(SavedFilter.user_id == user.id,
                                                          SavedFilter.name == name)).first()

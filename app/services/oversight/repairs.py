@@ -25,9 +25,22 @@ from app.engine import (
     set_task_data,
 )
 from app.extensions import db
-from app.models import ACTIVE_STATUSES, Bundle, HumanTask, ProcessInstance, Role, Ticket, User
+from app.models import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    UNFINISHED_STATUSES,
+    Bundle,
+    HumanTask,
+    HumanTaskState,
+    InstanceStatus,
+    ProcessInstance,
+    Role,
+    Ticket,
+    TicketStage,
+    User,
+)
 from app.services.access import Actor
-from app.services.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
+from app.services.errors import ConflictError, ForbiddenError, InvalidRequestError, Message, NotFoundError, Text, msg
 from app.services.jobs.queue import reschedule_timer_job, retry_instance
 from app.services.runtime import Runtime
 from app.services.steps.plan import InstanceOutcome, open_tasks_of, plan_step, record_event, step_transaction
@@ -35,7 +48,6 @@ from app.services.steps.write import CONFLICT_MESSAGE, write_step
 from app.services.work.tickets import sync_ticket_after_step
 
 PI, HT, T = ProcessInstance.__table__, HumanTask.__table__, Ticket.__table__
-FINISHED = ("completed", "terminated")
 MAX_REASON = 500
 
 
@@ -52,15 +64,15 @@ class _Instance:
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise ForbiddenError("只有管理员可以修复流程实例 / only administrators repair instances")
+        raise ForbiddenError(msg("only administrators repair instances"))
 
 
 def _clean_reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
-        raise InvalidRequestError("请填写原因 / a reason is required", errors={"reason": "required"})
+        raise InvalidRequestError(msg("a reason is required"), errors={"reason": "required"})
     if len(text) > MAX_REASON or "\x00" in text:
-        raise InvalidRequestError("原因过长或含非法字符 / the reason is too long or invalid",
+        raise InvalidRequestError(msg("the reason is too long or invalid"),
                                   errors={"reason": "invalid"})
     return text
 
@@ -69,7 +81,7 @@ def _load(instance_id: int) -> _Instance:
     row = db.session.execute(select(PI.c.id, PI.c.status, PI.c.state, PI.c.lock_version, PI.c.spec_key,
                                     PI.c.bundle_id, PI.c.process_id).where(PI.c.id == instance_id)).first()
     if row is None:
-        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
+        raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     return _Instance(*row)
 
 
@@ -82,10 +94,9 @@ def _move(instance: _Instance, **values: Any) -> None:
         raise ConflictError(CONFLICT_MESSAGE)
 
 
-def _refuse(instance: _Instance, allowed: tuple[str, ...], what: str) -> None:
+def _refuse(instance: _Instance, allowed: tuple[str, ...], what: Text) -> None:
     if instance.status not in allowed:
-        raise ConflictError(f"流程实例状态为 {instance.status}，不能{what} / the instance is {instance.status}: "
-                            f"cannot {what}")
+        raise ConflictError(msg("the instance is %(status)s: cannot %(action)s", status=instance.status, action=what))
 
 
 def role_keys() -> list[str]:
@@ -100,14 +111,14 @@ def suspend(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) -> str:
     _require_admin(actor)
     reason = _clean_reason(reason)
     instance = _load(instance_id)
-    _refuse(instance, ACTIVE_STATUSES, "挂起 / suspend")
+    _refuse(instance, ACTIVE_STATUSES, msg("suspend"))
     now = rt.clock.now()
     with step_transaction():
-        _move(instance, status="suspended")
+        _move(instance, status=InstanceStatus.SUSPENDED)
         record_event(instance.id, "suspended", at=now, actor_id=actor.id,
                      data={"reason": reason, "was": instance.status})
         reschedule_timer_job(instance.id, now=now)
-    return "suspended"
+    return InstanceStatus.SUSPENDED
 
 
 def resume(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) -> str:
@@ -115,7 +126,7 @@ def resume(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) -> str:
     _require_admin(actor)
     reason = _clean_reason(reason)
     instance = _load(instance_id)
-    _refuse(instance, ("suspended",), "恢复 / resume")
+    _refuse(instance, (InstanceStatus.SUSPENDED,), msg("resume"))
     status = rt.engine.inspect(instance.state).status
     now = rt.clock.now()
     with step_transaction():
@@ -130,17 +141,17 @@ def terminate(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) -> st
     _require_admin(actor)
     reason = _clean_reason(reason)
     instance = _load(instance_id)
-    _refuse(instance, ("running", "waiting", "suspended", "error"), "终止 / terminate")
+    _refuse(instance, UNFINISHED_STATUSES, msg("terminate"))
     now = rt.clock.now()
     with step_transaction():
-        _move(instance, status="terminated", ended_at=now, next_timer_at=None)
-        db.session.execute(update(HT).where(HT.c.instance_id == instance.id, HT.c.state == "open")
-                           .values(state="cancelled", completed_at=now))
+        _move(instance, status=InstanceStatus.TERMINATED, ended_at=now, next_timer_at=None)
+        db.session.execute(update(HT).where(HT.c.instance_id == instance.id, HT.c.state == HumanTaskState.OPEN)
+                           .values(state=HumanTaskState.CANCELLED, completed_at=now))
         db.session.execute(update(T).where(T.c.instance_id == instance.id, T.c.closed_at.is_(None))
-                           .values(closed_at=now, stage="closed", outcome="cancelled"))
+                           .values(closed_at=now, stage=TicketStage.CLOSED, outcome="cancelled"))
         record_event(instance.id, "terminated", at=now, actor_id=actor.id, data={"reason": reason})
         reschedule_timer_job(instance.id, now=now)
-    return "terminated"
+    return InstanceStatus.TERMINATED
 
 
 def retry(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) -> InstanceOutcome:
@@ -154,9 +165,9 @@ def retry(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) -> Instan
 def _open_task(task_id: str) -> Any:
     task = db.session.execute(select(HT).where(HT.c.id == task_id)).first()
     if task is None:
-        raise NotFoundError(f"任务不存在 / no task {task_id}")
-    if task.state != "open":
-        raise ConflictError(f"任务已{task.state} / the task is {task.state}")
+        raise NotFoundError(msg("no task %(task_id)s", task_id=task_id))
+    if task.state != HumanTaskState.OPEN:
+        raise ConflictError(msg("the task is completed") if task.state == "completed" else msg("the task is cancelled"))
     return task
 
 
@@ -166,25 +177,25 @@ def reassign_task(rt: Runtime, task_id: str, *, actor: Actor, reason: str, usern
     _require_admin(actor)
     reason = _clean_reason(reason)
     if bool(username) == bool(role):
-        raise InvalidRequestError("请选择一个人或一个角色 / choose a person or a role",
+        raise InvalidRequestError(msg("choose a person or a role"),
                                   errors={"assignee": "choose a person or a role"})
     task = _open_task(task_id)
     instance = _load(task.instance_id)
-    _refuse(instance, (*ACTIVE_STATUSES, "suspended", "error"), "改派 / reassign")
+    _refuse(instance, UNFINISHED_STATUSES, msg("reassign"))
     if username:
         person = db.session.scalars(select(User).where(User.username == username, User.is_active.is_(True))).first()
         if person is None:
-            raise InvalidRequestError(f"没有在职用户 {username} / no active user {username}",
+            raise InvalidRequestError(msg("no active user %(username)s", username=username),
                                       errors={"username": "unknown"})
         values: dict[str, Any] = {"assignee": person.username, "claimed_by_id": person.id}
     else:
         if db.session.get(Role, role) is None:
-            raise InvalidRequestError(f"没有角色 {role} / no role {role}", errors={"role": "unknown"})
+            raise InvalidRequestError(msg("no role %(role)s", role=role), errors={"role": "unknown"})
         values = {"role": role, "assignee": None, "claimed_by_id": None}
     now = rt.clock.now()
     with step_transaction():
         _move(instance)  # the task moves with its instance: a completion racing this repair gets a 409
-        db.session.execute(update(HT).where(HT.c.id == task_id, HT.c.state == "open").values(**values))
+        db.session.execute(update(HT).where(HT.c.id == task_id, HT.c.state == HumanTaskState.OPEN).values(**values))
         record_event(instance.id, "reassigned", at=now, actor_id=actor.id, task_id=task_id,
                      data={"reason": reason, "from": task.assignee or task.role, "to": username or role})
 
@@ -194,19 +205,19 @@ def edit_task_data(rt: Runtime, task_id: str, changes: Mapping[str, Any], *, act
     _require_admin(actor)
     reason = _clean_reason(reason)
     if not isinstance(changes, Mapping) or not changes:
-        raise InvalidRequestError("请给出要修改的数据 / give the data to change", errors={"data": "required"})
+        raise InvalidRequestError(msg("give the data to change"), errors={"data": "required"})
     bad = [name for name in changes if not isinstance(name, str) or not name.isidentifier()]
     if bad:
-        raise InvalidRequestError("变量名无效 / invalid variable names", errors={"data": ", ".join(map(str, bad))})
+        raise InvalidRequestError(msg("invalid variable names"), errors={"data": ", ".join(map(str, bad))})
     task = _open_task(task_id)
     instance = _load(task.instance_id)
-    _refuse(instance, (*ACTIVE_STATUSES, "suspended", "error"), "修改数据 / edit data")
+    _refuse(instance, UNFINISHED_STATUSES, msg("edit data"))
     form = rt.bundles.get(instance.spec_key).forms.get(task.form_key) if task.form_key else None
     _check_against_form(form, changes)
     try:
         state, before = set_task_data(rt.engine, instance.state, task_id, changes)
     except (TaskNotFoundError, TaskNotReadyError) as exc:
-        raise ConflictError("任务已不可办理 / the task is no longer ready") from exc
+        raise ConflictError(msg("the task is no longer ready")) from exc
     now = rt.clock.now()
     with step_transaction():
         _move(instance, state=state)
@@ -224,7 +235,7 @@ def _check_against_form(form: Mapping[str, Any] | None, changes: Mapping[str, An
     errors = {".".join(str(part) for part in error.absolute_path) or "data": error.message
               for error in validator.iter_errors({name: changes[name] for name in fields})}
     if errors:
-        raise InvalidRequestError("数据不符合表单 / the data does not fit the task's form", errors=errors)
+        raise InvalidRequestError(msg("the data does not fit the task's form"), errors=errors)
 
 
 # --- migration --------------------------------------------------------------------------------------------------
@@ -235,13 +246,13 @@ class MigrationCheck:
     ticket_number: str | None
     from_version: int | None
     can_move: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[Message, ...]
 
 
 def _target(bundle_id: int) -> Bundle:
     bundle = db.session.get(Bundle, bundle_id)
     if bundle is None:
-        raise InvalidRequestError(f"版本不存在 / no version {bundle_id}", errors={"target": "unknown"})
+        raise InvalidRequestError(msg("no version %(bundle_id)s", bundle_id=bundle_id), errors={"target": "unknown"})
     return bundle
 
 
@@ -256,7 +267,7 @@ def check_migration(rt: Runtime, instance_ids: list[int], target_bundle_id: int)
         row = db.session.execute(select(PI.c.id, PI.c.status, PI.c.state, PI.c.lock_version, PI.c.spec_key,
                                         PI.c.bundle_id, PI.c.process_id).where(PI.c.id == instance_id)).first()
         if row is None:
-            checks.append(MigrationCheck(instance_id, None, None, False, ("实例不存在 / no such instance",)))
+            checks.append(MigrationCheck(instance_id, None, None, False, (msg("no such instance"),)))
             continue
         instance = _Instance(*row)
         reasons = _migration_reasons(rt, instance, target, versions)
@@ -265,18 +276,19 @@ def check_migration(rt: Runtime, instance_ids: list[int], target_bundle_id: int)
     return checks
 
 
-def _migration_reasons(rt: Runtime, instance: _Instance, target: Bundle, versions: dict[int, int]) -> list[str]:
+def _migration_reasons(rt: Runtime, instance: _Instance, target: Bundle, versions: dict[int, int]) -> list[Message]:
     if instance.process_id != target.process_id:
-        return [f"属于另一流程 {instance.process_id} / belongs to another flow ({instance.process_id})"]
+        return [msg("belongs to another flow (%(process_id)s)", process_id=instance.process_id)]
     if instance.bundle_id == target.id:
-        return ["已是此版本 / already on this version"]
+        return [msg("already on this version")]
     if versions.get(instance.bundle_id, 0) > target.version:
-        return ["目标版本比当前旧 / the target version is older"]
-    if instance.status in FINISHED:
-        return [f"已结束（{instance.status}） / finished ({instance.status})"]
+        return [msg("the target version is older")]
+    if instance.status in FINISHED_STATUSES:
+        return [msg("finished (%(status)s)", status=instance.status)]
     if not instance.state:
-        return ["没有可迁移的状态（启动即失败） / no state to move (failed at start)"]
-    return migration_problems(rt.engine, instance.state, target.spec_key)
+        return [msg("no state to move (failed at start)")]
+    problems: list[Message] = [*migration_problems(rt.engine, instance.state, target.spec_key)]
+    return problems
 
 
 def migrate_instances(rt: Runtime, instance_ids: list[int], target_bundle_id: int, *, actor: Actor,
@@ -310,8 +322,9 @@ def _migrate_one(rt: Runtime, instance: _Instance, target: Bundle, *, actor: Act
     open_tasks = open_tasks_of(instance.id)
     step, _still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
                                   facts=rt.bundles.get(target.spec_key), now=now, open_tasks=open_tasks)
-    if instance.status == "suspended":
-        step.instance_values["status"] = "suspended"  # a suspended instance stays suspended on its new version
+    if instance.status == InstanceStatus.SUSPENDED:
+        # A suspended instance stays suspended on its new version.
+        step.instance_values["status"] = InstanceStatus.SUSPENDED
     ticket_id = db.session.scalar(select(T.c.id).where(T.c.instance_id == instance.id))
     with step_transaction():
         write_step(step)
@@ -329,5 +342,5 @@ def _describe_kept_tasks(result: StepResult, kept_ids: set[str]) -> None:
     """A task still open after the move shows the new version's title and form (who holds it stays)."""
     for view in result.ready_tasks:
         if view.task_id in kept_ids:
-            db.session.execute(update(HT).where(HT.c.id == view.task_id, HT.c.state == "open").values(
+            db.session.execute(update(HT).where(HT.c.id == view.task_id, HT.c.state == HumanTaskState.OPEN).values(
                 title=view.title, form_key=view.form_key, element_id=view.name, process_id=view.process_id))

@@ -14,7 +14,7 @@ from app.models.admin import PII_EXPORT_ROLE, PiiAccess
 from app.services.access import Actor
 
 PAGE_SIZE = 100
-ACTIONS = ("view_phone", "export_csv", "export_xlsx")
+ACTIONS = ("view_phone", "export_csv", "export_xlsx", "owner_sign_in", "owner_export")  # owner_*: services/owners
 
 
 def may_export_phones(user: Actor) -> bool:
@@ -24,9 +24,16 @@ def may_export_phones(user: Actor) -> bool:
 
 def log_phone_view(user: Actor, ticket_number: str, *, source: str, now: datetime) -> None:
     """Record that ``user`` was shown the full phone number of a ticket (committed at once)."""
-    db.session.execute(insert(PiiAccess).values(user_id=user.id, username=user.username, action="view_phone",
-                                                source=source, ticket_number=ticket_number, masked=False, at=now))
-    db.session.commit()
+    log_phone_views(user, [ticket_number], source=source, now=now)
+
+
+def log_phone_views(user: Actor, ticket_numbers: Iterable[str], *, source: str, now: datetime) -> None:
+    """Record that ``user`` was shown the full phone numbers of these tickets (a list page): one commit."""
+    rows = [{"user_id": user.id, "username": user.username, "action": "view_phone", "source": source,
+             "ticket_number": number, "masked": False, "at": now} for number in ticket_numbers]
+    if rows:
+        db.session.execute(insert(PiiAccess), rows)
+        db.session.commit()
 
 
 def log_export(user: Actor, *, kind: str, masked: bool, ticket_numbers: Iterable[str], filters: dict[str, Any],

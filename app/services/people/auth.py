@@ -1,4 +1,4 @@
-"""Who is calling: API tokens and passwords."""
+"""Who is calling: sign-in, sessions, API tokens and passwords."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -16,19 +17,74 @@ from app.clock import Clock
 from app.extensions import db
 from app.models import ApiToken, User
 from app.models.users import user_departments, user_roles
-from app.services.errors import UnauthorizedError
+from app.services.access import Actor, may_administer
+from app.services.errors import NotFoundError, UnauthorizedError, msg
+from app.services.people.login_throttle import count_failure, forget_failures, seconds_to_wait
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User, clock: Clock) -> str:
+def issue_token(user: User | Principal, clock: Clock, *, label: str = "") -> str:
     """Create a new API token for ``user``; the plain token is returned once and never stored."""
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=clock.now()))
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=clock.now(),
+                            label=label.strip()[:80] or None))
     db.session.commit()
     return token
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """An API token as its lists show it: never the token itself."""
+
+    token_id: int
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+def list_tokens(user_id: int) -> list[TokenView]:
+    """The user's tokens, newest first, revoked ones included (they say when)."""
+    rows = db.session.execute(select(ApiToken.id, ApiToken.label, ApiToken.created_at, ApiToken.revoked_at)
+                              .where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc()))
+    return [TokenView(row.id, row.label or "", row.created_at, row.revoked_at) for row in rows]
+
+
+def revoke_token(token_id: int, *, by: Actor, now: datetime, owner_id: int | None = None) -> None:
+    """Revoke one token of its owner (``by`` themselves, or anyone's when ``by`` administers people).
+
+    ``owner_id`` pins whose token it must be (the admin's page of that person). Revoking twice is
+    harmless. Raise NotFoundError for a token that is not there or not one ``by`` may revoke.
+    """
+    owner = db.session.scalar(select(ApiToken.user_id).where(ApiToken.id == token_id))
+    if owner is None or (owner_id is not None and owner != owner_id) or (owner != by.id and not may_administer(by)):
+        raise NotFoundError(msg("no token %(token_id)s", token_id=token_id))
+    db.session.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    db.session.commit()
+
+
+def end_sessions(user_id: int) -> None:
+    """Every browser session of the user stops working (logout). Does not commit."""
+    db.session.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
+
+
+def end_sessions_and_tokens(user_id: int, now: datetime) -> None:
+    """A new password: every session and API token issued before stops working. Does not commit."""
+    end_sessions(user_id)
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+
+
+def log_out(user_id: int) -> None:
+    end_sessions(user_id)
+    db.session.commit()
 
 
 @dataclass(frozen=True)
@@ -40,6 +96,7 @@ class Principal:
     role_keys: frozenset[str]
     department_keys: frozenset[str]
     locale: str = "zh"
+    session_version: int = 0  # a browser session carries it; logout and password changes raise it
 
     @property
     def is_admin(self) -> bool:
@@ -47,7 +104,7 @@ class Principal:
 
 
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
-_PRINCIPAL_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.locale, user_roles.c.role_key,
+_PRINCIPAL_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.locale, _USERS.c.session_version, user_roles.c.role_key,
                       user_departments.c.department_key)
 _WITH_ROLES = (_USERS.outerjoin(user_roles, user_roles.c.user_id == _USERS.c.id)
                .outerjoin(user_departments, user_departments.c.user_id == _USERS.c.id))
@@ -61,16 +118,13 @@ _PRINCIPAL_BY_ID = (
     select(*_PRINCIPAL_COLUMNS).select_from(_WITH_ROLES)
     .where(_USERS.c.id == bindparam("user_id"), _USERS.c.is_active.is_(True))
 )
-FREE_ATTEMPTS = 5
-FIRST_LOCK_SECONDS = 30
-MAX_LOCK_SECONDS = 15 * 60
 
 
 def user_for_token(token: str) -> Principal:
     """The active user holding this unrevoked token, read in one query; raise UnauthorizedError."""
     rows = db.session.connection().execute(_PRINCIPAL_BY_TOKEN, {"token_hash": hash_token(token)}).all()
     if not rows:
-        raise UnauthorizedError("令牌无效 / invalid or revoked token")
+        raise UnauthorizedError(msg("invalid or revoked token"))
     return _principal(rows)
 
 
@@ -82,37 +136,46 @@ def principal_for_user(user_id: int) -> Principal | None:
 
 def _principal(rows: Sequence[Any]) -> Principal:
     return Principal(rows[0].id, rows[0].username, frozenset(r.role_key for r in rows if r.role_key),
-                     frozenset(r.department_key for r in rows if r.department_key), rows[0].locale)
+                     frozenset(r.department_key for r in rows if r.department_key), rows[0].locale,
+                     rows[0].session_version)
 
 
 class LoginRefusedError(UnauthorizedError):
     code = "login_refused"
 
 
-def log_in(username: str, password: str, clock: Clock) -> Principal:
-    """Check a password; after repeated failures the account waits longer and longer (30 s up to 15 min)."""
-    user = db.session.scalars(select(User).where(User.username == username, User.is_active.is_(True))).first()
+def log_in(username: str, password: str, clock: Clock, *, address: str) -> Principal:
+    """Check a password from a client ``address``; raise LoginRefusedError.
+
+    Repeated failures of one name from one address wait longer and longer (30 s up to 15 min); an
+    unknown name costs the same password hash as a known one and is answered in the same words.
+    """
     now = clock.now()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise LoginRefusedError("尝试次数过多，请稍后再试 / too many attempts; try again later",
-                                retry_after=int((user.locked_until - now).total_seconds()) + 1)
-    if user is None or not password_matches(user, password):
-        if user is not None:
-            _count_failure(user, now)
-        raise LoginRefusedError("用户名或密码错误 / wrong username or password")
-    user.failed_logins, user.locked_until = 0, None
+    wait = seconds_to_wait(username, address, now)
+    if wait:
+        raise LoginRefusedError(msg("too many attempts; try again later"), retry_after=wait)
+    user = db.session.scalars(select(User).where(User.username == username, User.is_active.is_(True))).first()
+    if not _password_checks(user, password):
+        count_failure(username, address, now)
+        raise LoginRefusedError(msg("wrong username or password"))
+    assert user is not None  # a password checks only against a user's hash
+    forget_failures(username, address)
     db.session.commit()
     principal = principal_for_user(user.id)
     assert principal is not None  # the user was just read as active
     return principal
 
 
-def _count_failure(user: User, now: datetime) -> None:
-    user.failed_logins += 1
-    if user.failed_logins >= FREE_ATTEMPTS:
-        delay = min(MAX_LOCK_SECONDS, FIRST_LOCK_SECONDS * 2 ** (user.failed_logins - FREE_ATTEMPTS))
-        user.locked_until = now + timedelta(seconds=delay)
-    db.session.commit()
+def _password_checks(user: User | None, password: str) -> bool:
+    if user is None:
+        check_password_hash(_dummy_hash(), password)  # the same cost as a real check: no timing oracle
+        return False
+    return password_matches(user, password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def set_locale(user_id: int, locale: str) -> None:

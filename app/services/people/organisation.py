@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, select
 from app.extensions import db
 from app.models import Department, Project, Unit, user_projects
 from app.services.access import Actor
-from app.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.services.errors import ConflictError, InvalidFormError, Message, NotFoundError, msg
 
 
 def visible_projects(user: Actor) -> set[str] | None:
@@ -103,16 +103,16 @@ def save_department(key: str, *, name_zh: str, name_en: str, new: bool) -> Depar
     key = key.strip()
     errors = _key_errors(key) | _name_errors("name_zh", name_zh, 40) | _name_errors("name_en", name_en, 80)
     if errors:
-        raise InvalidRequestError("请更正标记的字段 / please correct the marked fields", errors=errors)
+        raise InvalidFormError(msg("please correct the marked fields"), errors=errors)
     department = db.session.get(Department, key)
     if new and department is not None:
-        raise ConflictError(f"部门 {key} 已存在 / department {key} already exists", errors={"key": "already exists"})
+        raise ConflictError(msg("department %(key)s already exists", key=key), errors={"key": "already exists"})
     if not new and department is None:
-        raise NotFoundError(f"部门不存在 / no department {key}")
+        raise NotFoundError(msg("no department %(key)s", key=key))
     clash = db.session.scalar(select(Department.key).where(Department.name_zh == name_zh.strip(),
                                                            Department.key != key))
     if clash:
-        raise ConflictError(f"中文名已被 {clash} 使用 / the Chinese name is taken by {clash}",
+        raise ConflictError(msg("the Chinese name is taken by %(clash)s", clash=clash),
                             errors={"name_zh": "already used"})
     department = department or Department(key=key)
     department.name_zh, department.name_en = name_zh.strip(), name_en.strip()
@@ -132,12 +132,12 @@ def save_project(key: str, *, name: str, city: str | None, new: bool) -> Project
     key = key.strip()
     errors = _key_errors(key) | _name_errors("name", name, 80)
     if errors:
-        raise InvalidRequestError("请更正标记的字段 / please correct the marked fields", errors=errors)
+        raise InvalidFormError(msg("please correct the marked fields"), errors=errors)
     project = db.session.get(Project, key)
     if new and project is not None:
-        raise ConflictError(f"楼盘 {key} 已存在 / project {key} already exists", errors={"key": "already exists"})
+        raise ConflictError(msg("project %(key)s already exists", key=key), errors={"key": "already exists"})
     if not new and project is None:
-        raise NotFoundError(f"楼盘不存在 / no project {key}")
+        raise NotFoundError(msg("no project %(key)s", key=key))
     project = project or Project(key=key)
     project.name, project.city = name.strip(), (city or "").strip() or None
     db.session.add(project)
@@ -148,7 +148,7 @@ def save_project(key: str, *, name: str, city: str | None, new: bool) -> Project
 def get_project(key: str) -> Project:
     project = db.session.get(Project, key)
     if project is None:
-        raise NotFoundError(f"楼盘不存在 / no project {key}")
+        raise NotFoundError(msg("no project %(key)s", key=key))
     return project
 
 
@@ -169,9 +169,9 @@ def add_unit(project_key: str, code: str, *, owner_name: str | None, owner_phone
     code = code.strip()
     errors = _name_errors("code", code, 40) | _phone_errors(owner_phone)
     if errors:
-        raise InvalidRequestError("请更正标记的字段 / please correct the marked fields", errors=errors)
+        raise InvalidFormError(msg("please correct the marked fields"), errors=errors)
     if db.session.scalar(select(Unit.id).where(Unit.project_key == project_key, Unit.code == code)):
-        raise ConflictError(f"房号 {code} 已存在 / unit {code} already exists", errors={"code": "already exists"})
+        raise ConflictError(msg("unit %(code)s already exists", code=code), errors={"code": "already exists"})
     return create_unit(project_key, code, owner_name=(owner_name or "").strip() or None,
                        owner_phone=(owner_phone or "").strip() or None, handover_date=handover_date,
                        is_common_area=is_common_area)
@@ -180,7 +180,7 @@ def add_unit(project_key: str, code: str, *, owner_name: str | None, owner_phone
 def get_unit(unit_id: int) -> Unit:
     unit = db.session.get(Unit, unit_id)
     if unit is None:
-        raise NotFoundError(f"房号不存在 / no unit {unit_id}")
+        raise NotFoundError(msg("no unit %(unit_id)s", unit_id=unit_id))
     return unit
 
 
@@ -190,7 +190,7 @@ def update_unit(unit_id: int, *, owner_name: str | None, owner_phone: str | None
     unit = get_unit(unit_id)
     errors = _phone_errors(owner_phone)
     if errors:
-        raise InvalidRequestError("请更正标记的字段 / please correct the marked fields", errors=errors)
+        raise InvalidFormError(msg("please correct the marked fields"), errors=errors)
     unit.owner_name = (owner_name or "").strip() or None
     unit.owner_phone = (owner_phone or "").strip() or None
     unit.handover_date, unit.is_common_area = handover_date, is_common_area
@@ -198,19 +198,19 @@ def update_unit(unit_id: int, *, owner_name: str | None, owner_phone: str | None
     return unit
 
 
-def _key_errors(key: str) -> dict[str, str]:
+def _key_errors(key: str) -> dict[str, Message]:
     if not KEY_PATTERN.fullmatch(key):
-        return {"key": "1–40 个小写字母、数字、_ - / 1–40 lower-case letters, digits, _ -"}
+        return {"key": msg("1–40 lower-case letters, digits, _ -")}
     return {}
 
 
-def _name_errors(field: str, value: str, limit: int) -> dict[str, str]:
+def _name_errors(field: str, value: str, limit: int) -> dict[str, Message]:
     if not value.strip() or len(value.strip()) > limit or "\x00" in value:
-        return {field: f"必填，最多 {limit} 字 / required, at most {limit} characters"}
+        return {field: msg("required, at most %(limit)s characters", limit=limit)}
     return {}
 
 
-def _phone_errors(phone: str | None) -> dict[str, str]:
+def _phone_errors(phone: str | None) -> dict[str, Message]:
     if phone and not re.fullmatch(r"[0-9+\- ]{5,20}", phone.strip()):
-        return {"owner_phone": "电话号码格式不正确 / not a phone number"}
+        return {"owner_phone": msg("not a phone number")}
     return {}

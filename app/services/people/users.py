@@ -15,20 +15,22 @@ from app.extensions import db
 from app.models import Department, HumanTask, Project, Role, User, user_projects
 from app.models.users import user_departments, user_roles
 from app.services.access import Actor
-from app.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.services.errors import ConflictError, InvalidFormError, InvalidRequestError, Message, NotFoundError, msg
 from app.services.jobs.notifications import is_mobile_number
-from app.services.people.auth import hash_password
+from app.services.people.auth import end_sessions_and_tokens, hash_password, password_matches
+from app.services.people.login_throttle import forget_failures
 from app.services.steps.plan import record_event
 
 
 def create_user(username: str, *, password: str, roles: Iterable[str], clock: Clock,
                 departments: Iterable[str] = (), display_name: str | None = None, phone: str | None = None) -> User:
-    """Create an active user; raise InvalidRequestError for an unknown role or department or a bad mobile."""
+    """Create an active user (the CLI, the demo); raise InvalidRequestError for an unknown role or
+    department, a bad mobile or a password the policy refuses, ConflictError for a taken name."""
     if db.session.scalars(select(User).where(User.username == username)).first() is not None:
         raise ConflictError(f"user {username} already exists")
-    errors = _phone_errors(phone or "")
+    errors = _password_errors(password) | _phone_errors(phone or "")
     if errors:
-        raise InvalidRequestError(errors["phone"], errors=errors)
+        raise InvalidRequestError(next(iter(errors.values())), errors=errors)
     user = User(username=username, display_name=display_name or username, password_hash=hash_password(password),
                 is_active=True, created_at=clock.now(), phone=_phone_value(phone or ""))
     user.roles = _lookup(Role, roles, "role")
@@ -59,6 +61,12 @@ def role_names() -> dict[str, str]:
         names[role.key] = role.key
         names[role.name_zh] = role.key
     return names
+
+
+def display_names() -> dict[str, str]:
+    """Username -> the name staff know the person by (the username when no name was given)."""
+    rows = db.session.execute(select(User.username, User.display_name))
+    return {username: name or username for username, name in rows}
 
 
 def role_titles() -> dict[str, str]:
@@ -115,7 +123,7 @@ def get_person(user_id: int) -> Person:
     """Raise NotFoundError when there is no such user."""
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFoundError(f"用户不存在 / no user {user_id}")
+        raise NotFoundError(msg("no user %(user_id)s", user_id=user_id))
     projects = list(db.session.scalars(select(user_projects.c.project_key).where(user_projects.c.user_id == user_id)
                                        .order_by(user_projects.c.project_key)))
     return Person(user.id, user.username, user.display_name, user.is_active, sorted(user.role_keys),
@@ -128,9 +136,9 @@ def add_person(username: str, *, display_name: str, password: str, roles: Iterab
     errors = (_person_errors(username=username, display_name=display_name, roles=roles) | _password_errors(password)
               | _phone_errors(phone))
     if errors:
-        raise InvalidRequestError("请更正标记的字段 / please correct the marked fields", errors=errors)
+        raise InvalidFormError(msg("please correct the marked fields"), errors=errors)
     if find_user(username.strip()) is not None:
-        raise ConflictError(f"用户名 {username} 已存在 / user {username} already exists",
+        raise ConflictError(msg("user %(username)s already exists", username=username),
                             errors={"username": "already exists"})
     user = User(username=username.strip(), display_name=display_name.strip(), password_hash=hash_password(password),
                 is_active=True, created_at=clock.now(), phone=_phone_value(phone))
@@ -149,7 +157,7 @@ def update_person(user_id: int, *, display_name: str, roles: Iterable[str], depa
     user = _user(user_id)
     errors = _person_errors(username=user.username, display_name=display_name, roles=roles) | _phone_errors(phone)
     if errors:
-        raise InvalidRequestError("请更正标记的字段 / please correct the marked fields", errors=errors)
+        raise InvalidFormError(msg("please correct the marked fields"), errors=errors)
     user.display_name = display_name.strip()
     user.phone = _phone_value(phone)
     user.roles = _lookup(Role, roles, "role")
@@ -158,14 +166,37 @@ def update_person(user_id: int, *, display_name: str, roles: Iterable[str], depa
     db.session.commit()
 
 
-def reset_password(user_id: int, password: str) -> None:
-    """Set a new password and lift a login lockout; raise NotFound/InvalidRequest."""
+def reset_password(user_id: int, password: str, *, now: datetime) -> None:
+    """An admin sets a new password: the old sessions and API tokens end and a login cool-down is
+    lifted. Raise NotFound/InvalidRequest."""
+    _set_password(_user(user_id), password, now)
+
+
+def change_own_password(user_id: int, *, current: str, new: str, now: datetime) -> None:
+    """The user changes their own password, which ends their other sessions and their API tokens.
+
+    Raise InvalidRequestError for a wrong current password or a new one the policy refuses.
+    """
     user = _user(user_id)
+    if not password_matches(user, current):
+        raise InvalidRequestError(msg("the current password is wrong"),
+                                  errors={"current": msg("the current password is wrong")})
+    _set_password(user, new, now)
+
+
+def unlock_login(user_id: int) -> None:
+    """Lift the login cool-down of a user's name from every address (the admin's unlock)."""
+    forget_failures(_user(user_id).username)
+    db.session.commit()
+
+
+def _set_password(user: User, password: str, now: datetime) -> None:
     errors = _password_errors(password)
     if errors:
-        raise InvalidRequestError(errors["password"], errors=errors)
+        raise InvalidFormError(errors["password"], errors=errors)
     user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    forget_failures(user.username)
+    end_sessions_and_tokens(user.id, now)
     db.session.commit()
 
 
@@ -178,7 +209,7 @@ def deactivate_user(user_id: int, *, by: Actor, now: datetime, reason: str = "")
     """
     user = _user(user_id)
     if user.id == by.id:
-        raise ConflictError("不能停用自己的账号 / you cannot deactivate your own account")
+        raise ConflictError(msg("you cannot deactivate your own account"))
     held = db.session.execute(select(HumanTask.id, HumanTask.instance_id, HumanTask.role, HumanTask.claimed_by_id)
                               .where(HumanTask.state == "open", or_(HumanTask.claimed_by_id == user.id,
                                                                     HumanTask.assignee == user.username))).all()
@@ -209,15 +240,14 @@ def all_roles() -> list[Role]:
 def _user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFoundError(f"用户不存在 / no user {user_id}")
+        raise NotFoundError(msg("no user %(user_id)s", user_id=user_id))
     return user
 
 
-def _phone_errors(phone: str) -> dict[str, str]:
+def _phone_errors(phone: str) -> dict[str, Message]:
     """Empty is allowed (no texts for this person); otherwise a mainland mobile, so the alert's text can go."""
     if phone.strip() and not is_mobile_number(phone):
-        return {"phone": "请填写 11 位手机号（以 1 开头，可加 +86） / enter an 11-digit mobile number "
-                         "starting with 1 (+86 optional)"}
+        return {"phone": msg("enter an 11-digit mobile number starting with 1 (+86 optional)")}
     return {}
 
 
@@ -226,20 +256,20 @@ def _phone_value(phone: str) -> str | None:
     return re.sub(r"[\s-]", "", phone) or None
 
 
-def _person_errors(*, username: str, display_name: str, roles: Iterable[str]) -> dict[str, str]:
-    errors = {}
+def _person_errors(*, username: str, display_name: str, roles: Iterable[str]) -> dict[str, Message]:
+    errors: dict[str, Message] = {}
     if not re.fullmatch(r"[A-Za-z0-9_.-]{2,80}", username.strip()):
-        errors["username"] = "2–80 个字母、数字、_ . - / 2–80 letters, digits, _ . -"
+        errors["username"] = msg("2–80 letters, digits, _ . -")
     if not display_name.strip() or len(display_name.strip()) > 80:
-        errors["display_name"] = "请填写姓名（最多 80 字） / enter a name (at most 80 characters)"
+        errors["display_name"] = msg("enter a name (at most 80 characters)")
     if not list(roles):
-        errors["roles"] = "至少选择一个角色 / choose at least one role"
+        errors["roles"] = msg("choose at least one role")
     return errors
 
 
-def _password_errors(password: str) -> dict[str, str]:
+def _password_errors(password: str) -> dict[str, Message]:
     if len(password) < MIN_PASSWORD_LENGTH:
-        return {"password": f"密码至少 {MIN_PASSWORD_LENGTH} 位 / at least {MIN_PASSWORD_LENGTH} characters"}
+        return {"password": msg("the password needs at least %(limit)s characters", limit=MIN_PASSWORD_LENGTH)}
     return {}
 
 

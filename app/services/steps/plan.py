@@ -23,7 +23,8 @@ from app.models import HumanTaskState, InstanceStatus, User
 from app.services.access import Actor
 from app.services.errors import ConflictError
 from app.services.runtime import BundleFacts
-from app.services.steps.write import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASKS, UNKNOWN, StepWrite, sync_timer_job
+from app.services.steps.job_rows import sync_timer_job
+from app.services.steps.write import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASKS, UNKNOWN, StepWrite
 from app.services.work.staffing import stand_in_scope
 
 USERS = User.__table__

@@ -15,15 +15,15 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, text, update
 
 from app.extensions import db
-from app.models import ACTIVE_STATUSES, AuditEvent, HumanTask, ProcessInstance
-from app.services.errors import ConflictError
+from app.models import ACTIVE_STATUSES, AuditEvent, HumanTask, HumanTaskState, InstanceStatus, ProcessInstance
+from app.services.errors import ConflictError, msg
 from app.services.steps.job_rows import sync_timer_job
 
 TASKS = HumanTask.__table__
 INSTANCES = ProcessInstance.__table__
 EVENTS = AuditEvent.__table__
 UNKNOWN: Any = object()  # the instance's timer before the step was not read
-CONFLICT_MESSAGE = "此工单刚被其他人更新，请刷新后重试 / someone else just changed this; reload and try again"
+CONFLICT_MESSAGE = msg("someone else just changed this; reload and try again")
 
 
 @dataclass
@@ -50,7 +50,7 @@ def write_step(step: StepWrite) -> None:
     if moved != 1:
         raise ConflictError(CONFLICT_MESSAGE)
     values = step.instance_values
-    if values["status"] == "error":
+    if values["status"] == InstanceStatus.ERROR:
         return  # an incident keeps its job as the worker left it (see app.services.jobs.queue)
     if step.previous_timer_at is UNKNOWN or step.previous_timer_at != values.get("next_timer_at") \
             or values["status"] not in ACTIVE_STATUSES:
@@ -67,8 +67,9 @@ def _statements(connection: Connection, step: StepWrite) -> int:
         connection.execute(_COMPLETE_TASK, {"b_id": step.completed_task_id, "completed_at": step.now,
                                             "completed_by_id": step.completed_by_id})
     if step.cancelled_task_ids:
-        connection.execute(update(TASKS).where(TASKS.c.id.in_(step.cancelled_task_ids), TASKS.c.state == "open")
-                           .values(state="cancelled", completed_at=step.now))
+        connection.execute(update(TASKS)
+                           .where(TASKS.c.id.in_(step.cancelled_task_ids), TASKS.c.state == HumanTaskState.OPEN)
+                           .values(state=HumanTaskState.CANCELLED, completed_at=step.now))
     if step.new_tasks:
         connection.execute(_INSERT_TASK, step.new_tasks)
     if step.events:
@@ -86,7 +87,8 @@ _MOVE_INSTANCE = (
 )
 _COMPLETE_TASK = (
     update(TASKS).where(TASKS.c.id == bindparam("b_id"))
-    .values(state="completed", completed_at=bindparam("completed_at"), completed_by_id=bindparam("completed_by_id"))
+    .values(state=HumanTaskState.COMPLETED, completed_at=bindparam("completed_at"),
+            completed_by_id=bindparam("completed_by_id"))
 )
 _INSERT_TASK = insert(TASKS)
 _INSERT_EVENT = insert(EVENTS)

@@ -23,6 +23,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.engine import WorkingCalendar
+from app.services.errors import Bilingual, Message, Text, msg
+
+REQUIRED = msg("required")
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,9 @@ class FormContext:
     task_data: Callable[[], Mapping[str, Any]]
 
 
-def context_errors(schema: Mapping[str, Any], data: Mapping[str, Any], context: FormContext) -> dict[str, str]:
-    """Per-field messages ("中文 / English") of the rules the submission breaks; empty when it keeps them."""
-    errors: dict[str, str] = {}
+def context_errors(schema: Mapping[str, Any], data: Mapping[str, Any], context: FormContext) -> dict[str, Message]:
+    """Per-field message ids of the rules the submission breaks; empty when it keeps them."""
+    errors: dict[str, Message] = {}
     for name, spec in (schema.get("properties") or {}).items():
         message = _moment_error(spec, data.get(name), data, schema, context)
         if message:
@@ -47,13 +50,13 @@ def context_errors(schema: Mapping[str, Any], data: Mapping[str, Any], context: 
         merged = {**context.task_data(), **data}
         for rule in rules:
             if _applies(rule.get("when") or {}, merged):
-                for name, message in _rule_errors(rule, data, merged).items():
-                    errors.setdefault(name, message)
+                for name, broken in _rule_errors(rule, data, merged).items():
+                    errors.setdefault(name, broken)
     return errors
 
 
 def _moment_error(spec: Mapping[str, Any], value: Any, data: Mapping[str, Any], schema: Mapping[str, Any],
-                  context: FormContext) -> str | None:
+                  context: FormContext) -> Text | None:
     if not isinstance(value, str) or not (spec.get("x-future") or spec.get("x-office-hours")):
         return None
     try:
@@ -64,7 +67,7 @@ def _moment_error(spec: Mapping[str, Any], value: Any, data: Mapping[str, Any], 
         moment = moment.replace(tzinfo=ZoneInfo(context.timezone))
     if spec.get("x-future") and moment <= context.now:
         local_now = context.now.astimezone(ZoneInfo(context.timezone)).strftime("%Y-%m-%d %H:%M")
-        return f"不能早于现在（{local_now}） / must be later than now ({local_now})"
+        return msg("must be later than now (%(now)s)", now=local_now)
     confirming = spec.get("x-office-hours")
     if confirming and not (isinstance(confirming, str) and data.get(confirming) is True):
         calendar = context.calendar()
@@ -73,30 +76,29 @@ def _moment_error(spec: Mapping[str, Any], value: Any, data: Mapping[str, Any], 
     return None
 
 
-def _out_of_hours(calendar: WorkingCalendar, schema: Mapping[str, Any], confirming: Any) -> str:
+def _out_of_hours(calendar: WorkingCalendar, schema: Mapping[str, Any], confirming: Any) -> Text:
     hours = calendar.office_hours.describe()
     title = str(((schema.get("properties") or {}).get(confirming) or {}).get("title") or "")
-    zh, _, en = title.partition(" / ")
     if not isinstance(confirming, str) or not title:
-        return f"不在工作时间内（工作日 {hours}） / outside working hours (working days {hours})"
-    return (f"不在工作时间内（工作日 {hours}）；确需此时请在“{zh}”选“是” / outside working hours "
-            f"(working days {hours}); to keep this time answer \"{en or zh}\" with Yes")
+        return msg("outside working hours (working days %(hours)s)", hours=hours)
+    return msg("outside working hours (working days %(hours)s); to keep this time answer \"%(field)s\" with Yes",
+               hours=hours, field=Bilingual(title))
 
 
 def _applies(when: Mapping[str, Any], merged: Mapping[str, Any]) -> bool:
     return all(merged.get(name) == value for name, value in when.items())
 
 
-def _rule_errors(rule: Mapping[str, Any], data: Mapping[str, Any], merged: Mapping[str, Any]) -> dict[str, str]:
+def _rule_errors(rule: Mapping[str, Any], data: Mapping[str, Any], merged: Mapping[str, Any]) -> dict[str, Message]:
     if "required" in rule:
-        message = rule.get("message") or "必填 / required"
+        message: Message = rule.get("message") or REQUIRED
         return {name: message for name in rule["required"] if data.get(name) is None}
     if "sum" in rule:
         return _sum_errors(rule, data, merged)
     return {}
 
 
-def _sum_errors(rule: Mapping[str, Any], data: Mapping[str, Any], merged: Mapping[str, Any]) -> dict[str, str]:
+def _sum_errors(rule: Mapping[str, Any], data: Mapping[str, Any], merged: Mapping[str, Any]) -> dict[str, Message]:
     wanted = [merged.get(name) for name in rule.get("equals") or ()]
     if not wanted or any(not isinstance(value, int | float) for value in wanted):
         return {}  # nothing agreed to compare with
@@ -105,8 +107,7 @@ def _sum_errors(rule: Mapping[str, Any], data: Mapping[str, Any], merged: Mappin
     want = sum((_money(value) for value in wanted), Decimal(0))
     if got == want:
         return {}
-    message = (f"合计 {got:.2f}，与已同意的报价 {want:.2f} 不符 / these add up to {got:.2f}, "
-               f"not the accepted quote {want:.2f}")
+    message = msg("these add up to %(got).2f, not the accepted quote %(want).2f", got=got, want=want)
     return {name: message for name in rule["sum"]}
 
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
+from referencing.exceptions import Unresolvable
 
-from app.engine import fill_instructions
-from app.services.errors import InvalidFormError
-from app.services.work.form_rules import FormContext, context_errors
+from app.engine import (
+    JsonTooDeepError,
+    PatternError,
+    fill_instructions,
+    load_json,
+    local_registry,
+    matches_pattern,
+)
+from app.services.errors import InvalidFormError, Message, Text, msg
+from app.services.work.form_rules import REQUIRED, FormContext, context_errors
 
 _FORMAT_CHECKER = FormatChecker()
 
@@ -30,21 +36,24 @@ def _decimal_multiple_of(validator: Any, step: Any, instance: Any, _schema: Any)
         yield ValidationError(f"{instance} is not a multiple of {step}")
 
 
-@lru_cache(maxsize=512)
-def _ecma_pattern(pattern: str) -> re.Pattern[str]:
-    # JSON Schema patterns are ECMA-262: \d is [0-9] and \w is [A-Za-z0-9_]. Python's str patterns match
-    # any Unicode digit, so "1３８…" in Devanagari or full-width digits would pass as a phone number.
-    return re.compile(pattern, re.ASCII)
-
-
-def _ascii_pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not _ecma_pattern(pattern).search(instance):
+def _linear_pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Iterator[ValidationError]:
+    # RE2 (app/engine/form_schema.py): linear time whatever the pattern, \d and \w ASCII as in ECMA-262, so
+    # "1３８…" in full-width digits never passes as a phone number. The deploy refuses what RE2 cannot compile;
+    # a form deployed before that check with such a pattern refuses the value rather than failing the request.
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        matched = matches_pattern(pattern, instance)
+    except PatternError:
+        matched = False
+    if not matched:
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of,
-                                                         "pattern": _ascii_pattern})
+                                                         "pattern": _linear_pattern})
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+NOT_A_FIELD = msg("not a field of this form")
 
 
 def clean_submission(schema: Mapping[str, Any] | None, data: Any, *,
@@ -54,30 +63,34 @@ def clean_submission(schema: Mapping[str, Any] | None, data: Any, *,
     With a ``context`` (a task's submission) the form's ``x-`` rules run too (``form_rules.py``).
     """
     if not isinstance(data, dict):
-        raise InvalidFormError("提交的数据必须是对象 / data must be an object", errors={"data": "must be an object"})
+        raise InvalidFormError(msg("data must be an object"), errors={"data": msg("must be an object")})
     if schema is None:
         if data:
-            raise InvalidFormError("此步骤没有表单，只能空提交 / this step has no form: submit no data",
-                                   errors={key: "not a field of this form" for key in data})
+            raise InvalidFormError(msg("this step has no form: submit no data"),
+                                   errors={key: NOT_A_FIELD for key in data})
         return {}
     properties: Mapping[str, Any] = schema.get("properties") or {}
-    undeclared = {key: "not a field of this form" for key in data if key not in properties}
+    undeclared = {key: NOT_A_FIELD for key in data if key not in properties}
     if undeclared:
-        raise InvalidFormError("提交了表单未声明的字段 / undeclared fields submitted", errors=undeclared)
+        raise InvalidFormError(msg("undeclared fields submitted"), errors=undeclared)
     taken = {key: value for key, value in data.items() if not properties[key].get("readOnly")}
-    errors = {key: "不能包含空字符 / must not contain NUL characters" for key, value in taken.items()
+    errors: dict[str, Message] = {key: msg("must not contain NUL characters") for key, value in taken.items()
               if _holds_nul(value)} or _field_errors(schema, taken)
     if not errors and context is not None:
         errors = context_errors(schema, taken, context)
     if errors:
-        raise InvalidFormError("表单填写有误 / the form has errors", errors=errors)
+        raise InvalidFormError(msg("the form has errors"), errors=errors)
     return taken
 
 
-def _field_errors(schema: Mapping[str, Any], data: dict[str, Any]) -> dict[str, str]:
+def _field_errors(schema: Mapping[str, Any], data: dict[str, Any]) -> dict[str, Message]:
     validator = _validator_for(schema)
-    errors: dict[str, str] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
+    errors: dict[str, Message] = {}
+    try:
+        found = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path])
+    except Unresolvable:  # a form deployed before non-local $refs were refused: nothing is fetched
+        return {"data": msg("the form refers to a schema outside itself; ask a designer to fix it")}
+    for error in found:
         for path in _error_paths(error):
             errors.setdefault(path, _message(error))
     return errors
@@ -89,7 +102,8 @@ def _validator_for(schema: Mapping[str, Any]) -> Any:
     key = id(schema)
     cached = _VALIDATORS.get(key)
     if cached is None or cached[0] is not schema:
-        cached = (schema, FormValidator(_without_read_only_required(schema), format_checker=_FORMAT_CHECKER))
+        cached = (schema, FormValidator(_without_read_only_required(schema), format_checker=_FORMAT_CHECKER,
+                                        registry=local_registry()))  # a $ref is never fetched
         _VALIDATORS[key] = cached
     return cached[1]
 
@@ -111,47 +125,59 @@ def _error_paths(error: ValidationError) -> list[str]:
     return [".".join(path) or "data"]
 
 
-def _message(error: ValidationError) -> str:
-    """A field's error as "中文 / English" (the console shows one side), never the validator's English jargon."""
+def _message(error: ValidationError) -> Text:
+    """A field's error as a message id (the web says it in the reader's language), never the validator's jargon."""
     rule, limit = str(error.validator), error.validator_value
     if rule == "format":
-        return _FORMAT_MESSAGES.get(str(limit), "格式不正确 / not in the expected format")
+        return _FORMAT_MESSAGES.get(str(limit), msg("not in the expected format"))
     if rule == "type":
         kinds = limit if isinstance(limit, list) else [limit]
-        return next((_TYPE_MESSAGES[kind] for kind in kinds if kind in _TYPE_MESSAGES), "填写有误 / invalid value")
+        return next((_TYPE_MESSAGES[kind] for kind in kinds if kind in _TYPE_MESSAGES), INVALID_VALUE)
     if rule == "multipleOf" and str(limit) == "0.01":
-        return "最多两位小数 / at most two decimals"
-    template = _MESSAGES.get(rule)
-    if template is None:
-        return f"填写有误 / invalid value: {error.message}"
-    return template.format(limit=limit)
+        return msg("at most two decimals")
+    message = _MESSAGES.get(rule)
+    if message is None:
+        return msg("invalid value: %(reason)s", reason=error.message)
+    return Text(message.msgid, {"limit": limit}) if "%(limit)" in message.msgid else message
 
 
+INVALID_VALUE = msg("invalid value")
+CHOOSE_FROM_LIST = msg("choose one of the list")
 _MESSAGES = {
-    "required": "必填 / required",
-    "pattern": "格式不正确 / not in the expected format",
-    "minLength": "至少 {limit} 个字 / at least {limit} characters",
-    "maxLength": "最多 {limit} 个字 / at most {limit} characters",
-    "minimum": "不能小于 {limit} / must be at least {limit}",
-    "maximum": "不能大于 {limit} / must be at most {limit}",
-    "exclusiveMinimum": "必须大于 {limit} / must be more than {limit}",
-    "exclusiveMaximum": "必须小于 {limit} / must be less than {limit}",
-    "multipleOf": "必须是 {limit} 的整数倍 / must be a multiple of {limit}",
-    "oneOf": "请从列表中选择 / choose one of the list",
-    "enum": "请从列表中选择 / choose one of the list",
-    "const": "请从列表中选择 / choose one of the list",
-    "minItems": "至少选 {limit} 项 / choose at least {limit}",
-    "maxItems": "最多选 {limit} 项 / choose at most {limit}",
+    "required": REQUIRED,
+    "pattern": msg("not in the expected format"),
+    "minLength": msg("at least %(limit)s characters"),
+    "maxLength": msg("at most %(limit)s characters"),
+    "minimum": msg("must be at least %(limit)s"),
+    "maximum": msg("must be at most %(limit)s"),
+    "exclusiveMinimum": msg("must be more than %(limit)s"),
+    "exclusiveMaximum": msg("must be less than %(limit)s"),
+    "multipleOf": msg("must be a multiple of %(limit)s"),
+    "oneOf": CHOOSE_FROM_LIST, "enum": CHOOSE_FROM_LIST, "const": CHOOSE_FROM_LIST,
+    "minItems": msg("choose at least %(limit)s"),
+    "maxItems": msg("choose at most %(limit)s"),
 }
 _TYPE_MESSAGES = {
-    "integer": "请输入整数 / enter a whole number", "number": "请输入数字 / enter a number",
-    "boolean": "请选择是或否 / choose yes or no", "string": "请输入文字 / enter text",
-    "object": "填写有误 / invalid value", "array": "填写有误 / invalid value",
+    "integer": msg("enter a whole number"), "number": msg("enter a number"),
+    "boolean": msg("choose yes or no"), "string": msg("enter text"),
+    "object": INVALID_VALUE, "array": INVALID_VALUE,
 }
 _FORMAT_MESSAGES = {
-    "date": "日期不正确 / not a valid date", "date-time": "日期时间不正确 / not a valid date and time",
-    "email": "邮箱格式不正确 / not a valid e-mail address",
+    "date": msg("not a valid date"), "date-time": msg("not a valid date and time"),
+    "email": msg("not a valid e-mail address"),
 }
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """A request body as JSON, None when it is not JSON; raise InvalidFormError (422) when it nests deeper
+    than MAX_JSON_DEPTH levels, which no form needs and which would exhaust the stack of whatever reads it."""
+    try:
+        return load_json(raw)
+    except JsonTooDeepError as exc:
+        reason = msg("nested more than %(limit)s levels deep", limit=exc.limit)
+        raise InvalidFormError(msg("the body is %(reason)s", reason=reason), errors={"body": reason}) from exc
+    except ValueError:  # malformed JSON or text that is not UTF-8
+        return None
 
 
 def render_instructions(markdown: str | None, data: Mapping[str, Any], *, locale: str = "zh",

@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import case, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import AuditEvent, HumanTask, ProcessInstance, Ticket
+from app.models import AuditEvent, HumanTask, ProcessInstance, Project, Ticket
 from app.services.access import Actor, is_supervisor, may_act_on_task
 from app.services.people.organisation import visible_projects
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
-    INSTANCES,
     TASK_COLUMNS,
-    TASKS,
     TASKS_WITH_CLAIMER,
     TaskSnapshot,
     open_tasks_of,
     snapshot_of_row,
     task_scope,
 )
+from app.services.steps.write import INSTANCES, TASKS
+from app.services.work.instances import took_part, took_part_in
 from app.services.work.people_choice import picker_fields
 from app.services.work.staffing import Unstaffed, staffed_roles_column, unstaffed_of, unstaffed_reason_column
 from app.services.work.tickets import ticket_by_number
+from app.services.work.waiting import Wait, wait_of
 
 TICKETS = Ticket.__table__
+WAIT_COLUMNS = (TICKETS.c.waiting_for, TICKETS.c.waiting_note, TICKETS.c.waiting_since, TICKETS.c.waiting_until)
+PROJECTS = Project.__table__
+PROBLEM_CHARACTERS = 120  # the first line of the description an inbox row shows, at most
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,15 @@ class InboxRow:
     phone: str | None
     due_at: Any = None  # the task's own deadline, else its ticket's
     unstaffed: Unstaffed | None = None  # nobody may do it (shown to its lane's supervisor), or its picker is empty
+    project_name: str | None = None  # "2栋-0701" is in more than one estate
+    city: str | None = None
+    problem: str | None = None  # the first line of the ticket's description
+    appointment_at: Any = None  # the visit agreed with the owner
+    emergency: bool = False  # 突发: first in the list, and marked
+    overdue: bool = False
+    may_see_phone: bool = False  # my own work (``mine``) and ``may_see_phone``'s rule, read from the row alone
+    wait: Wait | None = None  # what the ticket waits for (services/work/waiting.py), read with the row
+    chase_count: int = 0  # how often the caller chased the ticket (催办): raised in the list and marked
 
 
 @dataclass(frozen=True)
@@ -68,24 +83,31 @@ INBOX_PAGE = 50
 
 def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: str | None = None,
           search: str | None = None, page: int = 1, page_size: int = INBOX_PAGE,
-          rt: Runtime | None = None) -> list[InboxRow]:
+          rt: Runtime | None = None, now: datetime | None = None) -> list[InboxRow]:
     """Open tasks claimed by or assigned to me (``mine``), or unclaimed ones of my roles (``group``), with
     those nobody may do of the lanes I supervise; each row says why nobody may do it (``unstaffed``), or,
     with ``rt``, that the person its form picks has nobody to be.
 
     Filters: the ticket's category, the flow (process of the task), and free text matching the
-    ticket number, the caller's phone or the unit. Sorted by due time, soonest first; one page of
-    ``page_size`` rows (one more is read, so the caller knows whether another page follows).
+    ticket number, the caller's phone or the unit. Sorted by urgency: emergencies (突发) first, then what is
+    overdue at ``now`` (the runtime's clock when not given), then by the appointment agreed with the owner,
+    else the due time, soonest first; one page of ``page_size`` rows (one more is read, so the caller knows
+    whether another page follows).
     """
+    now = now if now is not None else (rt.clock.now() if rt is not None else None)
     condition = task_scope("mine" if scope == "mine" else "group", user)
     due = func.coalesce(TASKS.c.due_at, TICKETS.c.due_at)
     query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone,
-                    TICKETS.c.due_at.label("ticket_due_at"), TICKETS.c.project_key,
+                    TICKETS.c.due_at.label("ticket_due_at"), TICKETS.c.project_key, TICKETS.c.appointment_at,
+                    TICKETS.c.emergency, *WAIT_COLUMNS, TICKETS.c.chase_count,
+                    func.substr(TICKETS.c.description, 1, PROBLEM_CHARACTERS).label("problem"),
+                    PROJECTS.c.name.label("project_name"), PROJECTS.c.city,
                     unstaffed_reason_column().label("unstaffed"), staffed_roles_column().label("staffed_roles"),
                     _SPEC_KEY.label("spec_key"))
-             .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+             .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id)
+                          .outerjoin(PROJECTS, PROJECTS.c.key == TICKETS.c.project_key))
              .where(TASKS.c.state == "open", condition)
-             .order_by(due.is_(None), due, TASKS.c.created_at, TASKS.c.id)
+             .order_by(*_urgency_order(due, now), TASKS.c.created_at, TASKS.c.id)
              .limit(page_size + 1).offset((max(page, 1) - 1) * page_size))
     query = query.where(_in_visible_projects(user))
     if category:
@@ -97,9 +119,37 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
         query = query.where(or_(TICKETS.c.number == text.upper(), TICKETS.c.phone == text,
                                 TICKETS.c.unit_code.contains(text, autoescape=True)))
     rows = db.session.connection().execute(query).all()
-    return [InboxRow(task, row.number, row.unit_code, row.category, row.phone, task.due_at or row.ticket_due_at,
-                     unstaffed_of(task, row.unstaffed, row.project_key) or _empty_picker(rt, task, row))
-            for row in rows for task in [snapshot_of_row(row)]]
+    return [_inbox_row(user, snapshot_of_row(row), row, rt, now, mine=scope == "mine") for row in rows]
+
+
+def _urgency_order(due: Any, now: datetime | None) -> list[Any]:
+    """Emergencies first, then overdue work, then the appointment (else the due time), soonest first."""
+    when = func.coalesce(TICKETS.c.appointment_at, due)
+    overdue = [case((due < now, 0), else_=1)] if now is not None else []
+    chased = case((TICKETS.c.chase_count > 0, 0), else_=1)  # a ticket the caller chased (催办) comes up
+    return [case((TICKETS.c.emergency == true(), 0), else_=1), chased, *overdue, when.is_(None), when]
+
+
+def _inbox_row(user: Actor, task: TaskSnapshot, row: Any, rt: Runtime | None, now: datetime | None, *,
+               mine: bool) -> InboxRow:
+    due_at = task.due_at or row.ticket_due_at
+    # A pool's list (to claim) keeps phones masked; my own tasks may be called from the list. The row's task is
+    # one of its ticket's open tasks, so ``may_see_phone`` holds without its query when I may act on it.
+    may_see = mine and (is_supervisor(user) or may_act_on_task(user, task))
+    return InboxRow(task, row.number, row.unit_code, row.category, row.phone, due_at,
+                    unstaffed_of(task, row.unstaffed, row.project_key) or _empty_picker(rt, task, row),
+                    project_name=row.project_name, city=row.city, problem=first_line(row.problem),
+                    appointment_at=row.appointment_at, emergency=bool(row.emergency),
+                    overdue=bool(now is not None and due_at is not None and due_at < now), may_see_phone=may_see,
+                    wait=wait_of(row), chase_count=row.chase_count or 0)
+
+
+def first_line(text: str | None) -> str | None:
+    """The first non-empty line of a description, as a list shows the problem."""
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return None
 
 
 _SPEC_KEY = select(INSTANCES.c.spec_key).where(INSTANCES.c.id == TASKS.c.instance_id).scalar_subquery()
@@ -134,14 +184,36 @@ def ticket_view(rt: Runtime, number: str, *, user: Actor) -> TicketView:
     ticket = ticket_by_number(number, user=user)
     open_tasks = open_tasks_of(ticket.instance_id)
     timeline = timeline_of(rt, ticket.instance_id)
-    worked_on = any(entry.actor_username == user.username for entry in timeline)
-    may_see = is_supervisor(user) or worked_on or any(may_act_on_task(user, task) for task in open_tasks)
+    may_see = may_see_phone(user, ticket.instance_id, open_tasks)
     if not may_see:
         timeline = [replace(entry, data=_masked(entry.data)) for entry in timeline]
     reopened_as = list(db.session.scalars(select(Ticket.number).where(Ticket.reopened_from_id == ticket.id)))
     origin = (db.session.scalar(select(Ticket.number).where(Ticket.id == ticket.reopened_from_id))
               if ticket.reopened_from_id else None)
     return TicketView(ticket, open_tasks, timeline, may_see, reopened_as, origin)
+
+
+def may_see_phone(user: Actor, instance_id: int, open_tasks: list[TaskSnapshot] | None = None) -> bool:
+    """Whether a ticket's full phone number is shown to ``user``, on its page and in the API alike: supervisors
+    and admins, whoever may act on one of its open tasks, and whoever worked on it (``took_part``)."""
+    tasks = open_tasks_of(instance_id) if open_tasks is None else open_tasks
+    return is_supervisor(user) or any(may_act_on_task(user, task) for task in tasks) or took_part(user, instance_id)
+
+
+def instances_with_phone_shown(user: Actor, instance_ids: Collection[int]) -> set[int]:
+    """``may_see_phone`` for many tickets at once (a page of search results): the instances whose phone ``user``
+    sees in full, in two statements."""
+    if not instance_ids or is_supervisor(user):
+        return set(instance_ids)
+    tasks = db.session.execute(select(*TASK_COLUMNS).select_from(TASKS_WITH_CLAIMER).where(
+        TASKS.c.instance_id.in_(instance_ids), TASKS.c.state == "open"))
+    acting = {task.instance_id for task in map(snapshot_of_row, tasks) if may_act_on_task(user, task)}
+    return acting | took_part_in(user, set(instance_ids) - acting)
+
+
+def shown_phone(phone: str | None, *, full: bool) -> str | None:
+    """The phone number as a reader sees it: in full, or masked (``mask_phone``)."""
+    return phone if full or not phone else mask_phone(phone)
 
 
 def ticket_of_instance(instance_id: int) -> Ticket | None:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import joinedload
 
 from app.engine import EngineRunError, StepResult
 from app.extensions import db
-from app.models import AuditEvent, Bundle, HumanTask, ProcessInstance, Ticket, User
+from app.models import AuditEvent as AuditEvent  # re-exported with ProcessInstance: an instance's detail holds them
+from app.models import Bundle, HumanTask, Ticket, User
+from app.models import ProcessInstance as ProcessInstance
 from app.services.access import Actor, is_supervisor, may_act_on_task, may_start
-from app.services.errors import ConflictError, ForbiddenError, NotFoundError
+from app.services.errors import ConflictError, ForbiddenError, NotFoundError, msg
 from app.services.people.organisation import ticket_project_hidden
 from app.services.runtime import BundleFacts, Runtime
 from app.services.steps.plan import (
@@ -27,6 +29,9 @@ from app.services.steps.plan import (
     step_transaction,
 )
 from app.services.work.forms import clean_submission
+
+# What someone does to an instance that does not make them one of its participants (no reading right).
+GRANTS_NOTHING = ("call_attached", "chased")  # recording a call, and the chase it counts
 
 
 @dataclass(frozen=True)
@@ -92,10 +97,10 @@ def _startable(rt: Runtime, process_id: str, user: Actor) -> tuple[int, BundleFa
         .order_by(Bundle.version.desc()).limit(1)
     ).first()
     if latest is None:
-        raise NotFoundError(f"流程不存在 / no deployed process '{process_id}'")
+        raise NotFoundError(msg("no deployed process '%(process_id)s'", process_id=process_id))
     facts = rt.bundles.get(latest.spec_key)
     if not may_start(user, facts.start_roles):
-        raise ForbiddenError("您的角色不能发起此流程 / your role may not start this process")
+        raise ForbiddenError(msg("your role may not start this process"))
     return latest.id, facts
 
 
@@ -159,8 +164,7 @@ class TicketProcessError(ConflictError):
 # of these needs a ticket.
 TICKET_DATA = ("ticket_number", "reported_at", "handover_date", "common_area", "reopened_from")
 TICKET_INTAKE_FIELDS = ("project", "unit", "category")  # what a ticket row cannot be without
-TICKET_ROUTE_MESSAGE = ("此流程属于工单，请用 POST /api/v1/tickets 登记来电 / this process runs as part of a ticket: "
-                        "record the call with POST /api/v1/tickets")
+TICKET_ROUTE_MESSAGE = msg("this process runs as part of a ticket: record the call with POST /api/v1/tickets")
 _READS_TICKET_DATA = re.compile(r"\b(?:" + "|".join(TICKET_DATA) + r")\b")
 TicketKind = Literal["intake", "part"] | None
 _ticket_kinds: dict[str, TicketKind] = {}
@@ -191,13 +195,13 @@ def instance_detail(rt: Runtime, instance_id: int, *, user: Actor) -> InstanceDe
     """An instance with its open tasks and audit trail; raise NotFound/Forbidden."""
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
+        raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     project_key = db.session.scalar(select(Ticket.project_key).where(Ticket.instance_id == instance.id))
     if ticket_project_hidden(project_key, user):
-        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
+        raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     open_tasks = open_tasks_of(instance.id)
     if not _may_read(user, instance, open_tasks):
-        raise ForbiddenError("您无权查看此流程实例 / you may not see this instance")
+        raise ForbiddenError(msg("you may not see this instance"))
     events = list(db.session.scalars(
         select(AuditEvent).options(joinedload(AuditEvent.actor))
         .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)
@@ -212,10 +216,27 @@ def _may_read(user: Actor, instance: ProcessInstance, open_tasks: list[TaskSnaps
     """Participants (started it, acted on it, or may act on an open task), supervisors and admins."""
     if is_supervisor(user) or instance.started_by_id == user.id:
         return True
-    if any(may_act_on_task(user, task) for task in open_tasks):
-        return True
-    acted = select(AuditEvent.id).where(AuditEvent.instance_id == instance.id, AuditEvent.actor_id == user.id)
-    claimed = select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                         or_(HumanTask.claimed_by_id == user.id,
-                                             HumanTask.completed_by_id == user.id))
-    return bool(db.session.scalar(select(exists(acted) | exists(claimed))))
+    return any(may_act_on_task(user, task) for task in open_tasks) or took_part(user, instance.id)
+
+
+def took_part(user: Actor, instance_id: int) -> bool:
+    """Whether ``user`` worked on the instance: started it, acted on it or claimed or completed one of its tasks.
+
+    Recording a repeated call on a ticket (``call_attached``) is not working on it: it grants nothing.
+    """
+    return instance_id in took_part_in(user, [instance_id])
+
+
+def took_part_in(user: Actor, instance_ids: Collection[int]) -> set[int]:
+    """The instances of ``instance_ids`` the user took part in (``took_part``), in one statement."""
+    if not instance_ids:
+        return set()
+    acted = select(AuditEvent.instance_id).where(AuditEvent.instance_id.in_(instance_ids),
+                                                 AuditEvent.actor_id == user.id,
+                                                 AuditEvent.action.not_in(GRANTS_NOTHING))
+    started = select(ProcessInstance.id).where(ProcessInstance.id.in_(instance_ids),
+                                               ProcessInstance.started_by_id == user.id)
+    claimed = select(HumanTask.instance_id).where(HumanTask.instance_id.in_(instance_ids),
+                                                  or_(HumanTask.claimed_by_id == user.id,
+                                                      HumanTask.completed_by_id == user.id))
+    return set(db.session.scalars(union(acted, started, claimed)))

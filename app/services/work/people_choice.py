@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User, user_projects
 from app.models.users import user_departments, user_roles
-from app.services.errors import InvalidFormError
+from app.services.errors import Bilingual, InvalidFormError, Text, msg
 from app.services.work.staffing import DEPARTMENT_NAMES, ROLE_NAMES, Unstaffed
 
 OWNER_ROLE = "dept_owner"
@@ -137,12 +137,12 @@ def check_people_chosen(form: Mapping[str, Any] | None, data: Mapping[str, Any],
         if value not in choice.usernames:
             errors[name] = _refusal(value, choice)
     if errors:
-        raise InvalidFormError("请选择可选的人员 / choose one of the people offered", errors=errors)
+        raise InvalidFormError(msg("choose one of the people offered"), errors=errors)
 
 
-def _refusal(value: str, choice: PeopleChoice) -> str:
+def _refusal(value: str, choice: PeopleChoice) -> Text:
     role = ROLE_NAMES.get(choice.role, choice.role)
     if not choice.usernames:
         reason = choice.unstaffed.reason() if choice.unstaffed else ""
-        return f"没有可选的人员（{reason}） / nobody to choose ({reason})"
-    return f"{value} 不是可选的{role.partition(' / ')[0]} / {value} is not a {role.partition(' / ')[2]} you may choose"
+        return msg("nobody to choose (%(reason)s)", reason=reason)
+    return msg("%(value)s is not a %(role)s you may choose", value=value, role=Bilingual(role))

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import User
 from app.services.access import Actor
 from app.services.jobs.deadlines import OwnerCall
-from app.services.jobs.notifications import notify, send_sms, user_ids_with_role
+from app.services.jobs.notifications import may_see_ticket, notify, queue_text, user_ids_with_role
 from app.services.runtime import Runtime
 from app.services.settings import get_setting
 from app.services.steps.plan import record_event
@@ -31,14 +31,17 @@ def alert_night_emergency(rt: Runtime, ticket_id: int, instance_id: int, data: M
     was told, who was texted and who could not be (no mobile number).
     """
     people = _engineer_on_call() + _active_users(user_ids_with_role("cs_supervisor"))
+    allowed = set(may_see_ticket([user.id for user in people], ticket_id))  # no text of another project's call
+    people = [user for user in people if user.id in allowed]
     number = str(data.get("ticket_number", ""))
     params = {"number": number, "category": data.get("category"), "unit": data.get("unit"),
               "description": data.get("description"), "phone": data.get("phone")}
     notify([user.id for user in people], kind="night_emergency", now=now, ticket_id=ticket_id,
            link=f"/tickets/{number}", params=params)
-    body = (f"【客服中心】夜间紧急：工单 {number}，{data.get('project', '')} {data.get('unit', '')}："
-            f"{data.get('description', '')}。来电 {data.get('phone', '')}，请立即处理。")
-    texted = [user.username for user in people if send_sms(user.phone, body, now=now, ticket_id=ticket_id)]
+    text = {name: str(data.get(name) or "-") for name in ("project", "unit", "description", "phone")}
+    texted = [user.username for user in people
+              if queue_text(user.phone, "staff_night_emergency", {"number": number or "-", **text}, now=now,
+                            ticket_id=ticket_id)]
     record_event(instance_id, "night_emergency_alert", at=now,
                  data={"notified": [user.username for user in people], "texted": texted,
                        "not_texted": [user.username for user in people if user.username not in texted],

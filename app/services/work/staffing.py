@@ -30,6 +30,7 @@ from app.extensions import db
 from app.models import ACTIVE_STATUSES, ProcessInstance, Ticket, User, user_projects
 from app.models.users import user_departments, user_roles
 from app.services.access import Actor, TaskLike, may_act_on_task
+from app.services.errors import Bilingual, Text, msg
 from app.services.steps.write import TASKS
 
 # Who stands in for a lane that has nobody: defined here and nowhere else.
@@ -156,24 +157,17 @@ class Unstaffed:
     project_key: str | None = None
     picker: bool = False  # the task has people, but the person its form picks has nobody to be
 
-    def reason(self) -> str:
-        """The reason, "中文 / English"."""
-        role_zh, role_en = _split(ROLE_NAMES.get(self.role or "", f"{self.role} / {self.role}"))
+    def reason(self) -> Text:
+        """The reason, a message whose role and department names are "中文 / English" labels."""
+        role = Bilingual(ROLE_NAMES.get(self.role or "", self.role or ""))
         if self.kind == "assignee":
-            return (f"指定处理人 {self.assignee} 不存在或已停用 / the named assignee {self.assignee} "
-                    "does not exist or is inactive")
+            return msg("the named assignee %(assignee)s does not exist or is inactive", assignee=self.assignee)
         if self.kind == "project":
-            return (f"没有能查看项目 {self.project_key} 的{role_zh} / no {role_en} with access to project "
-                    f"{self.project_key}")
+            return msg("no %(role)s with access to project %(project)s", role=role, project=self.project_key)
         if self.department:
-            dept_zh, dept_en = _split(DEPARTMENT_NAMES.get(self.department, f"{self.department} / {self.department}"))
-            return f"{dept_zh}无{role_zh} / no {role_en} in department {dept_en}"
-        return f"没有在职的{role_zh} / nobody active holds the role {role_en}"
-
-
-def _split(text: str) -> tuple[str, str]:
-    zh, _, en = text.partition(" / ")
-    return zh, en or zh
+            department = Bilingual(DEPARTMENT_NAMES.get(self.department, self.department))
+            return msg("no %(role)s in department %(department)s", role=role, department=department)
+        return msg("nobody active holds the role %(role)s", role=role)
 
 
 def unstaffed_of(task: TaskLike, reason_code: str | None, project_key: str | None) -> Unstaffed | None:

@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 
 from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
 from app.extensions import db
-from app.models import ACTIVE_STATUSES, Ticket, User
+from app.models import ACTIVE_STATUSES, HumanTaskState, InstanceStatus, Ticket, User
 from app.services.access import Actor, may_act_on_task
 from app.services.errors import (
     ForbiddenError,
@@ -22,13 +22,16 @@ from app.services.errors import (
     NotFoundError,
     TaskClaimedError,
     TaskNotOpenError,
+    msg,
 )
+from app.services.outreach.notices import PROCESS_ID as NOTICE_PROCESS
+from app.services.outreach.notices import after_notice_step
+from app.services.outreach.planned_callbacks import PROCESS as PLANNED_CALLBACK
+from app.services.outreach.planned_callbacks import record_call
 from app.services.people.organisation import ticket_project_hidden, visible_projects
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
-    INSTANCES,
     TASK_COLUMNS,
-    TASKS,
     TASKS_WITH_CLAIMER,
     InstanceOutcome,
     TaskSnapshot,
@@ -41,7 +44,7 @@ from app.services.steps.plan import (
     step_transaction,
     task_scope,
 )
-from app.services.steps.write import write_step
+from app.services.steps.write import INSTANCES, TASKS, write_step
 from app.services.work.form_rules import FormContext
 from app.services.work.forms import clean_submission, render_instructions
 from app.services.work.people_choice import check_people_chosen, people_to_pick
@@ -93,10 +96,10 @@ def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str
     if scope not in SCOPES:
         raise InvalidRequestError(f"scope must be one of {', '.join(SCOPES)}", errors={"scope": "invalid"})
     if scope == "all" and not user.is_admin:
-        raise ForbiddenError("只有管理员可以查看全部任务 / only admins may list all tasks")
+        raise ForbiddenError(msg("only admins may list all tasks"))
     query = (select(*TASK_COLUMNS)
              .select_from(TASKS_WITH_CLAIMER.outerjoin(_TICKETS, _TICKETS.c.instance_id == TASKS.c.instance_id))
-             .where(TASKS.c.state == "open", task_scope(scope, user)))
+             .where(TASKS.c.state == HumanTaskState.OPEN, task_scope(scope, user)))
     allowed = visible_projects(user)
     if allowed is not None:
         query = query.where(or_(_TICKETS.c.project_key.is_(None), _TICKETS.c.project_key.in_(allowed)))
@@ -136,7 +139,7 @@ def get_task(rt: Runtime, task_id: str, *, user: Actor, locale: str = "zh") -> T
         data, instructions = rt.engine.task_details(instance.state, task.id)
     except TaskNotFoundError:
         data, instructions = {}, None
-    unstaffed = why_unstaffed(task, instance.project_key) if task.state == "open" else None
+    unstaffed = why_unstaffed(task, instance.project_key) if task.state == HumanTaskState.OPEN else None
     return TaskDetail(task, form, data, render_instructions(instructions, data, locale=locale, timezone=rt.timezone,
                                                             forms=facts.forms),
                       instance.project_key, unstaffed)
@@ -147,7 +150,7 @@ def claim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:
     loaded = _load(task_id, user)
     _require_open(loaded.task)
     if loaded.task.claimed_by_id not in (None, user.id):
-        raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
+        raise TaskClaimedError(msg("the task is claimed by someone else"))
     if loaded.task.claimed_by_id is None:
         with step_transaction():
             _set_claim(loaded.task, expected=None, new=user.id)
@@ -161,7 +164,7 @@ def unclaim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:
     _require_open(loaded.task)
     if loaded.task.claimed_by_id is not None:
         if loaded.task.claimed_by_id != user.id and not user.is_admin:
-            raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
+            raise TaskClaimedError(msg("the task is claimed by someone else"))
         with step_transaction():
             _set_claim(loaded.task, expected=loaded.task.claimed_by_id, new=None)
             record_event(loaded.instance.id, "unclaim", at=rt.clock.now(), actor_id=user.id, task_id=task_id)
@@ -173,7 +176,7 @@ def assign_task(rt: Runtime, task_id: str, assignee: Actor, *, user: Actor) -> I
     loaded = _load(task_id, user)
     _require_open(loaded.task)
     if not may_act_on_task(assignee, loaded.task):
-        raise ForbiddenError(f"{assignee.username} 不能处理此任务 / {assignee.username} may not act on this task")
+        raise ForbiddenError(msg("%(username)s may not act on this task", username=assignee.username))
     with step_transaction():
         _set_claim(loaded.task, expected=loaded.task.claimed_by_id, new=assignee.id)
         record_event(loaded.instance.id, "assign", at=rt.clock.now(), actor_id=user.id, task_id=task_id,
@@ -192,18 +195,18 @@ def hand_over_task(rt: Runtime, task_id: str, username: str, *, user: Actor) -> 
     task = loaded.task
     unstaffed = why_unstaffed(task, loaded.instance.project_key)
     if unstaffed is None and not user.is_admin:
-        raise ForbiddenError("此任务有人可处理，无需改派 / someone may do this task; it needs no hand-over")
+        raise ForbiddenError(msg("someone may do this task; it needs no hand-over"))
     offered = people_to_pick(task.role or "", department=None, project_key=loaded.instance.project_key)
     person = db.session.scalar(select(User.id).where(User.username == username, User.is_active.is_(True)))
     if person is None or username not in offered.usernames:
-        raise InvalidFormError("请选择可选的人员 / choose one of the people offered",
-                               errors={"username": f"{username or '—'} 不能处理此任务 / may not do this task"})
+        raise InvalidFormError(msg("choose one of the people offered"),
+                               errors={"username": msg("%(username)s may not do this task", username=username or "—")})
     with step_transaction():
-        db.session.connection().execute(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == "open")
+        db.session.connection().execute(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == HumanTaskState.OPEN)
                                         .values(assignee=username, claimed_by_id=person))
         record_event(loaded.instance.id, "assign", at=rt.clock.now(), actor_id=user.id, task_id=task_id,
                      data={"assignee": username, "from": task.assignee or task.role,
-                           "reason": unstaffed.reason() if unstaffed else None})
+                           "reason": str(unstaffed.reason()) if unstaffed else None})  # English, in the log
     return _outcome_after_claim(loaded)
 
 
@@ -222,7 +225,7 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
     task, instance = loaded.task, loaded.instance
     _require_open(task)
     if task.claimed_by_id not in (None, user.id):
-        raise TaskClaimedError("任务已被他人认领 / the task is claimed by someone else")
+        raise TaskClaimedError(msg("the task is claimed by someone else"))
     _require_active(instance)
     facts = rt.bundles.get(instance.spec_key)
     form = facts.forms.get(task.form_key) if task.form_key else None
@@ -234,14 +237,14 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
     try:
         result = rt.engine.complete(instance.state, task.id, clean)
     except (TaskNotFoundError, TaskNotReadyError) as exc:
-        raise TaskNotOpenError("任务已不可办理 / the task is no longer ready") from exc
+        raise TaskNotOpenError(msg("the task is no longer ready")) from exc
     except EngineRunError as exc:
         failed = plan_error(instance_id=instance.id, lock_version=instance.lock_version, error=exc.details, now=now)
         failed.events.append(event_row(instance.id, "error", at=now, actor_id=user.id, task_id=task.id,
                                        data={"submitted": clean, "message": exc.details.message}))
         with step_transaction():
             write_step(failed)
-        return InstanceOutcome(instance.id, "error", loaded.open_tasks)
+        return InstanceOutcome(instance.id, InstanceStatus.ERROR, loaded.open_tasks)
     step, still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
                                  facts=facts, now=now, open_tasks=[t for t in loaded.open_tasks if t.id != task.id],
                                  previous_timer_at=instance.next_timer_at)
@@ -251,6 +254,10 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
         write_step(step)
         if instance.ticket_id is not None:
             sync_ticket_after_step(rt, instance.ticket_id, result, user=user)
+        elif facts.process_id == PLANNED_CALLBACK:  # the call's outcome, and the ticket of an issue raised
+            record_call(rt, instance.id, task.id, clean, result.data, user=user)
+        elif facts.process_id == NOTICE_PROCESS:  # approved, the notice is sent in this step
+            after_notice_step(instance.id, task.element_id, result.data, user=user, now=now)
     return InstanceOutcome(instance.id, result.status, still_open)
 
 
@@ -264,7 +271,7 @@ _LOAD = (
                  .outerjoin(_TICKETS, _TICKETS.c.instance_id == INSTANCES.c.id))
     .where(TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id"))
            .scalar_subquery(),
-           or_(TASKS.c.state == "open", TASKS.c.id == bindparam("task_id")))
+           or_(TASKS.c.state == HumanTaskState.OPEN, TASKS.c.id == bindparam("task_id")))
     .order_by(TASKS.c.created_at, TASKS.c.id)
 )
 
@@ -274,29 +281,31 @@ def _load(task_id: str, user: Actor) -> _Loaded:
     rows = db.session.connection().execute(_LOAD, {"task_id": task_id}).all()
     target = next((row for row in rows if row.id == task_id), None)
     if target is None:
-        raise NotFoundError(f"任务不存在 / no task {task_id}")
+        raise NotFoundError(msg("no task %(task_id)s", task_id=task_id))
     task = snapshot_of_row(target)
     instance = _InstanceRow(*target[len(TASK_COLUMNS):])
     if ticket_project_hidden(instance.project_key, user):
-        raise NotFoundError(f"任务不存在 / no task {task_id}")
+        raise NotFoundError(msg("no task %(task_id)s", task_id=task_id))
     if not may_act_or_stand_in(user, task, instance.project_key):
-        raise ForbiddenError("您无权办理此任务 / you may not act on this task")
-    return _Loaded(task, instance, [snapshot_of_row(row) for row in rows if row.state == "open"])
+        raise ForbiddenError(msg("you may not act on this task"))
+    return _Loaded(task, instance, [snapshot_of_row(row) for row in rows if row.state == HumanTaskState.OPEN])
 
 
 def _require_open(task: TaskSnapshot) -> None:
-    if task.state != "open":
-        raise TaskNotOpenError(f"任务已{'完成' if task.state == 'completed' else '取消'} / the task is {task.state}")
+    if task.state != HumanTaskState.OPEN:
+        raise TaskNotOpenError(msg("the task is completed") if task.state == "completed"
+                               else msg("the task is cancelled"))
 
 
 def _require_active(instance: _InstanceRow) -> None:
     if instance.status not in ACTIVE_STATUSES:
-        raise InstanceNotActiveError(f"流程实例状态为 {instance.status}，不能办理 / the instance is {instance.status}")
+        raise InstanceNotActiveError(msg("the instance is %(status)s: it cannot be worked on", status=instance.status))
 
 
 def _set_claim(task: TaskSnapshot, *, expected: int | None, new: int | None) -> None:
     condition = TASKS.c.claimed_by_id.is_(None) if expected is None else TASKS.c.claimed_by_id == expected
     result = db.session.connection().execute(
-        update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == "open", condition).values(claimed_by_id=new))
+        update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == HumanTaskState.OPEN, condition)
+        .values(claimed_by_id=new))
     if result.rowcount != 1:
-        raise TaskClaimedError("任务刚被他人认领 / someone else just claimed the task")
+        raise TaskClaimedError(msg("someone else just claimed the task"))

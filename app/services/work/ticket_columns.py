@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import String
 
 from app.models import Ticket
-from app.services.errors import InvalidFormError
+from app.services.errors import InvalidFormError, Message, msg
 
 # The intake (start form) variables copied to the ticket's columns when the ticket is opened.
 INTAKE_COLUMNS = {
     "project": "project_key", "unit": "unit_code", "category": "category", "part": "part", "channel": "channel",
-    "caller_name": "caller", "phone": "phone", "description": "description",
+    "caller_name": "caller", "phone": "phone", "description": "description", "emergency": "emergency",
 }
 # Task-data variables copied to the ticket's columns after every step.
 SYNCED_COLUMNS = {
@@ -35,11 +35,11 @@ def column_length(column: str) -> int | None:
 
 def refuse_overlong(data: Mapping[str, Any], columns: Mapping[str, str]) -> None:
     """Raise InvalidFormError naming every variable of ``data`` too long for its ticket column."""
-    errors = {}
+    errors: dict[str, Message] = {}
     for name, column in columns.items():
         limit = column_length(column)
         value = data.get(name)
         if limit is not None and isinstance(value, str) and len(value) > limit:
-            errors[name] = f"最多 {limit} 个字 / at most {limit} characters"
+            errors[name] = msg("at most %(limit)s characters", limit=limit)
     if errors:
-        raise InvalidFormError("内容超出长度 / a value is too long", errors=errors)
+        raise InvalidFormError(msg("a value is too long"), errors=errors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert, or_, select, update
@@ -13,22 +13,31 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import StepResult
 from app.extensions import db
-from app.models import Project, Ticket, TicketCounter, Unit
-from app.services.access import Actor
-from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError
+from app.models import ProcessInstance, Project, TicketCounter, Unit
+from app.models import Ticket as Ticket  # re-exported: the API serializes the tickets these functions return
+from app.services.access import Actor, may_record_calls
+from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError, msg
 from app.services.figures import counters
 from app.services.jobs.deadlines import WORK_DONE_STAGES, after_ticket_step, ticket_facts
+from app.services.outreach.callback_plans import plan_after_ticket_closed
+from app.services.owners.answer_texts import text_rating_link
 from app.services.people.auth import principal_for_user
 from app.services.people.organisation import visible_projects
-from app.services.runtime import Runtime
+from app.services.runtime import BundleFacts, Runtime
 from app.services.settings import get_setting
 from app.services.steps.plan import InstanceOutcome, record_event
-from app.services.work.instances import plan_start, run_start, start_instance, ticket_kind
+from app.services.work.chasing import chase_ticket
+from app.services.work.forms import clean_submission
+from app.services.work.instances import StartPlan, plan_start, run_start, start_form, start_instance, ticket_kind
 from app.services.work.reception_alerts import alert_night_emergency, phone_the_owner
 from app.services.work.repair_flags import flag_unknown_warranty
+from app.services.work.search_text import search_text, unit_key
 from app.services.work.ticket_columns import INTAKE_COLUMNS, SYNCED_COLUMNS, refuse_overlong
+from app.services.work.waiting import wait_columns
 
 RECEPTION = "reception"
+# What a repeated call records (the intake form's fields about the call).
+CALL_FIELDS = ("caller_name", "phone", "description", "channel")
 # What open_ticket puts in a ticket's start data (docs/flow-contract.md); diagrams may read these.
 SYSTEM_VARIABLES = frozenset({"ticket_number", "reported_at", "handover_date", "common_area", "reopened_from",
                               "escalation_level", "rework_count"})
@@ -62,8 +71,15 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
     """Record a call as a new ticket (a reception instance); raise Forbidden/InvalidForm/NotFound."""
     plan = plan_start(rt, process_id, intake, user=user)
     refuse_overlong(plan.data, INTAKE_COLUMNS)  # a designer's copy of the intake form may allow more
+    _require_project(str(plan.data.get("project", "")), user)
+    return open_planned_ticket(rt, plan, user=user, reopened_from=reopened_from)
+
+
+def open_planned_ticket(rt: Runtime, plan: StartPlan, *, user: Actor | None,
+                        reopened_from: Ticket | None = None) -> TicketOutcome:
+    """Open the ticket of a checked start; ``user`` None is a channel without staff (the owners' own pages,
+    services/owners/tickets.py, which checks the owner's units itself)."""
     project_key = str(plan.data.get("project", ""))
-    _require_project(project_key, user)
     unit = _find_unit(project_key, str(plan.data.get("unit", "")))
     now = rt.clock.now()
     number = _next_number(now, rt.timezone)
@@ -78,7 +94,8 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
     created: dict[str, int] = {}
 
     def write_ticket(instance_id: int, result: StepResult | None) -> None:
-        values = _ticket_values(plan.data, system_data, number, instance_id, now, user.id, reopened_from)
+        values = _ticket_values(plan.data, system_data, number, instance_id, now, user.id if user else None,
+                                reopened_from)
         created["id"] = db.session.execute(insert(Ticket).values(values).returning(Ticket.id)).scalar_one()
         if result is not None:
             _sync_columns(created["id"], result, now)
@@ -99,11 +116,13 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
 
 
 def _ticket_values(data: Mapping[str, Any], system: Mapping[str, Any], number: str, instance_id: int,
-                   now: datetime, user_id: int, reopened_from: Ticket | None) -> dict[str, Any]:
+                   now: datetime, user_id: int | None, reopened_from: Ticket | None) -> dict[str, Any]:
     return {
         **{column: data.get(name) for name, column in INTAKE_COLUMNS.items()}, "number": number,
         "instance_id": instance_id, "stage": "intake", "escalation_level": system["escalation_level"],
         "received_at": now, "received_by_id": user_id, "reopened_from_id": reopened_from.id if reopened_from else None,
+        "search_text": search_text(data.get("caller_name"), data.get("description")),
+        "unit_key": unit_key(data.get("unit")),
     }
 
 
@@ -119,6 +138,7 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
     if owner_call is not None:
         phone_the_owner(rt, owner_call, user=user, now=rt.clock.now())
     flag_unknown_warranty(ticket_id, result.data, now=rt.clock.now())
+    text_rating_link(ticket_id, result, now=rt.clock.now())  # the owner may rate before the call (issue 15)
     if result.status == "completed" and result.data.get("reopen_as_complaint"):
         original = db.session.get(Ticket, ticket_id)
         if original is not None and not original.reopened:
@@ -129,6 +149,8 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
             if acting is not None:
                 _reopen_as_complaint(rt, original, result.data, user=acting)
     counters.count_step(ticket_id, timezone=rt.timezone, data=result.data)  # dashboard counters (admin issue)
+    if result.status == "completed":  # a closed complaint or repeat repair gets its planned follow-up call
+        plan_after_ticket_closed(ticket_id, result.data, now=rt.clock.now(), timezone=rt.timezone)
 
 
 def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
@@ -149,8 +171,10 @@ def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
         values["closed_at"] = now
         values["stage"] = "closed"
         values["closed_first_time"] = not data.get("reopen_as_complaint") and not data.get("rework_count")
-    if values:
-        db.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(values))
+    if "description" in values and "caller_name" in data:  # the search index follows the description
+        values["search_text"] = search_text(data["caller_name"], values["description"])
+    values |= wait_columns(result)  # what it waits for now, in the step's transaction
+    db.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(values))
 
 
 def _reopen_as_complaint(rt: Runtime, original: Ticket, data: Mapping[str, Any], *, user: Actor) -> None:
@@ -176,10 +200,10 @@ def _next_number(now: datetime, timezone: str) -> str:
 
 def _require_project(project_key: str, user: Actor) -> None:
     if db.session.get(Project, project_key) is None:
-        raise InvalidFormError("楼盘不存在 / unknown project", errors={"project": "unknown project"})
+        raise InvalidFormError(msg("unknown project"), errors={"project": "unknown project"})
     allowed = visible_projects(user)
     if allowed is not None and project_key not in allowed:
-        raise ForbiddenError("您不负责此楼盘 / you are not assigned to this project")
+        raise ForbiddenError(msg("you are not assigned to this project"))
 
 
 def _find_unit(project_key: str, code: str) -> Unit | None:
@@ -217,35 +241,52 @@ def find_duplicates(*, project_key: str, unit_code: str, category: str, user: Ac
     ))
 
 
-def attach_call(rt: Runtime, number: str, call: Mapping[str, Any], *, user: Actor) -> Ticket:
-    """Record a repeated call on an existing ticket instead of dispatching it twice."""
+def attach_call(rt: Runtime, number: str, call: Any, *, user: Actor) -> Ticket:
+    """Record a repeated call on an existing ticket instead of dispatching it twice.
+
+    Only those who may record the call as a new ticket may (Forbidden); the call is checked by the
+    ticket's intake form, field by field (InvalidForm); recording it grants no right on the ticket.
+    """
     ticket = ticket_by_number(number, user=user)
+    spec_key = db.session.scalar(select(ProcessInstance.spec_key).where(ProcessInstance.id == ticket.instance_id))
+    facts = rt.bundles.get(cast(str, spec_key))  # a ticket's instance exists (foreign key)
+    if not may_record_calls(user, facts.start_roles):
+        raise ForbiddenError(msg("your role may not record calls"))
+    recorded = clean_submission(_call_form(facts), call)
     now = rt.clock.now()
     db.session.execute(update(Ticket).where(Ticket.id == ticket.id)
                        .values(attached_calls=Ticket.attached_calls + 1))
     record_event(ticket.instance_id, "call_attached", at=now, actor_id=user.id,
-                 data={key: call.get(key) for key in ("caller_name", "phone", "description", "channel")})
+                 data={key: recorded.get(key) for key in CALL_FIELDS})
+    if ticket.closed_at is None:  # a call about an open ticket chases it (催办)
+        chase_ticket(ticket, now=now, actor_id=user.id)
     counters.count_ticket(ticket.id, timezone=rt.timezone)  # dashboard counters (admin issue)
     db.session.commit()
     return ticket_by_number(number, user=user)
+
+
+_CALL_FORMS: dict[str, dict[str, Any]] = {}
+
+
+def _call_form(facts: BundleFacts) -> dict[str, Any]:
+    """The intake form's call fields (who called, their number, what they said, how), none of them required.
+
+    Kept per bundle: the form validator is cached by the schema's identity.
+    """
+    form = _CALL_FORMS.get(facts.spec_key)
+    if form is None:
+        properties = (start_form(facts) or {}).get("properties") or {}
+        form = {"type": "object", "properties": {key: properties[key] for key in CALL_FIELDS if key in properties}}
+        _CALL_FORMS[facts.spec_key] = form
+    return form
 
 
 def ticket_by_number(number: str, *, user: Actor) -> Ticket:
     ticket = db.session.scalars(select(Ticket).where(Ticket.number == number)
                                 .execution_options(populate_existing=True)).first()
     if ticket is None:
-        raise NotFoundError(f"工单不存在 / no ticket {number}")
+        raise NotFoundError(msg("no ticket %(number)s", number=number))
     allowed = visible_projects(user)
     if allowed is not None and ticket.project_key not in allowed:
-        raise NotFoundError(f"工单不存在 / no ticket {number}")
+        raise NotFoundError(msg("no ticket %(number)s", number=number))
     return ticket
-
-
-def tickets_of_phone(phone: str, *, user: Actor, limit: int = 10) -> list[Ticket]:
-    """A caller's recent tickets, newest first (the screen-pop of a phone system)."""
-    query = select(Ticket).where(Ticket.phone == phone).order_by(Ticket.received_at.desc()).limit(limit)
-    allowed = visible_projects(user)
-    if allowed is not None:
-        query = query.where(Ticket.project_key.in_(allowed))
-    return list(db.session.scalars(query))
-

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from app.engine import EngineRunError
 from app.extensions import db
-from app.models import ACTIVE_STATUSES, ProcessInstance, Ticket
+from app.models import ACTIVE_STATUSES, InstanceStatus, ProcessInstance, Ticket
 from app.services.access import Actor
-from app.services.errors import NotFoundError
+from app.services.errors import NotFoundError, msg
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
     InstanceOutcome,
@@ -48,7 +48,7 @@ def fire_due_timers(rt: Runtime, instance_id: int, *, actor: Actor | None = None
     """
     instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
     if instance is None:
-        raise NotFoundError(f"流程实例 {instance_id} 不存在 / no instance {instance_id}")
+        raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     open_tasks = open_tasks_of(instance.id)
     if instance.status not in ACTIVE_STATUSES:
         return InstanceOutcome(instance.id, instance.status, open_tasks)
@@ -64,7 +64,7 @@ def fire_due_timers(rt: Runtime, instance_id: int, *, actor: Actor | None = None
         failed.events.append(event_row(instance.id, "error", at=now, data={"message": exc.details.message}))
         with step_transaction():
             write_step(failed)
-        return InstanceOutcome(instance.id, "error", open_tasks)
+        return InstanceOutcome(instance.id, InstanceStatus.ERROR, open_tasks)
     step, still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
                                  facts=rt.bundles.get(instance.spec_key), now=now, open_tasks=open_tasks,
                                  previous_timer_at=instance.next_timer_at)

@@ -11,6 +11,9 @@ const errorList = document.getElementById('schema-errors');
 let schema = null;
 let previewTimer = null;
 
+// The preview is a form to look at, never to send (a listener: the page's CSP refuses inline handlers).
+preview.addEventListener('submit', (event) => event.preventDefault());
+
 const TYPES = {
   text: { type: 'string' },
   textarea: { type: 'string', 'x-widget': 'textarea' },

@@ -6,17 +6,17 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 
 from app.services.access import may_administer
 from app.services.people.access_log import ACTIONS, AccessQuery, search_access_log
-from app.web.context import require
+from app.web.context import require, runtime
 
 
 @require(may_administer)
 def access_log() -> Any:
     errors: dict[str, str] = {}
-    zone = ZoneInfo(current_app.extensions["kefu"].timezone)
+    zone = ZoneInfo(runtime().timezone)
     bounds = {}
     for name in ("since", "until"):
         raw = request.args.get(name, "").strip()

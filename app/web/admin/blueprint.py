@@ -21,6 +21,7 @@ from app.web.admin import (
     instances,
     organisation,
     people,
+    qr_sheets,
     repairs,
     reports,
     settings,
@@ -63,6 +64,9 @@ admin.add_url_rule("/people", view_func=people.people, methods=GET)
 admin.add_url_rule("/people/new", view_func=people.new_person, methods=["GET", "POST"])
 admin.add_url_rule("/people/<int:user_id>", view_func=people.person, methods=["GET", "POST"])
 admin.add_url_rule("/people/<int:user_id>/password", view_func=people.reset_password, methods=POST)
+admin.add_url_rule("/people/<int:user_id>/unlock", view_func=people.unlock, methods=POST)
+admin.add_url_rule("/people/<int:user_id>/tokens/<int:token_id>/revoke", view_func=people.revoke_token,
+                   methods=POST)
 admin.add_url_rule("/people/<int:user_id>/deactivate", view_func=people.deactivate, methods=POST)
 admin.add_url_rule("/people/<int:user_id>/activate", view_func=people.activate, methods=POST)
 admin.add_url_rule("/organisation", view_func=organisation.organisation, methods=GET)
@@ -82,3 +86,5 @@ admin.add_url_rule("/calendar/<int:override_id>/remove", view_func=calendar.remo
 admin.add_url_rule("/settings", view_func=settings.settings, methods=GET)
 admin.add_url_rule("/settings/<key>", view_func=settings.change_settings_value, methods=POST)
 admin.add_url_rule("/unstaffed", view_func=unstaffed.unstaffed, methods=GET)
+admin.add_url_rule("/qr-codes", view_func=qr_sheets.qr_codes, methods=GET)
+admin.add_url_rule("/qr-codes/<project_key>/<name>", view_func=qr_sheets.qr_sheet, methods=GET)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,20 +10,20 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.models.calendar import OVERRIDE_KINDS
 from app.services.access import may_administer
-from app.services.errors import InvalidFormError
+from app.services.errors import InvalidFormError, Message
 from app.services.figures.working_calendar import (
+    OVERRIDE_KINDS,
     add_override,
     calendar_overview,
     remove_override,
     unknown_years,
     years_to_watch,
 )
-from app.web.context import require, runtime
+from app.web.context import me, require, runtime
+from app.web.errors import status_of
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -37,7 +38,7 @@ def _year_shown(today: date) -> int:
     return int(year) if year.isdigit() and FIRST_YEAR <= int(year) <= LAST_YEAR else today.year
 
 
-def _page(year: int, today: date, *, errors: dict[str, str] | None = None,
+def _page(year: int, today: date, *, errors: Mapping[str, Message] | None = None,
           given: dict[str, str] | None = None) -> str:
     return render_template("admin/calendar.html", overview=calendar_overview(year, today), today=today,
                            office_hours=runtime().calendar.office_hours.describe(), kinds=OVERRIDE_KINDS,
@@ -61,10 +62,10 @@ def add_calendar_day() -> Any:
     today, form = _today(), request.form
     try:
         override = add_override(form.get("day", ""), form.get("kind", ""), form.get("name", ""),
-                                user=current_user.principal, clock=runtime().clock)
+                                user=me(), clock=runtime().clock)
     except InvalidFormError as exc:
         given = {name: form.get(name, "") for name in ("day", "kind", "name")}
-        return _page(_year_shown(today), today, errors=exc.errors, given=given), 422
+        return _page(_year_shown(today), today, errors=exc.errors, given=given), status_of(exc)
     flash(_("%(day)s saved.", day=override.day.isoformat()), "success")
     return redirect(url_for("admin.working_calendar", year=override.day.year))
 

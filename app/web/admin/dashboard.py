@@ -7,60 +7,57 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
 from app.services.access import may_administer, may_manage
 from app.services.figures import counters
 from app.services.figures import dashboard as figures
 from app.services.people.organisation import projects_for, visible_projects
-from app.web.context import require
+from app.web.context import me, require, runtime
 from app.web.i18n import bilingual, select_locale
-from app.web.labels import code_label
+from app.web.labels import code_label, person_name
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
 PERIODS = ("day", "week", "month")
 # Each figure's formula, as written in docs/kpi.md; shown as the figure's tooltip.
 FORMULAS = {
-    "received": "受理量 = 期间内受理的工单数（合并的来电不另计） / Received = tickets received in the period "
-                "(attached calls are not counted again)",
-    "closed": "关闭量 = 期间内关闭的工单数 / Closed = tickets closed in the period",
-    "completion_rate": "办结率 = 期间内受理且已关闭的工单 ÷ 期间内受理的工单 / Completion = tickets received in the "
-                       "period and closed since ÷ tickets received in the period",
-    "timeliness_rate": "及时率 = 期间内按时限关闭的工单 ÷ 期间内关闭、有时限的工单（无时限的不计入） / Timeliness = "
-                       "tickets closed in the period within their time limit ÷ tickets closed in the period that "
-                       "had a time limit (those without one are not counted)",
-    "satisfaction_rate": "满意率 = 回访结果为满意或非常满意 ÷ 回访接通数（期间内关闭的工单） / Satisfaction = "
-                         "callbacks rated satisfied or very satisfied ÷ callbacks that reached the owner "
-                         "(tickets closed in the period)",
-    "first_time_rate": "一次关闭率 = 未返工（验收未被拒）、未重开而关闭的工单 ÷ 期间内关闭的工单 / First-time "
-                       "closure = tickets closed without rework (a refused acceptance) or reopening ÷ tickets "
-                       "closed in the period",
-    "callback_rate": "回访率 = 回访接通数 ÷ 回访次数（接通或联系不上） / Callback rate = callbacks that reached the "
-                     "owner ÷ callbacks made (reached or unreachable), tickets closed in the period",
-    "repeat_repairs": "返修 = 期间内受理、带返修标记的维修单（同一房号同一部位在返修统计时间窗内再次报修，"
-                      "两单均标记） / "
-                      "Repeat repairs = repair tickets received in the period flagged as repeat (same unit and part "
-                      "within the repeat-repair window of a closed one; both are flagged)",
-    "duplicate_dispatches": "重复派单 = 期间内受理的维修和投诉中，同一房号同一类别已有未结工单"
-                            "或在重复派单时间窗内已有工单、仍再次派发的工单 / Duplicate dispatches = repairs and "
-                            "complaints received in the period "
-                            "that were dispatched again although the same unit and category had a ticket still open "
-                            "or received within the duplicate window",
-    "attached_calls": "合并来电 = 期间内受理的工单上合并的重复来电数（未再派单） / Calls attached = repeated calls "
-                      "attached to tickets received in the period (no second dispatch)",
-    "escalated": "升级 = 期间内受理、升级至一级及以上的工单 / Escalated = tickets received in the period that "
-                 "reached escalation level 1 or higher",
-    "reopened": "重开 = 期间内受理、回访不满意后重开为投诉的工单 / Reopened = tickets received in the period "
-                "reopened as a complaint after a dissatisfied callback",
-    "stage_hours": "平均用时 = 期间内完成的该环节任务（创建到完成）用时之和 ÷ 任务数 / Average time = total time "
-                   "from creation to completion of the step's tasks completed in the period ÷ their number",
-    "hot_spots": "投诉热点 = 期间内受理的投诉（按归类热点或投诉类型）和维修（按部位；防水与外墙计入渗漏裂）的数量 / "
-                 "Hot spots = complaints (by classified hot spot or type) and repairs (by part; waterproofing and "
-                 "exterior walls count as leak or crack) received in the period",
+    "received": lazy_gettext("Received = tickets received in the period (attached calls are not counted again)"),
+    "closed": lazy_gettext("Closed = tickets closed in the period"),
+    "completion_rate": lazy_gettext(
+        "Completion = tickets received in the period and closed since ÷ tickets received in the period"),
+    "timeliness_rate": lazy_gettext(
+        "Timeliness = tickets closed in the period within their time limit ÷ tickets closed in the period that "
+        "had a time limit (those without one are not counted)"),
+    "satisfaction_rate": lazy_gettext(
+        "Satisfaction = callbacks rated satisfied or very satisfied ÷ callbacks that reached the owner (tickets "
+        "closed in the period)"),
+    "first_time_rate": lazy_gettext(
+        "First-time closure = tickets closed without rework (a refused acceptance) or reopening ÷ tickets closed "
+        "in the period"),
+    "callback_rate": lazy_gettext(
+        "Callback rate = callbacks that reached the owner ÷ callbacks made (reached or unreachable), tickets "
+        "closed in the period"),
+    "repeat_repairs": lazy_gettext(
+        "Repeat repairs = repair tickets received in the period flagged as repeat (same unit and part within the "
+        "repeat-repair window of a closed one; both are flagged)"),
+    "duplicate_dispatches": lazy_gettext(
+        "Duplicate dispatches = repairs and complaints received in the period that were dispatched again although "
+        "the same unit and category had a ticket still open or received within the duplicate window"),
+    "attached_calls": lazy_gettext(
+        "Calls attached = repeated calls attached to tickets received in the period (no second dispatch)"),
+    "escalated": lazy_gettext("Escalated = tickets received in the period that reached escalation level 1 or higher"),
+    "reopened": lazy_gettext(
+        "Reopened = tickets received in the period reopened as a complaint after a dissatisfied callback"),
+    "stage_hours": lazy_gettext(
+        "Average time = total time from creation to completion of the step's tasks completed in the period ÷ "
+        "their number"),
+    "hot_spots": lazy_gettext(
+        "Hot spots = complaints (by classified hot spot or type) and repairs (by part; waterproofing and exterior "
+        "walls count as leak or crack) received in the period"),
 }
 HOT_SPOT_LABELS = {
     "leak_crack": "渗漏裂 / Leak or crack", "landscaping": "园林绿化 / Landscaping",
@@ -77,17 +74,18 @@ COUNTS = ("received", "closed", "repeat_repairs", "duplicate_dispatches", "attac
 
 @require(may_manage)
 def dashboard() -> Any:
-    rt = current_app.extensions["kefu"]
+    rt = runtime()
     today = rt.clock.now().astimezone(ZoneInfo(rt.timezone)).date()
     start, end, error = _period(request.args.get("from", ""), request.args.get("to", ""), today)
     period = request.args.get("period", "day")
     period = period if period in PERIODS else "day"
-    projects = projects_for(current_user.principal)
+    projects = projects_for(me())
     project_key = request.args.get("project", "")
     if project_key not in {project.key for project in projects}:
         project_key = ""
-    allowed = visible_projects(current_user.principal)
-    board = figures.dashboard(start=start, end=end, project_key=project_key or None, allowed_projects=allowed)
+    allowed = visible_projects(me())
+    board = figures.dashboard(start=start, end=end, project_key=project_key or None, allowed_projects=allowed,
+                              timezone=runtime().timezone)
     names = {project.key: project.name for project in projects}
     status = 400 if error else 200
     targets = figures.targets()
@@ -101,14 +99,16 @@ def dashboard() -> Any:
         "hot_spot": [(s.value, _hot_spot_label(s.value), s.figures.received) for s in board.hot_spots],
         "person": _time_rows(board.people, lambda s: s.label or s.value),
         "stage": _time_rows(board.stages, lambda s: bilingual(s.label, locale) or s.value),
+        "planned": _planned_rows(board, lambda v: names.get(v, v),
+                                 lambda v: code_label("department", v, locale), person_name),
     }
     return render_template("admin/dashboard.html", board=board, error=error, period=period, periods=PERIODS,
                            projects=projects, project_key=project_key, project_names=names, tables=tables,
-                           formulas={key: bilingual(text, select_locale()) for key, text in FORMULAS.items()},
+                           formulas={key: str(text) for key, text in FORMULAS.items()},
                            rates=RATES, counts=COUNTS, rate_names=rate_names(), count_names=count_names(),
                            targets=_target_cards(board, targets),
                            chart=_chart_data(board, period, names, targets), may_recount=may_administer(
-                               current_user.principal),
+                               me()),
                            hot_spot_label=_hot_spot_label, given={"from": request.args.get("from", ""),
                                                                   "to": request.args.get("to", "")}), status
 
@@ -116,7 +116,7 @@ def dashboard() -> Any:
 @require(may_administer)
 def recount() -> Response:
     """Recount every figure from the tickets (after an upgrade from a version without the counters)."""
-    counted = counters.rebuild(timezone=current_app.extensions["kefu"].timezone)
+    counted = counters.rebuild(timezone=runtime().timezone)
     flash(_("Recounted %(count)d tickets.", count=counted), "success")
     return redirect(url_for("admin.dashboard"))
 
@@ -214,3 +214,17 @@ def count_names() -> dict[str, str]:
     return {"received": _("Tickets received"), "closed": _("Tickets closed"), "repeat_repairs": _("Repeat repairs"),
             "duplicate_dispatches": _("Duplicate dispatches"), "attached_calls": _("Calls attached"),
             "escalated": _("Escalated"), "reopened": _("Reopened")}
+
+
+def _planned_rows(board: figures.Dashboard, project: Callable[[str], str], department: Callable[[str], str],
+                  person: Callable[[str], str]) -> list[tuple[str, str, str, int, int, str]]:
+    """Planned callbacks' satisfaction: (dimension, value, label, reached, satisfied, rate as text) per slice."""
+    planned = board.planned_callbacks
+    if planned is None:
+        return []
+    labels = {"project": project, "department": department, "technician": person}
+    groups = {"project": planned.by_project, "department": planned.by_department,
+              "technician": planned.by_technician}
+    return [(dimension, s.value or "", labels[dimension](s.value or ""), s.reached, s.satisfied,
+             "—" if s.rate is None else f"{s.rate:.0%}")
+            for dimension, slices in groups.items() for s in slices]

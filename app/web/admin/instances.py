@@ -10,13 +10,16 @@ from werkzeug.wrappers import Response
 
 from app.services.access import may_administer, may_manage
 from app.services.errors import InvalidRequestError
+from app.services.jobs.notifications import texts_about_ticket
 from app.services.oversight import exports
 from app.services.oversight import instance_search as listing
 from app.services.oversight.diagrams import instance_page
 from app.services.oversight.repairs import role_keys
 from app.services.people.access_log import log_export, log_phone_view, may_export_phones
 from app.web.context import me, require, runtime
-from app.web.labels import CODE_LABELS
+from app.web.errors import status_of
+from app.web.i18n import said_errors, say
+from app.web.labels import CODE_LABELS, export_label
 from app.web.timeline import timeline_lines
 
 
@@ -33,9 +36,10 @@ def home() -> Any:
         page = listing.list_instances(flt, user=me(), now=rt.clock.now(), timezone=rt.timezone,
                                       cursor=request.args.get("cursor") or None)
         errors: dict[str, str] = {}
+        status = 200
     except InvalidRequestError as exc:
-        flt, page, errors = listing.InstanceFilter(), listing.InstancePage([], None), exc.errors
-    status = 400 if errors else 200
+        flt, page, errors = listing.InstanceFilter(), listing.InstancePage([], None), said_errors(exc.errors)
+        status = status_of(exc)
     return render_template("admin/instances.html", flt=flt, page=page, errors=errors, now=rt.clock.now(),
                            query=flt.as_query(), saved=listing.saved_filters(user=me()),
                            choices=listing.filter_choices(), statuses=listing.STATUSES, sorts=listing.SORTS,
@@ -56,9 +60,10 @@ def export(kind: str) -> Response:
                filters=flt.as_query(), now=now)
     stamp = now.strftime("%Y%m%d-%H%M")
     if kind == "csv":
-        body, mimetype = exports.to_csv(rows, now=now, timezone=rt.timezone), "text/csv; charset=utf-8"
+        body = exports.to_csv(rows, now=now, timezone=rt.timezone, label=export_label)
+        mimetype = "text/csv; charset=utf-8"
     else:
-        body = exports.to_xlsx(rows, now=now, timezone=rt.timezone)
+        body = exports.to_xlsx(rows, now=now, timezone=rt.timezone, label=export_label)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="instances-{stamp}.{kind}"'})
@@ -71,7 +76,7 @@ def save_filter() -> Response:
         listing.save_filter(request.form.get("name", ""), flt, user=me(), now=runtime().clock.now())
         flash(_("Filter saved."), "success")
     except InvalidRequestError as exc:
-        flash(exc.message, "danger")
+        flash(say(exc.message), "danger")
     return redirect(url_for("admin.home", **query_of(flt)))
 
 
@@ -97,4 +102,5 @@ def render_instance(instance_id: int, *, status: int = 200, values: dict[str, st
     return render_template("admin/instance.html", page=page, timeline=timeline_lines(page.timeline),
                            may_repair=may_administer(me()), values=values or {}, errors=errors or {},
                            page_roles=role_keys(),
+                           texts=texts_about_ticket(page.ticket.number) if page.ticket is not None else [],
                            now=rt.clock.now()), status

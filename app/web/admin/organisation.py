@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.services.access import may_administer
-from app.services.errors import ConflictError, InvalidRequestError, ServiceError
+from app.services.errors import InvalidFormError
 from app.services.people import organisation as org
 from app.web.context import require
+from app.web.errors import FORM_REFUSALS, refused
 
 
 @require(may_administer)
@@ -33,10 +34,10 @@ def save_department() -> Any:
     new = request.form.get("new") == "1"
     try:
         org.save_department(values["key"], name_zh=values["name_zh"], name_en=values["name_en"], new=new)
-    except (InvalidRequestError, ConflictError) as exc:
-        flash(exc.message, "danger")
+    except FORM_REFUSALS as exc:
+        errors, status = refused(exc)
         return _organisation_page(form="department-new" if new else f"department-{values['key']}", values=values,
-                                  errors=exc.errors, status=_status(exc))
+                                  errors=errors, status=status)
     flash(_("Department %(key)s saved.", key=values["key"].strip()), "success")
     return redirect(url_for("admin.organisation"))
 
@@ -46,9 +47,9 @@ def create_project() -> Any:
     values = {name: request.form.get(name, "") for name in ("key", "name", "city")}
     try:
         project = org.save_project(values["key"], name=values["name"], city=values["city"], new=True)
-    except (InvalidRequestError, ConflictError) as exc:
-        flash(exc.message, "danger")
-        return _organisation_page(form="project-new", values=values, errors=exc.errors, status=_status(exc))
+    except FORM_REFUSALS as exc:
+        errors, status = refused(exc)
+        return _organisation_page(form="project-new", values=values, errors=errors, status=status)
     flash(_("Project %(name)s created.", name=project.name), "success")
     return redirect(url_for("admin.org_project", key=project.key))
 
@@ -61,9 +62,9 @@ def org_project(key: str) -> Any:
     values = {name: request.form.get(name, "") for name in ("name", "city")}
     try:
         org.save_project(key, name=values["name"], city=values["city"], new=False)
-    except InvalidRequestError as exc:
-        flash(exc.message, "danger")
-        return _project_page(key, form="project", values=values, errors=exc.errors, status=422)
+    except FORM_REFUSALS as exc:
+        errors, status = refused(exc)
+        return _project_page(key, form="project", values=values, errors=errors, status=status)
     flash(_("Saved."), "success")
     return redirect(url_for("admin.org_project", key=key))
 
@@ -84,9 +85,9 @@ def add_unit(key: str) -> Any:
         handover = _date(values["handover_date"])
         unit = org.add_unit(key, values["code"], owner_name=values["owner_name"], owner_phone=values["owner_phone"],
                             handover_date=handover, is_common_area=values["is_common_area"])
-    except (InvalidRequestError, ConflictError) as exc:
-        flash(exc.message, "danger")
-        return _project_page(key, form="unit-new", values=values, errors=exc.errors, status=_status(exc))
+    except FORM_REFUSALS as exc:
+        errors, status = refused(exc)
+        return _project_page(key, form="unit-new", values=values, errors=errors, status=status)
     flash(_("Unit %(code)s added.", code=unit.code), "success")
     return redirect(url_for("admin.org_project", key=key))
 
@@ -99,9 +100,9 @@ def update_unit(unit_id: int) -> Response | tuple[str, int]:
         handover = _date(values["handover_date"])
         unit = org.update_unit(unit_id, owner_name=values["owner_name"], owner_phone=values["owner_phone"],
                                handover_date=handover, is_common_area=values["is_common_area"])
-    except InvalidRequestError as exc:
-        flash(exc.message, "danger")
-        return _project_page(project_key, form=f"unit-{unit_id}", values=values, errors=exc.errors, status=422)
+    except FORM_REFUSALS as exc:
+        errors, status = refused(exc)
+        return _project_page(project_key, form=f"unit-{unit_id}", values=values, errors=errors, status=status)
     flash(_("Unit %(code)s saved.", code=unit.code), "success")
     return redirect(url_for("admin.org_project", key=unit.project_key))
 
@@ -119,9 +120,4 @@ def _date(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidRequestError("日期格式应为 YYYY-MM-DD / dates are written YYYY-MM-DD",
-                                  errors={"handover_date": "YYYY-MM-DD"}) from None
-
-
-def _status(error: ServiceError) -> int:
-    return 409 if isinstance(error, ConflictError) else 422
+        raise InvalidFormError(_("Dates are written YYYY-MM-DD."), errors={"handover_date": "YYYY-MM-DD"}) from None

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.services.access import may_administer
-from app.services.errors import ConflictError, InvalidRequestError
+from app.services.people import auth
 from app.services.people import users as user_service
 from app.services.people.organisation import list_departments, list_projects
-from app.web.context import require
+from app.web.context import me, require, runtime
+from app.web.errors import FORM_REFUSALS, refused
 
 
 @require(may_administer)
@@ -33,11 +33,10 @@ def new_person() -> Any:
         user = user_service.add_person(values["username"], display_name=values["display_name"],
                                        password=request.form.get("password", ""), roles=values["roles"],
                                        departments=values["departments"], projects=values["projects"],
-                                       phone=values["phone"], clock=current_app.extensions["kefu"].clock)
-    except (InvalidRequestError, ConflictError) as exc:
-        flash(exc.message, "danger")
-        return _person_form(values=values, errors=exc.errors, person=None,
-                            status=409 if isinstance(exc, ConflictError) else 422)
+                                       phone=values["phone"], clock=runtime().clock)
+    except FORM_REFUSALS as exc:
+        errors, status = refused(exc)
+        return _person_form(values=values, errors=errors, person=None, status=status)
     flash(_("User %(name)s created.", name=user.username), "success")
     return redirect(url_for("admin.person", user_id=user.id))
 
@@ -52,9 +51,9 @@ def person(user_id: int) -> Any:
         user_service.update_person(user_id, display_name=values["display_name"], roles=values["roles"],
                                    departments=values["departments"], projects=values["projects"],
                                    phone=values["phone"])
-    except InvalidRequestError as exc:
-        flash(exc.message, "danger")
-        return _person_form(values=values, errors=exc.errors, person=found, status=422)
+    except FORM_REFUSALS as exc:
+        errors, status = refused(exc)
+        return _person_form(values=values, errors=errors, person=found, status=status)
     flash(_("Saved."), "success")
     return redirect(url_for("admin.person", user_id=user_id))
 
@@ -63,18 +62,34 @@ def person(user_id: int) -> Any:
 def reset_password(user_id: int) -> Any:
     found = user_service.get_person(user_id)
     try:
-        user_service.reset_password(user_id, request.form.get("password", ""))
-    except InvalidRequestError as exc:
-        flash(exc.message, "danger")
-        return _person_form(values={}, errors=exc.errors, person=found, status=422)
+        user_service.reset_password(user_id, request.form.get("password", ""),
+                                    now=runtime().clock.now())
+    except FORM_REFUSALS as exc:
+        errors, status = refused(exc)
+        return _person_form(values={}, errors=errors, person=found, status=status)
     flash(_("The password was reset."), "success")
     return redirect(url_for("admin.person", user_id=user_id))
 
 
 @require(may_administer)
+def unlock(user_id: int) -> Response:
+    user_service.unlock_login(user_id)
+    flash(_("The login cool-down was lifted."), "success")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@require(may_administer)
+def revoke_token(user_id: int, token_id: int) -> Response:
+    auth.revoke_token(token_id, by=me(), now=runtime().clock.now(),
+                      owner_id=user_id)
+    flash(_("The API token was revoked."), "success")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@require(may_administer)
 def deactivate(user_id: int) -> Response:
-    released = user_service.deactivate_user(user_id, by=current_user.principal,
-                                            now=current_app.extensions["kefu"].clock.now(),
+    released = user_service.deactivate_user(user_id, by=me(),
+                                            now=runtime().clock.now(),
                                             reason=request.form.get("reason", "").strip()[:500])
     flash(_("Deactivated; %(count)d claimed task(s) handed back to their role.", count=released), "success")
     return redirect(url_for("admin.person", user_id=user_id))
@@ -104,5 +119,6 @@ def _person_form(*, values: dict[str, Any], errors: dict[str, str], person: user
                         "phone": ""})
     page = render_template("admin/people_form.html", person=person, values=shown, errors=errors,
                            roles=user_service.all_roles(), departments=list_departments(), projects=list_projects(),
-                           is_me=person is not None and person.id == current_user.principal.id)
+                           is_me=person is not None and person.id == me().id,
+                           tokens=auth.list_tokens(person.id) if person else [])
     return page, status

@@ -15,6 +15,7 @@ from app.services.oversight import repairs
 from app.services.steps.plan import open_tasks_of
 from app.web.admin.instances import query_of, render_instance
 from app.web.context import me, require, runtime
+from app.web.errors import refused
 
 MIGRATION_BATCH = 1000
 _STATUS_REPAIRS = {"suspend": repairs.suspend, "resume": repairs.resume, "terminate": repairs.terminate}
@@ -71,9 +72,8 @@ def _require_task_of(instance_id: int, task_id: str) -> None:
 
 
 def _refused(instance_id: int, exc: InvalidRequestError | ConflictError, values: dict[str, str]) -> Any:
-    flash(exc.message, "danger")
-    return render_instance(instance_id, status=409 if isinstance(exc, ConflictError) else 400, values=values,
-                           errors=exc.errors)
+    errors, status = refused(exc)
+    return render_instance(instance_id, status=status, values=values, errors=errors)
 
 
 @require(may_administer)
@@ -90,6 +90,7 @@ def migrate() -> Any:
     versions = listing.filter_choices()["versions"].get(flt.process_id, [])
     target, reason, checks, done = source.get("target", ""), source.get("reason", ""), None, False
     errors: dict[str, str] = {}
+    status = 200
     if request.method == "POST":
         try:
             if not target.isdigit():
@@ -99,8 +100,7 @@ def migrate() -> Any:
             else:
                 checks = repairs.check_migration(rt, ids, int(target))
         except InvalidRequestError as exc:
-            flash(exc.message, "danger")
-            errors = exc.errors
+            errors, status = refused(exc)
     return render_template("admin/instance_migrate.html", flt=flt, query=flt.as_query(), ids=ids,
                            more=page.next_cursor is not None, versions=versions, target=target, reason=reason,
-                           checks=checks, done=done, errors=errors), 400 if errors else 200
+                           checks=checks, done=done, errors=errors), status

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, render_template, url_for
+from flask import Response, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from app.services.access import may_manage
 from app.services.figures import reports as report_service
 from app.services.people.organisation import visible_projects
-from app.web.context import require
+from app.web.context import me, require, runtime
 from app.web.i18n import select_locale
 from app.web.labels import code_label
 
 
 @require(may_manage)
 def weekly_report() -> str:
-    now = current_app.extensions["kefu"].clock.now()
-    allowed = visible_projects(current_user.principal)
+    now = runtime().clock.now()
+    allowed = visible_projects(me())
     counts = report_service.open_counts(now, allowed_projects=allowed)
     tickets = report_service.open_tickets(now, allowed_projects=allowed, per_department=PAGE_LIMIT)
     return _page(tickets, total=sum(total for total, _ in counts.values()), stored=None, counts=counts)
@@ -29,7 +29,7 @@ def weekly_report() -> str:
 
 @require(may_manage)
 def stored_weekly_report(report_id: int) -> str:
-    report = report_service.stored_report(report_id, allowed_projects=visible_projects(current_user.principal))
+    report = report_service.stored_report(report_id, allowed_projects=visible_projects(me()))
     return _page(report.tickets, total=report.open_count, stored=report)
 
 
@@ -37,7 +37,7 @@ def _page(tickets: list[report_service.OpenTicket], *, total: int, stored: repor
           counts: dict[str | None, tuple[int, int]] | None = None) -> str:
     """The groups with each line's text prepared here (thousands of lines: the template only prints them)."""
     locale = select_locale()
-    zone = ZoneInfo(current_app.extensions["kefu"].timezone)
+    zone = ZoneInfo(runtime().timezone)
     ticket_url = url_for("console.ticket_page", number="NUMBER").replace("NUMBER", "")
     def line(t: report_service.OpenTicket) -> Line:
         deadline = datetime.fromisoformat(t.due_at).astimezone(zone).strftime("%Y-%m-%d %H:%M") if t.due_at else "—"
@@ -70,14 +70,14 @@ class Line:
 
 @require(may_manage)
 def weekly_report_csv() -> Response:
-    now = current_app.extensions["kefu"].clock.now()
-    tickets = report_service.open_tickets(now, allowed_projects=visible_projects(current_user.principal))
+    now = runtime().clock.now()
+    tickets = report_service.open_tickets(now, allowed_projects=visible_projects(me()))
     return _csv(tickets, f"open-tickets-{now.date().isoformat()}.csv")
 
 
 @require(may_manage)
 def stored_weekly_report_csv(report_id: int) -> Response:
-    report = report_service.stored_report(report_id, allowed_projects=visible_projects(current_user.principal))
+    report = report_service.stored_report(report_id, allowed_projects=visible_projects(me()))
     return _csv(report.tickets, f"weekly-report-{report.week_start.isoformat()}.csv")
 
 
@@ -86,12 +86,12 @@ def _csv(tickets: list[report_service.OpenTicket], filename: str) -> Response:
 
     def label(kind: str, code: str | None) -> str:
         if kind == "overdue":
-            return _("overdue")
+            return cast(str, _("overdue"))  # flask_babel has no type hints
         if kind == "department" and not code:
-            return _("Not assigned")
+            return cast(str, _("Not assigned"))
         return code_label(kind, code, locale)
 
-    body = report_service.report_csv(tickets, label=label, timezone=current_app.extensions["kefu"].timezone,
+    body = report_service.report_csv(tickets, label=label, timezone=runtime().timezone,
                                      headers=_headers())
     return Response(body, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from app.engine.settings import DECLARED_SETTINGS
 from app.services.access import may_administer
-from app.services.errors import InvalidFormError
-from app.services.settings import change_setting, list_settings, people_to_name, recent_changes, stored_value_text
-from app.web.context import require
+from app.services.errors import InvalidFormError, Message
+from app.services.settings import (
+    DECLARED_SETTINGS,
+    change_setting,
+    list_settings,
+    people_to_name,
+    recent_changes,
+    stored_value_text,
+)
+from app.web.context import me, require, runtime
+from app.web.errors import status_of
 
 
-def _page(*, errors: dict[str, str] | None = None, given: dict[str, str] | None = None) -> str:
+def _page(*, errors: Mapping[str, Message] | None = None, given: dict[str, str] | None = None) -> str:
     return render_template("admin/settings.html", rows=list_settings(), changes=recent_changes(),
                            declared=DECLARED_SETTINGS, value_text=stored_value_text, people=people_to_name(),
                            errors=errors or {}, given=given or {})
@@ -33,9 +40,9 @@ def change_settings_value(key: str) -> Any:
         abort(404)
     typed = request.form.get("value", "")
     try:
-        change = change_setting(key, typed, user=current_user.principal, clock=current_app.extensions["kefu"].clock)
+        change = change_setting(key, typed, user=me(), clock=runtime().clock)
     except InvalidFormError as exc:
-        return _page(errors=exc.errors, given={key: typed}), 422
+        return _page(errors=exc.errors, given={key: typed}), status_of(exc)
     if change is None:
         flash(_("Nothing changed."), "info")
     else:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, g, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from app.extensions import csrf
 from app.services.errors import InvalidRequestError, NotFoundError, UnauthorizedError
 from app.services.people.auth import Principal, user_for_token
-from app.services.runtime import Runtime
+from app.services.work.forms import parse_json_body
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.health", "api.openapi_document"}
@@ -29,32 +30,28 @@ def authenticate() -> None:
     else:
         scheme, _, token = (header or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise UnauthorizedError("需要登录 / missing bearer token")
+            raise UnauthorizedError(gettext("Sign in: the bearer token is missing."))
         g.user = user_for_token(token.strip())
     if any("\x00" in str(value) for value in (request.view_args or {}).values()):
         raise NotFoundError("not found")  # no id holds a NUL byte, and PostgreSQL refuses to compare one
 
 
 def acting_user() -> Principal:
-    return g.user
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["kefu"]
+    return cast(Principal, g.user)
 
 
 def json_data_body(*, required: bool) -> Any:
     """The ``data`` of a ``{"data": {...}}`` body; 400 for malformed JSON or other keys."""
     if not request.content_length and not request.data:
         if required:
-            raise InvalidRequestError("请求体缺失 / a JSON body is required", errors={"body": "required"})
+            raise InvalidRequestError(gettext("A JSON body is required."), errors={"body": "required"})
         return {}
-    body = request.get_json(silent=True)
+    body = parse_json_body(request.get_data()) if request.is_json else None  # 422 when nested too deep
     if not isinstance(body, dict):
-        raise InvalidRequestError("请求体必须是 JSON 对象 / the body must be a JSON object",
+        raise InvalidRequestError(gettext("The body must be a JSON object."),
                                   errors={"body": "must be a JSON object"})
     unknown = [key for key in body if key != "data"]
     if unknown:
-        raise InvalidRequestError("请求体只接受 data / only the key 'data' is accepted",
+        raise InvalidRequestError(gettext("Only the key 'data' is accepted."),
                                   errors={key: "unknown key" for key in unknown})
     return body.get("data", {})

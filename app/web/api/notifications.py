@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
-from app.models.jobs import Notification
-from app.services.jobs.notifications import mark_read, notifications_of, unread_count
-from app.services.runtime import Runtime
+from app.services.jobs.notifications import Notification, mark_read, notifications_of, unread_count
 from app.web.api.blueprint import acting_user, api
+from app.web.context import runtime
 from app.web.notices import notice_text
 
 
@@ -31,17 +28,12 @@ def list_notifications() -> dict[str, Any]:
 @api.post("/notifications/<int:notification_id>/read")
 def read_notification(notification_id: int) -> dict[str, Any]:
     user = acting_user()
-    mark_read(user.id, now=_runtime().clock.now(), notification_id=notification_id)
+    mark_read(user.id, now=runtime().clock.now(), notification_id=notification_id)
     return {"unread": unread_count(user.id)}
 
 
 @api.post("/notifications/read")
 def read_all_notifications() -> dict[str, Any]:
     user = acting_user()
-    mark_read(user.id, now=_runtime().clock.now())
+    mark_read(user.id, now=runtime().clock.now())
     return {"unread": unread_count(user.id)}
-
-
-def _runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["kefu"]
-    return rt

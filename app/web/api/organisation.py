@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 
 from app.services.errors import InvalidRequestError
@@ -10,13 +12,13 @@ from app.web.api.blueprint import acting_user, api
 
 
 @api.get("/projects")
-def list_projects() -> dict:
+def list_projects() -> dict[str, Any]:
     return {"items": [{"key": p.key, "name": p.name, "city": p.city} for p in projects_for(acting_user())],
             "next": None}
 
 
 @api.get("/units")
-def lookup_units() -> dict:
+def lookup_units() -> dict[str, Any]:
     project = request.args.get("project", "")
     if not project:
         raise InvalidRequestError("project is required", errors={"project": "required"})

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.models import AuditEvent, ProcessInstance, Ticket
 from app.services.steps.plan import InstanceOutcome, TaskSnapshot
-from app.services.work.instances import DeployedProcess, InstanceDetail
+from app.services.work.inbox import shown_phone
+from app.services.work.instances import AuditEvent, DeployedProcess, InstanceDetail, ProcessInstance
 from app.services.work.people_choice import PeopleChoice
 from app.services.work.tasks import TaskDetail
+from app.services.work.tickets import Ticket
 from app.web.i18n import bilingual
 
 
@@ -71,11 +72,13 @@ def instance_detail(detail: InstanceDetail) -> dict[str, Any]:
     }
 
 
-def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+def ticket_summary(ticket: Ticket, *, full_phone: bool) -> dict[str, Any]:
+    """A ticket's JSON; its phone in full only when ``full_phone`` (``inbox.may_see_phone``), else masked."""
     return {
         "number": ticket.number, "instance_id": ticket.instance_id, "project": ticket.project_key,
         "unit": ticket.unit_code, "category": ticket.category, "part": ticket.part, "channel": ticket.channel,
-        "caller": ticket.caller, "phone": ticket.phone, "description": ticket.description, "stage": ticket.stage,
+        "caller": ticket.caller, "phone": shown_phone(ticket.phone, full=full_phone),
+        "description": ticket.description, "stage": ticket.stage,
         "department": ticket.department, "due_at": iso(ticket.due_at), "escalation_level": ticket.escalation_level,
         "reopened": ticket.reopened, "rework_count": ticket.rework_count, "repeat_repair": ticket.repeat_repair,
         "satisfaction": ticket.satisfaction, "outcome": ticket.outcome, "received_at": iso(ticket.received_at),

@@ -5,25 +5,27 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
 from app.services.health import check_health
 from app.web.api.blueprint import api
+from app.web.context import runtime
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 
 
 @cache
-def _openapi() -> dict:
-    return json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
+def _openapi() -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(OPENAPI_PATH.read_text(encoding="utf-8")))
 
 
 @api.get("/openapi.json")
-def openapi_document() -> dict:
+def openapi_document() -> dict[str, Any]:
     return _openapi()
 
 
 @api.get("/health")
-def health() -> tuple[dict, int]:
-    report = check_health()
+def health() -> tuple[dict[str, Any], int]:
+    report = check_health(now=runtime().clock.now())  # the app's clock: tests move it
     return {"status": report.status, "database": report.database, "pending_migrations": report.pending_migrations,
             "worker": report.worker}, 200 if report.status == "ok" else 503

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import render_template, request
 from flask_login import login_required
 
-from app.services.work.inbox import INBOX_PAGE, inbox, inbox_counts
+from app.services.work.inbox import INBOX_PAGE, InboxRow, inbox, inbox_counts
 from app.web.context import me, runtime
-from app.web.labels import CODE_LABELS
+from app.web.labels import CODE_LABELS, FLOW_LABELS
 
 
 @login_required
@@ -21,8 +23,17 @@ def home() -> str:
                  process_id=filters["process_id"], search=filters["search"], rt=runtime())
     return render_template("inbox.html", scope=scope, rows=rows[:INBOX_PAGE], page=page_number,
                            more=len(rows) > INBOX_PAGE, filters=filters, categories=CODE_LABELS["category"].items(),
-                           flows=INBOX_FLOWS, counts=inbox_counts(me()), now=runtime().clock.now())
+                           flows=INBOX_FLOWS, counts=inbox_counts(me()), now=runtime().clock.now(),
+                           navigate=map_search_url)
 
 
-INBOX_FLOWS = (("reception", "客户接待 / Reception"), ("complaint", "投诉处理 / Complaint"),
-               ("repair", "维修工单 / Repair"), ("callback", "回访 / Callback"))
+MAP_SEARCH = "https://uri.amap.com/search"  # AMap's web link: opens the AMap app on a phone, else its web map
+
+
+def map_search_url(row: InboxRow) -> str:
+    """Tap-to-navigate: a map search for the unit's estate and building (city, project name, unit)."""
+    place = " ".join(part for part in (row.city, row.project_name, row.unit) if part)
+    return f"{MAP_SEARCH}?{urlencode({'keyword': place, 'src': 'kefu', 'callnative': '1'})}"
+
+
+INBOX_FLOWS = tuple((key, FLOW_LABELS[key]) for key in ("reception", "complaint", "repair", "callback"))

@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from app.services.errors import InvalidFormError
+from app.services.errors import InvalidFormError, Message
 from app.services.people.access_log import log_phone_view
 from app.services.steps.plan import TaskSnapshot
 from app.services.work import tasks as task_service
-from app.services.work.inbox import ticket_of_instance, timeline_of
+from app.services.work.inbox import first_line, ticket_of_instance, timeline_of
 from app.services.work.people_choice import people_to_pick
 from app.services.work.staffing import Unstaffed
+from app.services.work.uploads import require_upload
 from app.web.context import me, runtime
-from app.web.form_fields import PeopleOffer, Uploads, fields_for, parse_submission, roles_offered
+from app.web.errors import status_of
+from app.web.form_fields import Field, PeopleOffer, Uploads, fields_for, parse_submission, roles_offered
+from app.web.form_hints import short_label
 from app.web.i18n import bilingual, select_locale
 from app.web.redirects import safe_next
 from app.web.timeline import timeline_lines
 
 
 @login_required
-def task_page(task_id: str) -> str:
+def task_page(task_id: str) -> tuple[str, int]:
     return _render_task(task_id, values=None, errors={})
 
 
-def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[str, str], status: int = 200) -> Any:
+def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: Mapping[str, Message],
+                 status: int = 200) -> tuple[str, int]:
     detail = task_service.get_task(runtime(), task_id, user=me(), locale=select_locale())
     ticket = ticket_of_instance(detail.task.instance_id)
     if ticket is not None and ticket.phone:  # the task page shows the full phone number (PIPL: logged)
@@ -37,13 +42,32 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: dict[st
     project_key = ticket.project_key if ticket is not None else None
     people = {role: _people_offer(role, detail.task.department, project_key) for role in roles_offered(detail.form)}
     fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people)
+    # The ticket's own facts (the form's read-only copies) are shown once, in the collapsed summary.
+    facts = [f for f in fields if ticket is not None and f.read_only and f.name in TICKET_FACTS]
     unstaffed = detail.unstaffed
-    page = render_template("task.html", task=detail.task, form=detail.form, fields=fields, ticket=ticket,
+    page = render_template("task.html", task=detail.task, form=detail.form, ticket=ticket,
+                           fields=[f for f in fields if f not in facts], facts=facts,
+                           problem=first_line(ticket.description) if ticket is not None else None,
                            instructions=detail.instructions, unstaffed=unstaffed,
                            stand_ins=_stand_in_choices(detail.task, unstaffed, project_key),
                            timeline=timeline_lines(timeline_of(runtime(), detail.task.instance_id)),
-                           errors=errors, can_complete=detail.task.state == "open")
+                           errors=errors, error_summary=error_summary(fields, errors),
+                           can_complete=detail.task.state == "open")
     return page, status
+
+
+# Task-data variables that copy the ticket (docs/flow-contract.md): shown in the summary, not in the form.
+TICKET_FACTS = frozenset({"ticket_number", "project", "unit", "caller_name", "phone", "channel", "category",
+                          "description", "part", "urgency", "emergency"})
+
+
+def error_summary(fields: list[Field], errors: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The fields to correct, in the order of the page (the banner names them and links each)."""
+    labels = {f.name: f.label for f in fields}
+    named = [(f.name, short_label(f.label)) for f in fields if f.name in errors]
+    others = [(name, short_label(labels.get(name.split(".")[0], _("the form as a whole"))))
+              for name in errors if name not in labels]
+    return named + others
 
 
 def _people_offer(role: str, department: str | None, project_key: str | None) -> PeopleOffer:
@@ -88,8 +112,7 @@ def complete_task(task_id: str) -> Any:
         outcome = task_service.complete_task(runtime(), task_id, data, user=me())
     except InvalidFormError as exc:
         uploads.discard()
-        flash(_("Please correct the marked fields."), "danger")
-        return _render_task(task_id, values=dict(request.form), errors=exc.errors, status=422)
+        return _render_task(task_id, values=dict(request.form), errors=exc.errors, status=status_of(exc))
     except BaseException:
         uploads.discard()
         raise
@@ -118,6 +141,6 @@ def unclaim(task_id: str) -> Response:
 
 @login_required
 def upload(name: str) -> Response:
-    if "/" in name or name.startswith("."):
-        abort(404)
+    """A photo or signature, to those who may see the ticket it belongs to. :raise 404: anyone else."""
+    require_upload(runtime(), name, user=me())
     return send_from_directory(current_app.config["UPLOAD_DIR"], name)

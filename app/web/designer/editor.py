@@ -1,22 +1,28 @@
-"""Editor pages (BPMN, DMN, form) and their JSON endpoints: drafts, checks, new forms, preview, deploy, import."""
+"""The designer's home, the editor pages (BPMN, DMN, form) and their JSON endpoints: drafts, checks, new forms,
+preview, deploy, import. A JSON endpoint lets a domain error through: ``web.errors`` answers it as JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.services.access import may_deploy
 from app.services.definitions import drafts as workspace
 from app.services.definitions import versions as history
 from app.services.errors import InvalidDefinitionError, InvalidRequestError
 from app.services.people.users import people_with_role
-from app.web.designer import as_json, designer, designers_only, json_response, me, runtime, shown
+from app.services.work.forms import parse_json_body
+from app.web.context import me, require, runtime
+from app.web.errors import status_of
 from app.web.form_fields import fields_for, roles_offered
-from app.web.i18n import bilingual, select_locale
+from app.web.i18n import bilingual, say, select_locale
+from app.web.problems import shown
 
 TEMPLATES = {"bpmn": "designer/bpmn.html", "dmn": "designer/dmn.html", "form": "designer/form.html"}
 
@@ -50,15 +56,27 @@ def _editor_config(opened: workspace.FileText) -> dict[str, Any]:
     }
 
 
-@designer.get("/files/<name>")
-@designers_only
+@require(may_deploy)
+def home() -> str:
+    return _home_page(workspace.review_drafts())[0]
+
+
+def _home_page(problems: Iterable[workspace.Problem], status: int = 200) -> tuple[str, int]:
+    return render_template("designer/home.html", files=workspace.list_files(), processes=history.processes(),
+                           problems=shown(problems)), status
+
+
+def json_response(payload: dict[str, Any], status: int = 200) -> tuple[Response, int]:
+    return jsonify(payload), status
+
+
+@require(may_deploy)
 def edit(name: str) -> str:
     opened = workspace.open_file(name)
     return render_template(TEMPLATES[opened.kind], opened=opened, config=_editor_config(opened))
 
 
-@designer.get("/files/<name>/download")
-@designers_only
+@require(may_deploy)
 def download(name: str) -> Response:
     opened = workspace.open_file(name)
     mimetype = "application/json" if opened.kind == "form" else "application/xml"
@@ -67,22 +85,20 @@ def download(name: str) -> Response:
 
 
 def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = parse_json_body(request.get_data()) if request.is_json else None  # 422 when nested too deep
     if not isinstance(body, dict):
-        raise InvalidRequestError("请求应为 JSON 对象 / the request body must be a JSON object")
+        raise InvalidRequestError(_("The request body must be a JSON object."))
     return body
 
 
 def _text(body: dict[str, Any], key: str) -> str:
     value = body.get(key, "")
     if not isinstance(value, str):
-        raise InvalidRequestError(f"{key} 应为文本 / {key} must be a string", errors={key: "not a string"})
+        raise InvalidRequestError(_("%(key)s must be text.", key=key), errors={key: "not a string"})
     return value
 
 
-@designer.post("/files/<name>/draft")
-@designers_only
-@as_json
+@require(may_deploy)
 def save(name: str) -> Any:
     body = _json_body()
     content = _text(body, "content")
@@ -93,59 +109,48 @@ def save(name: str) -> Any:
                           "revision": workspace.revision_of(content)})
 
 
-@designer.post("/files/<name>/discard")
-@designers_only
+@require(may_deploy)
 def discard(name: str) -> WerkzeugResponse:
     workspace.discard_draft(name)
     flash(_("The draft of %(name)s was discarded.", name=name), "info")
     return redirect(url_for("designer.home"))
 
 
-@designer.post("/deploy")
-@designers_only
-@as_json
+@require(may_deploy)
 def deploy() -> Any:
     versions = workspace.deploy_drafts(runtime(), user=me(), only_mine=True)
     return json_response({"versions": [asdict(version) for version in versions]})
 
 
-@designer.post("/deploy-drafts")
-@designers_only
+@require(may_deploy)
 def deploy_from_home() -> Any:
     """The home page's button: deploy every draft, or show the problems on the home page."""
     try:
         versions = workspace.deploy_drafts(runtime(), user=me())
     except (InvalidDefinitionError, InvalidRequestError) as exc:
-        problems = exc.details.get("problems", [])
         flash(bilingual(exc.message, select_locale()), "danger")
-        return render_template("designer/home.html", files=workspace.list_files(),
-                               processes=history.processes(), problems=shown(problems)), 422
+        return _home_page(exc.details.get("problems", []), status_of(exc))
     listed = ", ".join(f"{bilingual(v.title, select_locale())} v{v.version}" for v in versions)
     flash(_("Deployed: %(versions)s", versions=listed) if versions else _("Nothing changed, so no new version."),
           "success")
     return redirect(url_for("designer.home"))
 
 
-@designer.post("/check")
-@designers_only
-@as_json
+@require(may_deploy)
 def check() -> Any:
     body = _json_body()
-    return json_response({"error": workspace.check_snippet(_text(body, "kind"), _text(body, "text"))})
+    error = workspace.check_snippet(_text(body, "kind"), _text(body, "text"))
+    return json_response({"error": say(error) if error is not None else None})
 
 
-@designer.post("/forms/new")
-@designers_only
-@as_json
+@require(may_deploy)
 def create_form() -> Any:
     body = _json_body()
     name = workspace.new_form(_text(body, "name"), _text(body, "title"), user=me(), clock=runtime().clock)
     return json_response({"name": name, "url": url_for("designer.edit", name=name)}, 201)
 
 
-@designer.post("/forms/preview")
-@designers_only
-@as_json
+@require(may_deploy)
 def preview() -> Any:
     schema, errors = workspace.schema_errors(_text(_json_body(), "content"))
     html = ""
@@ -156,8 +161,7 @@ def preview() -> Any:
     return json_response({"html": html, "errors": [asdict(error) for error in errors]})
 
 
-@designer.post("/import")
-@designers_only
+@require(may_deploy)
 def import_files() -> Any:
     uploads = request.files.getlist("files")
     files = {upload.filename or "": upload.read() for upload in uploads if upload.filename}
@@ -165,7 +169,6 @@ def import_files() -> Any:
         names = workspace.import_files(files, user=me(), clock=runtime().clock)
     except InvalidRequestError as exc:
         flash(bilingual(exc.message, select_locale()), "danger")
-        return render_template("designer/home.html", files=workspace.list_files(), processes=history.processes(),
-                               problems=shown(workspace.review_drafts())), 400
+        return _home_page(workspace.review_drafts(), status_of(exc))
     flash(_("Imported as drafts: %(names)s", names=", ".join(names)), "success")
     return redirect(url_for("designer.edit", name=names[0]) if len(names) == 1 else url_for("designer.home"))

@@ -8,14 +8,15 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.services.access import may_deploy
 from app.services.definitions import versions as history
 from app.services.errors import ConflictError, InvalidDefinitionError, NotFoundError
-from app.web.designer import designer, designers_only, me, runtime
-from app.web.i18n import bilingual, select_locale
+from app.web.context import me, require, runtime
+from app.web.i18n import bilingual, say, select_locale
+from app.web.problems import shown
 
 
-@designer.get("/processes/<process_id>")
-@designers_only
+@require(may_deploy)
 def process_history(process_id: str) -> str:
     rows = history.versions(process_id)
     return render_template("designer/history.html", process_id=process_id, rows=rows)
@@ -25,11 +26,10 @@ def _version_arg(name: str, default: int) -> int:
     try:
         return int(request.args.get(name, default))
     except ValueError as exc:
-        raise NotFoundError(f"没有这个版本 / no version {request.args.get(name)}") from exc
+        raise NotFoundError(_("No version %(version)s.", version=request.args.get(name))) from exc
 
 
-@designer.get("/processes/<process_id>/diff")
-@designers_only
+@require(may_deploy)
 def diff(process_id: str) -> str:
     rows = history.versions(process_id)
     new = _version_arg("new", rows[0].version)
@@ -45,22 +45,21 @@ def diff(process_id: str) -> str:
                            diffs=diffs, diagrams=diagrams)
 
 
-@designer.get("/processes/<process_id>/versions/<int:version>/files/<name>")
-@designers_only
+@require(may_deploy)
 def version_file(process_id: str, version: int, name: str) -> Response:
     text = history.version_file(process_id, version, name)
     mimetype = "application/json" if name.endswith(".json") else "application/xml"
     return Response(text, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@designer.post("/processes/<process_id>/versions/<int:version>/rollback")
-@designers_only
+@require(may_deploy)
 def rollback(process_id: str, version: int) -> Any:
     try:
         deployed = history.roll_back(runtime(), process_id, version, user=me())
     except (ConflictError, InvalidDefinitionError) as exc:
-        problems = exc.details.get("problems", [])
-        flash(exc.message + "".join(f" · {p.file} {p.element_id or ''}: {p.message}" for p in problems), "danger")
+        problems = shown(exc.details.get("problems", []))
+        flash(say(exc.message) + "".join(f" · {p['file']} {p['element_id'] or ''}: {p['text']}" for p in problems),
+              "danger")
         return redirect(url_for("designer.process_history", process_id=process_id))
     flash(_("Version %(old)s deployed again as version %(new)s of %(title)s.", old=version, new=deployed.version,
             title=bilingual(deployed.title, select_locale())), "success")

@@ -6,10 +6,12 @@ Each known message shape has a Chinese form; a message of an unknown shape is sh
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from app.engine import Problem
+from app.services.definitions.drafts import Problem
+from app.web.i18n import select_locale
 
 HINTS = {
     "choose a form (formJsonSchemaFilename) instead": "请改为选择表单（formJsonSchemaFilename）",
@@ -55,7 +57,20 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"form is not valid JSON: (?P<a>.*)", "表单不是有效的 JSON：{a}"),
     (r"form is not a valid JSON Schema: (?P<a>.*)", "表单不是有效的 JSON Schema：{a}"),
     (r'form schema must have "type": "object"', '表单的 Schema 须为 "type": "object"'),
+    (r"form is nested more than (?P<a>\d+) levels deep", "表单嵌套超过 {a} 层"),
+    (r"pattern (?P<a>.*) at (?P<b>\S*) cannot be matched without backtracking: (?P<c>.*)",
+     "{b} 的正则 {a} 无法以无回溯方式匹配：{c}"),
+    (r"(?P<k>\$ref|\$dynamicRef) (?P<a>.*) at (?P<b>\S*) leaves the form: .*",
+     "{b} 的 {k} {a} 指向表单之外：只允许表单内的引用（#/...）"),
+    (r"a file name uses letters, digits and underscores and ends in \.bpmn, \.dmn or \.json",
+     "文件名只能用字母、数字、下划线，以 .bpmn、.dmn 或 .json 结尾"),
     (r"process id also defined in (?P<a>.*)", "流程 ID 与 {a} 中的重复"),
+    (r"no process in this file is executable, so nothing of it would be deployed: .*",
+     '文件中没有可执行的流程，什么都不会部署：请在流程上设置 isExecutable="true"'
+     '（<bpmn:process id="…" isExecutable="true">）'),
+    (r"the file holds no process, so nothing of it would be deployed", "文件中没有流程，什么都不会部署"),
+    (r"no process uses this file, so nothing of it would be deployed: .*",
+     "没有流程使用此文件，什么都不会部署：请与使用它的流程一起上传"),
     (r"(?P<a>malformed XML: .*|DOCTYPE and ENTITY declarations are not allowed|file is larger than .*)",
      "XML 被拒绝：{a}"),
 )
@@ -79,3 +94,8 @@ def localized(message: str, locale: str) -> str:
 def problem_json(problem: Problem, locale: str) -> dict[str, Any]:
     """A problem for the editor pages: the engine's English ``message`` and the ``text`` to show."""
     return {**asdict(problem), "text": localized(problem.message, locale)}
+
+
+def shown(problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    """Problems as the editor pages show them, in the reader's language."""
+    return [problem_json(problem, select_locale()) for problem in problems]

@@ -1,0 +1,218 @@
+"""Execution limits for what a designer writes: a CPU budget per step and size limits on values and data.
+
+Everything a designer writes (scripts, gateway conditions, DMN cells, timer and narrowing expressions,
+instruction templates) runs in this process, so the limits are enforced here, in three ways:
+
+* **Before computing**: the operators that can build a huge value in one C call (``**``, ``*``,
+  ``<<``, ``+``, ``%``, ``range``, ``pow``, the padding and replacing string methods, format widths)
+  go through guards that work out the size of the result first and refuse it past the limit.
+  No timer can interrupt a single C call such as ``10**10**10``; refusing it beforehand can.
+* **While running**: every loop round, comprehension round, function and lambda call of a script
+  starts with a call that compares the thread's CPU time (``time.thread_time``, so it works in any
+  thread of a web worker and in ``flask worker``, and a busy machine does not count against a
+  step) with the step's budget and raises ``StepLimitError`` past it; so does every script,
+  condition or cell the step evaluates and every task the engine runs. Scripts cannot swallow the
+  error: every ``except`` and ``finally`` block starts with a check that raises it again
+  (``guards.py``). Jinja compiles templates itself, so a template runs under a trace function
+  (``sys.settrace``, for the render only, per thread) that checks the CPU time on every line and
+  instruction of the template's code.
+* **Before writing**: the step's task data is measured (shared objects counted wherever JSON would
+  write them, stopping as soon as the limit is passed) before the state is serialized, and the
+  serialized state is measured before it is returned.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from app.engine.settings import SettingsSource, default_setting
+
+CPU_SETTING = "step_cpu_seconds"
+DATA_SETTING = "instance_data_max_kb"
+MAX_INT_BITS = 100_000  # ~30,000 decimal digits: multiplying two such numbers takes ~1 ms
+
+
+class StepLimitError(Exception):
+    """Designer code went past a limit. ``limit`` names the setting (or ``value size``)."""
+
+    def __init__(self, message: str, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.element_id: str | None = None  # set when the engine, not a script, noticed it
+
+
+@dataclass(frozen=True)
+class StepLimits:
+    cpu_seconds: float
+    max_bytes: int
+
+    @classmethod
+    def read(cls, settings: SettingsSource | None) -> StepLimits:
+        """The limits the admin set (``step_cpu_seconds``, ``instance_data_max_kb``), or the defaults."""
+        source = settings or default_setting
+        return cls(float(source(CPU_SETTING)), int(source(DATA_SETTING)) * 1024)
+
+
+DEFAULT_LIMITS = StepLimits(float(default_setting(CPU_SETTING)), int(default_setting(DATA_SETTING)) * 1024)
+
+
+class Budget:
+    """One step's CPU budget (the thread's CPU time) and size limit; remembers a limit once it was passed."""
+
+    __slots__ = ("deadline", "exceeded", "limits")
+
+    def __init__(self, limits: StepLimits) -> None:
+        self.limits = limits
+        self.deadline = time.thread_time() + limits.cpu_seconds
+        self.exceeded: StepLimitError | None = None
+
+    def fail(self, error: StepLimitError) -> StepLimitError:
+        if self.exceeded is None:
+            self.exceeded = error
+        return self.exceeded
+
+    def check_cpu(self) -> None:
+        """Raise StepLimitError once the step used its CPU time, or if any limit was passed before."""
+        if self.exceeded is not None:
+            raise self.exceeded
+        if time.thread_time() > self.deadline:
+            seconds = f"{self.limits.cpu_seconds:g}"
+            raise self.fail(StepLimitError(
+                f"step limit exceeded: the step used more than {seconds} s of CPU (setting {CPU_SETTING})",
+                CPU_SETTING))
+
+    def refuse_size(self, what: str, size: int, limit: int, unit: str) -> StepLimitError:
+        """A value refused before it was built: past ``limit`` (the data limit, or MAX_INT_BITS for numbers)."""
+        setting = f"setting {DATA_SETTING}" if unit != "bits" else "fixed"
+        return self.fail(StepLimitError(
+            f"value size limit exceeded: {what} of {size:,} {unit}, more than {limit:,} ({setting})", DATA_SETTING))
+
+
+_budget: ContextVar[Budget | None] = ContextVar("kefu_step_budget", default=None)
+
+
+def current_budget() -> Budget:
+    """The running step's budget; outside a step, a fresh one with the default limits."""
+    return _budget.get() or Budget(DEFAULT_LIMITS)
+
+
+@contextmanager
+def step_budget(limits: StepLimits) -> Iterator[Budget]:
+    """Designer code run inside shares one budget (a nested step keeps the outer one)."""
+    outer = _budget.get()
+    if outer is not None:
+        yield outer
+        return
+    budget = Budget(limits)
+    token = _budget.set(budget)
+    try:
+        yield budget
+    finally:
+        _budget.reset(token)
+
+
+def run_limited(run: Callable[[], Any], limits: Callable[[], StepLimits] | None = None, *,
+                traced: bool = False) -> Any:
+    """``run()`` under the current step's budget; outside a step, under a budget of its own with
+    ``limits()`` (default: the declared defaults). ``traced``: check the CPU time with a trace function
+    (for code compiled without ``_tick_`` calls: Jinja templates).
+
+    Raise StepLimitError when a limit is passed, now or earlier in the step.
+    """
+    outer = _budget.get()
+    with step_budget(outer.limits if outer else (limits() if limits else DEFAULT_LIMITS)) as budget:
+        budget.check_cpu()
+        previous = sys.gettrace()
+        if traced:
+            sys.settrace(_tracer(budget))
+        try:
+            result = run()
+        finally:
+            if traced:
+                sys.settrace(previous)
+        if budget.exceeded is not None:  # passed, then caught somewhere that is not a script
+            raise budget.exceeded
+        return result
+
+
+DESIGNER_CODE = frozenset({"<template>"})  # the file name Jinja templates compile to
+
+
+def _tracer(budget: Budget) -> Callable[..., Any]:
+    """Check the CPU time on every event: per line, and in designer code per instruction too, since
+    ``while True: pass`` is a single jump to itself that never starts a new line."""
+    clock, deadline = time.thread_time, budget.deadline
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        if event == "call" and frame.f_code.co_filename in DESIGNER_CODE:
+            frame.f_trace_opcodes = True
+        if clock() > deadline:
+            budget.check_cpu()
+        return trace
+
+    return trace
+
+
+# --- the size of data ------------------------------------------------------------------------------------------
+
+class _TooBigError(Exception):
+    pass
+
+
+def json_size(value: Any, limit: int, memo: dict[int, int]) -> int:
+    """A lower bound of ``value``'s JSON length; raise _TooBigError past ``limit``.
+
+    ``memo`` holds the size of each container already measured, so data that refers to the same
+    list many times (``x = [x, x]`` in a loop) is measured in linear time, as large as JSON writes it.
+    """
+    kind = type(value)
+    if kind is str:
+        return len(value) + 2
+    if kind is int:
+        return int(value.bit_length()) * 3 // 10 + 1
+    if kind in (bool, float) or value is None:
+        return 4
+    key = id(value)
+    known = memo.get(key)
+    if known is not None:
+        return known
+    memo[key] = 0  # a cycle cannot be written anyway (the serializer refuses it)
+    size = 2
+    if isinstance(value, dict):
+        for item_key, item in value.items():
+            size += json_size(item_key, limit, memo) + json_size(item, limit, memo) + 2
+            if size > limit:
+                raise _TooBigError
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            size += json_size(item, limit, memo) + 1
+            if size > limit:
+                raise _TooBigError
+    memo[key] = size
+    return size
+
+
+def oversized_data(datas: Iterable[tuple[str | None, Any]], limit: int) -> str | None:
+    """The first element whose data alone passes ``limit`` as JSON ("" for a workflow's own data);
+    None when every one fits. Stops measuring as soon as one passes."""
+    memo: dict[int, int] = {}
+    for element_id, data in datas:
+        try:
+            json_size(data, limit, memo)
+        except (_TooBigError, RecursionError):
+            return element_id or ""
+    return None
+
+
+def data_too_big(element_id: str | None, what: str, limit: int) -> StepLimitError:
+    where = f" at {element_id}" if element_id else ""
+    error = StepLimitError(f"instance data limit exceeded{where}: {what} is larger than {limit // 1024:,} KB "
+                           f"(setting {DATA_SETTING})", DATA_SETTING)
+    error.element_id = element_id
+    return error

@@ -1,0 +1,264 @@
+"""Who is due a planned callback (定期回访): the plan rows, filled from events and by a supervisor's monthly plan.
+
+Events: a complaint closed and a repeat repair closed (``plan_after_ticket_closed``, called in the step that
+closes the ticket), a unit handed over (``plan_new_owners``, by the daily job). A supervisor plans a month
+for a customer type and a project or building (``plan_period``): the owners are spread over the working days.
+Each plan is written once per reason (``reason_key``), so an event seen twice plans nothing more. The daily
+job (``planned_callbacks.py``) starts the process ``planned_callback`` for the plans due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Integer, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.engine import WorkingCalendar
+from app.extensions import db
+from app.models import Project, Ticket, Unit
+from app.models.outreach import PLANNED_CALLBACKS_JOB, CallbackCall, CallbackPlan
+from app.services.access import Actor
+from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError, msg
+from app.services.people.organisation import visible_projects
+from app.services.steps.job_rows import JOBS
+
+CUSTOMER_TYPES = ("new_owner", "closed_complaint", "repeat_repair", "vip", "warranty_expiring",
+                  "contract_expiring", "regular")
+FIRST_CALL_AFTER_HANDOVER = timedelta(days=7)  # a week with the keys: the first impressions (seed 001 新增用户)
+NEW_OWNER_WINDOW = timedelta(days=30)  # units handed over this long ago still get their new-owner calls
+FOLLOW_UP_AFTER_CLOSE = timedelta(days=14)  # a closed complaint or repeat repair: is it still solved?
+MAX_PERIOD_DAYS = 62
+SATISFIED = ("very_satisfied", "satisfied")
+DAILY_RUN_HOUR = 8  # the daily job runs at 08:00 business time, before the desk opens
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """A supervisor's month of callbacks: a customer type, a project (and building), a first and last day."""
+
+    customer_type: str
+    project_key: str
+    building: str | None
+    first_day: str
+    last_day: str
+
+
+# --- writing plans --------------------------------------------------------------------------------------------
+
+def _insert_plan(values: Mapping[str, Any], now: datetime, timezone: str) -> bool:
+    """Insert one plan unless its reason is planned already; True when a row was written. Schedules the daily job."""
+    connection = db.session.connection()
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(CallbackPlan.__table__)
+    result = connection.execute(insert.values(**values, status="planned", created_at=now)
+                                .on_conflict_do_nothing(index_elements=["reason_key"]))
+    if result.rowcount:
+        ensure_daily_job(connection, now=now, timezone=timezone)
+    return bool(result.rowcount)
+
+
+def ensure_daily_job(connection: Connection, *, now: datetime, timezone: str) -> None:
+    """Create the daily job (08:00 business time) unless it exists; run in the caller's transaction."""
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(JOBS)
+    connection.execute(insert.values(
+        key=PLANNED_CALLBACKS_JOB, kind=PLANNED_CALLBACKS_JOB, due_at=next_daily_run(now, timezone),
+        retries_left=3, attempts=0, created_at=now).on_conflict_do_nothing(index_elements=["key"]))
+
+
+def next_daily_run(now: datetime, timezone: str) -> datetime:
+    """08:00 business time, the first one strictly after ``now``."""
+    local = now.astimezone(ZoneInfo(timezone))
+    run = local.replace(hour=DAILY_RUN_HOUR, minute=0, second=0, microsecond=0)
+    return run if run > local else run + timedelta(days=1)
+
+
+def _unit_values(unit: Unit) -> dict[str, Any]:
+    return {"project_key": unit.project_key, "unit_id": unit.id, "unit_code": unit.code,
+            "owner_name": unit.owner_name, "phone": unit.owner_phone}
+
+
+def plan_after_ticket_closed(ticket_id: int, data: Mapping[str, Any], *, now: datetime, timezone: str) -> None:
+    """Plan the follow-up call of a closed complaint or a closed repeat repair (in the closing step's transaction)."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or not ticket.phone or data.get("reopen_as_complaint"):
+        return  # a reopened complaint is followed by its new ticket
+    if ticket.category == "complaint":
+        customer_type = "closed_complaint"
+    elif ticket.category == "repair" and ticket.repeat_repair:
+        customer_type = "repeat_repair"
+    else:
+        return
+    unit = db.session.scalar(select(Unit).where(Unit.project_key == ticket.project_key, Unit.code == ticket.unit_code))
+    technician = data.get("technician")
+    _insert_plan({
+        "reason_key": f"{customer_type}:ticket:{ticket.id}", "customer_type": customer_type,
+        "project_key": ticket.project_key, "unit_id": unit.id if unit else None, "unit_code": ticket.unit_code,
+        "owner_name": ticket.caller, "phone": ticket.phone, "source_ticket_id": ticket.id,
+        "department": ticket.department, "technician": technician if isinstance(technician, str) else None,
+        "due_on": now.astimezone(ZoneInfo(timezone)).date() + FOLLOW_UP_AFTER_CLOSE,
+    }, now, timezone)
+
+
+def plan_new_owners(today: date, *, now: datetime, timezone: str) -> int:
+    """Plan the new-owner calls of the units handed over in the last 30 days (with a phone); returns how many."""
+    units = db.session.scalars(select(Unit).where(
+        Unit.handover_date.between(today - NEW_OWNER_WINDOW, today), Unit.is_common_area.is_(False),
+        Unit.owner_phone.is_not(None)).order_by(Unit.id)).all()
+    planned = 0
+    for unit in units:
+        assert unit.handover_date is not None
+        planned += _insert_plan({**_unit_values(unit), "reason_key": f"new_owner:unit:{unit.id}",
+                                 "customer_type": "new_owner",
+                                 "due_on": max(today, unit.handover_date + FIRST_CALL_AFTER_HANDOVER)}, now, timezone)
+    return planned
+
+
+def plan_period(request: PlanRequest, *, user: Actor, now: datetime, timezone: str,
+                calendar: WorkingCalendar) -> tuple[int, int]:
+    """A supervisor's plan: every owner (with a phone) of the project or building, spread evenly over the
+    working days of the period. Returns (planned, already planned). Raise InvalidForm, Forbidden, NotFound."""
+    first, last = _checked_period(request)
+    _require_project(request.project_key, user)
+    units = db.session.scalars(select(Unit).where(
+        Unit.project_key == request.project_key, Unit.is_common_area.is_(False), Unit.owner_phone.is_not(None),
+        *([Unit.building == request.building] if request.building else [])).order_by(Unit.code)).all()
+    if not units:
+        raise InvalidFormError(msg("no owner with a phone number there"), errors={"building": msg(
+            "no owner with a phone number there")})
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    days = [day for day in days if calendar.is_working_day(day)] or [first]
+    planned = 0
+    for index, unit in enumerate(units):
+        planned += _insert_plan({
+            **_unit_values(unit), "reason_key": f"{request.customer_type}:unit:{unit.id}:{first.isoformat()}",
+            "customer_type": request.customer_type, "planned_by_id": user.id,
+            "due_on": days[index * len(days) // len(units)]}, now, timezone)
+    db.session.commit()
+    return planned, len(units) - planned
+
+
+def _checked_period(request: PlanRequest) -> tuple[date, date]:
+    errors: dict[str, Any] = {}
+    if request.customer_type not in CUSTOMER_TYPES:
+        errors["customer_type"] = msg("choose a customer type")
+    try:
+        first, last = date.fromisoformat(request.first_day), date.fromisoformat(request.last_day)
+    except ValueError:
+        errors["first_day"] = msg("a date such as 2026-03-02")
+        first = last = date.min
+    if not errors and not 0 <= (last - first).days < MAX_PERIOD_DAYS:
+        errors["last_day"] = msg("the last day must be on or after the first, within %(days)s days",
+                                 days=MAX_PERIOD_DAYS)
+    if errors:
+        raise InvalidFormError(msg("check the plan"), errors=errors)
+    return first, last
+
+
+def _require_project(project_key: str, user: Actor) -> None:
+    if db.session.get(Project, project_key) is None:
+        raise NotFoundError(msg("no project %(project)s", project=project_key))
+    allowed = visible_projects(user)
+    if allowed is not None and project_key not in allowed:
+        raise ForbiddenError(msg("you do not work on project %(project)s", project=project_key))
+
+
+def cancel_plan(plan_id: int, *, user: Actor) -> None:
+    """Cancel a plan that has not started; raise NotFound (or hidden), Conflict-free: a started plan stays."""
+    plan = db.session.get(CallbackPlan, plan_id)
+    if plan is None:
+        raise NotFoundError(msg("no callback plan %(plan)s", plan=plan_id))
+    _require_project(plan.project_key, user)
+    if plan.status == "planned":
+        plan.status = "cancelled"
+    db.session.commit()
+
+
+# --- reading plans --------------------------------------------------------------------------------------------
+
+def due_plans(today: date) -> list[CallbackPlan]:
+    return list(db.session.scalars(select(CallbackPlan).where(
+        CallbackPlan.status == "planned", CallbackPlan.due_on <= today).order_by(CallbackPlan.due_on, CallbackPlan.id)))
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    plan: CallbackPlan
+    calls: list[CallbackCall]
+    ticket_numbers: dict[int, str]  # the linked tickets of the calls, and the source ticket
+
+
+def plans(*, user: Actor, project_key: str | None = None, status: str | None = None,
+          limit: int = 300) -> list[PlanRow]:
+    """The plans the user may see (their projects), newest due first, with their calls and linked tickets."""
+    query = select(CallbackPlan).order_by(CallbackPlan.due_on.desc(), CallbackPlan.id.desc()).limit(limit)
+    allowed = visible_projects(user)
+    if allowed is not None:
+        query = query.where(CallbackPlan.project_key.in_(allowed))
+    if project_key:
+        query = query.where(CallbackPlan.project_key == project_key)
+    if status:
+        query = query.where(CallbackPlan.status == status)
+    rows = list(db.session.scalars(query))
+    calls = list(db.session.scalars(select(CallbackCall).where(
+        CallbackCall.plan_id.in_([plan.id for plan in rows])).order_by(CallbackCall.done_at)))
+    ticket_ids = {call.ticket_id for call in calls if call.ticket_id} | {
+        plan.source_ticket_id for plan in rows if plan.source_ticket_id}
+    numbers = {ticket_id: number for ticket_id, number in db.session.execute(
+        select(Ticket.id, Ticket.number).where(Ticket.id.in_(ticket_ids)))}
+    by_plan: dict[int, list[CallbackCall]] = {}
+    for call in calls:
+        by_plan.setdefault(call.plan_id, []).append(call)
+    return [PlanRow(plan, by_plan.get(plan.id, []), numbers) for plan in rows]
+
+
+# --- figures for the dashboard ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SatisfactionSlice:
+    value: str | None
+    reached: int
+    satisfied: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.satisfied / self.reached if self.reached else None
+
+
+@dataclass(frozen=True)
+class PlannedSatisfaction:
+    """Satisfaction of the planned calls that reached the owner, by project, department and technician."""
+
+    calls: int
+    reached: int
+    issues: int
+    by_project: list[SatisfactionSlice]
+    by_department: list[SatisfactionSlice]
+    by_technician: list[SatisfactionSlice]
+
+
+def planned_satisfaction(start: datetime, end: datetime, *,
+                         project_keys: Iterable[str] | None = None) -> PlannedSatisfaction:
+    """The planned calls done in [start, end) in the projects (all when None)."""
+    scope = [CallbackCall.done_at >= start, CallbackCall.done_at < end]
+    if project_keys is not None:
+        scope.append(CallbackPlan.project_key.in_(list(project_keys)))
+    totals = db.session.execute(
+        select(func.count(), func.count(CallbackCall.ticket_id), func.sum(case((CallbackCall.reached, 1), else_=0)))
+        .select_from(CallbackCall).join(CallbackPlan, CallbackPlan.id == CallbackCall.plan_id).where(*scope)).one()
+    return PlannedSatisfaction(int(totals[0]), int(totals[2] or 0), int(totals[1]),
+                               *(_slices(column, scope) for column in (
+                                   CallbackPlan.project_key, CallbackPlan.department, CallbackPlan.technician)))
+
+
+def _slices(column: Any, scope: list[Any]) -> list[SatisfactionSlice]:
+    satisfied = func.sum(case((CallbackCall.satisfaction.in_(SATISFIED), 1), else_=0), type_=Integer)
+    rows = db.session.execute(
+        select(column, func.count(), satisfied).select_from(CallbackCall)
+        .join(CallbackPlan, CallbackPlan.id == CallbackCall.plan_id)
+        .where(*scope, CallbackCall.reached.is_(True), column.is_not(None))
+        .group_by(column).order_by(func.count().desc())).all()
+    return [SatisfactionSlice(value, int(count), int(happy or 0)) for value, count, happy in rows]

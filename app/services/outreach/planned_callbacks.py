@@ -1,0 +1,108 @@
+"""Planned callbacks at work: the daily job that starts the due plans, and what each call records.
+
+Every day at 08:00 business time the job ``planned-callbacks`` plans the new owners' calls (units handed
+over lately) and, on a working day, starts the process ``planned_callback`` for every plan due; its calls
+reach the agents' inbox with the script of the customer type. ``record_call`` runs in the step that
+completes a call: the outcome is kept on ``callback_calls`` and an issue the owner raised becomes a ticket
+linked to the call (``tickets.open_ticket``), in that same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+
+from app.extensions import db
+from app.models.outreach import PLANNED_CALLBACKS_JOB, CallbackCall, CallbackPlan
+from app.models.tickets import Ticket
+from app.services.access import Actor
+from app.services.jobs.queue import TakenJob, handler
+from app.services.outreach.callback_plans import due_plans, ensure_daily_job, next_daily_run, plan_new_owners
+from app.services.runtime import Runtime
+from app.services.steps.job_rows import upsert_job
+from app.services.steps.plan import record_event, step_transaction
+from app.services.work.instances import start_for_the_system
+from app.services.work.tickets import open_ticket
+
+PROCESS = "planned_callback"
+CALL_TASK = "call_owner"
+
+log = logging.getLogger("kefu.outreach")
+
+
+def ensure_planned_callbacks_job(*, now: datetime, timezone: str) -> None:
+    """Create the daily job unless it exists (the worker does this at start)."""
+    with step_transaction():
+        ensure_daily_job(db.session.connection(), now=now, timezone=timezone)
+
+
+def start_due_callbacks(rt: Runtime, now: datetime) -> int:
+    """Plan the new owners' calls and, on a working day, start every plan due; returns how many started."""
+    today = now.astimezone(ZoneInfo(rt.timezone)).date()
+    with step_transaction():
+        plan_new_owners(today, now=now, timezone=rt.timezone)
+    if not rt.calendar().is_working_day(today):
+        return 0
+    started = 0
+    for plan in due_plans(today):
+        started += _start(rt, plan, now)
+    return started
+
+
+def _start(rt: Runtime, plan: CallbackPlan, now: datetime) -> int:
+    """Start one plan's process and mark the plan started, in one transaction; 0 when the flow is not deployed."""
+    source = db.session.scalar(select(Ticket.number).where(Ticket.id == plan.source_ticket_id)) \
+        if plan.source_ticket_id else None
+    data = {"plan_id": plan.id, "customer_type": plan.customer_type, "project": plan.project_key,
+            "unit": plan.unit_code, "owner_name": plan.owner_name or "", "phone": plan.phone or "",
+            "source_ticket": source or ""}
+    with step_transaction():
+        outcome = start_for_the_system(rt, PROCESS, data, user=None)
+        if outcome is None:
+            log.warning("planned callbacks are due but %s is not deployed", PROCESS)
+            return 0
+        db.session.execute(update(CallbackPlan).where(CallbackPlan.id == plan.id).values(
+            status="started", instance_id=outcome.instance_id, started_at=now))
+    return 1
+
+
+@handler(PLANNED_CALLBACKS_JOB)
+def _run_planned_callbacks(rt: Runtime, job: TakenJob, now: datetime) -> None:
+    start_due_callbacks(rt, now)
+    with step_transaction():
+        upsert_job(db.session.connection(), key=PLANNED_CALLBACKS_JOB, kind=PLANNED_CALLBACKS_JOB,
+                   due_at=next_daily_run(now, rt.timezone), now=now)
+
+
+def record_call(rt: Runtime, instance_id: int, task_id: str, submitted: Mapping[str, Any],
+                result_data: Mapping[str, Any], *, user: Actor) -> None:
+    """Keep a completed call's outcome; an issue raised opens a ticket linked to it. Runs in the step's
+    transaction (``tasks.complete_task``), so a refused ticket (InvalidForm, Forbidden) refuses the step too."""
+    plan = db.session.scalar(select(CallbackPlan).where(CallbackPlan.instance_id == instance_id))
+    if plan is None:
+        return  # started by hand, without a plan: nothing to keep
+    now = rt.clock.now()
+    ticket_id = _open_issue_ticket(rt, plan, submitted, user=user) if submitted.get("issue_raised") else None
+    db.session.execute(insert(CallbackCall).values(
+        plan_id=plan.id, task_id=task_id, method=result_data.get("method"), reached=bool(submitted.get("reached")),
+        satisfaction=submitted.get("satisfaction"), issue=submitted.get("issue_description"),
+        remarks=submitted.get("remarks"), ticket_id=ticket_id, done_by_id=user.id, done_at=now))
+    if result_data.get("callback_done"):
+        db.session.execute(update(CallbackPlan).where(CallbackPlan.id == plan.id).values(status="done"))
+
+
+def _open_issue_ticket(rt: Runtime, plan: CallbackPlan, submitted: Mapping[str, Any], *, user: Actor) -> int:
+    intake = {"project": plan.project_key, "unit": plan.unit_code, "caller_name": plan.owner_name or "业主",
+              "phone": plan.phone or "", "channel": "hotline", "category": submitted.get("issue_category"),
+              "description": f"定期回访中业主提出：{submitted.get('issue_description') or ''}", "urgency": "normal",
+              "emergency": False}
+    opened = open_ticket(rt, intake, user=user)
+    record_event(plan.instance_id or 0, "ticket_opened", at=rt.clock.now(), actor_id=user.id,
+                 data={"ticket_number": opened.number})
+    return opened.ticket_id
+
