@@ -35,4 +35,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
 
 # Timers, reminders, escalations and the outbox need one worker: run this image a second time with
 # the command `flask worker` (several workers, on several machines, may share one PostgreSQL).
-CMD ["sh", "-c", "flask db upgrade && flask deploy && exec gunicorn -c gunicorn.conf.py --bind \"0.0.0.0:${PORT}\" 'app:create_app()'"]
+# `flask setup` = `flask db upgrade` + `flask deploy` under a database-wide lock, so several web nodes
+# starting at once on one PostgreSQL migrate once (README "Production on several machines").
+CMD ["sh", "-c", "flask setup && exec gunicorn -c gunicorn.conf.py --bind \"0.0.0.0:${PORT}\" 'app:create_app()'"]

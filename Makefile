@@ -77,6 +77,7 @@ test: install
 	@scripts/check-postgres
 	@scripts/ensure-chromium
 	@scripts/ensure-pdf-libs
+	@scripts/ensure-proxy
 	@sqlite=0; postgres=0; \
 	env -u DATABASE_URL scripts/pytest-run "pytest on SQLite (all tests)" $(PYTEST_ARGS) || sqlite=$$?; \
 	DATABASE_URL='$(PG_TEST_URL)' scripts/pytest-run "pytest on PostgreSQL ($(PG_TEST_URL))" \

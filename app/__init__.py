@@ -7,18 +7,21 @@ from typing import Any
 from flask import Flask
 
 from app.clock import Clock, SystemClock
-from app.config import PROJECT_ROOT, load_config
+from app.config import DEVELOPMENT_ENVS, PROJECT_ROOT, load_config
+from app.logging_setup import configure_logging
 
 
 def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(config))
+    configure_logging(json_lines=app.config["KEFU_ENV"] not in DEVELOPMENT_ENVS)
     trust_proxies(app)
     init_extensions(app)
     init_runtime(app, clock or SystemClock())
     register_blueprints(app)
     register_error_handlers(app)
     register_security_headers(app)
+    register_observability(app)
     register_commands(app)
     return app
 
@@ -90,6 +93,12 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_security_headers(app: Flask) -> None:
     from app.web.security_headers import register
+
+    register(app)
+
+
+def register_observability(app: Flask) -> None:
+    from app.web.observability import register
 
     register(app)
 

@@ -1,4 +1,4 @@
-"""Command-line tools: flask users create|token, flask deploy, flask demo, flask worker, flask outbox."""
+"""Command-line tools: flask users create|token, flask deploy, flask setup, flask demo, flask worker, flask outbox."""
 
 from __future__ import annotations
 
@@ -24,9 +24,15 @@ def _runtime() -> Runtime:
 def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(deploy)
+    app.cli.add_command(setup)
     app.cli.add_command(demo)
     app.cli.add_command(worker)
     app.cli.add_command(outbox)
+    # Beside Flask-Migrate's own (upgrade, downgrade, current…): flask db copy, flask db backup.
+    from flask_migrate.cli import db as migrate_group
+
+    migrate_group.add_command(copy_database_command)
+    migrate_group.add_command(backup_database_command)
 
 
 @click.group(help="Manage users and API tokens.")
@@ -68,6 +74,23 @@ def token_command(username: str) -> None:
 
 @click.command(help="Deploy what changed in BPMN_DIR and FORMS_DIR since the last deploy from disk.")
 def deploy() -> None:
+    _deploy_from_disk()
+
+
+@click.command(help="Migrate the database to head, then deploy from disk, under a database-wide lock: "
+                    "every node may run it at start-up, one does the work and the others find it done.")
+def setup() -> None:
+    from flask_migrate import upgrade
+
+    from app.database import setup_lock
+    from app.extensions import db
+
+    with setup_lock(db.engine):
+        upgrade()
+        _deploy_from_disk()
+
+
+def _deploy_from_disk() -> None:
     try:
         versions = deploy_from_disk(_runtime(), current_app.config["BPMN_DIR"], current_app.config["FORMS_DIR"])
     except ServiceError as exc:
@@ -141,3 +164,86 @@ def outbox(phone: str, limit: int) -> None:
         error = f" ({text.last_error})" if text.status != "sent" and text.last_error else ""
         click.echo(f"{when}  {text.status:<7} {text.template or '-'}  ticket {text.ticket_number or '-'}{error}")
         click.echo(f"    {text.body}")
+
+
+@click.command("copy", help="Copy this SQLite deployment into an EMPTY PostgreSQL database: migrate it to head, "
+                            "copy every table in batches, set the sequences, compare the row counts.")
+@click.option("--to", "target_url", required=True, help="postgresql+psycopg://user@host:5432/name (must be empty).")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=1000, show_default=True, help="Rows per insert.")
+def copy_database_command(target_url: str, batch: int) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from sqlalchemy import create_engine
+
+    from app.extensions import db
+    from app.services.ops.backup import backup_sqlite
+    from app.services.ops.db_copy import CopyError, copy_rows, target_is_empty
+
+    source = db.engine
+    if source.dialect.name != "sqlite" or not source.url.database:
+        raise click.ClickException("flask db copy copies a SQLite deployment: DATABASE_URL names no SQLite file")
+    if not target_url.startswith("postgresql"):
+        raise click.ClickException("--to must name a PostgreSQL database (postgresql+psycopg://…)")
+    target = create_engine(target_url)
+    try:
+        if not target_is_empty(target):
+            raise click.ClickException("the target database is not empty: copy into a new one (createdb)")
+        _migrate(target_url)
+        click.echo("target migrated to head")
+        with tempfile.TemporaryDirectory() as folder:  # a snapshot of the live file: the app may keep running
+            snapshot = Path(folder) / "snapshot.db"
+            backup_sqlite(Path(source.url.database), snapshot)
+            reader = create_engine(f"sqlite:///{snapshot}")
+            try:
+                counts = copy_rows(reader, target, batch=batch,
+                                   progress=lambda table, rows: click.echo(f"  copied {table}: {rows}"))
+            except CopyError as exc:
+                raise click.ClickException(str(exc)) from exc
+            finally:
+                reader.dispose()
+    finally:
+        target.dispose()
+    click.echo(f"{'table':<32} {'sqlite':>9} {'postgresql':>11}")
+    for count in counts:
+        click.echo(f"{count.table:<32} {count.source:>9} {count.target:>11}")
+    click.echo(f"copied {len(counts)} tables, {sum(c.target for c in counts)} rows; the counts agree")
+
+
+def _migrate(url: str) -> None:
+    """Run the migrations on another database: an app of its own, so Flask-Migrate's env.py finds it."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+
+    config = current_app.config
+    other = create_app({"KEFU_ENV": config["KEFU_ENV"], "SECRET_KEY": config["SECRET_KEY"],
+                        "SQLALCHEMY_DATABASE_URI": url}, clock=_runtime().clock)
+    with other.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@click.command("backup", help="Back the database up while the app runs: SQLite by its online backup API, "
+                              "PostgreSQL by pg_dump -Fc (restore: see README, Operations).")
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The new backup file (never overwritten).")
+def backup_database_command(target: str) -> None:
+    from pathlib import Path
+
+    from app.extensions import db
+    from app.services.ops.backup import BackupError, backup_postgres, backup_sqlite
+
+    engine = db.engine
+    try:
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            backup_sqlite(Path(engine.url.database), Path(target),
+                          busy_timeout_ms=current_app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        elif engine.dialect.name == "postgresql":
+            backup_postgres(engine.url.render_as_string(hide_password=False), Path(target))
+        else:
+            raise click.ClickException(f"no backup for a {engine.dialect.name} database")
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backed up to {target} ({Path(target).stat().st_size} bytes)")

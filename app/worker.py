@@ -28,6 +28,7 @@ from app.extensions import db
 from app.services.jobs.notifications import deliver_outbox, next_outbox_attempt_at
 from app.services.jobs.queue import ensure_recurring_jobs, next_due_at, run_job, take_due_jobs, unlock
 from app.services.jobs.sms_senders import sender_from_config
+from app.services.ops.metrics import observe_timer_lag
 from app.services.outreach.planned_callbacks import ensure_planned_callbacks_job  # also registers its job
 from app.services.runtime import Runtime
 
@@ -78,6 +79,7 @@ class Worker:
                     for left in jobs[index:]:
                         unlock(left, self.owner)
                     break
+                observe_timer_lag(job.kind, job.due_at, rt.clock.now())  # due vs fired, by job kind
                 outcome = run_job(rt, job, owner=self.owner, retries=self.retries)
                 counts[outcome] = counts.get(outcome, 0) + 1
                 if outcome == "requeued":

@@ -27,7 +27,13 @@ from app.engine.problems import (
 from app.engine.repairs import MigrationRefusedError, instance_map, migrate, migration_problems, set_task_data
 from app.engine.review import not_runnable, read_drafts, review_library
 from app.engine.runtime import Engine, StepResult, UserTaskView
-from app.engine.scripting import ScriptCompileError, compile_expression, compile_script, expression_names
+from app.engine.scripting import (
+    ScriptCompileError,
+    compile_expression,
+    compile_script,
+    evaluate_constant,
+    expression_names,
+)
 from app.engine.serialization import UnknownSpecError
 from app.engine.settings import (
     DECLARED_SETTINGS,
@@ -52,7 +58,8 @@ __all__ = [
     "PatternError", "Problem", "RunError", "ScriptCompileError", "SettingSpec", "SettingValue", "StepResult",
     "TaskNotFoundError", "TaskNotReadyError", "TimerValueError", "UnknownSpecError", "UnsafeXmlError",
     "UserTaskView", "WorkingCalendar", "as_setting_value", "compile_bundle", "compile_expression", "compile_script",
-    "declared", "diff_files", "expression_names", "fill_instructions", "fire_timer_now", "instance_map", "load_json",
+    "declared", "diff_files", "evaluate_constant", "expression_names", "fill_instructions", "fire_timer_now",
+    "instance_map", "load_json",
     "local_registry", "matches_pattern", "migrate", "migration_problems", "not_runnable", "parse_count",
     "parse_timer_value", "parse_xml", "plan_bundles", "read_drafts", "read_library", "review_library",
     "set_task_data",

@@ -12,7 +12,14 @@ from app.engine.hit_policy import overlapping_rules
 from app.engine.instructions import instruction_problems
 from app.engine.library import NS, Library, ProcessInfo, bpmn_tag, spiff_extension, spiff_properties
 from app.engine.problems import Problem
-from app.engine.scripting import HELPER_NAMES, ScriptCompileError, compile_expression, compile_script, expression_names
+from app.engine.scripting import (
+    HELPER_NAMES,
+    ScriptCompileError,
+    compile_expression,
+    compile_script,
+    evaluate_constant,
+    expression_names,
+)
 from app.engine.settings import DECLARED_SETTINGS, undeclared_setting_keys
 from app.engine.timers import TimerValueError, parse_timer_value
 
@@ -174,7 +181,7 @@ def _check_timer_expression(event_id: str | None, kind: str, text: str,
         yield event_id, f"timer expression uses {', '.join(unknown)}, which no form, script or table sets"
     elif not expression_names(text):
         try:
-            parse_timer_value(kind, eval(compile_expression(text), {"__builtins__": {}}))  # noqa: S307 - a constant
+            parse_timer_value(kind, evaluate_constant(text))
         except (TimerValueError, TypeError, ValueError) as exc:
             yield event_id, f"timer expression is not a valid ISO 8601 {kind}: {exc}"
 

@@ -106,17 +106,18 @@ def _ticking(node: Block) -> Block:
 
 # --- checks: refuse a result before it is computed ---------------------------------------------------------------
 
-def _value_limit() -> int:
-    return current_budget().limits.max_bytes
-
-
-def _refuse(what: str, size: float, limit: int, unit: str = "characters or items") -> None:
-    raise current_budget().refuse_size(what, int(min(size, 10**18)), limit, unit)
+def _check_size(what: str, size: float) -> None:
+    """Refuse a value of ``size`` characters or items past the data limit."""
+    budget = current_budget()
+    size = int(min(size, 10**18))
+    limit = budget.byte_limit_passed(size)
+    if limit is not None:
+        raise budget.refuse_size(what, size, limit, "characters or items")
 
 
 def _check_int_bits(bits: float) -> None:
     if bits > MAX_INT_BITS:
-        _refuse("a number", bits, MAX_INT_BITS, "bits")
+        raise current_budget().refuse_size("a number", int(min(bits, 10**18)), MAX_INT_BITS, "bits")
 
 
 def _weight(item: Any) -> int:
@@ -131,13 +132,9 @@ def _check_mul(left: Any, right: Any) -> None:
     sequence, times = (left, right) if isinstance(left, _SEQUENCES) else (right, left)
     if not isinstance(sequence, _SEQUENCES) or not isinstance(times, int) or times <= 0:
         return
-    limit = _value_limit()
-    if len(sequence) * times > limit:
-        _refuse("a repeated sequence", len(sequence) * times, limit)
+    _check_size("a repeated sequence", len(sequence) * times)
     if isinstance(sequence, list | tuple):
-        size = sum(_weight(item) for item in sequence) * times
-        if size > limit:
-            _refuse("a repeated list", size, limit)
+        _check_size("a repeated list", sum(_weight(item) for item in sequence) * times)
 
 
 def _check_pow(base: Any, exponent: Any, modulo: Any = None) -> None:
@@ -152,10 +149,7 @@ def _check_lshift(left: Any, right: Any) -> None:
 
 def _check_add(left: Any, right: Any) -> None:
     if isinstance(left, _SEQUENCES) and isinstance(right, _SIZED):
-        size = len(left) + len(right)
-        limit = _value_limit()
-        if size > limit:
-            _refuse("a joined sequence", size, limit)
+        _check_size("a joined sequence", len(left) + len(right))
 
 
 _PERCENT_WIDTHS = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -175,11 +169,9 @@ def _check_mod(left: Any, right: Any) -> None:
 
 
 def _check_widths(specs: Iterable[str]) -> None:
-    limit = _value_limit()
     for spec in specs:
         for digits in _DIGITS.findall(spec):
-            if len(digits) > 12 or int(digits) > limit:
-                _refuse("a formatted value", int(digits[:13]), limit)
+            _check_size("a formatted value", int(digits) if len(digits) <= 18 else 10**18)
 
 
 # --- the guards scripts call ---------------------------------------------------------------------------------------
@@ -215,9 +207,7 @@ def guarded_format(value: Any, spec: str) -> Any:
 
 def guarded_range(*args: int) -> range:
     numbers = range(*args)
-    limit = _value_limit()
-    if len(numbers) > limit:
-        _refuse("a range", len(numbers), limit)
+    _check_size("a range", len(numbers))
     return numbers
 
 
@@ -259,8 +249,8 @@ GUARDED_BUILTINS: dict[str, Any] = {"range": guarded_range, "pow": _guarded(_che
 # --- string methods that build a large string in one call ---------------------------------------------------------
 
 def _check_padding(text: Any, width: Any = 0, *_: Any) -> None:
-    if type(width) is int and width > _value_limit():
-        _refuse("a padded string", width, _value_limit())
+    if type(width) is int:
+        _check_size("a padded string", width)
 
 
 def _check_replace(text: Any, old: Any, new: Any, count: int = -1) -> None:
@@ -270,23 +260,20 @@ def _check_replace(text: Any, old: Any, new: Any, count: int = -1) -> None:
     if type(count) is int and count >= 0:
         found = min(found, count)
     size = len(text) + found * (len(new) - len(old))
-    if size > _value_limit():
-        _refuse("a replaced string", size, _value_limit())
+    _check_size("a replaced string", size)
 
 
 def _check_expandtabs(text: Any, tabsize: Any = 8) -> None:
     if type(text) in (str, bytes) and type(tabsize) is int and tabsize > 0:
         size = len(text) + int(text.count("\t" if type(text) is str else b"\t")) * tabsize
-        if size > _value_limit():
-            _refuse("an expanded string", size, _value_limit())
+        _check_size("an expanded string", size)
 
 
 def _join(separator: Any, items: Iterable[Any]) -> Any:
     parts = list(items)
     if isinstance(separator, str | bytes):
         size = sum(len(part) for part in parts if isinstance(part, str | bytes)) + len(separator) * len(parts)
-        if size > _value_limit():
-            _refuse("a joined string", size, _value_limit())
+        _check_size("a joined string", size)
     return separator.join(parts)
 
 

@@ -31,7 +31,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from app.engine.settings import SettingsSource, default_setting
+from app.engine.settings import SettingsSource, declared, default_setting
 
 CPU_SETTING = "step_cpu_seconds"
 DATA_SETTING = "instance_data_max_kb"
@@ -59,18 +59,32 @@ class StepLimits:
         return cls(float(source(CPU_SETTING)), int(source(DATA_SETTING)) * 1024)
 
 
-DEFAULT_LIMITS = StepLimits(float(default_setting(CPU_SETTING)), int(default_setting(DATA_SETTING)) * 1024)
+DEFAULT_LIMITS = StepLimits.read(None)
+# The least an admin may set (the settings' minimums). A step that stays below these never reads the
+# settings, so an ordinary step costs no settings query; one that gets past them reads the admin's
+# limits once and is held to those. Engine settings below these minimums count as these minimums.
+FLOOR = StepLimits(float(declared(CPU_SETTING).minimum or 0), int(declared(DATA_SETTING).minimum or 0) * 1024)
 
 
 class Budget:
     """One step's CPU budget (the thread's CPU time) and size limit; remembers a limit once it was passed."""
 
-    __slots__ = ("deadline", "exceeded", "limits")
+    __slots__ = ("_limits", "_read", "deadline", "exceeded", "started")
 
-    def __init__(self, limits: StepLimits) -> None:
-        self.limits = limits
-        self.deadline = time.thread_time() + limits.cpu_seconds
+    def __init__(self, read: Callable[[], StepLimits]) -> None:
+        self._read = read
+        self._limits: StepLimits | None = None
+        self.started = time.thread_time()
+        self.deadline = self.started + FLOOR.cpu_seconds
         self.exceeded: StepLimitError | None = None
+
+    @property
+    def limits(self) -> StepLimits:
+        """The admin's limits, read the first time a step gets past the floor."""
+        if self._limits is None:
+            read = self._read()
+            self._limits = StepLimits(max(read.cpu_seconds, FLOOR.cpu_seconds), max(read.max_bytes, FLOOR.max_bytes))
+        return self._limits
 
     def fail(self, error: StepLimitError) -> StepLimitError:
         if self.exceeded is None:
@@ -81,11 +95,21 @@ class Budget:
         """Raise StepLimitError once the step used its CPU time, or if any limit was passed before."""
         if self.exceeded is not None:
             raise self.exceeded
-        if time.thread_time() > self.deadline:
-            seconds = f"{self.limits.cpu_seconds:g}"
-            raise self.fail(StepLimitError(
-                f"step limit exceeded: the step used more than {seconds} s of CPU (setting {CPU_SETTING})",
-                CPU_SETTING))
+        if time.thread_time() <= self.deadline:
+            return
+        if self._limits is None:  # past the floor: is it past the admin's limit?
+            self.deadline = self.started + self.limits.cpu_seconds
+            if time.thread_time() <= self.deadline:
+                return
+        seconds = f"{self.limits.cpu_seconds:g}"
+        raise self.fail(StepLimitError(
+            f"step limit exceeded: the step used more than {seconds} s of CPU (setting {CPU_SETTING})", CPU_SETTING))
+
+    def byte_limit_passed(self, size: int) -> int | None:
+        """The data limit if ``size`` passes it, else None (reads no setting for sizes under the floor)."""
+        if size <= FLOOR.max_bytes or size <= self.limits.max_bytes:
+            return None
+        return self.limits.max_bytes
 
     def refuse_size(self, what: str, size: int, limit: int, unit: str) -> StepLimitError:
         """A value refused before it was built: past ``limit`` (the data limit, or MAX_INT_BITS for numbers)."""
@@ -99,17 +123,18 @@ _budget: ContextVar[Budget | None] = ContextVar("kefu_step_budget", default=None
 
 def current_budget() -> Budget:
     """The running step's budget; outside a step, a fresh one with the default limits."""
-    return _budget.get() or Budget(DEFAULT_LIMITS)
+    return _budget.get() or Budget(lambda: DEFAULT_LIMITS)
 
 
 @contextmanager
-def step_budget(limits: StepLimits) -> Iterator[Budget]:
-    """Designer code run inside shares one budget (a nested step keeps the outer one)."""
+def step_budget(read: Callable[[], StepLimits]) -> Iterator[Budget]:
+    """Designer code run inside shares one budget (a nested step keeps the outer one). ``read`` gives
+    the limits, called only if the step gets past the floor."""
     outer = _budget.get()
     if outer is not None:
         yield outer
         return
-    budget = Budget(limits)
+    budget = Budget(read)
     token = _budget.set(budget)
     try:
         yield budget
@@ -125,8 +150,7 @@ def run_limited(run: Callable[[], Any], limits: Callable[[], StepLimits] | None 
 
     Raise StepLimitError when a limit is passed, now or earlier in the step.
     """
-    outer = _budget.get()
-    with step_budget(outer.limits if outer else (limits() if limits else DEFAULT_LIMITS)) as budget:
+    with step_budget(limits or (lambda: DEFAULT_LIMITS)) as budget:
         budget.check_cpu()
         previous = sys.gettrace()
         if traced:
@@ -147,12 +171,12 @@ DESIGNER_CODE = frozenset({"<template>"})  # the file name Jinja templates compi
 def _tracer(budget: Budget) -> Callable[..., Any]:
     """Check the CPU time on every event: per line, and in designer code per instruction too, since
     ``while True: pass`` is a single jump to itself that never starts a new line."""
-    clock, deadline = time.thread_time, budget.deadline
+    clock = time.thread_time
 
     def trace(frame: Any, event: str, arg: Any) -> Any:
         if event == "call" and frame.f_code.co_filename in DESIGNER_CODE:
             frame.f_trace_opcodes = True
-        if clock() > deadline:
+        if clock() > budget.deadline:
             budget.check_cpu()
         return trace
 

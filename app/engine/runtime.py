@@ -8,7 +8,6 @@ leaves this package. A failure while running never returns a half-run state: it 
 
 from __future__ import annotations
 
-import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,7 +25,15 @@ from SpiffWorkflow.task import Task, TaskState
 
 from app.clock import Clock
 from app.engine.bundles import CompiledBundle
-from app.engine.limits import Budget, StepLimitError, StepLimits, data_too_big, oversized_data, step_budget
+from app.engine.limits import (
+    FLOOR,
+    Budget,
+    StepLimitError,
+    StepLimits,
+    data_too_big,
+    oversized_data,
+    step_budget,
+)
 from app.engine.problems import (
     EngineRunError,
     MessageNotAwaitedError,
@@ -154,13 +161,13 @@ class Engine:
         return task
 
     def _advance(self, workflow: BpmnWorkflow, step: Callable[[], None]) -> StepResult:
-        with engine_clock(self.clock), step_budget(StepLimits.read(self.settings)) as budget:
-            began = time.time()  # the clock of the tasks' last_state_change
+        with engine_clock(self.clock), step_budget(lambda: StepLimits.read(self.settings)) as budget:
+            ran: list[Task] = []  # what the engine ran in this step: scripts, gateways, rule tasks, events
             try:
                 step()
-                workflow.do_engine_steps(did_complete_task=lambda task: _check_cpu(budget, task))
+                workflow.do_engine_steps(did_complete_task=lambda task: _ran(budget, ran, task))
                 ready = self._ready_views(workflow, _timer_due_times(workflow))
-                state = self._serialized_within(workflow, budget, began)
+                state = self._serialized_within(workflow, budget, ran)
             except SpiffWorkflowException as exc:
                 raise EngineRunError(_limit_error(budget, exc) or _describe_spiff_error(exc)) from exc
             except StepLimitError as exc:
@@ -172,21 +179,23 @@ class Engine:
                     trace=tuple(traceback.format_exception_only(exc)))) from exc
             return self._result(workflow, state, ready)
 
-    def _serialized_within(self, workflow: BpmnWorkflow, budget: Budget, began: float) -> str:
-        """The state, if the data of the tasks this step moved and then the whole serialized state fit
+    def _serialized_within(self, workflow: BpmnWorkflow, budget: Budget, ran: list[Task]) -> str:
+        """The state, if the data of the tasks this step ran and then the whole serialized state fit
         ``instance_data_max_kb``; raise StepLimitError.
 
         The data is measured first, so data that would take long to write (a list that holds itself
         many times over) is refused before the serializer starts.
         """
-        limit = budget.limits.max_bytes
-        element_id = oversized_data(_data_moved_since(workflow, began), limit)
-        if element_id is not None:
-            raise budget.fail(data_too_big(element_id, "its data", limit))
+        if oversized_data(_data_of(workflow, ran), FLOOR.max_bytes) is not None:  # rare: read the limit
+            limit = budget.limits.max_bytes
+            element_id = oversized_data(_data_of(workflow, ran), limit)
+            if element_id is not None:
+                raise budget.fail(data_too_big(element_id, "its data", limit))
         state: str = self.serializer.serialize_json(workflow)
-        if len(state) > limit:  # JSON with ASCII escapes: one character is one byte
+        passed = budget.byte_limit_passed(len(state))  # JSON with ASCII escapes: one character is one byte
+        if passed is not None:
             last = workflow.last_task
-            raise budget.fail(data_too_big(last.task_spec.bpmn_id if last else None, "the saved state", limit))
+            raise budget.fail(data_too_big(last.task_spec.bpmn_id if last else None, "the saved state", passed))
         return state
 
     def _result(self, workflow: BpmnWorkflow, state: str,
@@ -246,8 +255,10 @@ class Engine:
         return TimerEventDefinition.get_datetime(stored)
 
 
-def _check_cpu(budget: Budget, task: Task) -> None:
-    """After each task the engine ran: a loop in the diagram itself is held to the CPU budget too."""
+def _ran(budget: Budget, ran: list[Task], task: Task) -> None:
+    """After each task the engine ran: noted for the data check; a loop in the diagram itself is held to
+    the CPU budget too."""
+    ran.append(task)
     try:
         budget.check_cpu()
     except StepLimitError as exc:
@@ -265,14 +276,13 @@ def _limit_error(budget: Budget, exc: BaseException) -> RunError | None:
                     (f"{type(budget.exceeded).__name__}: {budget.exceeded}", *(details.trace if details else ())))
 
 
-def _data_moved_since(workflow: BpmnWorkflow, began: float) -> Iterator[tuple[str | None, Any]]:
-    """The data of every task the step moved, then each workflow's own data. The task that completed last
-    comes first: a script's data is copied into the tasks after it, but it is the script that built it.
-    Tasks the step did not move hold what an earlier step measured."""
-    moved = [task for task in workflow.get_tasks() if task.last_state_change >= began]
-    for task in sorted(moved, reverse=True,
-                       key=lambda task: (task.state == TaskState.COMPLETED, task.last_state_change)):
-        yield task.task_spec.bpmn_id, task.data
+def _data_of(workflow: BpmnWorkflow, ran: list[Task]) -> Iterator[tuple[str | None, Any]]:
+    """The data of the tasks the step ran, the last first (a script's data is copied into the tasks after
+    it, but it is the script that built it), of the task the step completed, and of each workflow.
+    Tasks the step did not run hold what an earlier step measured."""
+    for task in (*reversed(ran), workflow.last_task):
+        if task is not None:
+            yield task.task_spec.bpmn_id, task.data
     for subprocess in (workflow, *workflow.subprocesses.values()):
         yield None, subprocess.data
 

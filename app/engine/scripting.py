@@ -35,7 +35,7 @@ from app.engine.guards import (
     guarded_attribute,
     guarded_in_place,
 )
-from app.engine.limits import StepLimits, run_limited
+from app.engine.limits import StepLimitError, StepLimits, run_limited
 from app.engine.settings import SettingsSource, SettingValue, default_setting
 from app.engine.working_time import HOURS, WEEKENDS_ONLY, WORKING_HOURS, WorkingCalendar
 
@@ -105,6 +105,18 @@ def compile_script(script: str) -> CodeType:
     if result.errors or result.code is None:
         raise ScriptCompileError("; ".join(result.errors))
     return result.code
+
+
+def evaluate_constant(expression: str) -> Any:
+    """The value of an expression that names no variable (a timer's ``"PT4H"``), within the default limits.
+
+    Raise ScriptCompileError; ValueError for a value past the limits (``"P" + "1" * 10**9 + "D"``).
+    """
+    code = compile_expression(expression)
+    try:
+        return run_limited(lambda: eval(code, restricted_builtins()))  # noqa: S307 - compiled by RestrictedPython
+    except StepLimitError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def expression_names(expression: str) -> set[str]:

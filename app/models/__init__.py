@@ -21,6 +21,7 @@ from app.models import knowledge  # noqa: F401  isort: skip
 from app.models import owners  # noqa: F401  isort: skip
 from app.models import outreach  # noqa: F401  isort: skip
 from app.models import notices  # noqa: F401  isort: skip
+from app.models import handover  # noqa: F401  isort: skip
 
 __all__ = [
     "ACTIVE_STATUSES", "FINISHED_STATUSES", "UNFINISHED_STATUSES",

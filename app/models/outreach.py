@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -72,7 +72,7 @@ class Survey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
     form_key: Mapped[str] = mapped_column(String(120))
-    form: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)  # JSON, not JSONB: the questions keep the form's order
     project_key: Mapped[str] = mapped_column(ForeignKey("projects.key"))
     building: Mapped[str | None] = mapped_column(String(20))
     closes_on: Mapped[date | None] = mapped_column(Date)

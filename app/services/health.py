@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models.jobs import Job
+from app.services.ops.readiness import database_revisions, head_revisions
 
 BEHIND_AFTER = timedelta(minutes=5)
 
@@ -35,17 +32,10 @@ class HealthReport:
 def check_health(now: datetime | None = None) -> HealthReport:
     """The report at ``now`` (the app's clock; default: the wall clock)."""
     try:
-        db.session.execute(text("SELECT 1"))
-        with db.engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
-        db.session.rollback()
+        current = database_revisions()
     except SQLAlchemyError:
-        db.session.rollback()
         return HealthReport("degraded", False, True, None)
-    config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    heads = set(ScriptDirectory.from_config(config).get_heads())
-    pending = current != heads
+    pending = current != head_revisions()
     if pending:
         return HealthReport("degraded", True, pending, None)
     worker = _worker_backlog(now or datetime.now(UTC))

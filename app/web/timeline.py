@@ -27,7 +27,10 @@ _ACTIONS = {
     "called_back_now": lazy_gettext("Callback brought forward by the supervisor"),
     "pause_ended": lazy_gettext("Pause ended by the supervisor"),
     "incident": lazy_gettext("Incident"), "retried": lazy_gettext("Retried"),
+    "ticket_opened": lazy_gettext("Ticket opened for an issue raised on the planned callback"),
     "night_emergency_alert": lazy_gettext("Night emergency alert (who was told, who was texted, who has no mobile)"),
+    "owner_answer": lazy_gettext("The owner answered on the phone"),
+    "owner_signature_asked": lazy_gettext("The owner was texted a link to sign"),
     # the admin console's repairs
     "suspended": lazy_gettext("Suspended"), "resumed": lazy_gettext("Resumed"),
     "terminated": lazy_gettext("Terminated"), "reassigned": lazy_gettext("Reassigned"),

@@ -68,7 +68,7 @@ def upgrade():
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('title', sa.String(length=120), nullable=False),
         sa.Column('form_key', sa.String(length=120), nullable=False),
-        sa.Column('form', JsonType, nullable=False),
+        sa.Column('form', sa.JSON(), nullable=False),  # JSON, not JSONB: the questions keep the form's order
         sa.Column('project_key', sa.String(length=40), sa.ForeignKey('projects.key'), nullable=False),
         sa.Column('building', sa.String(length=20), nullable=True),
         sa.Column('closes_on', sa.Date(), nullable=True),

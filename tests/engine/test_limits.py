@@ -11,8 +11,15 @@ from app.clock import ManualClock
 from app.engine import Engine, EngineRunError, StepResult
 from app.engine.instructions import render
 from app.engine.limits import StepLimits, run_limited
+from app.engine.scripting import compile_script, restricted_builtins
 from app.engine.settings import SettingValue, default_setting
-from tests.engine.conftest import rewritten
+from tests.engine.conftest import deploy_texts, rewritten
+from tests.support.paths import FIXTURES
+
+
+def diagram(name: str) -> dict[str, bytes]:
+    """A diagram of tests/fixtures/limits/engine (the engine's own scenarios, not deployed through the app)."""
+    return {name: (FIXTURES / "limits" / "engine" / name).read_bytes()}
 
 
 def quick_settings(key: str) -> SettingValue:
@@ -50,6 +57,18 @@ def test_a_script_cannot_catch_the_cpu_limit_and_loop_on(run_script, script):
     assert "step_cpu_seconds" in failure.value.details.message
 
 
+@pytest.mark.parametrize("script", [
+    "def split(n):\n    return split(n - 1) + split(n - 1) if n else 1\ndoubled = split(200)",
+    "split = lambda n: split(n - 1) + split(n - 1) if n else 1\ndoubled = split(200)",
+    "doubled = sum(1 for i in range(10**6) for j in range(10**6))",
+    "doubled = [i for i in range(10**6) for j in range(10**6) if j < 0]",
+])
+def test_recursion_and_nested_comprehensions_are_held_to_the_cpu_limit(run_script, script):
+    with pytest.raises(EngineRunError) as failure:
+        run_script(script)
+    assert "step_cpu_seconds" in failure.value.details.message
+
+
 def test_data_that_refers_to_itself_is_refused_without_writing_it_out(run_script):
     with pytest.raises(EngineRunError) as failure:
         run_script("x = []\nfor i in range(60):\n    x = [x, x]")  # 2**60 lists once written as JSON
@@ -83,7 +102,7 @@ def test_ordinary_arithmetic_and_string_methods_give_what_python_gives(run_scrip
 
 def test_code_run_outside_a_step_gets_a_budget_of_its_own():
     with pytest.raises(Exception, match="step_cpu_seconds"):
-        run_limited(lambda: exec(compile("while True:\n    pass", "<string>", "exec")),  # noqa: S102
+        run_limited(lambda: exec(compile_script("while True:\n    pass"), restricted_builtins()),  # noqa: S102
                     lambda: StepLimits(cpu_seconds=0.1, max_bytes=1024))
 
 
@@ -103,27 +122,8 @@ def test_ordinary_instructions_render_as_before():
     assert render(text, {"name": "张"}, language="en", timezone=None) == "Hello 张: abab    7  x |012"
 
 
-DIAGRAM_LOOP = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_spin"
-                  targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="spin" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>flow_start</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="turn"><bpmn:incoming>flow_start</bpmn:incoming><bpmn:incoming>flow_again</bpmn:incoming>
-      <bpmn:outgoing>flow_turn</bpmn:outgoing><bpmn:script>turns = 1</bpmn:script></bpmn:scriptTask>
-    <bpmn:exclusiveGateway id="again" default="flow_done"><bpmn:incoming>flow_turn</bpmn:incoming>
-      <bpmn:outgoing>flow_again</bpmn:outgoing><bpmn:outgoing>flow_done</bpmn:outgoing></bpmn:exclusiveGateway>
-    <bpmn:endEvent id="end"><bpmn:incoming>flow_done</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="flow_start" sourceRef="start" targetRef="turn" />
-    <bpmn:sequenceFlow id="flow_turn" sourceRef="turn" targetRef="again" />
-    <bpmn:sequenceFlow id="flow_again" sourceRef="again" targetRef="turn">
-      <bpmn:conditionExpression>turns &gt; 0</bpmn:conditionExpression></bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="flow_done" sourceRef="again" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>"""
-
-
 def test_a_loop_in_the_diagram_is_held_to_the_cpu_limit_of_its_step(deploy):
-    engine = deploy("spin.bpmn", replace={"spin.bpmn": DIAGRAM_LOOP})
+    engine = deploy("spin.bpmn", replace=diagram("spin.bpmn"))
     with pytest.raises(EngineRunError) as failure:
         engine.start("spin", {})
     assert failure.value.details.element_id in ("turn", "again")
@@ -132,10 +132,21 @@ def test_a_loop_in_the_diagram_is_held_to_the_cpu_limit_of_its_step(deploy):
 
 def test_a_saved_state_past_the_data_limit_fails_the_step_though_each_tasks_data_fits(compile_fixture, clock):
     specs: dict[str, str] = {}
-    engine = Engine(specs.__getitem__, clock,  # 2 KB: less than the history a state holds, more than its data
-                    settings=lambda key: 2 if key == "instance_data_max_kb" else default_setting(key))
-    for process_id, bundle in compile_fixture("script_ok.bpmn").items():
+    engine = Engine(specs.__getitem__, clock,  # 64 KB: each task holds 40 KB, the state keeps both changes
+                    settings=lambda key: 64 if key == "instance_data_max_kb" else default_setting(key))
+    for process_id, bundle in compile_fixture("relay.bpmn", replace=diagram("relay.bpmn")).items():
         specs[process_id] = engine.register_bundle(process_id, bundle)
     with pytest.raises(EngineRunError) as failure:
-        engine.start("script_ok", {"note": "小"})
-    assert "the saved state is larger than 2 KB" in failure.value.details.message
+        engine.start("relay", {})
+    assert "the saved state is larger than 64 KB" in failure.value.details.message
+
+
+@pytest.mark.parametrize(("expression", "problem"), [
+    ('"PT" + "4H"', None),
+    ('"P" + "1" * 10**7 + "D"', "value size limit exceeded"),
+    ("10**10**10", "value size limit exceeded"),
+])
+def test_a_constant_timer_expression_is_checked_at_deploy_within_the_limits(fixture_texts, expression, problem):
+    deployment = deploy_texts(fixture_texts("timer.bpmn", replace=rewritten("timer.bpmn", '"PT4H"', expression)))
+    messages = [found.message for found in deployment.problems]
+    assert (messages == []) if problem is None else any(problem in message for message in messages), messages

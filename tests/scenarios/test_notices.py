@@ -17,10 +17,18 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.extensions import db, limiter
+from app.models import Unit, User
 from app.models.jobs import OutboxMessage
-from app.services.people.organisation import create_unit
+from app.models.notices import Notice
+from app.services.jobs.notifications import UndeliverableError, deliver_outbox
+from app.services.people.organisation import create_unit, limit_user_to_projects
 from tests.console_client import Browser
-from tests.scenarios.conftest import HANDED_OVER_2_YEARS_AGO, HANDED_OVER_6_YEARS_AGO, OWNER_PHONE, Desk, run_timer_worker
+from tests.scenarios.conftest import (
+    HANDED_OVER_2_YEARS_AGO,
+    OWNER_PHONE,
+    Desk,
+    run_timer_worker,
+)
 from tests.web.owner_pages import code_texted_to
 
 NO_MOBILE_UNIT = "3栋-0801"
@@ -54,8 +62,8 @@ def draft(app: Flask, username: str = "prop_owner", **changes: Any) -> int:
 
 
 def task_of(user: Any, element_id: str) -> dict[str, Any]:
-    listed = [task for scope in ("group", "mine") for task in user.get("/tasks", query_string={"scope": scope}).json["items"]
-              if task["name"] == element_id]
+    listed = [task for scope in ("group", "mine")
+              for task in user.get("/tasks", query_string={"scope": scope}).json["items"] if task["name"] == element_id]
     assert len(listed) == 1, listed
     return listed[0]
 
@@ -117,7 +125,8 @@ def test_a_notice_sent_back_with_a_reason_returns_to_its_drafter(desk: Desk, bui
     task = task_of(desk.staff.supervisor, "approve_notice")
     refused = desk.staff.supervisor.complete(task["id"], {"notice_approved": False})
     assert refused.status_code == 422, "a reason is needed to send it back"
-    sent_back = desk.staff.supervisor.complete(task["id"], {"notice_approved": False, "review_note": "请写明恢复供水时间。"})
+    sent_back = desk.staff.supervisor.complete(task["id"], {"notice_approved": False,
+                                                            "review_note": "请写明恢复供水时间。"})
     assert sent_back.status_code == 200, sent_back.json
 
     revise = task_of(desk.staff.prop_owner, "revise_notice")
@@ -145,8 +154,7 @@ def test_a_notice_of_one_building_is_not_on_another_buildings_owner_pages(desk: 
     draft(desk.app, buildings="1栋", notice_title="1栋电梯维保", notice_kind="lift_maintenance")
     approve(desk)
     assert [text.recipient for text in notice_texts()] == ["13912345678"]  # the owner of 1栋-0302
-    assert "1栋电梯维保" not in signed_in_owner(app).get("/owner/").get_data(as_text=True)
-    assert HANDED_OVER_6_YEARS_AGO.startswith("1栋")
+    assert "1栋电梯维保" not in signed_in_owner(app).get("/owner/").get_data(as_text=True)  # 3栋's owner
 
 
 def test_a_draft_for_nobody_or_a_window_backwards_is_refused_with_what_was_typed(desk: Desk) -> None:
@@ -168,3 +176,99 @@ def signed_in_owner(app: Flask) -> FlaskClient:
                                                    "code": code_texted_to(OWNER_PHONE)}).status_code == 302
     assert phone.post("/owner/privacy", data={"agree": "yes"}).status_code == 302
     return phone
+
+
+def test_a_unit_whose_mobile_is_recorded_later_is_texted_again(desk: Desk, building_3: None) -> None:
+    notice_id = draft(desk.app)
+    approve(desk)
+    record_mobile(NO_MOBILE_UNIT, "13700001111")
+    agent = console(desk.app, "agent")
+    page = agent.get(f"/notices/{notice_id}").get_data(as_text=True)
+    recipient = re.search(rf'data-unit="{NO_MOBILE_UNIT}".*?/units/(\d+)/resend', page, re.S)
+    assert recipient is not None
+    assert agent.post(f"/notices/{notice_id}/units/{recipient.group(1)}/resend").status_code == 302
+
+    assert [text.recipient for text in notice_texts()] == [OWNER_PHONE, "13700001111"]
+    assert outcomes(agent.get(f"/notices/{notice_id}").get_data(as_text=True))[NO_MOBILE_UNIT] == "queued"
+    technician = console(desk.app, "tech")
+    assert technician.post(f"/notices/{notice_id}/units/{recipient.group(1)}/resend").status_code == 403
+
+
+def record_mobile(unit_code: str, phone: str) -> None:
+    """The unit's owner gives their mobile number to the desk (as the admin's unit page records it)."""
+    unit = db.session.scalars(select(Unit).where(Unit.code == unit_code)).one()
+    unit.owner_phone = phone
+    db.session.commit()
+
+
+def test_a_resubmitted_notice_waits_for_approval_again_and_a_withdrawn_one_is_never_sent(
+        desk: Desk, building_3: None) -> None:
+    first, second = draft(desk.app), draft(desk.app, notice_title="3栋电梯维保", notice_kind="lift_maintenance")
+    sent_back = {"notice_approved": False, "review_note": "时间不对。"}
+    for task in (task_of_notice(desk, first), task_of_notice(desk, second)):
+        assert desk.staff.supervisor.complete(task, sent_back).status_code == 200
+    revise = {name: value for name, value in WATER_CUT.items() if name not in ("starts_at", "ends_at")}
+    revise |= {"starts_at": "2026-03-06T09:00:00+08:00", "ends_at": "2026-03-06T12:00:00+08:00"}
+    tasks = [task for task in desk.staff.prop_owner.get("/tasks", query_string={"scope": "mine"}).json["items"]
+             if task["name"] == "revise_notice"]
+    assert len(tasks) == 2
+    by_instance = {task["instance_id"]: task["id"] for task in tasks}
+    drafter = desk.staff.prop_owner
+    assert drafter.complete(by_instance[instance_of(first)], {**revise, "resubmit": True}).status_code == 200
+    assert drafter.complete(by_instance[instance_of(second)], {**revise, "resubmit": False}).status_code == 200
+
+    supervisor = console(desk.app, "supervisor")
+    assert 'id="notice-status">待审批<' in supervisor.get(f"/notices/{first}").get_data(as_text=True)
+    assert 'id="notice-status">已撤回<' in supervisor.get(f"/notices/{second}").get_data(as_text=True)
+    assert supervisor.get(f"/notices/{second}/letterbox.pdf").status_code == 404
+    approve(desk)
+    assert notice_texts()[0].body.endswith("（3月6日 09:00至12:00）。详见公告栏、信报箱或业主服务页面。")
+
+
+def instance_of(notice_id: int) -> int:
+    instance_id = db.session.get_one(Notice, notice_id).instance_id
+    assert instance_id is not None
+    return instance_id
+
+
+def task_of_notice(desk: Desk, notice_id: int) -> str:
+    tasks = [task for task in desk.staff.supervisor.get("/tasks", query_string={"scope": "group"}).json["items"]
+             if task["instance_id"] == instance_of(notice_id)]
+    assert len(tasks) == 1
+    return str(tasks[0]["id"])
+
+
+def test_staff_limited_to_another_project_do_not_see_the_notice(desk: Desk, building_3: None,
+                                                                 make_user: Any) -> None:
+    notice_id = draft(desk.app)
+    approve(desk)
+    outsider = make_user("binjiang_agent", "cs_agent")
+    limit_user_to_projects(db.session.scalars(select(User.id).where(User.username == outsider.username)).one(),
+                           ["binjiang"])
+    browser = console(desk.app, "binjiang_agent")
+    assert browser.get(f"/notices/{notice_id}").status_code == 404
+    assert browser.get(f"/notices/{notice_id}/letterbox.pdf").status_code == 404
+    assert "3栋停水通知" not in browser.get("/notices").get_data(as_text=True)
+
+
+class RefusingCarrier:
+    """A carrier that refuses every text for good (a number that has left the network)."""
+
+    def send(self, message: Any) -> None:
+        raise UndeliverableError("号码已停机")
+
+
+def test_a_text_the_carrier_refused_shows_as_failed_and_can_be_sent_again(desk: Desk, building_3: None) -> None:
+    notice_id = draft(desk.app)
+    approve(desk)
+    assert deliver_outbox(RefusingCarrier(), now=desk.clock.now()) == (0, 1)
+
+    agent = console(desk.app, "agent")
+    page = agent.get(f"/notices/{notice_id}").get_data(as_text=True)
+    assert outcomes(page)[HANDED_OVER_2_YEARS_AGO] == "failed"
+    assert "号码已停机" in page
+    recipient = re.search(rf'data-unit="{HANDED_OVER_2_YEARS_AGO}".*?/units/(\d+)/resend', page, re.S)
+    assert recipient is not None
+    agent.post(f"/notices/{notice_id}/units/{recipient.group(1)}/resend")
+    assert [text.status for text in notice_texts()] == ["failed", "pending"]
+    assert outcomes(agent.get(f"/notices/{notice_id}").get_data(as_text=True))[HANDED_OVER_2_YEARS_AGO] == "queued"

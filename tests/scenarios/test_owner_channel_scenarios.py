@@ -9,8 +9,10 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from app.extensions import limiter
+from app.extensions import db, limiter
+from app.models.admin import PiiAccess
 from tests.scenarios.conftest import (
     APPOINTMENT,
     DISPATCH,
@@ -63,6 +65,10 @@ def test_an_online_report_starts_reception_with_an_intake_review_for_the_agent(a
     assert review["description"] == "厨房水槽下水管漏水。"
     assert review["desired_completion_at"] == "2026-03-03T18:00:00+08:00"
     assert str(review["photo"]).startswith("upload:")
+
+    viewed = db.session.scalars(select(PiiAccess.username).where(PiiAccess.ticket_number == ticket.number,
+                                                                  PiiAccess.action == "view_phone")).all()
+    assert "agent" in viewed  # the agent saw the owner's number: logged (PIPL)
 
     desk.handle(staff.agent, ticket, "review_online", REVIEW, not_by=[staff.tech])
     assert desk.open_task_names(ticket) == ["dispatch_technician"]

@@ -8,6 +8,7 @@ back two weeks after it closed.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,6 +66,8 @@ def test_a_new_owner_gets_two_planned_callbacks_on_the_planned_days(
     [first] = planned_calls(agent)
     details = agent.get(f"/tasks/{first['id']}").json
     assert "第 1 次，共 2 次" in details["instructions"] and NEW_OWNER_PHONE in details["instructions"]
+    task_page = page_as(app, "agent", f"/tasks/{first['id']}")  # the agent's console: script and form
+    assert "入住是否顺利" in task_page and 'name="issue_raised"' in task_page
     assert agent.complete(first["id"], REACHED_SATISFIED).status_code == 200
 
     next_call = desk.staff.supervisor.get(f"/instances/{first['instance_id']}").json["next_timer_at"]
@@ -87,18 +90,25 @@ def test_a_planned_callback_is_not_started_twice_when_the_worker_runs_again(
     assert len(planned_calls(desk.staff.agent)) == 1
 
 
+def first_call_answered(app: Flask, desk: Desk, clock: ManualClock, answer: dict[str, Any]) -> None:
+    """On Monday 9 March the agent makes the new owner's first call and records ``answer``."""
+    on_the_morning_of(date(2026, 3, 9), app, clock)
+    [call] = planned_calls(desk.staff.agent)
+    assert desk.staff.agent.complete(call["id"], answer).status_code == 200
+
+
+def page_as(app: Flask, username: str, path: str) -> str:
+    page = logged_in(app, username).get(path)
+    assert page.status_code == 200
+    return str(page.get_data(as_text=True))
+
+
 def test_an_issue_raised_on_a_callback_opens_a_ticket_linked_to_it(
         app: Flask, desk: Desk, clock: ManualClock, new_owner: None) -> None:
     agent = desk.staff.agent
-    on_the_morning_of(date(2026, 3, 9), app, clock)
-    [call] = planned_calls(agent)
-    assert agent.complete(call["id"], REACHED_WITH_A_LEAK).status_code == 200
+    first_call_answered(app, desk, clock, REACHED_WITH_A_LEAK)
 
-    browser = Browser(app.test_client())
-    assert browser.log_in("supervisor").status_code == 302
-    page = browser.get("/callbacks")
-    assert page.status_code == 200
-    text = page.get_data(as_text=True)
+    text = page_as(app, "supervisor", "/callbacks")
     number = text.split('data-linked-ticket="')[1].split('"')[0]
     ticket = agent.get(f"/tickets/{number}").json
     assert ticket["unit"] == NEW_UNIT and ticket["category"] == "repair"
@@ -131,3 +141,49 @@ def test_a_closed_complaint_is_called_back_two_weeks_later_with_its_ticket_in_th
     [call] = planned_calls(staff.agent)
     instructions = staff.agent.get(f"/tasks/{call['id']}").json["instructions"]
     assert ticket.number in instructions and "投诉办结业主" in instructions
+
+
+def test_the_dashboard_counts_the_satisfaction_of_planned_callbacks_by_project(
+        app: Flask, desk: Desk, clock: ManualClock, new_owner: None) -> None:
+    first_call_answered(app, desk, clock, REACHED_SATISFIED)
+    page = page_as(app, "manager", "/admin/dashboard")
+    row = page.split('data-dimension="project" data-value="lanting"')[1].split("</tr>")[0]
+    assert "兰亭苑" in row and "100%" in row
+
+
+def logged_in(app: Flask, username: str) -> Browser:
+    browser = Browser(app.test_client())
+    assert browser.log_in(username).status_code == 302
+    return browser
+
+
+VIP_WEEK = {"customer_type": "vip", "project": "lanting", "building": "", "first_day": "2026-03-09",
+            "last_day": "2026-03-13"}
+
+
+def test_a_supervisor_plans_vip_callbacks_spread_over_the_working_days_and_each_starts_on_its_day(
+        app: Flask, desk: Desk, clock: ManualClock) -> None:
+    supervisor = logged_in(app, "supervisor")
+    assert supervisor.post("/callbacks/plan", VIP_WEEK).status_code == 302
+    page = supervisor.get("/callbacks").get_data(as_text=True)
+    assert re.findall(r'<td>(2026-03-\d\d)</td>\s*<td>VIP 业主', page) == ["2026-03-11", "2026-03-09"]
+    again = supervisor.post("/callbacks/plan", VIP_WEEK)
+    assert again.status_code == 302, again.get_data(as_text=True)
+    shown = supervisor.get("/callbacks").get_data(as_text=True)
+    assert "已安排 0 位业主；2 位此前已安排" in shown and shown.count("<td>VIP 业主") == 2
+
+    on_the_morning_of(date(2026, 3, 9), app, clock)
+    [call] = planned_calls(desk.staff.agent)
+    assert "VIP 业主" in desk.staff.agent.get(f"/tasks/{call['id']}").json["instructions"]
+
+
+def test_a_plan_ending_before_it_starts_is_refused_with_what_was_typed(app: Flask, desk: Desk) -> None:
+    refused = logged_in(app, "supervisor").post("/callbacks/plan", {**VIP_WEEK, "last_day": "2026-03-01"})
+    assert refused.status_code == 422
+    assert 'value="2026-03-01"' in refused.get_data(as_text=True)
+
+
+def test_an_agent_may_not_plan_callbacks(app: Flask, desk: Desk) -> None:
+    agent = logged_in(app, "agent")
+    assert agent.get("/callbacks").status_code == 403
+    assert agent.post("/callbacks/plan", VIP_WEEK).status_code == 403

@@ -33,7 +33,9 @@ def test_the_supervisor_reads_the_owners_texts_newest_first_with_the_number_mask
     texts = texts_on(ticket_page_as(app, "supervisor", ticket.number))
 
     assert texts[0].startswith("138****5678") and "待发送" in texts[0]
-    assert texts[0].endswith(f"【客服中心】工单 {ticket.number} 已处理完成，我们将回访了解您的意见。")
+    # the work done, the owner is asked to rate it (issue 15) right after being told it is done
+    assert texts[0].endswith(f"工单{ticket.number}已办结，请点击链接评价本次服务：/owner/tickets/{ticket.number}/rate")
+    assert texts[1].endswith(f"【客服中心】工单 {ticket.number} 已处理完成，我们将回访了解您的意见。")
     assert "已发送" in texts[-1]
     assert texts[-1].endswith(RECEIVED.format(ticket.number))
     assert all("13812345678" not in text for text in texts)

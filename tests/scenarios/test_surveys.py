@@ -14,11 +14,13 @@ from app.extensions import db
 from app.models.jobs import OutboxMessage
 from tests.console_client import Browser
 from tests.scenarios.conftest import OWNER_PHONE, Staff
+from tests.support.paths import ROOT
 
 NEIGHBOUR_PHONE = "13912345678"  # 李女士, 1栋-0302, same project
 SURVEY = {"title": "2026 春季社区活动调查", "form_key": "survey_community_activity.json", "project": "lanting",
           "building": "", "units": "", "closes_on": ""}
-ANSWER = {"overall": "satisfied", "joined_activity": "true", "wanted_activity": "health", "suggestion": "多办健康讲座。"}
+ANSWER = {"overall": "satisfied", "joined_activity": "true", "wanted_activity": "health",
+          "suggestion": "多办健康讲座。"}
 
 
 def logged_in(app: Flask, username: str) -> Browser:
@@ -52,7 +54,8 @@ def counts_on(page: str, question: str) -> list[int]:
 
 @pytest.fixture
 def survey_staff(app: Flask, staff: Staff) -> Staff:
-    app.config["WTF_CSRF_ENABLED"] = True
+    """The staff, with the shipped forms folder (its survey_*.json) as production has it."""
+    app.config["FORMS_DIR"] = ROOT / "forms"
     return staff
 
 

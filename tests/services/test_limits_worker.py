@@ -23,7 +23,7 @@ LIMITS = FIXTURES / "limits"
 
 @pytest.fixture
 def timers(deploy, clock):
-    deploy({path.name: path.read_bytes() for path in LIMITS.iterdir()})
+    deploy({path.name: path.read_bytes() for path in LIMITS.iterdir() if path.is_file()})
     admin = create_user("root", password="secret-pw-1", roles=("admin",), clock=clock)
     change_setting("step_cpu_seconds", "0.2", user=admin, clock=clock)  # each try fails sooner
 

@@ -19,11 +19,12 @@ from tests.support.paths import ROOT
 # One plausible value per parameter name any template uses.
 SAMPLE = {"kind": "报修", "number": "KF-20260302-0001", "time": "03月03日 09:00", "code": "482913", "minutes": "5",
           "url": "https://kefu.example.cn/owner/l/abc", "hours": "72", "category": "报修", "unit": "1-101",
-          "count": "2", "project": "阳光花园", "description": "水管爆裂", "phone": "13900000000"}
+          "count": "2", "project": "阳光花园", "description": "水管爆裂", "phone": "13900000000",
+          "title": "停水检修", "window": "12月8日 09:00-12:00"}
 
 
 def sample_params(key: str) -> dict[str, str]:
-    return {name: SAMPLE[name] for name in TEMPLATES[key].params}
+    return {name: SAMPLE.get(name, f"示例{name}") for name in TEMPLATES[key].params}  # a new template still gets values
 
 
 def outbox() -> list[OutboxMessage]:

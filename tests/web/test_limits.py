@@ -19,7 +19,7 @@ LIMITS = FIXTURES / "limits"
 
 @pytest.fixture
 def deployed(deploy):
-    deploy({path.name: path.read_bytes() for path in LIMITS.iterdir()})
+    deploy({path.name: path.read_bytes() for path in LIMITS.iterdir() if path.is_file()})
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from app.engine import (
     UnsafeXmlError,
     compile_expression,
     compile_script,
+    evaluate_constant,
     expression_names,
     load_json,
     not_runnable,
@@ -290,7 +291,7 @@ def check_snippet(kind: str, text: str) -> Text | None:
         compile_expression(text)
         if kind.startswith("timer:") and not expression_names(text):
             parse_timer_value(kind.removeprefix("timer:") or "timeDuration",
-                              eval(compile_expression(text), {"__builtins__": {}}))  # noqa: S307 - a constant
+                              evaluate_constant(text))
     except ScriptCompileError as exc:
         return msg("does not compile: %(reason)s", reason=str(exc))
     except (TimerValueError, TypeError, ValueError) as exc:

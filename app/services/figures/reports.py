@@ -20,6 +20,8 @@ from app.extensions import db
 from app.models import ProcessInstance, Project, Ticket
 from app.models.reports import WeeklyReport
 from app.services.errors import NotFoundError, msg
+from app.services.handover.progress import Progress
+from app.services.handover.progress import figures_for as handover_figures
 from app.services.jobs.notifications import notify, user_ids_with_role
 from app.services.oversight.exports import spreadsheet_cell
 from app.services.steps.plan import step_transaction
@@ -154,6 +156,12 @@ def stored_report(report_id: int, *, allowed_projects: Iterable[str] | None = No
         allowed = set(allowed_projects)
         tickets = [ticket for ticket in tickets if ticket.project_key in allowed]
     return StoredReport(report.id, report.week_start, report.generated_at, len(tickets), tickets)
+
+
+def handover_progress(now: datetime, *, allowed_projects: Iterable[str] | None = None,
+                      timezone: str = DEFAULT_TIMEZONE) -> list[Progress]:
+    """The handover defects per project and building as they are now (open, overdue, rework, 渗漏裂 apart)."""
+    return handover_figures(now, timezone=timezone, allowed_projects=allowed_projects)
 
 
 def recent_reports(limit: int = 12) -> list[tuple[int, date, datetime, int]]:

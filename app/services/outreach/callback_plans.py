@@ -54,11 +54,12 @@ def _insert_plan(values: Mapping[str, Any], now: datetime, timezone: str) -> boo
     """Insert one plan unless its reason is planned already; True when a row was written. Schedules the daily job."""
     connection = db.session.connection()
     insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(CallbackPlan.__table__)
-    result = connection.execute(insert.values(**values, status="planned", created_at=now)
-                                .on_conflict_do_nothing(index_elements=["reason_key"]))
-    if result.rowcount:
+    written = connection.execute(insert.values(**values, status="planned", created_at=now)
+                                 .on_conflict_do_nothing(index_elements=["reason_key"])
+                                 .returning(CallbackPlan.__table__.c.id)).scalar()  # None: planned already
+    if written is not None:
         ensure_daily_job(connection, now=now, timezone=timezone)
-    return bool(result.rowcount)
+    return written is not None
 
 
 def ensure_daily_job(connection: Connection, *, now: datetime, timezone: str) -> None:

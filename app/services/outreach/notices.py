@@ -91,28 +91,32 @@ def draft_notice(rt: Runtime, data: Any, *, user: Actor) -> NoticeView:
         db.session.flush()
         created.append(notice.id)
 
-    run_start(rt, plan, user=user, system_data={"drafted_by": user.username}, also_write=write_notice)
+    known = {"drafted_by": user.username, "project_name": _project_name(fields["project_key"])}
+    run_start(rt, plan, user=user, system_data=known, also_write=write_notice)
     return notice_view(created[0], user=user)
 
 
-def after_notice_step(instance_id: int, element_id: str, data: Mapping[str, Any], *, user: Actor,
-                      now: datetime) -> None:
+def after_notice_step(rt: Runtime, instance_id: int, element_id: str, data: Mapping[str, Any], *,
+                      user: Actor) -> None:
     """What a finished step of the ``notice`` process means, in its transaction: approved, the notice is sent;
     sent back, it waits for its drafter with the reason; resubmitted, it waits for approval again; withdrawn,
     it is never sent. Raise InvalidForm when an approved notice addresses nobody (the step is not stored)."""
+    now = rt.clock.now()
     notice = db.session.scalar(select(Notice).where(Notice.instance_id == instance_id))
     if notice is None:  # started through the generic start page: the notice is its process data
         notice = Notice(instance_id=instance_id, status="pending", created_at=now, **_fields_of(data, user=None))
         db.session.add(notice)
     if element_id == "approve_notice":
         if data.get("notice_approved"):
-            _send(notice, user=user, now=now)
+            _send(notice, user=user, now=now, timezone=rt.timezone)
         else:
             notice.status, notice.review_note = "sent_back", str(data.get("review_note") or "")
-    elif element_id == "revise_notice":
+    elif element_id == "revise_notice" and data.get("resubmit"):
         for name, value in _fields_of(data, user=None).items():
             setattr(notice, name, value)
-        notice.status = "pending" if data.get("resubmit") else "withdrawn"
+        notice.status = "pending"
+    elif element_id == "revise_notice":
+        notice.status = "withdrawn"
     db.session.flush()
 
 
@@ -153,38 +157,53 @@ def _units_addressed(project_key: str, buildings: list[str], unit_codes: list[st
     return list(db.session.scalars(query.order_by(Unit.building, Unit.code)))
 
 
-def _send(notice: Notice, *, user: Actor, now: datetime) -> None:
+def _send(notice: Notice, *, user: Actor, now: datetime, timezone: str) -> None:
     """The notice goes out: one recipient row and one text per unit, the staff's bell; all in this step."""
     units = _units_addressed(notice.project_key, notice.buildings, notice.unit_codes)
     if not units:
         raise InvalidFormError(msg("the form has errors"),
                                errors={"buildings": msg("these buildings and units address no unit of the project")})
-    project = db.session.get(Project, notice.project_key)
+    project_name = _project_name(notice.project_key)
     notice.status, notice.sent_at, notice.approved_by_id, notice.review_note = "sent", now, user.id, None
     db.session.flush()
     for unit in units:
         recipient = NoticeRecipient(notice_id=notice.id, unit_id=unit.id, unit_code=unit.code,
                                     owner_name=unit.owner_name, phone=unit.owner_phone, texts_sent=0)
         db.session.add(recipient)
-        _text(recipient, notice, project_name=project.name if project else notice.project_key, now=now)
+        _text(recipient, notice, project_name=project_name, now=now, timezone=timezone)
+    _tell_staff(notice, now=now)
+
+
+def _project_name(project_key: str) -> str:
+    project = db.session.get(Project, project_key)
+    return project.name if project is not None else project_key
+
+
+def _tell_staff(notice: Notice, *, now: datetime) -> None:
+    """The bell of the roles the drafter chose; those who may read the notice's page get its link."""
     roles = STAFF_AUDIENCES.get(notice.staff_audience, ())
-    people = [person for role in roles for person in user_ids_with_role(role)]
-    notify(people, kind="notice", params={"title": notice.title, "project": notice.project_key},
-           now=now, link=f"/notices/{notice.id}")
+    params = {"title": notice.title, "project": notice.project_key}
+    readers = [person for role in roles if role in READERS for person in user_ids_with_role(role)]
+    others = [person for role in roles if role not in READERS for person in user_ids_with_role(role)
+              if person not in readers]
+    notify(readers, kind="notice", params=params, now=now, link=f"/notices/{notice.id}")
+    notify(others, kind="notice", params=params, now=now)
 
 
-def _text(recipient: NoticeRecipient, notice: Notice, *, project_name: str, now: datetime) -> None:
+def _text(recipient: NoticeRecipient, notice: Notice, *, project_name: str, now: datetime, timezone: str) -> None:
     """Queue the notice's text to the recipient's mobile (none: the unit stays unreached)."""
-    params = {"project": project_name, "title": notice.title, "window": window_words(notice.starts_at, notice.ends_at)}
+    params = {"project": project_name, "title": notice.title,
+              "window": window_words(notice.starts_at, notice.ends_at, timezone)}
     if not queue_text(recipient.phone, "notice", params, now=now):
         return
     recipient.outbox_id = db.session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.template == "notice", OutboxMessage.recipient == recipient.phone)
+        select(OutboxMessage.id).where(OutboxMessage.template == "notice", OutboxMessage.recipient == recipient.phone,
+                                       OutboxMessage.created_at == now)
         .order_by(OutboxMessage.id.desc()).limit(1))
     recipient.texts_sent += 1
 
 
-def window_words(starts_at: datetime, ends_at: datetime, timezone: str = "Asia/Shanghai") -> str:
+def window_words(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
     """"3月5日 09:00至17:00" or "3月5日 09:00至3月6日 12:00", in business time."""
     zone = ZoneInfo(timezone)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
@@ -242,7 +261,8 @@ def _outcome(recipient: NoticeRecipient, text_status: str | None) -> str:
         return "by_hand"
     if recipient.outbox_id is None:
         return "no_mobile"
-    return {OutboxStatus.SENT: "texted", OutboxStatus.FAILED: "failed"}.get(text_status or "", "queued")
+    outcomes: dict[str, str] = {OutboxStatus.SENT: "texted", OutboxStatus.FAILED: "failed"}
+    return outcomes.get(text_status or "", "queued")
 
 
 # --- acting on the units not reached ----------------------------------------------------------------------------
@@ -256,18 +276,17 @@ def mark_delivered_by_hand(notice_id: int, recipient_id: int, note: str, *, user
     db.session.commit()
 
 
-def resend_text(notice_id: int, recipient_id: int, *, user: Actor, now: datetime) -> bool:
+def resend_text(rt: Runtime, notice_id: int, recipient_id: int, *, user: Actor) -> bool:
     """Text the unit again, to the number registered now (staff may just have corrected it). False when the unit
     still has no mobile number. Raise Forbidden / NotFound."""
     recipient = _recipient_to_act_on(notice_id, recipient_id, user)
-    notice = db.session.get_one(Notice, notice_id)
+    notice, now = db.session.get_one(Notice, notice_id), rt.clock.now()
     unit = db.session.get(Unit, recipient.unit_id)
     recipient.phone = unit.owner_phone if unit is not None else recipient.phone
     if not is_mobile_number(recipient.phone):
         db.session.commit()
         return False
-    project = db.session.get(Project, notice.project_key)
-    _text(recipient, notice, project_name=project.name if project else notice.project_key, now=now)
+    _text(recipient, notice, project_name=_project_name(notice.project_key), now=now, timezone=rt.timezone)
     db.session.commit()
     return True
 

@@ -87,7 +87,8 @@ def record_call(rt: Runtime, instance_id: int, task_id: str, submitted: Mapping[
     if plan is None:
         return  # started by hand, without a plan: nothing to keep
     now = rt.clock.now()
-    ticket_id = _open_issue_ticket(rt, plan, submitted, user=user) if submitted.get("issue_raised") else None
+    ticket_id = _open_issue_ticket(rt, plan, instance_id, submitted, user=user) \
+        if submitted.get("issue_raised") else None
     db.session.execute(insert(CallbackCall).values(
         plan_id=plan.id, task_id=task_id, method=result_data.get("method"), reached=bool(submitted.get("reached")),
         satisfaction=submitted.get("satisfaction"), issue=submitted.get("issue_description"),
@@ -96,13 +97,16 @@ def record_call(rt: Runtime, instance_id: int, task_id: str, submitted: Mapping[
         db.session.execute(update(CallbackPlan).where(CallbackPlan.id == plan.id).values(status="done"))
 
 
-def _open_issue_ticket(rt: Runtime, plan: CallbackPlan, submitted: Mapping[str, Any], *, user: Actor) -> int:
+def _open_issue_ticket(rt: Runtime, plan: CallbackPlan, instance_id: int, submitted: Mapping[str, Any], *,
+                       user: Actor) -> int:
+    """Open the ticket of the issue raised (recorded by the agent who made the call) and note it on the call's
+    instance; raise InvalidForm or Forbidden as ``open_ticket``."""
     intake = {"project": plan.project_key, "unit": plan.unit_code, "caller_name": plan.owner_name or "业主",
               "phone": plan.phone or "", "channel": "hotline", "category": submitted.get("issue_category"),
               "description": f"定期回访中业主提出：{submitted.get('issue_description') or ''}", "urgency": "normal",
               "emergency": False}
     opened = open_ticket(rt, intake, user=user)
-    record_event(plan.instance_id or 0, "ticket_opened", at=rt.clock.now(), actor_id=user.id,
+    record_event(instance_id, "ticket_opened", at=rt.clock.now(), actor_id=user.id,
                  data={"ticket_number": opened.number})
     return opened.ticket_id
 

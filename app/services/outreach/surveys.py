@@ -192,7 +192,7 @@ def answer_survey(token: str, answers: Any, *, secret: str, now: datetime, today
     if invited.survey.closes_on is not None and today > invited.survey.closes_on:
         raise ConflictError(msg("this survey closed on %(day)s", day=invited.survey.closes_on.isoformat()))
     clean = clean_submission(invited.survey.form, answers)
-    written = db.session.execute(update(SurveyRecipient).where(
+    written = db.session.connection().execute(update(SurveyRecipient).where(
         SurveyRecipient.id == invited.recipient.id, SurveyRecipient.answered_at.is_(None)).values(
         answers=clean, answered_at=now)).rowcount
     db.session.commit()

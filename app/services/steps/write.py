@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, func, insert, text, update
 from app.extensions import db
 from app.models import ACTIVE_STATUSES, AuditEvent, HumanTask, HumanTaskState, InstanceStatus, ProcessInstance
 from app.services.errors import ConflictError, msg
+from app.services.ops.request_context import with_request_id
 from app.services.steps.job_rows import sync_timer_job
 
 TASKS = HumanTask.__table__
@@ -43,6 +44,8 @@ class StepWrite:
 def write_step(step: StepWrite) -> None:
     """Write the step in the current transaction; raise ConflictError if the instance moved meanwhile."""
     connection = db.session.connection()
+    for event in step.events:  # which request wrote it, for the logs (None outside a request)
+        event["data"] = with_request_id(event["data"])
     if connection.dialect.name == "postgresql":
         moved = connection.execute(_PG_WRITE_STEP, _pg_parameters(step)).scalar_one()
     else:

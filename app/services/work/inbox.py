@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Project, Ticket
 from app.services.access import Actor, is_supervisor, may_act_on_task
+from app.services.ops.request_context import without_request_id
 from app.services.people.organisation import visible_projects
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
@@ -235,7 +236,8 @@ def timeline_of(rt: Runtime, instance_id: int) -> list[TimelineEntry]:
         form_key = task.form_key if task else (facts.start_form if facts and e.action in ("start", "call_attached")
                                                else None)
         entries.append(TimelineEntry(e.at, e.actor.display_name if e.actor else None,
-                                     e.actor.username if e.actor else None, e.action, e.task_id, e.data,
+                                     e.actor.username if e.actor else None, e.action, e.task_id,
+                                     without_request_id(e.data),
                                      task.title if task else None,
                                      facts.forms.get(form_key) if facts and form_key else None))
     return entries

@@ -6,6 +6,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from time import perf_counter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select, update
@@ -24,6 +25,9 @@ from app.services.errors import (
     TaskNotOpenError,
     msg,
 )
+from app.services.ops.metrics import observe_step
+from app.services.handover.defects import PROCESS_ID as HANDOVER_PROCESS
+from app.services.handover.defects import after_handover_step
 from app.services.outreach.notices import PROCESS_ID as NOTICE_PROCESS
 from app.services.outreach.notices import after_notice_step
 from app.services.outreach.planned_callbacks import PROCESS as PLANNED_CALLBACK
@@ -221,6 +225,7 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
     instance active (Conflict), data valid (InvalidForm). A run-time engine error puts the
     instance in ``error`` and keeps its previous state.
     """
+    started = perf_counter()
     loaded = _load(task_id, user)
     task, instance = loaded.task, loaded.instance
     _require_open(task)
@@ -257,7 +262,10 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
         elif facts.process_id == PLANNED_CALLBACK:  # the call's outcome, and the ticket of an issue raised
             record_call(rt, instance.id, task.id, clean, result.data, user=user)
         elif facts.process_id == NOTICE_PROCESS:  # approved, the notice is sent in this step
-            after_notice_step(instance.id, task.element_id, result.data, user=user, now=now)
+            after_notice_step(rt, instance.id, task.element_id, result.data, user=user)
+        elif facts.process_id == HANDOVER_PROCESS:  # a defect becomes a repair ticket; the owner signs last
+            after_handover_step(rt, instance.id, task.element_id, clean, result.data, user=user)
+    observe_step(facts.process_id, task.element_id, perf_counter() - started)
     return InstanceOutcome(instance.id, result.status, still_open)
 
 

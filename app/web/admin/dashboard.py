@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from app.services.access import may_administer, may_manage
 from app.services.figures import counters
 from app.services.figures import dashboard as figures
+from app.services.figures.reports import handover_progress
 from app.services.people.organisation import projects_for, visible_projects
 from app.web.context import me, require, runtime
 from app.web.i18n import bilingual, select_locale
@@ -107,6 +108,8 @@ def dashboard() -> Any:
                            formulas={key: str(text) for key, text in FORMULAS.items()},
                            rates=RATES, counts=COUNTS, rate_names=rate_names(), count_names=count_names(),
                            targets=_target_cards(board, targets),
+                           handover=handover_progress(runtime().clock.now(), timezone=runtime().timezone,
+                                                      allowed_projects=[project_key] if project_key else allowed),
                            chart=_chart_data(board, period, names, targets), may_recount=may_administer(
                                me()),
                            hot_spot_label=_hot_spot_label, given={"from": request.args.get("from", ""),

@@ -48,7 +48,10 @@ def _page(tickets: list[report_service.OpenTicket], *, total: int, stored: repor
     groups = [(group, [line(t) for t in group.tickets])
               for group in report_service.by_department(tickets, limit=PAGE_LIMIT, counts=counts)]
     return render_template("admin/report_weekly.html", groups=groups, total=total, stored=stored,
-                           reports=report_service.recent_reports())
+                           reports=report_service.recent_reports(),
+                           handover=report_service.handover_progress(  # as it is now, stored report or not
+                               runtime().clock.now(), allowed_projects=visible_projects(me()),
+                               timezone=runtime().timezone))
 
 
 PAGE_LIMIT = 200  # lines per department on the page; the CSV has every ticket

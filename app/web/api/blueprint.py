@@ -14,7 +14,7 @@ from app.services.people.auth import Principal, user_for_token
 from app.services.work.forms import parse_json_body
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-PUBLIC_ENDPOINTS = {"api.health", "api.openapi_document"}
+PUBLIC_ENDPOINTS = {"api.health", "api.ready", "api.openapi_document"}
 
 
 @api.before_request

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.services.ops.request_context import without_request_id
 from app.services.steps.plan import InstanceOutcome, TaskSnapshot
 from app.services.work.inbox import shown_phone
 from app.services.work.instances import AuditEvent, DeployedProcess, InstanceDetail, ProcessInstance
@@ -58,7 +59,7 @@ def process_item(process: DeployedProcess) -> dict[str, Any]:
 
 def audit_event(event: AuditEvent) -> dict[str, Any]:
     return {"id": event.id, "task_id": event.task_id, "actor": event.actor.username if event.actor else None,
-            "action": event.action, "data": event.data, "at": iso(event.at)}
+            "action": event.action, "data": without_request_id(event.data), "at": iso(event.at)}
 
 
 def instance_detail(detail: InstanceDetail) -> dict[str, Any]:

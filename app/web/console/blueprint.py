@@ -12,6 +12,7 @@ from app.web.console import (
     account,
     auth,
     callbacks,
+    handover,
     inbox,
     knowledge,
     notices_admin,
@@ -93,3 +94,7 @@ console.add_url_rule("/surveys", view_func=surveys.surveys_page, methods=GET)
 console.add_url_rule("/surveys", view_func=surveys.send_survey, methods=POST)
 console.add_url_rule("/surveys/<int:survey_id>", view_func=surveys.survey_results, methods=GET)
 console.add_url_rule("/surveys/<int:survey_id>/export.<kind>", view_func=surveys.export_survey, methods=GET)
+# Handover defects (收楼遗留问题): progress per project and building, a batch imported, one unit's defects.
+console.add_url_rule("/handover", view_func=handover.handover_progress, methods=GET)
+console.add_url_rule("/handover/import", view_func=handover.import_handover_batch, methods=POST)
+console.add_url_rule("/handover/units/<int:unit_id>", view_func=handover.handover_unit_page, methods=GET)

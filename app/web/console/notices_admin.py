@@ -4,6 +4,7 @@ its print PDFs (the letterbox run, one page per unit, and the notice-board sheet
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,8 +72,11 @@ def new_notice() -> Any:
 
 
 def _render_new(schema: dict[str, Any] | None, values: dict[str, Any], errors: Any, status: int = 200) -> Any:
-    fields = fields_for(schema, values, errors, select_locale(), runtime().timezone)
-    return render_template("notices/new.html", fields=fields, projects=projects_for(me())), status
+    """The draft form, its project a choice of the drafter's projects by name (a key is not guessed)."""
+    projects = tuple((project.key, project.name) for project in projects_for(me()))
+    fields = [replace(field, widget="select", choices=projects) if field.name == "project" and projects else field
+              for field in fields_for(schema, values, errors, select_locale(), runtime().timezone)]
+    return render_template("notices/new.html", fields=fields), status
 
 
 @require(_reads_notices)
@@ -95,7 +99,7 @@ def mark_by_hand(notice_id: int, recipient_id: int) -> Any:
 
 @require(_reads_notices)
 def resend(notice_id: int, recipient_id: int) -> Any:
-    if notice_service.resend_text(notice_id, recipient_id, user=me(), now=runtime().clock.now()):
+    if notice_service.resend_text(runtime(), notice_id, recipient_id, user=me()):
         flash(_("The text is queued again."), "success")
     else:
         flash(_("The unit still has no mobile number: record one, or deliver the notice by hand."), "warning")
@@ -107,6 +111,8 @@ def notice_pdf(notice_id: int, sheet: str) -> Response:
     if sheet not in SHEETS:
         abort(404)
     notice = notice_service.notice_view(notice_id, user=me())
+    if notice.status != "sent":  # nothing to print before the approval
+        abort(404)
     recipients = notice_service.recipients_of(notice_id, user=me()) if sheet == "letterbox" else []
     html = render_template(f"notices/print_{sheet}.html", notice=notice, recipients=recipients,
                            window=notice_service.window_words(notice.starts_at, notice.ends_at, runtime().timezone),

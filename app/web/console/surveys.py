@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.services.access import may_watch_wallboard
 from app.services.errors import InvalidFormError
@@ -24,7 +25,7 @@ def surveys_page() -> str:
 
 
 @require(may_watch_wallboard)
-def send_survey() -> Response | tuple[str, int]:
+def send_survey() -> WerkzeugResponse | tuple[str, int]:
     form = request.form
     asked = surveys.SurveyRequest(
         title=form.get("title", ""), form_key=form.get("form_key", ""), project_key=form.get("project", ""),

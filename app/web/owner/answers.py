@@ -124,7 +124,7 @@ def _asked(number: str, asks: Any) -> answers.Questions:
     return questions
 
 
-def _quote_page(questions: answers.Questions, values: Any, errors: dict[str, Any]) -> tuple[str, int] | str:
+def _quote_page(questions: answers.Questions, values: Any, errors: dict[str, Any]) -> str:
     return render_template("owner/answer_quote.html", questions=questions, values=values, errors=errors,
                            payments=PAYMENT_LABELS)
 

@@ -1,0 +1,74 @@
+"""A unit's handover steps (process ``handover``), inside their transaction (services/work/tasks.py):
+each defect recorded opens a repair ticket as the ticket service opens any repair (its number, deadlines and
+the warranty decision, which reads the unit's handover date), and the owner's re-inspection closes the defect
+list only when every defect is repaired."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Ticket
+from app.models.handover import HandoverDefect, HandoverUnit
+from app.services.access import Actor
+from app.services.errors import ConflictError, msg
+from app.services.jobs.deadlines import WORK_DONE_STAGES
+from app.services.runtime import Runtime
+from app.services.work.tickets import open_ticket
+
+PROCESS_ID = "handover"
+RECORD = "record_defect"
+REINSPECT = "owner_reinspect"
+
+
+def after_handover_step(rt: Runtime, instance_id: int, element_id: str, submitted: Mapping[str, Any],
+                        data: Mapping[str, Any], *, user: Actor) -> None:
+    """What a completed handover step means; raise Conflict (the step is not stored) when the instance is
+    not a unit's handover, or when the owner signs while a defect is still being repaired."""
+    unit = db.session.scalar(select(HandoverUnit).where(HandoverUnit.instance_id == instance_id))
+    if unit is None:
+        raise ConflictError(msg("this handover was not started by a handover batch"))
+    if element_id == RECORD and submitted.get("has_defect"):
+        _record_defect(rt, unit, submitted, data, user=user)
+    elif element_id == REINSPECT and submitted.get("owner_accepts"):
+        _close_defect_list(unit, submitted, now=rt.clock.now())
+
+
+def _record_defect(rt: Runtime, unit: HandoverUnit, submitted: Mapping[str, Any], data: Mapping[str, Any], *,
+                   user: Actor) -> None:
+    hot_tag = str(data.get("hot_tag") or "") or None
+    label = f"收楼遗留问题·{hot_tag}" if hot_tag else "收楼遗留问题"
+    intake = {"project": unit.project_key, "unit": unit.unit_code, "caller_name": data["owner_name"],
+              "phone": data["owner_phone"], "channel": "walk_in", "category": "repair", "part": submitted["part"],
+              "description": f"【{label}】{submitted['location']}：{submitted['description']}",
+              "urgency": data.get("repair_urgency") or "normal", "emergency": False}
+    if submitted.get("photo"):
+        intake["photo"] = submitted["photo"]
+    opened = open_ticket(rt, intake, user=user)
+    db.session.add(HandoverDefect(
+        handover_unit_id=unit.id, ticket_id=opened.ticket_id, location=submitted["location"],
+        part=submitted["part"], defect_type=submitted["defect_type"], hot_tag=hot_tag,
+        description=submitted["description"], photo=submitted.get("photo") or None,
+        round=int(data.get("defect_round") or 1), close_by=datetime.fromisoformat(str(data["defect_close_by"])),
+        recorded_at=rt.clock.now()))
+    unit.status = "repairing"
+
+
+def _close_defect_list(unit: HandoverUnit, submitted: Mapping[str, Any], *, now: datetime) -> None:
+    unrepaired = db.session.scalars(
+        select(Ticket.number).join(HandoverDefect, HandoverDefect.ticket_id == Ticket.id)
+        .where(HandoverDefect.handover_unit_id == unit.id, Ticket.closed_at.is_(None),
+               Ticket.stage.not_in(WORK_DONE_STAGES))
+        .order_by(Ticket.number)).all()
+    if unrepaired:
+        raise ConflictError(msg("the owner signs only when every defect is repaired; still open: %(numbers)s",
+                                numbers=", ".join(unrepaired)))
+    unit.status, unit.signature, unit.signed_at = "closed", str(submitted["owner_signature"]), now
+
+
+def is_repaired(ticket: Ticket) -> bool:
+    return ticket.closed_at is not None or ticket.stage in WORK_DONE_STAGES

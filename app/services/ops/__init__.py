@@ -1,0 +1,1 @@
+"""Operations: metrics, the request id, copying a deployment to PostgreSQL, backups."""

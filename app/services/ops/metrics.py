@@ -1,0 +1,97 @@
+"""The Prometheus metrics: what the processes observe as they run, and the figures read at scrape time.
+
+Observed in process (cheap: one histogram observe, no SQL): request latency by endpoint, step
+duration by process and element, timer lag (due time to firing). Read at scrape time with a few
+bounded aggregate queries: the outbox backlog, incidents, instances in error, open tasks by stage.
+
+Several processes (gunicorn workers, the worker): set ``PROMETHEUS_MULTIPROC_DIR`` to an empty,
+writable directory for every process before they start (wipe it at each deploy); each process
+then writes its samples there and a scrape of any one of them adds all of them up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import HumanTask, HumanTaskState, InstanceStatus, OutboxStatus, ProcessInstance, Ticket
+from app.models.jobs import Job, OutboxMessage
+
+__all__ = ["CONTENT_TYPE_LATEST", "observe_request", "observe_step", "observe_timer_lag", "scrape"]
+
+REQUEST_SECONDS = Histogram("kefu_http_request_duration_seconds", "Time to answer a request, by endpoint",
+                            ["endpoint", "method", "status"],
+                            buckets=(.0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+STEP_SECONDS = Histogram("kefu_step_duration_seconds", "Time of a task completion (engine run and its write)",
+                         ["process", "element"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
+TIMER_LAG_SECONDS = Histogram("kefu_timer_lag_seconds", "From a job's due time to the worker running it",
+                              ["kind"], buckets=(.01, .05, .1, .5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+
+
+def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
+    REQUEST_SECONDS.labels(endpoint, method, str(status)).observe(seconds)
+
+
+def observe_step(process_id: str, element_id: str, seconds: float) -> None:
+    STEP_SECONDS.labels(process_id, element_id).observe(seconds)
+
+
+def observe_timer_lag(kind: str, due_at: datetime, fired_at: datetime) -> None:
+    TIMER_LAG_SECONDS.labels(kind).observe(max(0.0, (fired_at - due_at).total_seconds()))
+
+
+class DatabaseFigures(Collector):
+    """Gauges read from the database when Prometheus scrapes (never stored in a process)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            yield from self._figures()
+        finally:
+            db.session.rollback()
+
+    def _figures(self) -> Iterator[GaugeMetricFamily]:
+        outbox = GaugeMetricFamily("kefu_outbox_backlog", "Messages waiting to be sent")
+        outbox.add_metric([], _count(OutboxMessage.status == OutboxStatus.PENDING))
+        yield outbox
+        incidents = GaugeMetricFamily("kefu_incidents", "Jobs whose retries are spent (incidents)")
+        incidents.add_metric([], _count(Job.retries_left <= 0))
+        yield incidents
+        errors = GaugeMetricFamily("kefu_instances_in_error", "Process instances in error")
+        errors.add_metric([], _count(ProcessInstance.status == InstanceStatus.ERROR))
+        yield errors
+        tasks = GaugeMetricFamily("kefu_open_tasks", "Open tasks by their ticket's stage", labels=["stage"])
+        for stage, count in db.session.execute(
+                select(Ticket.stage, func.count()).select_from(HumanTask)
+                .outerjoin(Ticket, Ticket.instance_id == HumanTask.instance_id)
+                .where(HumanTask.state == HumanTaskState.OPEN).group_by(Ticket.stage)):
+            tasks.add_metric([stage or "none"], count)  # "none": a task of a flow without a ticket
+        yield tasks
+
+
+def _count(condition: object) -> int:
+    return int(db.session.scalar(select(func.count()).where(condition)) or 0)  # type: ignore[arg-type]
+
+
+def scrape() -> bytes:
+    """The text exposition of every metric: this process's (or every process's, in multiprocess mode) and
+    the database's figures."""
+    figures = CollectorRegistry(auto_describe=False)
+    figures.register(DatabaseFigures())
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        processes = CollectorRegistry(auto_describe=False)
+        multiprocess.MultiProcessCollector(processes)  # type: ignore[no-untyped-call]
+        return generate_latest(processes) + generate_latest(figures)
+    return generate_latest(REGISTRY) + generate_latest(figures)
+
+
+def mark_process_dead(pid: int) -> None:
+    """gunicorn's child_exit hook: a dead worker's live gauges leave the multiprocess directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
