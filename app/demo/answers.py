@@ -150,6 +150,13 @@ def _approve_solution(desk: Desk, case: Case, task: TaskSnapshot, user: Principa
     return {"approved": True}
 
 
+def _review_online(desk: Desk, case: Case, task: TaskSnapshot, user: Principal) -> dict[str, Any]:
+    """An online report reviewed at the desk: the agent keeps what the owner chose."""
+    intake = case.call.intake
+    kept = ("category", "urgency", "emergency", "complaint_type", "part")
+    return {key: intake[key] for key in kept if key in intake} | {"review_note": "已核对业主网上报事。"}
+
+
 def _classify(desk: Desk, case: Case, task: TaskSnapshot, user: Principal) -> dict[str, Any]:
     content = case.call.content
     return {"complaint_type": content[1], "root_cause": content[4], "responsible_department": content[2],
@@ -246,6 +253,7 @@ ANSWERS: dict[str, Answer] = {
     "supervisor_follow_up": _FOLLOW_UP,
     "eng_supervisor_follow_up": _FOLLOW_UP,
     "classify": _classify,
+    "review_online": _review_online,
     "dispatch_technician": _dispatch_technician,
     "agree_appointment": _agree_appointment,
     "inspect_on_site": _inspect_on_site,

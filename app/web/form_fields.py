@@ -57,8 +57,12 @@ class PeopleOffer:
 
 def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors: Mapping[str, Message],
                locale: str, timezone: str | None = None,
-               people: Mapping[str, list[tuple[str, str]] | PeopleOffer] | None = None) -> list[Field]:
+               people: Mapping[str, list[tuple[str, str]] | PeopleOffer] | None = None,
+               shown_data: Mapping[str, Any] | None = None) -> list[Field]:
     """The fields to draw, with the values to show (what the user typed wins over stored data).
+
+    ``shown_data`` is the data as people read it (names for logins and project keys, ``with_names``):
+    read-only fields display it; what is edited and submitted keeps ``data``'s keys.
 
     With ``timezone`` (the business time zone), stored date-times are shown and edited in local time.
     ``people`` maps a role to the (username, name) pairs a ``"x-widget": "user"`` field offers, or to a
@@ -88,11 +92,18 @@ def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors
                             required=(name in required or {} in when) and not spec.get("readOnly"),
                             read_only=bool(spec.get("readOnly")), choices=choices, value=value,
                             error=errors.get(name), pattern=spec.get("pattern"),
-                            display=_display(value, widget, choices), groups=groups, note=note,
+                            display=_display(_read_only_value(spec, name, value, shown_data), widget, choices),
+                            groups=groups, note=note,
                             hint="" if spec.get("readOnly") else format_hint(spec, widget, locale),
                             max_length=_max_length(spec),
                             required_when=tuple(when) if name not in required and {} not in when else ()))
     return [_with_condition_text(f, fields, locale) for f in fields]
+
+
+def _read_only_value(spec: Mapping[str, Any], name: str, value: Any, shown_data: Mapping[str, Any] | None) -> Any:
+    if spec.get("readOnly") and shown_data is not None and name in shown_data:
+        return shown_data[name]
+    return value
 
 
 def _with_condition_text(drawn: Field, fields: list[Field], locale: str) -> Field:

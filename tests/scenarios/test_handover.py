@@ -142,6 +142,7 @@ def test_a_leak_is_tagged_and_gets_the_shorter_limit(app, desk, batch):
     assert "【收楼遗留问题·渗漏】主卫" in desk.ticket(leak)["description"]
     page = unit_page(app, "3栋-0101")
     assert page.count('badge text-bg-danger">渗漏<') == 1
+    assert "厨卫防水 · 漏水" in page and "装修工程 · 空鼓" in page
     progress = console(app, "supervisor").get("/handover?project=lanting").get_data(as_text=True)
     building = re.search(r'data-building="3栋">(.*?)</tr>', progress, re.S)
     assert building is not None

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 from app import create_app
@@ -90,7 +90,6 @@ class Cluster:
     node_b: int = field(default_factory=free_port)
     proxy: int = field(default_factory=free_port)
     token: str = ""
-    setups: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -140,13 +139,20 @@ def definition_dirs(root: Path) -> tuple[Path, Path]:
     return bpmn, forms
 
 
-def set_up_at_once(cluster: Cluster) -> None:
-    """Both nodes' start-up command (the image's CMD runs `flask setup`), started together on an empty database."""
-    started = [subprocess.Popen([sys.executable, "-m", "flask", "setup"], cwd=ROOT, env=cluster.env, text=True,
+def set_up_at_once(env: dict[str, str]) -> list[subprocess.CompletedProcess[str]]:
+    """Both nodes' start-up command (the image's CMD runs `flask setup`), started together."""
+    started = [subprocess.Popen([sys.executable, "-m", "flask", "setup"], cwd=ROOT, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
-    for process in started:
-        out, err = process.communicate(timeout=300)
-        cluster.setups.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    outputs = [process.communicate(timeout=300) for process in started]
+    return [subprocess.CompletedProcess(process.args, process.returncode, out, err)
+            for process, (out, err) in zip(started, outputs, strict=True)]
+
+
+def node_environment(url: str, root: Path) -> dict[str, str]:
+    bpmn, forms = definition_dirs(root)
+    return {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app:create_app", "KEFU_ENV": "production",
+            "SECRET_KEY": "one-secret-shared-by-every-node-of-the-test", "BPMN_DIR": str(bpmn), "FORMS_DIR": str(forms),
+            "RATELIMIT_STORAGE_URI": "memory://", "WORKER_LOCK_SECONDS": "2", "UPLOAD_DIR": str(root / "uploads")}
 
 
 def admin_token(url: str) -> str:
@@ -180,14 +186,9 @@ def cluster(databases, tmp_path_factory) -> Iterator[Cluster]:
     if proxy_binary is None:
         pytest.skip("HAProxy is not installed and could not be (scripts/ensure-proxy installs it as root)")
     url = databases.empty("nodes")
-    bpmn, forms = definition_dirs(tmp_path_factory.mktemp("definitions"))
-    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app:create_app", "KEFU_ENV": "production",
-           "SECRET_KEY": "one-secret-shared-by-every-node-of-the-test", "BPMN_DIR": str(bpmn), "FORMS_DIR": str(forms),
-           "RATELIMIT_STORAGE_URI": "memory://", "WORKER_LOCK_SECONDS": "2",
-           "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads"))}
-    cluster = Cluster(url, env)
+    cluster = Cluster(url, node_environment(url, tmp_path_factory.mktemp("nodes")))
     try:
-        set_up_at_once(cluster)
+        assert [setup.returncode for setup in set_up_at_once(cluster.env)] == [0, 0]
         cluster.token = admin_token(url)
         start_processes(cluster, proxy_binary)
         yield cluster
@@ -203,32 +204,34 @@ def engine(cluster: Cluster) -> Iterator[Engine]:
     engine.dispose()
 
 
-def table_names(url: str) -> list[str]:
+def schema(url: str) -> tuple[list[str], list[str]]:
+    """The database's tables, and the revisions in its alembic_version."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return list(connection.execute(text(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")).scalars())
+            revisions = list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        return sorted(inspect(engine).get_table_names()), revisions
     finally:
         engine.dispose()
 
 
-def revisions(url: str) -> list[str]:
-    engine = create_engine(url)
+def test_both_nodes_setting_up_at_once_on_an_empty_database_migrate_and_deploy_once(databases, tmp_path):
+    """On PostgreSQL an advisory lock, on SQLite a file lock: one migrates and deploys, the other finds it done."""
+    url = databases.empty("setup")
     try:
-        with engine.connect() as connection:
-            return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        setups = set_up_at_once(node_environment(url, tmp_path))
+
+        assert [setup.returncode for setup in setups] == [0, 0], [setup.stderr for setup in setups]
+        outputs = sorted(setup.stdout for setup in setups)
+        assert "deployed lanes_demo v1" in outputs[0] and "nothing changed on disk" in outputs[1]
+        assert schema(url) == schema(databases.template_url)  # every table once, alembic_version one row at head
+        engine = create_engine(url)
+        try:
+            assert scalar(engine, "SELECT count(*) FROM bundles WHERE process_id = 'lanes_demo'") == 1
+        finally:
+            engine.dispose()
     finally:
-        engine.dispose()
-
-
-def test_both_nodes_setting_up_at_once_on_an_empty_database_migrate_and_deploy_once(cluster, databases, engine):
-    assert [setup.returncode for setup in cluster.setups] == [0, 0], [setup.stderr for setup in cluster.setups]
-    outputs = sorted(setup.stdout for setup in cluster.setups)
-    assert "nothing changed on disk" in outputs[1] and "deployed lanes_demo v1" in outputs[0]
-    assert revisions(cluster.url) == revisions(databases.template_url)  # one row, at head
-    assert table_names(cluster.url) == table_names(databases.template_url)
-    assert scalar(engine, "SELECT count(*) FROM bundles WHERE process_id = 'lanes_demo'") == 1
+        databases.drop(url)
 
 
 def session_cookie(reply: Reply) -> str:

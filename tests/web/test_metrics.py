@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -9,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.worker import Worker
 from tests.conftest import fixture_files
+from tests.support.paths import ROOT
 
 OUTSIDER = {"REMOTE_ADDR": "10.1.2.3"}
 
@@ -90,3 +94,17 @@ def test_with_a_token_set_only_its_bearer_may_read_them_even_from_loopback(clien
     allowed = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"}, environ_base=OUTSIDER)
     assert allowed.status_code == 200
     assert b"kefu_open_tasks" in allowed.data
+
+
+def test_with_a_multiprocess_directory_one_scrape_adds_up_every_process(client, monkeypatch, tmp_path):
+    """gunicorn's workers each write their samples to PROMETHEUS_MULTIPROC_DIR; any one of them answers for all."""
+    observe = "from app.services.ops.metrics import observe_step; observe_step('five_tasks', 'task_1', 0.02)"
+    for _worker in range(2):
+        subprocess.run([sys.executable, "-c", observe], check=True, cwd=ROOT,
+                       env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    figures = samples(client)
+    assert value(figures, "kefu_step_duration_seconds_count", process="five_tasks", element="task_1") == 2
+    assert ("kefu_open_tasks", (("stage", "none"),)) not in figures  # no open task: no series
+    assert ("kefu_outbox_backlog", ()) in figures  # the database's figures come along

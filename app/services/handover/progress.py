@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Project, Ticket, Unit
+from app.models import Bundle, Project, Ticket, Unit
 from app.models.handover import HandoverDefect, HandoverUnit
 from app.services.access import Actor
 from app.services.errors import ForbiddenError, NotFoundError, msg
-from app.services.handover.defects import is_repaired
+from app.services.handover.defects import PROCESS_ID, is_repaired
 from app.services.people.organisation import ticket_project_hidden, visible_projects
+from app.services.runtime import Runtime
 
+DEFECT_FORM = "handover_defect.json"
 VIEWERS = frozenset({"cs_agent", "cs_supervisor", "property_manager", "dept_head", "eng_supervisor"})
 
 
@@ -76,6 +78,18 @@ class Progress:
     hot: int
     hot_open: int
     days_to_close: float | None  # the average, handover date to signature, of the closed units
+
+
+def defect_choices(rt: Runtime) -> dict[str, dict[str, str]]:
+    """The titles ("中文 / English") of the defect form's coded choices (part, defect_type), from the deployed
+    ``handover`` process; empty when it is not deployed."""
+    latest = db.session.scalar(select(Bundle.spec_key).where(Bundle.process_id == PROCESS_ID)
+                               .order_by(Bundle.version.desc()).limit(1))
+    form = rt.bundles.get(latest).forms.get(DEFECT_FORM, {}) if latest else {}
+    fields = form.get("properties") or {}
+    return {name: {str(choice.get("const")): str(choice.get("title", ""))
+                   for choice in fields.get(name, {}).get("oneOf", [])}
+            for name in ("part", "defect_type")}
 
 
 def may_view(user: Actor) -> bool:

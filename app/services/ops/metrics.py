@@ -15,9 +15,18 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -26,13 +35,21 @@ from app.models.jobs import Job, OutboxMessage
 
 __all__ = ["CONTENT_TYPE_LATEST", "observe_request", "observe_step", "observe_timer_lag", "scrape"]
 
+# This module's own registry, not prometheus_client's global one: importing the module again (tests do) makes
+# new metrics instead of clashing with the old ones. It also carries the process, platform and GC figures.
+PROCESS_REGISTRY = CollectorRegistry()
+for _default in (ProcessCollector, PlatformCollector, GCCollector):
+    _default(registry=PROCESS_REGISTRY)
+
 REQUEST_SECONDS = Histogram("kefu_http_request_duration_seconds", "Time to answer a request, by endpoint",
-                            ["endpoint", "method", "status"],
+                            ["endpoint", "method", "status"], registry=PROCESS_REGISTRY,
                             buckets=(.0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
 STEP_SECONDS = Histogram("kefu_step_duration_seconds", "Time of a task completion (engine run and its write)",
-                         ["process", "element"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
+                         ["process", "element"], registry=PROCESS_REGISTRY,
+                         buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
 TIMER_LAG_SECONDS = Histogram("kefu_timer_lag_seconds", "From a job's due time to the worker running it",
-                              ["kind"], buckets=(.01, .05, .1, .5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+                              ["kind"], registry=PROCESS_REGISTRY,
+                              buckets=(.01, .05, .1, .5, 1, 2.5, 5, 10, 30, 60, 300, 900))
 
 
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -88,7 +105,7 @@ def scrape() -> bytes:
         processes = CollectorRegistry(auto_describe=False)
         multiprocess.MultiProcessCollector(processes)  # type: ignore[no-untyped-call]
         return generate_latest(processes) + generate_latest(figures)
-    return generate_latest(REGISTRY) + generate_latest(figures)
+    return generate_latest(PROCESS_REGISTRY) + generate_latest(figures)
 
 
 def mark_process_dead(pid: int) -> None:

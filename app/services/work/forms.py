@@ -9,6 +9,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from referencing.exceptions import Unresolvable
+from sqlalchemy import select
 
 from app.engine import (
     JsonTooDeepError,
@@ -18,6 +19,8 @@ from app.engine import (
     local_registry,
     matches_pattern,
 )
+from app.extensions import db
+from app.models import Project, User
 from app.services.errors import InvalidFormError, Message, Text, msg
 from app.services.work.form_rules import REQUIRED, FormContext, context_errors
 
@@ -192,6 +195,30 @@ def render_instructions(markdown: str | None, data: Mapping[str, Any], *, locale
         return None
     return fill_instructions(markdown, data, language=locale, timezone=timezone,
                                choices=choice_titles(forms or {}))
+
+
+# Task-data variables that hold a login or a project key: shown to people by name (docs/flow-contract.md).
+PERSON_VARIABLES = frozenset({"technician", "assignee", "engineer_on_call"})
+PROJECT_VARIABLES = frozenset({"project"})
+
+
+def with_names(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as people read it: logins as the person's name, project keys as the project's name.
+
+    For what is only shown (instructions, read-only fields); what a form submits keeps the keys.
+    """
+    people = {name: data[name] for name in PERSON_VARIABLES if isinstance(data.get(name), str)}
+    projects = {name: data[name] for name in PROJECT_VARIABLES if isinstance(data.get(name), str)}
+    if not people and not projects:
+        return dict(data)
+    names = dict(db.session.execute(select(User.username, User.display_name)
+                                    .where(User.username.in_(people.values()))).all()) if people else {}
+    titles = dict(db.session.execute(select(Project.key, Project.name)
+                                     .where(Project.key.in_(projects.values()))).all()) if projects else {}
+    shown = dict(data)
+    shown.update({name: names.get(login) or login for name, login in people.items()})
+    shown.update({name: titles.get(key) or key for name, key in projects.items()})
+    return shown
 
 
 def choice_titles(forms: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:

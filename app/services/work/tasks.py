@@ -25,9 +25,9 @@ from app.services.errors import (
     TaskNotOpenError,
     msg,
 )
-from app.services.ops.metrics import observe_step
 from app.services.handover.defects import PROCESS_ID as HANDOVER_PROCESS
 from app.services.handover.defects import after_handover_step
+from app.services.ops.metrics import observe_step
 from app.services.outreach.notices import PROCESS_ID as NOTICE_PROCESS
 from app.services.outreach.notices import after_notice_step
 from app.services.outreach.planned_callbacks import PROCESS as PLANNED_CALLBACK
@@ -50,7 +50,7 @@ from app.services.steps.plan import (
 )
 from app.services.steps.write import INSTANCES, TASKS, write_step
 from app.services.work.form_rules import FormContext
-from app.services.work.forms import clean_submission, render_instructions
+from app.services.work.forms import clean_submission, render_instructions, with_names
 from app.services.work.people_choice import check_people_chosen, people_to_pick
 from app.services.work.staffing import Unstaffed, may_act_or_stand_in, why_unstaffed
 from app.services.work.tickets import sync_ticket_after_step
@@ -144,8 +144,8 @@ def get_task(rt: Runtime, task_id: str, *, user: Actor, locale: str = "zh") -> T
     except TaskNotFoundError:
         data, instructions = {}, None
     unstaffed = why_unstaffed(task, instance.project_key) if task.state == HumanTaskState.OPEN else None
-    return TaskDetail(task, form, data, render_instructions(instructions, data, locale=locale, timezone=rt.timezone,
-                                                            forms=facts.forms),
+    shown = render_instructions(instructions, with_names(data), locale=locale, timezone=rt.timezone, forms=facts.forms)
+    return TaskDetail(task, form, data, shown,
                       instance.project_key, unstaffed)
 
 

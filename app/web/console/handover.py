@@ -13,7 +13,7 @@ from app.services.handover import batches, progress
 from app.services.people.organisation import projects_for
 from app.web.context import me, require, runtime
 from app.web.errors import refused
-from app.web.i18n import say
+from app.web.i18n import bilingual, say, select_locale
 
 MAX_UPLOAD = 5 * 1024 * 1024
 
@@ -44,7 +44,9 @@ def import_handover_batch() -> tuple[str, int]:
 @require(progress.may_view)
 def handover_unit_page(unit_id: int) -> str:
     unit = progress.handover_unit(unit_id, user=me(), now=runtime().clock.now())
-    return render_template("handover/unit.html", unit=unit, **_labels())
+    choices = progress.defect_choices(runtime())
+    return render_template("handover/unit.html", unit=unit, choice=lambda field, code: bilingual(
+        choices.get(field, {}).get(code) or code, select_locale()), **_labels())
 
 
 def _progress_page(**extra: Any) -> str:

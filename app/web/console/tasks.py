@@ -14,6 +14,7 @@ from app.services.errors import InvalidFormError, Message
 from app.services.people.access_log import log_phone_view
 from app.services.steps.plan import TaskSnapshot
 from app.services.work import tasks as task_service
+from app.services.work.forms import with_names
 from app.services.work.inbox import first_line, ticket_of_instance, timeline_of
 from app.services.work.people_choice import people_to_pick
 from app.services.work.staffing import Unstaffed
@@ -41,7 +42,8 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: Mapping
     shown = {**detail.data, **(values or {})}
     project_key = ticket.project_key if ticket is not None else None
     people = {role: _people_offer(role, detail.task.department, project_key) for role in roles_offered(detail.form)}
-    fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people)
+    fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people,
+                        shown_data=with_names(shown))
     # The ticket's own facts (the form's read-only copies) are shown once, in the collapsed summary.
     facts = [f for f in fields if ticket is not None and f.read_only and f.name in TICKET_FACTS]
     unstaffed = detail.unstaffed

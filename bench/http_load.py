@@ -1,0 +1,558 @@
+"""The app over real HTTP: gunicorn (the project's gunicorn.conf.py) and one ``flask worker``, K staff at once.
+
+For each database asked for (SQLite in a temp dir; PostgreSQL: a database made on ``BENCH_PG_URL`` for the run and
+dropped at the end even on failure) it:
+
+  1. migrates and deploys with ``flask setup``, seeds the demo estate and users (app/demo/seed.py) and K staff
+     (cs_agent + cs_supervisor), each with an API token (the service ``flask users token`` calls) and a console
+     session (POST /login);
+  2. starts gunicorn on 127.0.0.1 (N workers, the worker class asked for) and ``flask worker``;
+  3. times the trivial authenticated request (GET /api/v1/projects) over HTTP, one keep-alive client, against the
+     same request through the Flask test client, in this run, with the load off;
+  4. lets K simulated staff (asyncio + httpx) each take calls until their count or the time is up: intake
+     (POST /api/v1/tickets, a consultation or a life service), inbox (GET /api/v1/tasks, every other call the
+     console's inbox GET /?scope=group), task page (GET /api/v1/tasks/<id>), complete (POST .../complete with the
+     demo's answers, app/demo/answers.py) until the ticket closes, ticket search (GET /api/v1/tickets?q=), and
+     every third call the admin list (GET /admin/) and the dashboard (GET /admin/dashboard);
+  5. replays the same tickets' steps on the raw engine in-process (start with the intake's data, then
+     deserialize + complete + serialize per task, as bench/engine_overhead.py (a)) and prints the ratio of the
+     HTTP ticket throughput to it, and the CPU each process took (from /proc) while the load ran.
+
+The business time zone is set so that the run falls in office hours (a ticket taken at night waits for the
+morning shift). Everything listens on 127.0.0.1 only.
+
+    .venv/bin/python bench/http_load.py [--db sqlite|postgresql|both] [--clients 20] [--calls 15] [--seconds 60]
+        [--workers 2] [--worker-class sync|gthread] [--threads 4] [--no-sync-commit]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import logging
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.clock import SystemClock  # noqa: E402
+from app.demo.answers import Desk, answer  # noqa: E402
+from app.demo.calls import CONSULTATIONS, LIFE_SERVICES, Call, Case  # noqa: E402
+from app.demo.seed import create_demo_estate, create_demo_users  # noqa: E402
+
+PG_BASE_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+VENV_BIN = Path(sys.executable).parent
+PASSWORD = "bench-http-pass-1"  # noqa: S105 - throw-away bench users
+TRIVIAL_REPEAT = 300
+KINDS = ("intake", "inbox", "inbox_console", "task_page", "complete", "search", "admin_list", "dashboard")
+
+
+@dataclass
+class Staff:
+    username: str
+    token: str
+    cookie: str = ""
+
+
+@dataclass
+class Ticket:
+    """What one call did, to replay its steps on the raw engine: the start data and each completion."""
+
+    instance_id: int
+    start_data: dict[str, Any] = field(default_factory=dict)
+    steps: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    completed: bool = False
+
+
+@dataclass
+class Recorder:
+    samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
+    tickets: list[Ticket] = field(default_factory=list)
+
+    def note(self, kind: str, status: int, seconds: float) -> None:
+        self.samples[kind].append(seconds)
+        self.statuses[(kind, status)] += 1
+
+
+@dataclass(frozen=True)
+class Options:
+    clients: int
+    calls: int
+    seconds: float
+    workers: int
+    worker_class: str
+    threads: int
+    sync_commit: bool
+
+
+# ---------------------------------------------------------------- the database and the seed
+
+
+def day_time_zone() -> str:
+    """An Etc/GMT zone where it is late morning now, so tickets are taken by the day shift."""
+    offset = (11 - datetime.now(UTC).hour + 12) % 24 - 12  # -12 .. 11 hours from UTC
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
+
+
+def _pg_admin(statement: str) -> None:
+    admin = create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/kefu.db"
+        return
+    name = f"kefu_http{os.getpid()}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_BASE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_env(url: str, folder: Path, port: int, opts: Options) -> dict[str, str]:
+    env = dict(os.environ, DATABASE_URL=url, KEFU_ENV="production", SECRET_KEY=secrets.token_hex(32),
+               KEFU_TIMEZONE=day_time_zone(), PORT=str(port), WEB_CONCURRENCY=str(opts.workers),
+               UPLOAD_DIR=str(folder / "uploads"), RATELIMIT_STORAGE_URI="memory://", FLASK_APP="app:create_app")
+    if not opts.sync_commit:
+        env["PGOPTIONS"] = "-c synchronous_commit=off"
+    return env
+
+
+def in_process_app(env: dict[str, str]) -> Flask:
+    """The app the servers run (same settings), in this process: seeding, the test client, the raw engine."""
+    app = create_app({"KEFU_ENV": "production", "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+                      "SECRET_KEY": env["SECRET_KEY"], "TIMEZONE": env["KEFU_TIMEZONE"],
+                      "UPLOAD_DIR": Path(env["UPLOAD_DIR"]), "RATELIMIT_STORAGE_URI": "memory://"})
+    logging.getLogger("kefu.request").setLevel(logging.WARNING)  # the servers' request log goes to their log file
+    return app
+
+
+def seed(app: Flask, clients: int) -> tuple[list[Staff], list[dict[str, Any]]]:
+    """Demo estate and users, ``clients`` staff with tokens; returns them and the homes callers ring from."""
+    from app.extensions import db
+    from app.models import Unit
+    from app.services.people.auth import issue_token
+    from app.services.people.users import create_user
+
+    clock = SystemClock()
+    with app.app_context():
+        create_demo_estate()
+        create_demo_users(clock)
+        staff = []
+        for number in range(clients):
+            user = create_user(f"staff{number:02d}", password=PASSWORD, roles=("cs_agent", "cs_supervisor"),
+                               clock=clock)
+            staff.append(Staff(user.username, issue_token(user, clock, label="bench")))
+        homes = [{"project": u.project_key, "unit": u.code, "caller_name": u.owner_name, "phone": u.owner_phone}
+                 for u in db.session.scalars(select(Unit).where(Unit.owner_phone.is_not(None)).order_by(Unit.id))]
+        db.session.remove()
+    return staff, homes
+
+
+# ---------------------------------------------------------------- the processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_setup(env: dict[str, str]) -> None:
+    done = subprocess.run([str(VENV_BIN / "flask"), "setup"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode:
+        raise RuntimeError(f"flask setup failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+
+@contextlib.contextmanager
+def servers(env: dict[str, str], folder: Path, opts: Options) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    command = [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py"]
+    if opts.worker_class != "sync":
+        command += ["-k", opts.worker_class, "--threads", str(opts.threads)]
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        with open(folder / "gunicorn.log", "wb") as glog, open(folder / "worker.log", "wb") as wlog:
+            processes["gunicorn"] = subprocess.Popen([*command, "app:create_app()"], cwd=ROOT, env=env,
+                                                     stdout=glog, stderr=subprocess.STDOUT)
+            processes["worker"] = subprocess.Popen([str(VENV_BIN / "flask"), "worker"], cwd=ROOT, env=env,
+                                                   stdout=wlog, stderr=subprocess.STDOUT)
+        wait_ready(f"http://127.0.0.1:{env['PORT']}", processes["gunicorn"], folder)
+        yield processes
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_ready(base: str, gunicorn: subprocess.Popen[bytes], folder: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if gunicorn.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {(folder / 'gunicorn.log').read_text()[-2000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer /api/v1/health within 90 s")
+
+
+def log_in(base: str, staff: list[Staff]) -> None:
+    """A console session per staff member. Production cookies are Secure, which a client keeps off plain
+    HTTP, so the session cookie is carried by hand (a TLS proxy stands in front in production)."""
+    with httpx.Client(base_url=base) as client:
+        for member in staff:
+            form = client.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            if token is None:
+                raise RuntimeError("no csrf_token on /login")
+            response = client.post("/login", data={"username": member.username, "password": PASSWORD,
+                                                   "csrf_token": token.group(1)},
+                                   headers={"Cookie": session_cookie(form)})
+            if response.status_code != 302:
+                raise RuntimeError(f"login of {member.username}: HTTP {response.status_code}")
+            member.cookie = session_cookie(response)
+
+
+def session_cookie(response: httpx.Response) -> str:
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("session="))
+    return cookie.split(";", 1)[0]
+
+
+# ---------------------------------------------------------------- CPU from /proc
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def machine_busy_seconds() -> float:
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
+def postgres_backends(url: str) -> list[int]:
+    if not url.startswith("postgresql"):
+        return []
+    sql = create_engine(url)
+    try:
+        with sql.connect() as conn:
+            return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                          "AND pid <> pg_backend_pid()")))
+    finally:
+        sql.dispose()
+
+
+def cpu_split(processes: dict[str, subprocess.Popen[bytes]], url: str) -> dict[str, float]:
+    gunicorn = processes["gunicorn"].pid
+    split = {"gunicorn": sum(cpu_seconds(p) for p in [gunicorn, *children(gunicorn)]),
+             "flask worker": cpu_seconds(processes["worker"].pid),
+             "postgres (this db)": sum(cpu_seconds(p) for p in postgres_backends(url)),
+             "bench client": sum(os.times()[:2]), "machine (all)": machine_busy_seconds()}
+    return split
+
+
+# ---------------------------------------------------------------- the simulated staff
+
+
+class Desk_:
+    """The demo's answers need a Desk and a Case; the answers used here read only the call and the dice."""
+
+    def __init__(self, seed_: int) -> None:
+        self.desk = Desk(rt=None, clock=None, rng=random.Random(seed_), zone=None)  # type: ignore[arg-type]  # noqa: S311
+
+    def answer(self, case: Case, element_id: str) -> dict[str, Any]:
+        task = SimpleNamespace(element_id=element_id, department=None)
+        data = answer(self.desk, case, task, None)  # type: ignore[arg-type]
+        case.done[element_id] += 1
+        return data
+
+
+def make_call(rng: random.Random, homes: list[dict[str, Any]]) -> Call:
+    category = rng.choice(("consultation", "consultation", "life_service"))
+    content = rng.choice(CONSULTATIONS if category == "consultation" else LIFE_SERVICES)
+    intake = {**rng.choice(homes), "category": category, "description": content[0], "channel": "hotline",
+              "urgency": "normal", "emergency": False}
+    return Call(datetime.now(UTC), intake, content, set())
+
+
+async def timed(rec: Recorder, kind: str, request: Any) -> httpx.Response:
+    started = time.perf_counter()
+    response = await request
+    rec.note(kind, response.status_code, time.perf_counter() - started)
+    return response
+
+
+async def one_call(client: httpx.AsyncClient, member: Staff, call: Call, desk: Desk_, rec: Recorder,
+                   number: int) -> None:
+    api = {"Authorization": f"Bearer {member.token}"}
+    console = {"Cookie": member.cookie}
+    opened = await timed(rec, "intake", client.post("/api/v1/tickets", json={"data": call.intake}, headers=api))
+    if opened.status_code != 201:
+        return
+    body = opened.json()
+    ticket = Ticket(body["instance"]["id"])
+    rec.tickets.append(ticket)
+    case = Case(call, body["ticket"]["instance_id"], body["instance"]["id"])
+    tasks = body["instance"]["tasks"]
+    if number % 2:
+        await timed(rec, "inbox_console", client.get("/?scope=group", headers=console))
+    else:
+        await timed(rec, "inbox", client.get("/api/v1/tasks?scope=group&limit=20", headers=api))
+    while tasks and tasks[0]["role"] == "cs_agent":
+        page = await timed(rec, "task_page", client.get(f"/api/v1/tasks/{tasks[0]['id']}", headers=api))
+        if page.status_code != 200:
+            return
+        if not ticket.steps:
+            ticket.start_data = page.json()["data"]
+        data = desk.answer(case, tasks[0]["name"])
+        ticket.steps.append((tasks[0]["name"], data))
+        done = await timed(rec, "complete", client.post(f"/api/v1/tasks/{tasks[0]['id']}/complete",
+                                                        json={"data": data}, headers=api))
+        if done.status_code != 200:
+            return
+        ticket.completed = done.json()["status"] == "completed"
+        tasks = done.json()["tasks"]
+    await timed(rec, "search", client.get("/api/v1/tickets", params={"q": call.intake["phone"][-4:]}, headers=api))
+    if number % 3 == 0:
+        await timed(rec, "admin_list", client.get("/admin/", headers=console))
+        await timed(rec, "dashboard", client.get("/admin/dashboard", headers=console))
+
+
+async def staff_loop(base: str, member: Staff, homes: list[dict[str, Any]], opts: Options, rec: Recorder,
+                     deadline: float, seed_: int) -> None:
+    rng = random.Random(seed_)  # noqa: S311 - reproducible load
+    desk = Desk_(seed_)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for number in range(opts.calls):
+            if time.monotonic() > deadline:
+                return
+            try:
+                await one_call(client, member, make_call(rng, homes), desk, rec, number)
+            except httpx.HTTPError as exc:
+                rec.statuses[("transport", type(exc).__name__)] += 1  # type: ignore[index]
+
+
+async def load(base: str, staff: list[Staff], homes: list[dict[str, Any]], opts: Options) -> tuple[Recorder, float]:
+    rec = Recorder()
+    deadline = time.monotonic() + opts.seconds
+    started = time.perf_counter()
+    await asyncio.gather(*(staff_loop(base, member, homes, opts, rec, deadline, number)
+                           for number, member in enumerate(staff)))
+    return rec, time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- the trivial request, the raw engine
+
+
+def trivial_ms(app: Flask, base: str, token: str) -> tuple[float, float]:
+    """Median ms of GET /api/v1/projects over HTTP (one keep-alive client) and through the test client."""
+    headers = {"Authorization": f"Bearer {token}"}
+    over_http, in_process = [], []
+    client = app.test_client()
+    with httpx.Client(base_url=base) as http:
+        for _ in range(20):  # warm both
+            http.get("/api/v1/projects", headers=headers)
+            client.get("/api/v1/projects", headers=headers)
+        for _ in range(TRIVIAL_REPEAT):
+            started = time.perf_counter()
+            assert http.get("/api/v1/projects", headers=headers).status_code == 200  # noqa: S101
+            over_http.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assert client.get("/api/v1/projects", headers=headers).status_code == 200  # noqa: S101
+            in_process.append(time.perf_counter() - started)
+    return statistics.median(over_http) * 1e3, statistics.median(in_process) * 1e3
+
+
+def raw_engine_seconds_per_ticket(app: Flask, tickets: list[Ticket]) -> float:
+    """Mean seconds the engine alone takes for a ticket's steps: start, then deserialize+complete+serialize."""
+    from app.extensions import db
+    from app.models import ProcessInstance
+
+    replayed = [t for t in tickets if t.completed and t.steps]
+    if not replayed:
+        return float("nan")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # the engine alone, as bench/engine_overhead.py runs it
+    with app.app_context():
+        engine = app.extensions["kefu"].engine
+        keys = dict(db.session.execute(select(ProcessInstance.id, ProcessInstance.spec_key).where(
+            ProcessInstance.id.in_([t.instance_id for t in replayed]))).tuples().all())
+        for ticket in replayed[:3]:  # warm the spec cache
+            replay(engine, keys[ticket.instance_id], ticket)
+        started = time.perf_counter()
+        for ticket in replayed:
+            replay(engine, keys[ticket.instance_id], ticket)
+        elapsed = time.perf_counter() - started
+        db.session.remove()
+    return elapsed / len(replayed)
+
+
+def replay(engine: Any, spec_key: str, ticket: Ticket) -> None:
+    result = engine.start(spec_key, ticket.start_data)
+    for name, data in ticket.steps:
+        task = next((t for t in result.ready_tasks if t.name == name), None)
+        if task is None:
+            raise RuntimeError(f"replay of instance {ticket.instance_id}: no ready task {name}")
+        result = engine.complete(result.state, task.task_id, data)
+
+
+# ---------------------------------------------------------------- run and report
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1e3
+
+
+def bench(kind: str, opts: Options) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="kefu_http_"))
+    try:
+        with database(kind, folder) as url:
+            env = server_env(url, folder, free_port(), opts)
+            run_setup(env)
+            app = in_process_app(env)
+            staff, homes = seed(app, opts.clients)
+            base = f"http://127.0.0.1:{env['PORT']}"
+            with servers(env, folder, opts) as processes:
+                log_in(base, staff)
+                http_ms, test_client_ms = trivial_ms(app, base, staff[0].token)
+                before = cpu_split(processes, url)
+                rec, wall = asyncio.run(load(base, staff, homes, opts))
+                after = cpu_split(processes, url)
+            if any(isinstance(status, int) and status >= 500 for _, status in rec.statuses):
+                print(server_errors(folder / "gunicorn.log"))
+            engine_s = raw_engine_seconds_per_ticket(app, rec.tickets)
+            with app.app_context():
+                from app.extensions import db
+
+                db.engine.dispose()
+            report(kind, opts, rec, wall, (http_ms, test_client_ms), engine_s,
+                   {k: after[k] - before[k] for k in after}, env["KEFU_TIMEZONE"])
+            print(log_volume(folder / "gunicorn.log", sum(rec.statuses.values())))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def log_volume(log: Path, requests: int) -> str:
+    """How many lines the servers logged, and how many of them are SpiffWorkflow's task state changes."""
+    lines = log.read_text(errors="replace").splitlines()
+    spiff = sum('"logger": "spiff' in line for line in lines)
+    return (f"server log: {len(lines)} lines ({len(lines) / max(requests, 1):.1f} per request), of which "
+            f"{spiff} from SpiffWorkflow's loggers")
+
+
+def server_errors(log: Path) -> str:
+    """The first traceback the servers logged, to say what a 5xx was."""
+    text_ = log.read_text(errors="replace")
+    start = text_.find("Traceback")
+    return "first server error:\n" + (text_[start:start + 3000] if start >= 0 else "(no traceback logged)")
+
+
+def report(kind: str, opts: Options, rec: Recorder, wall: float, trivial: tuple[float, float], engine_s: float,
+           cpu: dict[str, float], zone: str) -> None:
+    requests = sum(rec.statuses.values())
+    completed = sum(t.completed for t in rec.tickets)
+    steps = sum(len(t.steps) for t in rec.tickets if t.completed)
+    print(f"\n== {kind}: gunicorn {opts.workers} x {opts.worker_class}"
+          f"{f' ({opts.threads} threads)' if opts.worker_class != 'sync' else ''} + 1 flask worker, "
+          f"{opts.clients} staff, {wall:.1f} s, time zone {zone}"
+          f"{'' if opts.sync_commit else ', synchronous_commit=off'}")
+    print(f"throughput: {requests / wall:.1f} requests/s, {completed / wall:.2f} completed tickets/s "
+          f"({completed} tickets, {steps} task completions)")
+    print(f"{'kind':<14}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    for kind_ in KINDS:
+        values = rec.samples.get(kind_, [])
+        if values:
+            print(f"{kind_:<14}{len(values):>7}{percentile(values, .5):>9.1f}{percentile(values, .95):>9.1f}"
+                  f"{percentile(values, .99):>9.1f}")
+    errors = {key: n for key, n in rec.statuses.items() if not 200 <= key[1] < 400} if rec.statuses else {}
+    print("errors by status: " + (", ".join(f"{k} {s}: {n}" for (k, s), n in sorted(errors.items(), key=str))
+                                  or "none"))
+    engine_rate = 1 / engine_s if engine_s == engine_s else float("nan")
+    print(f"raw engine, same steps in-process: {engine_s * 1e3:.1f} ms/ticket = {engine_rate:.1f} tickets/s; "
+          f"end-to-end / raw engine = {completed / wall / engine_rate:.0%} (goal >= 50 %)")
+    http_ms, client_ms = trivial
+    print(f"trivial GET /api/v1/projects, median: HTTP {http_ms:.2f} ms, test client {client_ms:.2f} ms, "
+          f"ratio {http_ms / client_ms:.2f} (goal <= 2)")
+    print("CPU seconds during the load (share of the 2 cores): " + ", ".join(
+        f"{name} {seconds:.1f} s ({seconds / wall / (os.cpu_count() or 1):.0%})" for name, seconds in cpu.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--clients", type=int, default=20, help="simulated staff at once (K)")
+    parser.add_argument("--calls", type=int, default=15, help="calls each staff member takes at most")
+    parser.add_argument("--seconds", type=float, default=60, help="no new call after this many seconds")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (N)")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--no-sync-commit", action="store_true",
+                        help="PostgreSQL: synchronous_commit=off in the servers (how much is the fsync)")
+    args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    opts = Options(args.clients, args.calls, args.seconds, args.workers, args.worker_class, args.threads,
+                   not args.no_sync_commit)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: (_ for _ in ()).throw(SystemExit(128 + signum)))
+    print("shared 2-core machine: other work runs alongside; see 'machine (all)' CPU below")
+    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        bench(kind, opts)
+
+
+if __name__ == "__main__":
+    main()
