@@ -55,6 +55,7 @@ $(STAMP): setup.cfg pyproject.toml
 run: export KEFU_ENV ?= development
 run: export FLASK_APP := app:create_app
 run: install
+	@scripts/ensure-pdf-libs
 	@mkdir -p instance
 	$(PYTHON) -m flask db upgrade
 	$(PYTHON) -m flask deploy

@@ -105,7 +105,7 @@ def _deploy_from_disk() -> None:
 
 @click.command(help="Fill a new database with demo users, projects and a month of tickets (development only).")
 def demo() -> None:
-    from app.demo.seed import DEMO_PASSWORD, create_demo_estate, create_demo_users
+    from app.demo.seed import DEMO_PASSWORD, create_demo_estate, create_demo_users, demo_owner
     from app.demo.simulation import DEMO_DAYS, create_demo_tickets, describe_tickets
 
     if current_app.config["KEFU_ENV"] != "development":
@@ -122,6 +122,11 @@ def demo() -> None:
             click.echo(f"  {user.username:<18} {', '.join(sorted(user.role_keys))}")
     else:
         click.echo("demo users already exist")
+    owner = demo_owner()
+    if owner is not None:
+        name, phone, unit = owner
+        click.echo(f"owner pages: /owner/ — sign in as {name} ({unit}) with {phone}; "
+                   f"the texted code: flask outbox --to {phone}")
     try:
         tickets = create_demo_tickets(now, rt.timezone, days=DEMO_DAYS)
     except ServiceError as exc:

@@ -12,7 +12,8 @@ dropped at the end even on failure) it:
   4. lets K simulated staff (asyncio + httpx) each take calls until their count or the time is up: intake
      (POST /api/v1/tickets, a consultation or a life service), inbox (GET /api/v1/tasks, every other call the
      console's inbox GET /?scope=group), task page (GET /api/v1/tasks/<id>), complete (POST .../complete with the
-     demo's answers, app/demo/answers.py) until the ticket closes, ticket search (GET /api/v1/tickets?q=), and
+     demo's answers, app/demo/answers.py) while the next task is the agent's (a consultation closes; a life
+     service goes on to the service department and stays open), ticket search (GET /api/v1/tickets?q=), and
      every third call the admin list (GET /admin/) and the dashboard (GET /admin/dashboard);
   5. replays the same tickets' steps on the raw engine in-process (start with the intake's data, then
      deserialize + complete + serialize per task, as bench/engine_overhead.py (a)) and prints the ratio of the
@@ -22,7 +23,7 @@ The business time zone is set so that the run falls in office hours (a ticket ta
 morning shift). Everything listens on 127.0.0.1 only.
 
     .venv/bin/python bench/http_load.py [--db sqlite|postgresql|both] [--clients 20] [--calls 15] [--seconds 60]
-        [--workers 2] [--worker-class sync|gthread] [--threads 4] [--no-sync-commit]
+        [--workers 2] [--worker-class sync|gthread] [--threads 4] [--think 0] [--no-sync-commit] [--profile]
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
+import io
 import logging
+import os
+import pstats
 import random
 import re
 import secrets
@@ -96,6 +99,7 @@ class Recorder:
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     tickets: list[Ticket] = field(default_factory=list)
+    think: float = 0.0
 
     def note(self, kind: str, status: int, seconds: float) -> None:
         self.samples[kind].append(seconds)
@@ -111,6 +115,8 @@ class Options:
     worker_class: str
     threads: int
     sync_commit: bool
+    profile: bool
+    think: float = 0.0  # mean seconds a staff member reads between two requests (0: a stress test)
 
 
 # ---------------------------------------------------------------- the database and the seed
@@ -203,7 +209,7 @@ def run_setup(env: dict[str, str]) -> None:
 
 @contextlib.contextmanager
 def servers(env: dict[str, str], folder: Path, opts: Options) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    command = [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py"]
+    command = [str(VENV_BIN / "gunicorn"), "-c", profiled_config(folder) if opts.profile else "gunicorn.conf.py"]
     if opts.worker_class != "sync":
         command += ["-k", opts.worker_class, "--threads", str(opts.threads)]
     processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -224,6 +230,41 @@ def servers(env: dict[str, str], folder: Path, opts: Options) -> Iterator[dict[s
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+PROFILED_CONFIG = """
+exec(compile(open({conf!r}).read(), {conf!r}, "exec"))  # the project's settings, then a profiler per worker
+import cProfile as _cProfile
+_profile = _cProfile.Profile()
+
+
+def post_fork(server, worker):
+    _profile.enable()
+
+
+def worker_exit(server, worker):
+    _profile.disable()
+    _profile.dump_stats({folder!r} + f"/worker{{worker.pid}}.prof")
+"""
+
+
+def profiled_config(folder: Path) -> str:
+    """gunicorn.conf.py plus hooks that cProfile each worker and dump its stats when it exits."""
+    path = folder / "gunicorn_profiled.conf.py"
+    path.write_text(PROFILED_CONFIG.format(conf=str(ROOT / "gunicorn.conf.py"), folder=str(folder)))
+    return str(path)
+
+
+def profile_report(folder: Path) -> str:
+    files = sorted(str(p) for p in folder.glob("worker*.prof"))
+    if not files:
+        return "no worker profile written"
+    out = io.StringIO()
+    stats = pstats.Stats(*files, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.print_callers(r"built-in method builtins.compile|psycopg/connection.py.*\(wait\)")
+    return "gunicorn workers' profile (all workers merged):\n" + out.getvalue()
 
 
 def wait_ready(base: str, gunicorn: subprocess.Popen[bytes], folder: Path) -> None:
@@ -310,11 +351,11 @@ def cpu_split(processes: dict[str, subprocess.Popen[bytes]], url: str) -> dict[s
 # ---------------------------------------------------------------- the simulated staff
 
 
-class Desk_:
+class DemoDesk:
     """The demo's answers need a Desk and a Case; the answers used here read only the call and the dice."""
 
     def __init__(self, seed_: int) -> None:
-        self.desk = Desk(rt=None, clock=None, rng=random.Random(seed_), zone=None)  # type: ignore[arg-type]  # noqa: S311
+        self.desk = Desk(rt=None, clock=None, rng=random.Random(seed_), zone=None)  # type: ignore[arg-type]
 
     def answer(self, case: Case, element_id: str) -> dict[str, Any]:
         task = SimpleNamespace(element_id=element_id, department=None)
@@ -335,10 +376,12 @@ async def timed(rec: Recorder, kind: str, request: Any) -> httpx.Response:
     started = time.perf_counter()
     response = await request
     rec.note(kind, response.status_code, time.perf_counter() - started)
+    if rec.think:
+        await asyncio.sleep(random.uniform(0.5, 1.5) * rec.think)  # reading the page
     return response
 
 
-async def one_call(client: httpx.AsyncClient, member: Staff, call: Call, desk: Desk_, rec: Recorder,
+async def one_call(client: httpx.AsyncClient, member: Staff, call: Call, desk: DemoDesk, rec: Recorder,
                    number: int) -> None:
     api = {"Authorization": f"Bearer {member.token}"}
     console = {"Cookie": member.cookie}
@@ -376,8 +419,9 @@ async def one_call(client: httpx.AsyncClient, member: Staff, call: Call, desk: D
 
 async def staff_loop(base: str, member: Staff, homes: list[dict[str, Any]], opts: Options, rec: Recorder,
                      deadline: float, seed_: int) -> None:
-    rng = random.Random(seed_)  # noqa: S311 - reproducible load
-    desk = Desk_(seed_)
+    rng = random.Random(seed_)
+    desk = DemoDesk(seed_)
+    await asyncio.sleep(rng.uniform(0, 5 * opts.think))  # staff do not all pick up the phone at the same instant
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         for number in range(opts.calls):
             if time.monotonic() > deadline:
@@ -389,7 +433,7 @@ async def staff_loop(base: str, member: Staff, homes: list[dict[str, Any]], opts
 
 
 async def load(base: str, staff: list[Staff], homes: list[dict[str, Any]], opts: Options) -> tuple[Recorder, float]:
-    rec = Recorder()
+    rec = Recorder(think=opts.think)
     deadline = time.monotonic() + opts.seconds
     started = time.perf_counter()
     await asyncio.gather(*(staff_loop(base, member, homes, opts, rec, deadline, number)
@@ -411,35 +455,55 @@ def trivial_ms(app: Flask, base: str, token: str) -> tuple[float, float]:
             client.get("/api/v1/projects", headers=headers)
         for _ in range(TRIVIAL_REPEAT):
             started = time.perf_counter()
-            assert http.get("/api/v1/projects", headers=headers).status_code == 200  # noqa: S101
+            assert http.get("/api/v1/projects", headers=headers).status_code == 200
             over_http.append(time.perf_counter() - started)
             started = time.perf_counter()
-            assert client.get("/api/v1/projects", headers=headers).status_code == 200  # noqa: S101
+            assert client.get("/api/v1/projects", headers=headers).status_code == 200
             in_process.append(time.perf_counter() - started)
     return statistics.median(over_http) * 1e3, statistics.median(in_process) * 1e3
 
 
-def raw_engine_seconds_per_ticket(app: Flask, tickets: list[Ticket]) -> float:
-    """Mean seconds the engine alone takes for a ticket's steps: start, then deserialize+complete+serialize."""
+def raw_engine_seconds_per_ticket(app: Flask, tickets: list[Ticket]) -> tuple[float, float]:
+    """Mean seconds the engine alone takes for a ticket's steps (start, then deserialize + complete + serialize
+    per task): quiet as bench/engine_overhead.py runs it, and with the servers' logging (JSON lines at INFO,
+    SpiffWorkflow's loggers included) written to /dev/null."""
     from app.extensions import db
     from app.models import ProcessInstance
 
     replayed = [t for t in tickets if t.completed and t.steps]
     if not replayed:
-        return float("nan")
-    logging.getLogger("spiff").setLevel(logging.WARNING)  # the engine alone, as bench/engine_overhead.py runs it
+        return float("nan"), float("nan")
     with app.app_context():
         engine = app.extensions["kefu"].engine
         keys = dict(db.session.execute(select(ProcessInstance.id, ProcessInstance.spec_key).where(
-            ProcessInstance.id.in_([t.instance_id for t in replayed]))).tuples().all())
-        for ticket in replayed[:3]:  # warm the spec cache
-            replay(engine, keys[ticket.instance_id], ticket)
-        started = time.perf_counter()
-        for ticket in replayed:
-            replay(engine, keys[ticket.instance_id], ticket)
-        elapsed = time.perf_counter() - started
+            ProcessInstance.id.in_([t.instance_id for t in replayed]))).all())
+        spiff, root = logging.getLogger("spiff"), logging.getLogger()
+        spiff.setLevel(logging.WARNING)
+        quiet = replay_all(engine, keys, replayed)
+        saved = [handler.stream for handler in root.handlers if isinstance(handler, logging.StreamHandler)]
+        with open(os.devnull, "w") as sink:
+            for handler in root.handlers:
+                if isinstance(handler, logging.StreamHandler):
+                    handler.setStream(sink)
+            spiff.setLevel(logging.NOTSET)
+            try:
+                logged = replay_all(engine, keys, replayed)
+            finally:
+                spiff.setLevel(logging.WARNING)
+                for handler, stream in zip([h for h in root.handlers if isinstance(h, logging.StreamHandler)],
+                                           saved, strict=True):
+                    handler.setStream(stream)
         db.session.remove()
-    return elapsed / len(replayed)
+    return quiet, logged
+
+
+def replay_all(engine: Any, keys: dict[int, str], tickets: list[Ticket]) -> float:
+    for ticket in tickets[:3]:  # warm the spec cache
+        replay(engine, keys[ticket.instance_id], ticket)
+    started = time.perf_counter()
+    for ticket in tickets:
+        replay(engine, keys[ticket.instance_id], ticket)
+    return (time.perf_counter() - started) / len(tickets)
 
 
 def replay(engine: Any, spec_key: str, ticket: Ticket) -> None:
@@ -476,14 +540,18 @@ def bench(kind: str, opts: Options) -> None:
                 after = cpu_split(processes, url)
             if any(isinstance(status, int) and status >= 500 for _, status in rec.statuses):
                 print(server_errors(folder / "gunicorn.log"))
-            engine_s = raw_engine_seconds_per_ticket(app, rec.tickets)
+            engine_s, logged_s = raw_engine_seconds_per_ticket(app, rec.tickets)
             with app.app_context():
                 from app.extensions import db
 
                 db.engine.dispose()
             report(kind, opts, rec, wall, (http_ms, test_client_ms), engine_s,
                    {k: after[k] - before[k] for k in after}, env["KEFU_TIMEZONE"])
-            print(log_volume(folder / "gunicorn.log", sum(rec.statuses.values())))
+            print(log_volume(folder / "gunicorn.log", sum(rec.statuses.values())) +
+                  f"; the same engine steps with the servers' logging on: {logged_s * 1e3:.1f} ms/ticket "
+                  f"(quiet {engine_s * 1e3:.1f})")
+            if opts.profile:
+                print(profile_report(folder))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -511,7 +579,8 @@ def report(kind: str, opts: Options, rec: Recorder, wall: float, trivial: tuple[
     print(f"\n== {kind}: gunicorn {opts.workers} x {opts.worker_class}"
           f"{f' ({opts.threads} threads)' if opts.worker_class != 'sync' else ''} + 1 flask worker, "
           f"{opts.clients} staff, {wall:.1f} s, time zone {zone}"
-          f"{'' if opts.sync_commit else ', synchronous_commit=off'}")
+          f"{'' if opts.sync_commit else ', synchronous_commit=off'}"
+          f"{f', think time {opts.think:g} s' if opts.think else ', no think time (stress)'}")
     print(f"throughput: {requests / wall:.1f} requests/s, {completed / wall:.2f} completed tickets/s "
           f"({completed} tickets, {steps} task completions)")
     print(f"{'kind':<14}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
@@ -533,6 +602,10 @@ def report(kind: str, opts: Options, rec: Recorder, wall: float, trivial: tuple[
         f"{name} {seconds:.1f} s ({seconds / wall / (os.cpu_count() or 1):.0%})" for name, seconds in cpu.items()))
 
 
+def _raise_exit(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # runs every ``finally``: the servers stop, the database is dropped
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
@@ -544,11 +617,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--no-sync-commit", action="store_true",
                         help="PostgreSQL: synchronous_commit=off in the servers (how much is the fsync)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds each staff member reads between requests (default 0: a stress test)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile each gunicorn worker (slows it) and print the merged top functions")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     opts = Options(args.clients, args.calls, args.seconds, args.workers, args.worker_class, args.threads,
-                   not args.no_sync_commit)
-    signal.signal(signal.SIGTERM, lambda signum, _frame: (_ for _ in ()).throw(SystemExit(128 + signum)))
+                   not args.no_sync_commit, args.profile, args.think)
+    signal.signal(signal.SIGTERM, _raise_exit)
     print("shared 2-core machine: other work runs alongside; see 'machine (all)' CPU below")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         bench(kind, opts)

@@ -81,6 +81,14 @@ def create_demo_estate(seed: int = 2026) -> int:
     return len(units)
 
 
+def demo_owner() -> tuple[str, str, str] | None:
+    """One demo owner to try the owner pages with: (name, mobile, unit), or None before the estate exists."""
+    unit = db.session.scalars(select(Unit).where(Unit.owner_phone.is_not(None)).order_by(Unit.id)).first()
+    if unit is None or unit.owner_phone is None:
+        return None
+    return unit.owner_name or "", unit.owner_phone, unit.code
+
+
 def _demo_unit(rng: random.Random, project_key: str, code: str, handover: date) -> Unit:
     building, _, room = code.partition("-")
     return Unit(project_key=project_key, code=code, building=building, room=room,

@@ -6,10 +6,11 @@ deploy service can tell which bundles changed before anything is parsed by Spiff
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator, SchemaError
 from lxml import etree
@@ -98,10 +99,9 @@ def _read_form(library: Library, name: str, content: bytes) -> None:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         library.problems.append(Problem(name, None, f"form is not valid JSON: {exc}"))
         return
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        library.problems.append(Problem(name, None, f"form is not a valid JSON Schema: {exc.message}"))
+    meta_schema_error = _meta_schema_error(content, schema)
+    if meta_schema_error is not None:
+        library.problems.append(Problem(name, None, f"form is not a valid JSON Schema: {meta_schema_error}"))
         return
     if not isinstance(schema, dict) or schema.get("type") != "object":
         library.problems.append(Problem(name, None, 'form schema must have "type": "object"'))
@@ -110,6 +110,33 @@ def _read_form(library: Library, name: str, content: bytes) -> None:
     unsafe = form_schema_problems(schema)  # validation stays linear and local (form_schema.py)
     library.problems.extend(Problem(name, field_name, message) for field_name, message in unsafe)
     library.forms[name] = schema
+
+
+_META_SCHEMA_CHECKS: dict[bytes, str | None] = {}  # sha-256 of a form file -> its meta-schema error, or None
+_META_SCHEMA_CHECKS_KEPT = 1024
+_UNCHECKED = object()
+
+
+def _meta_schema_error(content: bytes, schema: Any) -> str | None:
+    """Why ``schema`` (parsed from ``content``) breaks the Draft 2020-12 meta-schema, or None.
+
+    The check is most of the cost of reading a set of forms, and a redeploy sends the same forms
+    again, so the answer is remembered by the hash of the file's bytes: the same bytes parse to the
+    same schema, so a remembered answer cannot go stale.
+    """
+    key = hashlib.sha256(content).digest()
+    remembered = _META_SCHEMA_CHECKS.get(key, _UNCHECKED)
+    if remembered is not _UNCHECKED:
+        return cast("str | None", remembered)
+    try:
+        Draft202012Validator.check_schema(schema)
+        error = None
+    except SchemaError as exc:
+        error = exc.message
+    if len(_META_SCHEMA_CHECKS) >= _META_SCHEMA_CHECKS_KEPT:
+        _META_SCHEMA_CHECKS.clear()
+    _META_SCHEMA_CHECKS[key] = error
+    return error
 
 
 def _read_xml(library: Library, name: str, content: bytes) -> None:

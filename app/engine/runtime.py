@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -252,7 +252,7 @@ class Engine:
                 return None
             stored = str(value)
             task._set_internal_data(**{_DEADLINE_KEY: stored})
-        return TimerEventDefinition.get_datetime(stored)
+        return cast(datetime | None, TimerEventDefinition.get_datetime(stored))  # SpiffWorkflow is untyped
 
 
 def _ran(budget: Budget, ran: list[Task], task: Task) -> None:

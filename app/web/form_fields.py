@@ -92,7 +92,8 @@ def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors
                             required=(name in required or {} in when) and not spec.get("readOnly"),
                             read_only=bool(spec.get("readOnly")), choices=choices, value=value,
                             error=errors.get(name), pattern=spec.get("pattern"),
-                            display=_display(_read_only_value(spec, name, value, shown_data), widget, choices),
+                            display=_display(_read_only_value(spec, data.get(name), value, shown_data and
+                                                              shown_data.get(name)), widget, choices),
                             groups=groups, note=note,
                             hint="" if spec.get("readOnly") else format_hint(spec, widget, locale),
                             max_length=_max_length(spec),
@@ -100,9 +101,10 @@ def fields_for(schema: Mapping[str, Any] | None, data: Mapping[str, Any], errors
     return [_with_condition_text(f, fields, locale) for f in fields]
 
 
-def _read_only_value(spec: Mapping[str, Any], name: str, value: Any, shown_data: Mapping[str, Any] | None) -> Any:
-    if spec.get("readOnly") and shown_data is not None and name in shown_data:
-        return shown_data[name]
+def _read_only_value(spec: Mapping[str, Any], stored: Any, value: Any, named: Any) -> Any:
+    """What a field shows: a read-only login or project key as its name (``with_names``), else ``value``."""
+    if spec.get("readOnly") and named is not None and named != stored:
+        return named
     return value
 
 

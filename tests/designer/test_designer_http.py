@@ -271,10 +271,10 @@ def test_file_names_and_non_bpmn_xml_are_refused(designer, lanes_v1):
 
 @pytest.mark.parametrize(("kind", "text", "expected"), [
     ("condition", 'category == "repair"', None),
-    ("condition", "category ==", "无法编译"),
-    ("condition", "__import__('os')", "无法编译"),
+    ("condition", "category ==", "语法错误"),
+    ("condition", "__import__('os')", "语法错误"),
     ("script", "x = 1\ny = x + 1", None),
-    ("script", "x = ().__class__", "无法编译"),
+    ("script", "x = ().__class__", "语法错误"),
     ("timer:timeDuration", '"PT24H"', None),
     ("timer:timeDuration", '"24 hours"', "不是有效的 ISO 8601 值"),
     ("timer:timeDuration", "add_hours(reported_at, limit_hours)", None),

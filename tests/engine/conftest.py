@@ -7,7 +7,6 @@ No Flask app and no database here: the engine is driven the way the services dri
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -15,49 +14,18 @@ from xml.sax.saxutils import escape
 import pytest
 
 from app.clock import ManualClock
-from app.engine import (
-    CompiledBundle,
-    DefinitionError,
-    Engine,
-    Problem,
-    StepResult,
-    UserTaskView,
-    compile_bundle,
-    plan_bundles,
-    read_library,
-)
+from app.engine import CompiledBundle, Engine, StepResult, UserTaskView
+from tests.support.compiling import Compiler, deploy_texts  # noqa: F401  (tests import it from here)
 from tests.support.fixtures import ROLES, START, ready_names  # noqa: F401  (tests import them from here)
 from tests.support.paths import FIXTURES
 
 BROKEN = FIXTURES / "broken"
 
 
-@dataclass
-class Deployment:
-    """What reading, planning and compiling a set of files gave: bundles by process id, and problems."""
-
-    bundles: dict[str, CompiledBundle] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-
-
 def read_folder(folder: Path) -> dict[str, bytes]:
     """Every definition file of a folder (EXPECTED.txt and the like are not definitions)."""
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir())
             if path.is_file() and path.suffix in (".bpmn", ".dmn", ".json")}
-
-
-def deploy_texts(texts: Mapping[str, bytes]) -> Deployment:
-    """Read, plan and compile every bundle of ``texts`` the way the deploy service does."""
-    library = read_library(texts)
-    deployment = Deployment(problems=list(library.problems))
-    plans, reference_problems = plan_bundles(library)
-    deployment.problems.extend(reference_problems)
-    for plan in plans:
-        try:
-            deployment.bundles[plan.process_id] = compile_bundle(library, plan, ROLES)
-        except DefinitionError as exc:
-            deployment.problems.extend(exc.problems)
-    return deployment
 
 
 def rewritten(name: str, old: str, new: str) -> dict[str, bytes]:
@@ -92,13 +60,17 @@ def fixture_texts() -> Callable[..., dict[str, bytes]]:
 
 
 @pytest.fixture
-def compile_fixture(fixture_texts: Callable[..., dict[str, bytes]]) -> Callable[..., dict[str, CompiledBundle]]:
-    """``compile_fixture(*files, replace=None)``: compiled bundles by process id; any problem fails the test."""
+def compile_fixture(fixture_texts: Callable[..., dict[str, bytes]],
+                    compiled: Compiler) -> Callable[..., dict[str, CompiledBundle]]:
+    """``compile_fixture(*files, replace=None)``: compiled bundles by process id; any problem fails the test.
+
+    Compiled once per content for the run (the bundles are only read); each test registers them on its own engine.
+    """
 
     def compile_files(*names: str, replace: Mapping[str, bytes] | None = None) -> dict[str, CompiledBundle]:
-        deployment = deploy_texts(fixture_texts(*names, replace=replace))
+        deployment = compiled(fixture_texts(*names, replace=replace))
         assert deployment.problems == []
-        return deployment.bundles
+        return dict(deployment.bundles)
 
     return compile_files
 

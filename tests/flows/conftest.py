@@ -8,6 +8,7 @@ submission is checked against its form the way the server checks it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,16 +17,9 @@ from typing import Any
 import pytest
 
 from app.clock import ManualClock
-from app.engine import (
-    DefinitionError,
-    Engine,
-    StepResult,
-    UserTaskView,
-    compile_bundle,
-    plan_bundles,
-    read_library,
-)
+from app.engine import Engine, StepResult, UserTaskView
 from app.services.work.forms import clean_submission
+from tests.support.compiling import Compiler
 from tests.support.fixtures import ROLES, START, ready_names  # noqa: F401  (tests import them from here)
 from tests.support.paths import ROOT
 
@@ -73,23 +67,19 @@ class Flows:
 
 
 @pytest.fixture
-def make_flows(clock: ManualClock) -> Callable[..., Flows]:
-    """``make_flows("complaint.bpmn", "callback.bpmn")``: every bundle of those diagrams, deployed; no problems."""
+def make_flows(clock: ManualClock, compiled: Compiler) -> Callable[..., Flows]:
+    """``make_flows("complaint.bpmn", "callback.bpmn")``: every bundle of those diagrams, deployed; no problems.
+
+    Compiled once per content for the run; each call gets its own engine and its own copy of the forms.
+    """
 
     def make(*diagrams: str) -> Flows:
-        texts = shipped_texts(*diagrams)
-        library = read_library(texts)
-        plans, problems = plan_bundles(library)
-        problems = [*library.problems, *problems]
+        deployment = compiled(shipped_texts(*diagrams))
+        assert deployment.problems == []
         specs: dict[str, str] = {}
         engine = Engine(specs.__getitem__, clock)
-        for plan in plans:
-            try:
-                specs[plan.process_id] = engine.register_bundle(plan.process_id,
-                                                                compile_bundle(library, plan, ROLES))
-            except DefinitionError as exc:
-                problems.extend(exc.problems)
-        assert problems == []
-        return Flows(engine, clock, library.forms)
+        for process_id, bundle in deployment.bundles.items():
+            specs[process_id] = engine.register_bundle(process_id, bundle)
+        return Flows(engine, clock, copy.deepcopy(deployment.forms))
 
     return make

@@ -74,7 +74,8 @@ def start_ticket(flows: Flows, rng: random.Random) -> StepResult:
     flows.clock.set(START + timedelta(days=rng.randrange(5), hours=14 if night else rng.randrange(8)))
     category = rng.choice(CATEGORIES + ("complaint", "repair") * 3)
     intake = {"project": "翠湖花园", "unit": "3栋-1202", "caller_name": "王先生", "phone": "13812345678",
-              "channel": "online" if category == "suggestion" else "hotline", "category": category, "description": "卫生间地面渗水到楼下。",
+              "channel": "online" if category == "suggestion" else "hotline", "category": category,
+              "description": "卫生间地面渗水到楼下。",
               "urgency": rng.choice(["normal", "urgent"]), "emergency": night and rng.random() < 0.5}
     if category == "complaint":
         intake["complaint_type"] = rng.choice(["leak_crack", "safety", "sales", "property_service"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,19 @@ def test_a_satisfied_rating_before_the_call_ends_the_callback_without_a_call_tas
     desk.handle(staff.manager, ticket, "manager_review", REVIEWED)
     closed = desk.ticket(ticket)
     assert (closed["stage"], closed["reopened"], desk.status(ticket)) == ("closed", False, "completed")
+
+
+def test_a_rating_after_the_call_is_due_leaves_the_call_to_the_desk(desk, staff, phone):
+    ticket = desk.open()
+    at_the_callback(desk, staff, ticket)
+    call = desk.task_for(staff.agent, ticket, "call_owner")
+    desk.clock.set(datetime.fromisoformat(call["due_at"]) + timedelta(minutes=1))
+
+    late = phone.post(f"/owner/tickets/{ticket.number}/rate", data={"satisfaction": "satisfied"})
+
+    assert late.status_code == 409
+    assert desk.open_task_names(ticket) == ["call_owner"]  # the desk still calls
+    assert desk.ticket(ticket)["satisfaction"] is None
 
 
 def test_a_dissatisfied_rating_still_brings_the_call_and_reopens_a_complaint_at_level_two(desk, staff, phone):

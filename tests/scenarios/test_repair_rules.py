@@ -237,7 +237,8 @@ def test_an_appointment_in_the_past_or_outside_working_hours_is_refused_on_the_f
     if message:
         assert error == message
     else:
-        assert error.startswith("不在工作时间内（工作日 09:00-18:00）；如仍要保留此时间，请在“非工作时间上门”中选择“是”")
+        assert error.startswith("不在工作时间内（工作日 09:00-18:00）；"
+                                "如仍要保留此时间，请在“非工作时间上门”中选择“是”")
     assert list(refused.json["errors"]) == ["appointment_at"]
     assert texts_to(OWNER_PHONE) == texts_before  # the owner is not texted a refused appointment
     assert desk.open_task_names(ticket) == ["agree_appointment"]

@@ -43,8 +43,9 @@ def test_a_second_call_about_the_same_problem_is_attached_to_the_open_ticket_ins
     dispatches = [task for task in staff.eng_super.get("/tasks", query_string={"scope": "group"}).json["items"]
                   if task["name"] == "dispatch_technician"]
     assert [task["instance_id"] for task in dispatches] == [first.instance_id]  # dispatched once
-    call = desk.instance(first)["events"][-1]
+    *_, call, chase = desk.instance(first)["events"]  # the call, then the chase it counts
     assert (call["action"], call["actor"], call["data"]["caller_name"]) == ("call_attached", "agent", "王太太")
+    assert (chase["action"], chase["data"]["count"]) == ("chased", 1)
     assert desk.ticket(first)["stage"] == "dispatch"
 
 

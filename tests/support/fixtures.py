@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app.clock import ManualClock
 from app.engine import StepResult
+
+if TYPE_CHECKING:
+    from tests.support.compiling import Compiler
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 ROLE_NAMES = ("cs_agent", "night_security", "cs_supervisor", "dept_owner", "dept_head", "eng_supervisor",
@@ -37,3 +41,14 @@ def make_clock() -> Callable[..., ManualClock]:
 @pytest.fixture
 def clock(make_clock: Callable[..., ManualClock]) -> ManualClock:
     return make_clock()
+
+
+@pytest.fixture(scope="session")
+def compiled() -> Compiler:
+    """``compiled(texts)``: read, planned and compiled once per content for the whole run (tests/support/compiling.py).
+
+    The deployment is shared: register its bundles on the test's own engine and copy its forms before changing them.
+    """
+    from tests.support.compiling import remembering_compiler  # it imports ROLES from here
+
+    return remembering_compiler()

@@ -27,6 +27,7 @@ from app.services.owners.identity import OwnerPrincipal, mask_phone
 from app.services.owners.tickets import owner_ticket
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
+    TaskSnapshot,
     event_row,
     open_tasks_of,
     plan_error,
@@ -75,7 +76,8 @@ def questions_for(rt: Runtime, owner: OwnerPrincipal, number: str) -> Questions:
     if instance is None or instance.status not in ACTIVE_STATUSES:
         return Questions(number)
     awaited = rt.engine.inspect(instance.state).awaited_messages
-    steps = {task.element_id: task.id for task in open_tasks_of(instance.id)}
+    tasks = open_tasks_of(instance.id)
+    steps = {task.element_id: task.id for task in tasks}
 
     def open_for(message: str) -> str | None:
         return steps.get(STEP_OF[message]) if message in awaited else None
@@ -88,7 +90,8 @@ def questions_for(rt: Runtime, owner: OwnerPrincipal, number: str) -> Questions:
         quote=_quote(rt, instance.state, quote_task) if quote_task else None,
         can_sign=sign_task is not None and _signature_asked(instance.id, sign_task),
         work=_work(rt, instance.state, sign_task) if sign_task else None,
-        can_rate=open_for(RATE) is not None and not _answered(instance.id, RATE),
+        can_rate=open_for(RATE) is not None and not _answered(instance.id, RATE)
+        and not _call_due(tasks, rt.clock.now()),
     )
 
 
@@ -151,6 +154,8 @@ def rate_service(rt: Runtime, owner: OwnerPrincipal, number: str, satisfaction: 
         raise InvalidFormError(msg("the form has errors"), errors={"satisfaction": msg("required")})
     if _answered(ticket.instance_id, RATE):
         raise ConflictError(msg("you have already answered this"))
+    if _call_due(open_tasks_of(ticket.instance_id), rt.clock.now()):
+        raise ConflictError(msg("the callback is due: the service desk will call you to ask"))
     _deliver(rt, ticket, RATE, {"satisfaction": satisfaction, "comment": _text(comment, "comment")})
 
 
@@ -201,6 +206,12 @@ def _deliver(rt: Runtime, ticket: Ticket, message: str, payload: dict[str, Any])
     with step_transaction():
         write_step(step)
         sync_ticket_after_step(rt, ticket.id, result, user=None)
+
+
+def _call_due(open_tasks: list[TaskSnapshot], now: datetime) -> bool:
+    """Whether the callback's call is due: from then on the desk calls, and a self-rating no longer ends it."""
+    return any(task.element_id == STEP_OF[RATE] and task.due_at is not None and task.due_at <= now
+               for task in open_tasks)
 
 
 # --- what was answered -------------------------------------------------------------------------------------
