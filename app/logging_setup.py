@@ -30,6 +30,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(*, json_lines: bool) -> None:
     """Production: JSON lines on stderr at INFO. Development and tests (``json_lines=False``) keep Python's text."""
+    # SpiffWorkflow logs every task-state change at INFO (~55 lines a ticket, 3/4 of all lines); measured by
+    # bench/http_load.py, writing them made an engine step cost 1.2-1.7x. Its warnings and errors still show.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     if not json_lines:
         return
     root = logging.getLogger()
@@ -39,6 +42,3 @@ def configure_logging(*, json_lines: bool) -> None:
     handler.setFormatter(JsonFormatter())
     root.handlers = [handler]
     root.setLevel(logging.INFO)
-    # SpiffWorkflow logs every task-state change at INFO (~55 lines a ticket, 3/4 of all lines); measured by
-    # bench/http_load.py, writing them made an engine step cost 1.2-1.7x. Its warnings and errors still show.
-    logging.getLogger("spiff").setLevel(logging.WARNING)
