@@ -3,6 +3,7 @@ it, data that refers to itself is measured without writing it out, and ordinary 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from app.clock import ManualClock
 from app.engine import Engine, EngineRunError, StepResult
 from app.engine.instructions import render
-from app.engine.limits import StepLimits, run_limited
+from app.engine.limits import StepLimits, current_budget, run_limited, step_budget
 from app.engine.scripting import compile_script, restricted_builtins
 from app.engine.settings import SettingValue, default_setting
 from tests.engine.conftest import deploy_texts, rewritten
@@ -150,3 +151,14 @@ def test_a_constant_timer_expression_is_checked_at_deploy_within_the_limits(fixt
     deployment = deploy_texts(fixture_texts("timer.bpmn", replace=rewritten("timer.bpmn", '"PT4H"', expression)))
     messages = [found.message for found in deployment.problems]
     assert (messages == []) if problem is None else any(problem in message for message in messages), messages
+
+
+def test_time_spent_collecting_garbage_does_not_count_against_a_step():
+    with step_budget(lambda: StepLimits(0.1, 64 * 1024)):
+        budget = current_budget()
+        before = budget.deadline
+        garbage = [[index] for index in range(200_000)]  # enough objects that a full collection takes a while
+        gc.collect()
+        del garbage
+        assert budget.deadline > before  # the collection's CPU time moved the deadline on
+        budget.check_cpu()  # and the step is still within its budget
