@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     trust_proxies(app)
     init_extensions(app)
     init_runtime(app, clock or SystemClock())
+    register_step_hooks()
     register_blueprints(app)
     register_error_handlers(app)
     register_security_headers(app)
@@ -67,6 +68,13 @@ def init_runtime(app: Flask, clock: Clock) -> None:
 
     app.extensions["kefu"] = build_runtime(clock, app.config["TIMEZONE"], office_hours=app.config["OFFICE_HOURS"],
                                            lunch_break=app.config["OFFICE_LUNCH_BREAK"])
+
+
+def register_step_hooks() -> None:
+    """Load the modules that register what a completed task means to their process (services/work/after_step.py)."""
+    import app.services.handover.defects
+    import app.services.outreach.notices
+    import app.services.outreach.planned_callbacks  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:

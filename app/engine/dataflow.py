@@ -438,7 +438,7 @@ class _Graph:
             return last
         if local == "callActivity":
             return self.call(element, file, last, stack)
-        if local in ("boundaryEvent", "intermediateCatchEvent"):
+        if local in ("boundaryEvent", "intermediateCatchEvent", "receiveTask"):
             caught = _message_variables(element)  # a caught message's payload lands in its variable
             return self.chain(last, self.add(element_id, file, sets=caught)) if caught else last
         return last
@@ -500,8 +500,10 @@ def _task_reads(element: etree._Element, local_names: set[str]) -> tuple[tuple[s
 
 
 def _message_variables(element: etree._Element) -> frozenset[str]:
-    """The ``spiffworkflow:messageVariable`` of a message catch event (the payload is set there)."""
-    names = element.xpath("bpmn:messageEventDefinition//spiffworkflow:messageVariable/text()", namespaces=NS)
+    """The ``spiffworkflow:messageVariable`` of a message catch event or receive task (the payload is set there);
+    a receive task names its message with ``messageRef`` and keeps the variable in its own extensions."""
+    names = element.xpath("bpmn:messageEventDefinition//spiffworkflow:messageVariable/text()"
+                          " | bpmn:extensionElements/spiffworkflow:messageVariable/text()", namespaces=NS)
     return frozenset(str(name).strip() for name in names if str(name).strip())
 
 

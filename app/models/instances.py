@@ -35,6 +35,9 @@ class ProcessInstance(Base):
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The project it was started for (its start data's ``project``): who may see and do the tasks of an
+    # instance without a ticket (planned callbacks, notices, handovers). None: every project's staff.
+    project_key: Mapped[str | None] = mapped_column(String(40))
 
     bundle: Mapped[Bundle] = relationship(lazy="raise_on_sql")
     started_by: Mapped[User | None] = relationship(lazy="raise_on_sql")

@@ -68,6 +68,7 @@ class Survey(Base):
     text to the owners of a project, a building or some units."""
 
     __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_callback_plan", "callback_plan_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
@@ -76,6 +77,8 @@ class Survey(Base):
     project_key: Mapped[str] = mapped_column(ForeignKey("projects.key"))
     building: Mapped[str | None] = mapped_column(String(20))
     closes_on: Mapped[date | None] = mapped_column(Date)
+    # a planned callback's survey (method sms or email): the owner's answer is that call's outcome
+    callback_plan_id: Mapped[int | None]  # callback_plans.id (no foreign key: migrations/…a1b2c3d40026)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -84,7 +87,8 @@ class SurveyRecipient(Base):
     """One owner a survey was sent to (by phone); ``answers`` once they answered (the first answer counts)."""
 
     __tablename__ = "survey_recipients"
-    __table_args__ = (UniqueConstraint("survey_id", "phone", name="uq_survey_recipients_survey_phone"),)
+    __table_args__ = (UniqueConstraint("survey_id", "phone", name="uq_survey_recipients_survey_phone"),
+                      Index("ix_survey_recipients_link_hash", "link_hash", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
@@ -93,3 +97,4 @@ class SurveyRecipient(Base):
     texted: Mapped[bool] = mapped_column(default=False)  # False: no mobile number, nothing was sent
     answers: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    link_hash: Mapped[str | None] = mapped_column(String(64))  # a callback survey's random link, SHA-256 hex

@@ -44,6 +44,8 @@ class Unit(Base):
     owner_phone: Mapped[str | None] = mapped_column(String(20))
     handover_date: Mapped[date | None] = mapped_column(Date)
     is_common_area: Mapped[bool] = mapped_column(default=False)
+    owner_email: Mapped[str | None] = mapped_column(String(120))  # planned callbacks by e-mail (电邮沟通)
+    contract_end_date: Mapped[date | None] = mapped_column(Date)  # the property-service contract's last day
 
 
 class Ticket(Base):

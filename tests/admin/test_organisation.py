@@ -128,6 +128,26 @@ def test_an_admin_changes_a_unit_owner_and_a_project_name(app, estate):
     assert (fresh(Project, "lanting").name, fresh(Project, "lanting").city) == ("兰亭苑二期", None)
 
 
+def test_an_owners_email_and_service_contract_end_are_kept_for_planned_callbacks(app, estate):
+    admin = admin_browser(app)
+    unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "3-1202"))
+    admin.get("/admin/organisation/projects/lanting")
+    assert admin.post(f"/admin/organisation/units/{unit_id}", {
+        "owner_name": "张伟", "owner_phone": "13800138000", "handover_date": "", "is_common_area": "",
+        "owner_email": "zhang@example.com", "contract_end_date": "2026-12-31"}).status_code == 302
+    unit = fresh(Unit, unit_id)
+    assert (unit.owner_email, unit.contract_end_date) == ("zhang@example.com", date(2026, 12, 31))
+    page = admin.get("/admin/organisation/projects/lanting").get_data(as_text=True)
+    assert 'value="zhang@example.com"' in page and 'value="2026-12-31"' in page
+    refused = admin.post("/admin/organisation/projects/lanting/units", {
+        "code": "9-0901", "owner_email": "not-an-address", "contract_end_date": "31/12/2026"})
+    assert refused.status_code == 422 and 'value="not-an-address"' in refused.get_data(as_text=True)
+    assert admin.post("/admin/organisation/projects/lanting/units", {
+        "code": "9-0901", "owner_email": "wang@example.com", "contract_end_date": "2027-06-30"}).status_code == 302
+    added = db.session.scalars(select(Unit).where(Unit.code == "9-0901")).one()
+    assert (added.owner_email, added.contract_end_date) == ("wang@example.com", date(2027, 6, 30))
+
+
 def test_units_are_found_by_code_owner_or_phone(app, estate):
     create_unit("lanting", "5-0801", owner_name="王芳")
     admin = admin_browser(app)

@@ -145,3 +145,9 @@ def test_the_shipped_flows_read_only_what_every_path_sets():
     found = [finding for process_id in library.top_level_process_ids()
              for finding in check_dataflow(library, process_id, start_variables(library, process_id))]
     assert [(f.file, f.element_id, f.variable) for f in found] == []
+
+
+def test_a_receive_task_sets_its_message_variable():
+    assert findings(files("df_receive.bpmn"), "df_receive") == []
+    unnamed = files("df_receive.bpmn", df_receive_bpmn=("messageVariable>answer", "messageVariable>reply"))
+    assert findings(unnamed, "df_receive") == [("take", "answer", "start > await_answer > take")]

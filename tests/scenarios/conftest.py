@@ -1,7 +1,8 @@
 """Scenarios: whole tickets through the JSON API, on the shipped diagrams, tables and forms.
 
 Every test gets its own database with ``bpmn/`` and ``forms/`` deployed as shipped, the project
-"lanting" (兰亭苑) with its units, and one person per role (``staff``). A test reads as the desk's
+"lanting" (兰亭苑) with its units (a copy of one database made once per run, ``estate_template``), and one
+person per role (``staff``). A test reads as the desk's
 day: a call is recorded (``desk.open``), each person finds their task in their inbox and does it
 (``desk.handle``), people of the wrong role or department are refused (``not_by``), and the ticket
 and instance are read back the way the console reads them.
@@ -13,7 +14,7 @@ same transaction), deadline reminders and level-3 escalations — and the outbox
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -21,11 +22,15 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from app import create_app
 from app.clock import ManualClock
+from app.extensions import db
+from app.services.definitions.deploy import deploy_files
 from app.services.people.organisation import create_project, create_unit
 from app.services.work.timers import due_instance_ids
 from app.worker import Worker
-from tests.conftest import Api
+from tests.conftest import Api, app_config
+from tests.databases import TestDatabases
 from tests.support.fixtures import START
 from tests.support.paths import ROOT
 
@@ -99,12 +104,39 @@ def create_estate_places() -> None:
     create_unit("binjiang", OTHER_PROJECT_UNIT, handover_date=years_before_today(1))
 
 
+@pytest.fixture(scope="session")
+def estate_template(databases: TestDatabases) -> str:
+    """A database with the shipped definitions deployed and the estate's places, made once per run (per pytest-xdist
+    worker) at ``START`` on a fresh app, then copied for every test that asks for ``estate``: deploying every
+    shipped diagram is most of a scenario's set-up. The test's own app reads the stored definitions, as an app
+    restarted after a deploy does."""
+    url = databases.clone()
+    app = create_app(app_config(url), clock=ManualClock(START))
+    with app.app_context():
+        deployed = deploy_files(app.extensions["kefu"], SHIPPED, user=None)
+        assert "reception" in {version.process_id for version in deployed}
+        create_estate_places()
+        db.session.remove()
+        db.engine.dispose()  # nothing may hold the template open while it is copied
+    return url
+
+
 @pytest.fixture
-def estate(app: Flask, deploy: Callable[..., list[Any]]) -> None:
-    """The shipped definitions deployed; lanting with units of every kind, and a second project."""
-    deployed = deploy(SHIPPED)
-    assert "reception" in {version.process_id for version in deployed}
-    create_estate_places()
+def database_url(request: pytest.FixtureRequest, databases: TestDatabases) -> Iterator[str]:
+    """A test that asks for ``estate`` (``staff`` and ``desk`` do) starts from a copy of ``estate_template``."""
+    template = request.getfixturevalue("estate_template") if "estate" in request.fixturenames else None
+    url = databases.clone(template)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def estate(app: Flask, clock: ManualClock) -> None:
+    """The shipped definitions deployed; lanting with units of every kind, and a second project.
+
+    Already in the test's database (a copy of ``estate_template``, made at ``START``).
+    """
+    assert clock.now() == START, "the estate is deployed at START; move the clock in the test, after it"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ DESCRIPTION = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
 OPERATIONS = [(method.upper(), path, operation) for path, item in DESCRIPTION["paths"].items()
               for method, operation in item.items() if method in ("get", "post")]
 SAMPLE_PATH_VALUES = {"number": "KF-20260302-0001", "task_id": "00000000-0000-0000-0000-000000000000",
-                      "instance_id": "1", "process_id": "caller", "notification_id": "1"}
+                      "instance_id": "1", "process_id": "caller", "notification_id": "1", "plan_id": "1",
+                      "notice_id": "1", "recipient_id": "1", "survey_id": "1", "unit_id": "1"}
 
 
 def described_routes() -> set[tuple[str, str]]:

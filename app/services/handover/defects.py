@@ -1,7 +1,7 @@
 """A unit's handover steps (process ``handover``), inside their transaction (services/work/tasks.py):
 each defect recorded opens a repair ticket as the ticket service opens any repair (its number, deadlines and
 the warranty decision, which reads the unit's handover date), and the owner's re-inspection closes the defect
-list only when every defect is repaired."""
+list only when every defect is repaired; the re-inspection appears only then (``repairs``)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.engine import StepResult
 from app.extensions import db
 from app.models import Ticket
 from app.models.handover import HandoverDefect, HandoverUnit
 from app.services.access import Actor
 from app.services.errors import ConflictError, msg
+from app.services.handover.repairs import REPAIRS_DONE, tell_when_repaired, unrepaired_numbers
 from app.services.jobs.deadlines import WORK_DONE_STAGES
 from app.services.runtime import Runtime
+from app.services.steps.plan import TaskSnapshot
+from app.services.work.after_step import after_step
 from app.services.work.tickets import open_ticket
 
 PROCESS_ID = "handover"
@@ -25,10 +29,12 @@ RECORD = "record_defect"
 REINSPECT = "owner_reinspect"
 
 
-def after_handover_step(rt: Runtime, instance_id: int, element_id: str, submitted: Mapping[str, Any],
-                        data: Mapping[str, Any], *, user: Actor) -> None:
+@after_step(PROCESS_ID)
+def after_handover_step(rt: Runtime, instance_id: int, task: TaskSnapshot, submitted: Mapping[str, Any],
+                        result: StepResult, *, user: Actor) -> None:
     """What a completed handover step means; raise Conflict (the step is not stored) when the instance is
     not a unit's handover, or when the owner signs while a defect is still being repaired."""
+    element_id, data = task.element_id, result.data
     unit = db.session.scalar(select(HandoverUnit).where(HandoverUnit.instance_id == instance_id))
     if unit is None:
         raise ConflictError(msg("this handover was not started by a handover batch"))
@@ -36,6 +42,9 @@ def after_handover_step(rt: Runtime, instance_id: int, element_id: str, submitte
         _record_defect(rt, unit, submitted, data, user=user)
     elif element_id == REINSPECT and submitted.get("owner_accepts"):
         _close_defect_list(unit, submitted, now=rt.clock.now())
+    if REPAIRS_DONE in result.awaited_messages:  # waits for the repairs: were they all done while recording?
+        db.session.flush()
+        tell_when_repaired(rt, unit.id)
 
 
 def _record_defect(rt: Runtime, unit: HandoverUnit, submitted: Mapping[str, Any], data: Mapping[str, Any], *,
@@ -59,11 +68,7 @@ def _record_defect(rt: Runtime, unit: HandoverUnit, submitted: Mapping[str, Any]
 
 
 def _close_defect_list(unit: HandoverUnit, submitted: Mapping[str, Any], *, now: datetime) -> None:
-    unrepaired = db.session.scalars(
-        select(Ticket.number).join(HandoverDefect, HandoverDefect.ticket_id == Ticket.id)
-        .where(HandoverDefect.handover_unit_id == unit.id, Ticket.closed_at.is_(None),
-               Ticket.stage.not_in(WORK_DONE_STAGES))
-        .order_by(Ticket.number)).all()
+    unrepaired = unrepaired_numbers(unit.id)  # the flow waits for the repairs; a rework may have reopened one
     if unrepaired:
         raise ConflictError(msg("the owner signs only when every defect is repaired; still open: %(numbers)s",
                                 numbers=", ".join(unrepaired)))

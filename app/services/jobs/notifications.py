@@ -47,14 +47,18 @@ def user_ids_with_role(role: str, *, department: str | None = None) -> list[int]
 
 
 def notify(user_ids: Iterable[int], *, kind: str, params: dict[str, Any], now: datetime,
-           ticket_id: int | None = None, link: str | None = None) -> int:
+           ticket_id: int | None = None, link: str | None = None, project_key: str | None = None) -> int:
     """One notice per distinct user, in the current transaction. Returns how many were written.
 
-    A notice about a ticket goes only to those who may see the ticket's project (``may_see_ticket``).
+    A notice about a ticket goes only to those who may see the ticket's project (``may_see_ticket``), one about
+    a project's work without a ticket (a notice to owners, a planned callback) to those who may see
+    ``project_key``.
     """
     recipients = list(dict.fromkeys(user_ids))
     if ticket_id is not None:
         recipients = may_see_ticket(recipients, ticket_id)
+    if project_key is not None:
+        recipients = may_see_project(recipients, project_key)
     rows = [{"user_id": user_id, "ticket_id": ticket_id, "kind": kind, "params": params, "link": link,
              "created_at": now} for user_id in recipients]
     if rows:
@@ -69,7 +73,12 @@ def may_see_ticket(user_ids: list[int], ticket_id: int) -> list[int]:
     category, stage and due time are personal enough that a manager of one estate must not get another's.
     """
     project = db.session.scalar(select(Ticket.project_key).where(Ticket.id == ticket_id))
-    if project is None or not user_ids:
+    return may_see_project(user_ids, project) if project is not None else user_ids
+
+
+def may_see_project(user_ids: list[int], project: str) -> list[int]:
+    """Those of ``user_ids`` who work on ``project`` or are limited to no project, in their order."""
+    if not user_ids:
         return user_ids
     rows = db.session.execute(select(user_projects.c.user_id, user_projects.c.project_key)
                               .where(user_projects.c.user_id.in_(user_ids))).all()

@@ -47,6 +47,10 @@ TEMPLATES: dict[str, SmsTemplate] = {template.key: template for template in (
               ("project", "title", "window")),
     # surveys (services/outreach/surveys.py): the owner's personal link to the survey page
     _template("survey_link", "{project}邀请您参加业主问卷调查，点击链接填写（约2分钟）：{url}", ("project", "url")),
+    # a planned callback by text or e-mail (services/outreach/callback_surveys.py): the callback's survey link
+    _template("callback_survey_link",
+              "{project}客服中心回访：请点击链接评价我们的服务，有问题也可直接留言（约1分钟）：{url}",
+              ("project", "url")),
     # staff mobiles: a chase (services/work/chasing.py) and a night emergency (services/work/reception_alerts.py)
     _template("staff_chased", "催办：{category}工单 {number}（{unit}）业主第 {count} 次来电催办，请尽快处理。",
               ("category", "number", "unit", "count"), "staff"),

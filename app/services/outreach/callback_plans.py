@@ -1,7 +1,8 @@
 """Who is due a planned callback (定期回访): the plan rows, filled from events and by a supervisor's monthly plan.
 
 Events: a complaint closed and a repeat repair closed (``plan_after_ticket_closed``, called in the step that
-closes the ticket), a unit handed over (``plan_new_owners``, by the daily job). A supervisor plans a month
+closes the ticket), a unit handed over (``plan_new_owners``, by the daily job), a warranty or a property-service
+contract ending within two months (``plan_expiring``, by the daily job). A supervisor plans a month
 for a customer type and a project or building (``plan_period``): the owners are spread over the working days.
 Each plan is written once per reason (``reason_key``), so an event seen twice plans nothing more. The daily
 job (``planned_callbacks.py``) starts the process ``planned_callback`` for the plans due.
@@ -32,6 +33,12 @@ CUSTOMER_TYPES = ("new_owner", "closed_complaint", "repeat_repair", "vip", "warr
 FIRST_CALL_AFTER_HANDOVER = timedelta(days=7)  # a week with the keys: the first impressions (seed 001 新增用户)
 NEW_OWNER_WINDOW = timedelta(days=30)  # units handed over this long ago still get their new-owner calls
 FOLLOW_UP_AFTER_CLOSE = timedelta(days=14)  # a closed complaint or repeat repair: is it still solved?
+# Warranties end this long after handover (warranty.dmn, 建设工程质量管理条例 art. 40): electrical, plumbing,
+# equipment and decoration 2 years, waterproofing (roof, kitchen, bathroom, exterior walls) 5 years. Heating
+# seasons and the structure's design life are not called about.
+WARRANTY_YEARS = (2, 5)
+EXPIRY_LOOKAHEAD = timedelta(days=62)  # a warranty or contract ending within two months is "about to expire"
+CALL_BEFORE_EXPIRY = timedelta(days=30)  # called a month before it ends, so there is time to report or renew
 MAX_PERIOD_DAYS = 62
 SATISFIED = ("very_satisfied", "satisfied")
 DAILY_RUN_HOUR = 8  # the daily job runs at 08:00 business time, before the desk opens
@@ -116,6 +123,46 @@ def plan_new_owners(today: date, *, now: datetime, timezone: str) -> int:
                                  "customer_type": "new_owner",
                                  "due_on": max(today, unit.handover_date + FIRST_CALL_AFTER_HANDOVER)}, now, timezone)
     return planned
+
+
+def plan_expiring(today: date, *, now: datetime, timezone: str) -> int:
+    """Plan the calls of the warranties and property-service contracts ending within ``EXPIRY_LOOKAHEAD``
+    (seed 001 即将到期用户): once per unit and end date, however many days the job sees it; returns how many."""
+    planned = 0
+    for unit, ends_on, customer_type in _expiring(today):
+        planned += _insert_plan({**_unit_values(unit), "customer_type": customer_type,
+                                 "reason_key": f"{customer_type}:unit:{unit.id}:{ends_on.isoformat()}",
+                                 "due_on": max(today, ends_on - CALL_BEFORE_EXPIRY)}, now, timezone)
+    return planned
+
+
+def _expiring(today: date) -> list[tuple[Unit, date, str]]:
+    """(unit, end date, customer type) of the owners (with a phone) whose warranty or contract ends soon."""
+    last = today + EXPIRY_LOOKAHEAD
+    owners = (Unit.is_common_area.is_(False), Unit.owner_phone.is_not(None))
+    found = [(unit, unit.contract_end_date, "contract_expiring") for unit in db.session.scalars(select(Unit).where(
+        *owners, Unit.contract_end_date.between(today, last)).order_by(Unit.id)) if unit.contract_end_date]
+    for years in WARRANTY_YEARS:
+        # handed over between these days: the warranty of ``years`` ends between today and ``last``
+        for unit in db.session.scalars(select(Unit).where(
+                *owners, Unit.handover_date.between(_years_before(today, years), _years_before(last, years)))
+                .order_by(Unit.id)):
+            assert unit.handover_date is not None
+            ends_on = _years_after(unit.handover_date, years)
+            if today <= ends_on <= last:
+                found.append((unit, ends_on, "warranty_expiring"))
+    return found
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February: the warranty ends on 28 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _years_before(day: date, years: int) -> date:
+    return _years_after(day, -years)
 
 
 def plan_period(request: PlanRequest, *, user: Actor, now: datetime, timezone: str,
@@ -203,9 +250,13 @@ def plans(*, user: Actor, project_key: str | None = None, status: str | None = N
         query = query.where(CallbackPlan.project_key == project_key)
     if status:
         query = query.where(CallbackPlan.status == status)
-    rows = list(db.session.scalars(query))
+    return with_calls(list(db.session.scalars(query)))
+
+
+def with_calls(rows: list[CallbackPlan]) -> list[PlanRow]:
+    """The plans with their calls (in the order they were made) and the numbers of the tickets they name."""
     calls = list(db.session.scalars(select(CallbackCall).where(
-        CallbackCall.plan_id.in_([plan.id for plan in rows])).order_by(CallbackCall.done_at)))
+        CallbackCall.plan_id.in_([plan.id for plan in rows])).order_by(CallbackCall.done_at, CallbackCall.id)))
     ticket_ids = {call.ticket_id for call in calls if call.ticket_id} | {
         plan.source_ticket_id for plan in rows if plan.source_ticket_id}
     numbers = {ticket_id: number for ticket_id, number in db.session.execute(

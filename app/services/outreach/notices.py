@@ -3,8 +3,14 @@ channels of seed 000 — texts to the affected owners (template ``notice``, thro
 one letterbox page per unit and a notice-board sheet (PDF, ``notice_pdf``) — and shown on the owners' pages
 during its window. Staff see which units were not reached and act on them (by hand, or a text again).
 
-The approval's steps are ordinary task completions; ``after_notice_step`` is called inside their transaction
-(services/work/tasks.py), so a notice is sent exactly when its approval commits.
+The approval's steps are ordinary task completions; ``after_notice_step`` is their after-step hook, run inside
+their transaction (services/work/after_step.py), so a notice is sent exactly when its approval commits.
+
+A notice is always one project's (its owners are that estate's), and so is everything staff see of it: its
+approval and revision tasks (the instance keeps the project, services/work/staffing.TASK_PROJECT), its page and
+report, and the bell of the staff roles it tells. Staff limited to other projects see none of it; staff limited
+to no project (head office) see every project's. A notice for several estates is one notice per estate, each
+approved by that estate's supervisor.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from app.engine import StepResult
 from app.extensions import db
 from app.models import OutboxStatus, Project, Unit
 from app.models.jobs import OutboxMessage
@@ -26,6 +33,8 @@ from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError,
 from app.services.jobs.notifications import is_mobile_number, notify, queue_text, user_ids_with_role
 from app.services.people.organisation import ticket_project_hidden
 from app.services.runtime import Runtime
+from app.services.steps.plan import TaskSnapshot
+from app.services.work.after_step import after_step
 from app.services.work.instances import plan_start, run_start
 
 PROCESS_ID = "notice"
@@ -96,11 +105,13 @@ def draft_notice(rt: Runtime, data: Any, *, user: Actor) -> NoticeView:
     return notice_view(created[0], user=user)
 
 
-def after_notice_step(rt: Runtime, instance_id: int, element_id: str, data: Mapping[str, Any], *,
-                      user: Actor) -> None:
+@after_step(PROCESS_ID)
+def after_notice_step(rt: Runtime, instance_id: int, task: TaskSnapshot, submitted: Mapping[str, Any],
+                      result: StepResult, *, user: Actor) -> None:
     """What a finished step of the ``notice`` process means, in its transaction: approved, the notice is sent;
     sent back, it waits for its drafter with the reason; resubmitted, it waits for approval again; withdrawn,
     it is never sent. Raise InvalidForm when an approved notice addresses nobody (the step is not stored)."""
+    element_id, data = task.element_id, result.data
     now = rt.clock.now()
     notice = db.session.scalar(select(Notice).where(Notice.instance_id == instance_id))
     if notice is None:  # started through the generic start page: the notice is its process data
@@ -186,8 +197,9 @@ def _tell_staff(notice: Notice, *, now: datetime) -> None:
     readers = [person for role in roles if role in READERS for person in user_ids_with_role(role)]
     others = [person for role in roles if role not in READERS for person in user_ids_with_role(role)
               if person not in readers]
-    notify(readers, kind="notice", params=params, now=now, link=f"/notices/{notice.id}")
-    notify(others, kind="notice", params=params, now=now)
+    # Staff of other estates are not told: the notice is for this project's owners (and its page is hidden).
+    notify(readers, kind="notice", params=params, now=now, link=f"/notices/{notice.id}", project_key=notice.project_key)
+    notify(others, kind="notice", params=params, now=now, project_key=notice.project_key)
 
 
 def _text(recipient: NoticeRecipient, notice: Notice, *, project_name: str, now: datetime, timezone: str) -> None:

@@ -1,10 +1,11 @@
 """Planned callbacks at work: the daily job that starts the due plans, and what each call records.
 
 Every day at 08:00 business time the job ``planned-callbacks`` plans the new owners' calls (units handed
-over lately) and, on a working day, starts the process ``planned_callback`` for every plan due; its calls
-reach the agents' inbox with the script of the customer type. ``record_call`` runs in the step that
-completes a call: the outcome is kept on ``callback_calls`` and an issue the owner raised becomes a ticket
-linked to the call (``tickets.open_ticket``), in that same transaction.
+over lately) and the calls of warranties and contracts ending soon, and, on a working day, starts the process
+``planned_callback`` for every plan due; its calls reach the agents' inbox with the script of the customer type
+(a visit: the property department's; a text or e-mail: the owner's survey link first, ``callback_surveys.py``).
+``record_call`` runs in the step that completes a call: the outcome is kept on ``callback_calls`` and an issue
+the owner raised becomes a ticket linked to the call (``tickets.open_ticket``), in that same transaction.
 """
 
 from __future__ import annotations
@@ -17,19 +18,29 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 
+from app.engine import StepResult
 from app.extensions import db
+from app.models import ProcessInstance
 from app.models.outreach import PLANNED_CALLBACKS_JOB, CallbackCall, CallbackPlan
-from app.models.tickets import Ticket
+from app.models.tickets import Ticket, Unit
 from app.services.access import Actor
+from app.services.jobs.notifications import mobile_digits
 from app.services.jobs.queue import TakenJob, handler
-from app.services.outreach.callback_plans import due_plans, ensure_daily_job, next_daily_run, plan_new_owners
+from app.services.outreach.callback_plans import (
+    due_plans,
+    ensure_daily_job,
+    next_daily_run,
+    plan_expiring,
+    plan_new_owners,
+)
+from app.services.outreach.callback_surveys import PROCESS, open_issue_ticket, send_survey_link
 from app.services.runtime import Runtime
 from app.services.steps.job_rows import upsert_job
-from app.services.steps.plan import record_event, step_transaction
+from app.services.steps.plan import TaskSnapshot, record_event, step_transaction
+from app.services.work.after_step import after_step
 from app.services.work.instances import start_for_the_system
 from app.services.work.tickets import open_ticket
 
-PROCESS = "planned_callback"
 CALL_TASK = "call_owner"
 
 log = logging.getLogger("kefu.outreach")
@@ -46,6 +57,7 @@ def start_due_callbacks(rt: Runtime, now: datetime) -> int:
     today = now.astimezone(ZoneInfo(rt.timezone)).date()
     with step_transaction():
         plan_new_owners(today, now=now, timezone=rt.timezone)
+        plan_expiring(today, now=now, timezone=rt.timezone)
     if not rt.calendar().is_working_day(today):
         return 0
     started = 0
@@ -58,9 +70,10 @@ def _start(rt: Runtime, plan: CallbackPlan, now: datetime) -> int:
     """Start one plan's process and mark the plan started, in one transaction; 0 when the flow is not deployed."""
     source = db.session.scalar(select(Ticket.number).where(Ticket.id == plan.source_ticket_id)) \
         if plan.source_ticket_id else None
+    email = db.session.scalar(select(Unit.owner_email).where(Unit.id == plan.unit_id)) if plan.unit_id else None
     data = {"plan_id": plan.id, "customer_type": plan.customer_type, "project": plan.project_key,
             "unit": plan.unit_code, "owner_name": plan.owner_name or "", "phone": plan.phone or "",
-            "source_ticket": source or ""}
+            "source_ticket": source or "", "mobile": mobile_digits(plan.phone or "") or "", "owner_email": email or ""}
     with step_transaction():
         outcome = start_for_the_system(rt, PROCESS, data, user=None)
         if outcome is None:
@@ -68,6 +81,9 @@ def _start(rt: Runtime, plan: CallbackPlan, now: datetime) -> int:
             return 0
         db.session.execute(update(CallbackPlan).where(CallbackPlan.id == plan.id).values(
             status="started", instance_id=outcome.instance_id, started_at=now))
+        state = db.session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == outcome.instance_id))
+        if state is not None:  # a text or e-mail callback: the survey link goes now
+            send_survey_link(rt, outcome.instance_id, rt.engine.inspect(state))
     return 1
 
 
@@ -79,21 +95,26 @@ def _run_planned_callbacks(rt: Runtime, job: TakenJob, now: datetime) -> None:
                    due_at=next_daily_run(now, rt.timezone), now=now)
 
 
-def record_call(rt: Runtime, instance_id: int, task_id: str, submitted: Mapping[str, Any],
-                result_data: Mapping[str, Any], *, user: Actor) -> None:
+@after_step(PROCESS)
+def record_call(rt: Runtime, instance_id: int, task: TaskSnapshot, submitted: Mapping[str, Any],
+                result: StepResult, *, user: Actor) -> None:
     """Keep a completed call's outcome; an issue raised opens a ticket linked to it. Runs in the step's
     transaction (``tasks.complete_task``), so a refused ticket (InvalidForm, Forbidden) refuses the step too."""
     plan = db.session.scalar(select(CallbackPlan).where(CallbackPlan.instance_id == instance_id))
     if plan is None:
         return  # started by hand, without a plan: nothing to keep
     now = rt.clock.now()
-    ticket_id = _open_issue_ticket(rt, plan, instance_id, submitted, user=user) \
-        if submitted.get("issue_raised") else None
+    ticket_id = None
+    if submitted.get("issue_raised"):
+        ticket_id = _open_issue_ticket(rt, plan, instance_id, submitted, user=user) if task.element_id == CALL_TASK \
+            else open_issue_ticket(rt, plan, instance_id, submitted, channel="walk_in", heard="上门回访中业主提出",
+                                   actor_id=user.id)  # a steward records no calls: opened as the owner's own
     db.session.execute(insert(CallbackCall).values(
-        plan_id=plan.id, task_id=task_id, method=result_data.get("method"), reached=bool(submitted.get("reached")),
+        plan_id=plan.id, task_id=task.id, method=result.data.get("contact_method") or result.data.get("method"),
+        reached=bool(submitted.get("reached")),
         satisfaction=submitted.get("satisfaction"), issue=submitted.get("issue_description"),
         remarks=submitted.get("remarks"), ticket_id=ticket_id, done_by_id=user.id, done_at=now))
-    if result_data.get("callback_done"):
+    if result.data.get("callback_done"):
         db.session.execute(update(CallbackPlan).where(CallbackPlan.id == plan.id).values(status="done"))
 
 

@@ -7,6 +7,7 @@ one changes nothing (the page says it was submitted). Results are counted per qu
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -172,13 +173,23 @@ def invitation(token: str, *, secret: str) -> Invitation:
     try:
         payload = URLSafeSerializer(secret, salt=TOKEN_SALT).loads(token)
     except BadSignature as exc:
-        raise NotFoundError(msg("this survey link is not valid")) from exc
+        callback = _callback_invitation(token)  # a planned callback's link: random, kept hashed
+        if callback is None:
+            raise NotFoundError(msg("this survey link is not valid")) from exc
+        return callback
     recipient = db.session.scalar(select(SurveyRecipient).where(
         SurveyRecipient.survey_id == int(payload.get("s", 0)), SurveyRecipient.phone == str(payload.get("p", ""))))
     survey = db.session.get(Survey, recipient.survey_id) if recipient else None
     if recipient is None or survey is None:
         raise NotFoundError(msg("this survey link is not valid"))
     return Invitation(survey, recipient)
+
+
+def _callback_invitation(token: str) -> Invitation | None:
+    recipient = db.session.scalar(select(SurveyRecipient).where(
+        SurveyRecipient.link_hash == hashlib.sha256(token.encode()).hexdigest()))
+    survey = db.session.get(Survey, recipient.survey_id) if recipient else None
+    return Invitation(survey, recipient) if recipient and survey else None
 
 
 def answer_survey(token: str, answers: Any, *, secret: str, now: datetime, today: date) -> bool:
@@ -229,6 +240,7 @@ def surveys(*, user: Actor, limit: int = 100) -> list[tuple[Survey, int, int]]:
                      func.count(SurveyRecipient.answered_at).label("answered"))
               .group_by(SurveyRecipient.survey_id).subquery())
     query = (select(Survey, counts.c.sent, counts.c.answered).outerjoin(counts, counts.c.survey_id == Survey.id)
+             .where(Survey.callback_plan_id.is_(None))  # a planned callback's survey shows on /callbacks
              .order_by(Survey.id.desc()).limit(limit))
     allowed = visible_projects(user)
     if allowed is not None:

@@ -50,7 +50,7 @@ def instance_page(rt: Runtime, instance_id: int, *, user: Actor) -> InstancePage
     if instance is None:
         raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     ticket = db.session.scalars(select(Ticket).where(Ticket.instance_id == instance_id)).first()
-    if ticket_project_hidden(ticket.project_key if ticket else None, user):
+    if ticket_project_hidden(ticket.project_key if ticket else instance.project_key, user):
         raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     bundle = db.session.execute(select(Bundle.id, Bundle.process_id, Bundle.version)
                                 .where(Bundle.id == instance.bundle_id)).one()

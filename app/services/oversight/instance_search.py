@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, delete, exists, false, or_, select, true
+from sqlalchemy import Select, and_, delete, exists, false, func, or_, select, true
 
 from app.extensions import db
 from app.models import (
@@ -140,10 +140,12 @@ class InstancePage:
     next_cursor: str | None
 
 
+# An instance's project: its ticket's, else its own (a planned callback, a notice, a handover has no ticket).
+_PROJECT = func.coalesce(T.c.project_key, PI.c.project_key)
 _COLUMNS = (PI.c.id, PI.c.process_id, B.c.title, B.c.version, PI.c.status, PI.c.started_at, PI.c.ended_at, T.c.number,
-            T.c.project_key, T.c.unit_code, T.c.caller, T.c.phone, T.c.category, T.c.stage, T.c.department,
-            T.c.due_at, T.c.escalation_level, T.c.closed_at, PI.c.error, T.c.waiting_for, T.c.waiting_note,
-            T.c.waiting_since, T.c.waiting_until)
+            _PROJECT.label("project_key"), T.c.unit_code, T.c.caller, T.c.phone, T.c.category, T.c.stage,
+            T.c.department, T.c.due_at, T.c.escalation_level, T.c.closed_at, PI.c.error, T.c.waiting_for,
+            T.c.waiting_note, T.c.waiting_since, T.c.waiting_until)
 _FROM = PI.join(B, B.c.id == PI.c.bundle_id).outerjoin(T, T.c.instance_id == PI.c.id)
 
 
@@ -218,7 +220,7 @@ def _overdue_tickets(flt: InstanceFilter, *, user: Actor, now: datetime) -> Sele
     query = select(T.c.instance_id).where(T.c.closed_at.is_(None), T.c.due_at < now)
     if flt.department:
         query = query.where(T.c.department == flt.department)
-    visible = _visible(user)  # a manager's own projects: no batch is spent on the others
+    visible = _visible(user, T.c.project_key)  # a manager's own projects: no batch is spent on the others
     return query if visible is None else query.where(visible)
 
 
@@ -237,7 +239,7 @@ def _filtered(flt: InstanceFilter, *, user: Actor, now: datetime, timezone: str)
         _overdue(now, flt.status) if flt.overdue else None,
         _text_matches(flt.text) if flt.text else None,
         T.c.id.is_not(None) if flt.sort == "due" else None,  # deadlines are tickets': the sort lists tickets
-        _visible(user),
+        _visible(user, _PROJECT),
     ]
     zone = ZoneInfo(timezone)
     if flt.started_from:
@@ -307,11 +309,11 @@ def _text_matches(text: str) -> Any:
     return PI.c.id.in_(ids) if ids else false()
 
 
-def _visible(user: Actor) -> Any:
+def _visible(user: Actor, project: Any) -> Any:
     allowed = visible_projects(user)
     if allowed is None:
         return None
-    return or_(T.c.project_key.is_(None), T.c.project_key.in_(allowed)) if allowed else false()
+    return or_(project.is_(None), project.in_(allowed)) if allowed else false()
 
 
 def _order(sort: str) -> tuple[Any, ...]:

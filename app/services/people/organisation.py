@@ -16,7 +16,14 @@ from app.services.errors import ConflictError, InvalidFormError, Message, NotFou
 
 
 def visible_projects(user: Actor) -> set[str] | None:
-    """The projects a user is limited to, or None when they see every project."""
+    """The projects a user is limited to, or None when they see every project.
+
+    A request's ``Principal`` carries them (read with its roles, in the request's one authentication query);
+    for anyone else (a ``User`` row: the worker, the CLI) they are read here.
+    """
+    known: frozenset[str] | None = getattr(user, "project_keys", None)
+    if known is not None:
+        return set(known) or None
     keys = set(db.session.scalars(select(user_projects.c.project_key).where(user_projects.c.user_id == user.id)))
     return keys or None
 
@@ -37,11 +44,12 @@ def create_project(key: str, name: str, *, city: str | None = None) -> Project:
 
 
 def create_unit(project_key: str, code: str, *, owner_name: str | None = None, owner_phone: str | None = None,
-                handover_date: date | None = None, is_common_area: bool = False) -> Unit:
+                handover_date: date | None = None, is_common_area: bool = False, owner_email: str | None = None,
+                contract_end_date: date | None = None) -> Unit:
     building, _, room = code.partition("-")
     unit = Unit(project_key=project_key, code=code, building=building or None, room=room or None,
                 owner_name=owner_name, owner_phone=owner_phone, handover_date=handover_date,
-                is_common_area=is_common_area)
+                is_common_area=is_common_area, owner_email=owner_email, contract_end_date=contract_end_date)
     db.session.add(unit)
     db.session.commit()
     return unit
@@ -163,18 +171,20 @@ def units_of(project_key: str, *, search: str | None = None, limit: int = 200) -
 
 
 def add_unit(project_key: str, code: str, *, owner_name: str | None, owner_phone: str | None,
-             handover_date: date | None, is_common_area: bool) -> Unit:
+             handover_date: date | None, is_common_area: bool, owner_email: str | None = None,
+             contract_end_date: date | None = None) -> Unit:
     """Add a unit (building-room, or a common area); raise InvalidRequest, Conflict or NotFound."""
     get_project(project_key)
     code = code.strip()
-    errors = _name_errors("code", code, 40) | _phone_errors(owner_phone)
+    errors = _name_errors("code", code, 40) | _phone_errors(owner_phone) | _email_errors(owner_email)
     if errors:
         raise InvalidFormError(msg("please correct the marked fields"), errors=errors)
     if db.session.scalar(select(Unit.id).where(Unit.project_key == project_key, Unit.code == code)):
         raise ConflictError(msg("unit %(code)s already exists", code=code), errors={"code": "already exists"})
     return create_unit(project_key, code, owner_name=(owner_name or "").strip() or None,
                        owner_phone=(owner_phone or "").strip() or None, handover_date=handover_date,
-                       is_common_area=is_common_area)
+                       is_common_area=is_common_area, owner_email=(owner_email or "").strip() or None,
+                       contract_end_date=contract_end_date)
 
 
 def get_unit(unit_id: int) -> Unit:
@@ -185,15 +195,18 @@ def get_unit(unit_id: int) -> Unit:
 
 
 def update_unit(unit_id: int, *, owner_name: str | None, owner_phone: str | None, handover_date: date | None,
-                is_common_area: bool) -> Unit:
-    """Change a unit's owner, phone, handover date or common-area mark; raise NotFound/InvalidRequest."""
+                is_common_area: bool, owner_email: str | None, contract_end_date: date | None) -> Unit:
+    """Change a unit's owner, phone, e-mail, handover date, contract end or common-area mark; raise
+    NotFound/InvalidRequest."""
     unit = get_unit(unit_id)
-    errors = _phone_errors(owner_phone)
+    errors = _phone_errors(owner_phone) | _email_errors(owner_email)
     if errors:
         raise InvalidFormError(msg("please correct the marked fields"), errors=errors)
     unit.owner_name = (owner_name or "").strip() or None
     unit.owner_phone = (owner_phone or "").strip() or None
+    unit.owner_email = (owner_email or "").strip() or None
     unit.handover_date, unit.is_common_area = handover_date, is_common_area
+    unit.contract_end_date = contract_end_date
     db.session.commit()
     return unit
 
@@ -207,6 +220,13 @@ def _key_errors(key: str) -> dict[str, Message]:
 def _name_errors(field: str, value: str, limit: int) -> dict[str, Message]:
     if not value.strip() or len(value.strip()) > limit or "\x00" in value:
         return {field: msg("required, at most %(limit)s characters", limit=limit)}
+    return {}
+
+
+def _email_errors(email: str | None) -> dict[str, Message]:
+    text = (email or "").strip()
+    if text and (len(text) > 120 or not re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", text)):
+        return {"owner_email": msg("not an e-mail address")}
     return {}
 
 

@@ -81,9 +81,10 @@ def open_tasks_of(instance_id: int) -> list[TaskSnapshot]:
 
 
 def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: StepResult | None,
-                    error: RunError | None, started_by_id: int | None, now: datetime) -> int:
+                    error: RunError | None, started_by_id: int | None, now: datetime,
+                    project_key: str | None = None) -> int:
     values = {"bundle_id": bundle_id, "process_id": process_id, "spec_key": spec_key, "started_by_id": started_by_id,
-              "started_at": now, "lock_version": 1}
+              "started_at": now, "lock_version": 1, "project_key": project_key}
     if result is not None:
         values |= {"status": result.status, "state": result.state, "next_timer_at": result.next_timer_at,
                    "ended_at": now if result.status == InstanceStatus.COMPLETED else None}
@@ -202,7 +203,8 @@ def _is_lock_error(exc: OperationalError) -> bool:
 def task_scope(scope: str, user: Actor) -> Any:
     """Which open tasks a list shows: ``mine`` (claimed by or assigned to me), ``group`` (unclaimed,
     unassigned, of my roles and departments, and those nobody may do of the lanes I supervise), anything
-    else: all. ``group`` reads the ticket's project: the query must join the tickets."""
+    else: all. ``group`` reads the task's project: the query must join what it is read from
+    (``staffing.with_projects``)."""
     if scope == "mine":
         return or_(TASKS.c.claimed_by_id == user.id, TASKS.c.assignee == user.username)
     if scope == "group":

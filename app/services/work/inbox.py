@@ -27,7 +27,15 @@ from app.services.steps.plan import (
 from app.services.steps.write import INSTANCES, TASKS
 from app.services.work.instances import took_part, took_part_in
 from app.services.work.people_choice import picker_fields
-from app.services.work.staffing import Unstaffed, staffed_roles_column, unstaffed_of, unstaffed_reason_column
+from app.services.work.staffing import (
+    TASK_PROJECT,
+    Unstaffed,
+    in_projects,
+    staffed_roles_column,
+    unstaffed_of,
+    unstaffed_reason_column,
+    with_projects,
+)
 from app.services.work.tickets import ticket_by_number
 from app.services.work.waiting import Wait, wait_of
 
@@ -99,18 +107,18 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
     condition = task_scope("mine" if scope == "mine" else "group", user)
     due = func.coalesce(TASKS.c.due_at, TICKETS.c.due_at)
     query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone,
-                    TICKETS.c.due_at.label("ticket_due_at"), TICKETS.c.project_key, TICKETS.c.appointment_at,
+                    TICKETS.c.due_at.label("ticket_due_at"), TASK_PROJECT.label("project_key"),
+                    TICKETS.c.appointment_at,
                     TICKETS.c.emergency, *WAIT_COLUMNS, TICKETS.c.chase_count,
                     func.substr(TICKETS.c.description, 1, PROBLEM_CHARACTERS).label("problem"),
                     PROJECTS.c.name.label("project_name"), PROJECTS.c.city,
                     unstaffed_reason_column().label("unstaffed"), staffed_roles_column().label("staffed_roles"),
-                    _SPEC_KEY.label("spec_key"))
-             .select_from(TASKS_WITH_CLAIMER.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id)
-                          .outerjoin(PROJECTS, PROJECTS.c.key == TICKETS.c.project_key))
+                    INSTANCES.c.spec_key)
+             .select_from(with_projects(TASKS_WITH_CLAIMER).outerjoin(PROJECTS, PROJECTS.c.key == TASK_PROJECT))
              .where(TASKS.c.state == "open", condition)
              .order_by(*_urgency_order(due, now), TASKS.c.created_at, TASKS.c.id)
              .limit(page_size + 1).offset((max(page, 1) - 1) * page_size))
-    query = query.where(_in_visible_projects(user))
+    query = query.where(in_projects(visible_projects(user)))
     if category:
         query = query.where(TICKETS.c.category == category)
     if process_id:
@@ -153,9 +161,6 @@ def first_line(text: str | None) -> str | None:
     return None
 
 
-_SPEC_KEY = select(INSTANCES.c.spec_key).where(INSTANCES.c.id == TASKS.c.instance_id).scalar_subquery()
-
-
 def _empty_picker(rt: Runtime | None, task: TaskSnapshot, row: Any) -> Unstaffed | None:
     """The task's form picks a person of a role nobody holds in its department (e.g. no property technician)."""
     if rt is None or task.form_key is None or task.department is None or row.spec_key is None:
@@ -168,17 +173,10 @@ def _empty_picker(rt: Runtime | None, task: TaskSnapshot, row: Any) -> Unstaffed
 
 def inbox_counts(user: Actor) -> dict[str, int]:
     """How many open tasks each inbox tab holds (counted by the database, not by loading them)."""
-    visible = _in_visible_projects(user)
+    visible = in_projects(visible_projects(user))
     return {scope: int(db.session.scalar(
-        select(func.count()).select_from(TASKS.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+        select(func.count()).select_from(with_projects(TASKS))
         .where(TASKS.c.state == "open", task_scope(scope, user), visible)) or 0) for scope in ("mine", "group")}
-
-
-def _in_visible_projects(user: Actor) -> Any:
-    allowed = visible_projects(user)
-    if allowed is None:
-        return true()
-    return or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(allowed))
 
 
 def ticket_view(rt: Runtime, number: str, *, user: Actor) -> TicketView:

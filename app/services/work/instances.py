@@ -13,10 +13,10 @@ from sqlalchemy.orm import joinedload
 from app.engine import EngineRunError, StepResult
 from app.extensions import db
 from app.models import AuditEvent as AuditEvent  # re-exported with ProcessInstance: an instance's detail holds them
-from app.models import Bundle, HumanTask, Ticket, User
+from app.models import Bundle, HumanTask, Project, Ticket, User
 from app.models import ProcessInstance as ProcessInstance
 from app.services.access import Actor, is_supervisor, may_act_on_task, may_start
-from app.services.errors import ConflictError, ForbiddenError, NotFoundError, msg
+from app.services.errors import ConflictError, ForbiddenError, InvalidFormError, NotFoundError, msg
 from app.services.people.organisation import ticket_project_hidden
 from app.services.runtime import BundleFacts, Runtime
 from app.services.steps.plan import (
@@ -121,7 +121,7 @@ def run_start(rt: Runtime, plan: StartPlan, *, user: Actor | None, system_data: 
     with step_transaction():
         instance_id = insert_instance(bundle_id=plan.bundle_id, process_id=plan.facts.process_id,
                                       spec_key=plan.spec_key, result=result, error=error, started_by_id=actor_id,
-                                      now=now)
+                                      now=now, project_key=project_of(data))
         record_event(instance_id, "start", at=now, actor_id=actor_id, data=plan.data)
         if error is not None:
             record_event(instance_id, "error", at=now, data={"message": error.message})
@@ -129,6 +129,15 @@ def run_start(rt: Runtime, plan: StartPlan, *, user: Actor | None, system_data: 
         if also_write is not None:
             also_write(instance_id, result)
     return InstanceOutcome(instance_id, result.status if result else "error", open_tasks)
+
+
+def project_of(data: Mapping[str, Any]) -> str | None:
+    """The project an instance is started for: its start data's ``project`` when it names a project
+    (docs/flow-contract.md). Its tasks are for that project's staff only, as a ticket's are."""
+    key = data.get("project")
+    if not isinstance(key, str) or not key or db.session.get(Project, key) is None:
+        return None
+    return key
 
 
 def start_for_the_system(rt: Runtime, process_id: str, data: Any, *, user: Actor | None) -> InstanceOutcome | None:
@@ -153,6 +162,10 @@ def start_instance(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> I
     plan = plan_start(rt, process_id, data, user=user)
     if ticket_kind(plan.facts) is not None:
         raise TicketProcessError(TICKET_ROUTE_MESSAGE, process_id=process_id)
+    project_key = project_of(plan.data)
+    if ticket_project_hidden(project_key, user):  # as if it did not exist, as a ticket's project
+        raise InvalidFormError(msg("the form has errors"),
+                               errors={"project": msg("no project %(key)s", key=project_key)})
     return run_start(rt, plan, user=user)
 
 
@@ -196,7 +209,8 @@ def instance_detail(rt: Runtime, instance_id: int, *, user: Actor) -> InstanceDe
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
         raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
-    project_key = db.session.scalar(select(Ticket.project_key).where(Ticket.instance_id == instance.id))
+    project_key = db.session.scalar(select(Ticket.project_key).where(Ticket.instance_id == instance.id)) \
+        or instance.project_key
     if ticket_project_hidden(project_key, user):
         raise NotFoundError(msg("no instance %(instance_id)s", instance_id=instance_id))
     open_tasks = open_tasks_of(instance.id)

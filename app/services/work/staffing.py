@@ -1,7 +1,8 @@
 """Every task has someone who can do it: who stands in when a lane has nobody, and why nobody can.
 
 A task's candidates are the active users who may act on it: the named assignee, or the holders of its
-lane role (in its department, when it has one) who may see its ticket's project. Admins are not counted.
+lane role (in its department, when it has one) who may see its project (``TASK_PROJECT``: its ticket's, else
+its instance's). Admins are not counted.
 When there are none, the task goes to the supervisor of its lane as well, marked "无人可处理" with the
 reason. The check is one uncorrelated subquery (who is staffed where, a few hundred rows at most) that
 the database hashes once per query, so the inbox keeps its query count and its plan.
@@ -22,6 +23,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     tuple_,
     union_all,
 )
@@ -62,6 +64,23 @@ NO_PROJECT = ""  # a ticket without a project: every holder of the role may act 
 
 TICKETS = Ticket.__table__
 USERS = User.__table__
+INSTANCES = ProcessInstance.__table__
+# A task's project: its ticket's, else its instance's (a planned callback, a notice, a handover has no ticket;
+# its instance keeps the project it was started for). A query reading it joins both (``with_projects``).
+TASK_PROJECT = func.coalesce(TICKETS.c.project_key, INSTANCES.c.project_key)
+
+
+def with_projects(tasks: Any) -> Any:
+    """``tasks`` (the task index, perhaps joined already) joined with what ``TASK_PROJECT`` is read from."""
+    return (tasks.join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+            .outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+
+
+def in_projects(allowed: set[str] | None) -> ColumnElement[bool]:
+    """Tasks of no project or of one of ``allowed`` (``visible_projects``; None: every task)."""
+    if allowed is None:
+        return true()
+    return or_(TASK_PROJECT.is_(None), TASK_PROJECT.in_(allowed))
 
 
 def supervisor_of(role: str | None) -> str | None:
@@ -109,9 +128,9 @@ def _task_key(project: ColumnElement[Any]) -> Any:
 
 
 def unstaffed_condition() -> ColumnElement[bool]:
-    """True for a task row (joined with its ticket) that no active user may act on."""
+    """True for a task row (``with_projects``) that no active user may act on."""
     staffed = _staffed()
-    return and_(_task_key(func.coalesce(TICKETS.c.project_key, NO_PROJECT)).not_in(staffed),
+    return and_(_task_key(func.coalesce(TASK_PROJECT, NO_PROJECT)).not_in(staffed),
                 _task_key(literal(ANY_PROJECT, String)).not_in(staffed))
 
 
@@ -119,7 +138,7 @@ def unstaffed_reason_column() -> Any:
     """``None`` when someone may act on the task, ``"project"`` when holders exist but none may see its
     project, else ``"nobody"``."""
     staffed = _staffed()
-    has_candidate = or_(_task_key(func.coalesce(TICKETS.c.project_key, NO_PROJECT)).in_(staffed),
+    has_candidate = or_(_task_key(func.coalesce(TASK_PROJECT, NO_PROJECT)).in_(staffed),
                         _task_key(literal(ANY_PROJECT, String)).in_(staffed))
     return case((TASKS.c.role.is_(None), None), (has_candidate, None),
                 (_task_key(literal(NO_PROJECT, String)).in_(staffed), "project"), else_="nobody")
@@ -128,7 +147,7 @@ def unstaffed_reason_column() -> Any:
 def staffed_roles_column() -> Any:
     """The role keys with an active holder in the task's department who may see its project ("," joined)."""
     staffed = _staffed().subquery("staffed")
-    project = func.coalesce(TICKETS.c.project_key, NO_PROJECT)
+    project = func.coalesce(TASK_PROJECT, NO_PROJECT)
     return (select(func.aggregate_strings(staffed.c.who, ","))
             .where(staffed.c.department == func.coalesce(TASKS.c.department, ""),
                    or_(staffed.c.project == project, staffed.c.project == ANY_PROJECT),
@@ -188,8 +207,7 @@ class TaskRow(TaskLike, Protocol):
 def why_unstaffed(task: TaskRow, project_key: str | None) -> Unstaffed | None:
     """Whether anyone may act on this one task (one query); None when someone may."""
     code = db.session.scalar(
-        select(unstaffed_reason_column())
-        .select_from(TASKS.outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+        select(unstaffed_reason_column()).select_from(with_projects(TASKS))
         .where(TASKS.c.id == task.id))
     return unstaffed_of(task, code, project_key)
 
@@ -227,17 +245,13 @@ def unstaffed_tasks(*, visible: set[str] | None = None, limit: int = UNSTAFFED_L
 
     ``visible``: the projects the reader is limited to (None: every project).
     """
-    instances = ProcessInstance.__table__
     query = (select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.title, TASKS.c.role, TASKS.c.department,
-                    TASKS.c.assignee, TASKS.c.created_at, TASKS.c.due_at, TICKETS.c.number, TICKETS.c.project_key,
-                    unstaffed_reason_column().label("reason"))
-             .select_from(TASKS.join(instances, instances.c.id == TASKS.c.instance_id)
-                          .outerjoin(TICKETS, TICKETS.c.instance_id == TASKS.c.instance_id))
+                    TASKS.c.assignee, TASKS.c.created_at, TASKS.c.due_at, TICKETS.c.number,
+                    TASK_PROJECT.label("project_key"), unstaffed_reason_column().label("reason"))
+             .select_from(with_projects(TASKS))
              .where(TASKS.c.state == "open", TASKS.c.claimed_by_id.is_(None),
-                    instances.c.status.in_(ACTIVE_STATUSES), unstaffed_condition())
+                    INSTANCES.c.status.in_(ACTIVE_STATUSES), unstaffed_condition(), in_projects(visible))
              .order_by(TASKS.c.created_at, TASKS.c.id).limit(limit))
-    if visible is not None:
-        query = query.where(or_(TICKETS.c.project_key.is_(None), TICKETS.c.project_key.in_(visible)))
     found = []
     for row in db.session.execute(query):
         reason = unstaffed_of(row, row.reason, row.project_key)

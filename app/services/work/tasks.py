@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 
 from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
 from app.extensions import db
-from app.models import ACTIVE_STATUSES, HumanTaskState, InstanceStatus, Ticket, User
+from app.models import ACTIVE_STATUSES, AuditEvent, HumanTaskState, InstanceStatus, Ticket, User
 from app.services.access import Actor, may_act_on_task
 from app.services.errors import (
     ForbiddenError,
@@ -25,13 +25,8 @@ from app.services.errors import (
     TaskNotOpenError,
     msg,
 )
-from app.services.handover.defects import PROCESS_ID as HANDOVER_PROCESS
-from app.services.handover.defects import after_handover_step
 from app.services.ops.metrics import observe_step
-from app.services.outreach.notices import PROCESS_ID as NOTICE_PROCESS
-from app.services.outreach.notices import after_notice_step
-from app.services.outreach.planned_callbacks import PROCESS as PLANNED_CALLBACK
-from app.services.outreach.planned_callbacks import record_call
+from app.services.ops.request_context import without_request_id
 from app.services.people.organisation import ticket_project_hidden, visible_projects
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
@@ -49,10 +44,18 @@ from app.services.steps.plan import (
     task_scope,
 )
 from app.services.steps.write import INSTANCES, TASKS, write_step
+from app.services.work.after_step import after_step_hook
 from app.services.work.form_rules import FormContext
 from app.services.work.forms import clean_submission, render_instructions, with_names
 from app.services.work.people_choice import check_people_chosen, people_to_pick
-from app.services.work.staffing import Unstaffed, may_act_or_stand_in, why_unstaffed
+from app.services.work.staffing import (
+    TASK_PROJECT,
+    Unstaffed,
+    in_projects,
+    may_act_or_stand_in,
+    why_unstaffed,
+    with_projects,
+)
 from app.services.work.tickets import sync_ticket_after_step
 
 SCOPES = ("mine", "group", "all")
@@ -70,7 +73,7 @@ class TaskDetail:
     form: dict[str, Any] | None
     data: dict[str, Any]
     instructions: str | None
-    project_key: str | None = None  # the ticket's project: who may be picked, who may do it
+    project_key: str | None = None  # the task's project (ticket's, else instance's): who may be picked, who may do it
     unstaffed: Unstaffed | None = None  # why nobody may do it (an open task only)
 
 
@@ -101,12 +104,9 @@ def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str
         raise InvalidRequestError(f"scope must be one of {', '.join(SCOPES)}", errors={"scope": "invalid"})
     if scope == "all" and not user.is_admin:
         raise ForbiddenError(msg("only admins may list all tasks"))
-    query = (select(*TASK_COLUMNS)
-             .select_from(TASKS_WITH_CLAIMER.outerjoin(_TICKETS, _TICKETS.c.instance_id == TASKS.c.instance_id))
-             .where(TASKS.c.state == HumanTaskState.OPEN, task_scope(scope, user)))
-    allowed = visible_projects(user)
-    if allowed is not None:
-        query = query.where(or_(_TICKETS.c.project_key.is_(None), _TICKETS.c.project_key.in_(allowed)))
+    query = (select(*TASK_COLUMNS).select_from(with_projects(TASKS_WITH_CLAIMER))
+             .where(TASKS.c.state == HumanTaskState.OPEN, task_scope(scope, user),
+                    in_projects(visible_projects(user))))
     if cursor:
         created_at, task_id = _decode_cursor(cursor)
         query = query.where(or_(TASKS.c.created_at > created_at,
@@ -141,12 +141,20 @@ def get_task(rt: Runtime, task_id: str, *, user: Actor, locale: str = "zh") -> T
     form = facts.forms.get(task.form_key) if task.form_key else None
     try:
         data, instructions = rt.engine.task_details(instance.state, task.id)
-    except TaskNotFoundError:
-        data, instructions = {}, None
+    except TaskNotFoundError:  # a finished round of a loop the engine no longer keeps: show what was submitted
+        data, instructions = _submitted(instance.id, task.id), None
     unstaffed = why_unstaffed(task, instance.project_key) if task.state == HumanTaskState.OPEN else None
     shown = render_instructions(instructions, with_names(data), locale=locale, timezone=rt.timezone, forms=facts.forms)
     return TaskDetail(task, form, data, shown,
                       instance.project_key, unstaffed)
+
+
+def _submitted(instance_id: int, task_id: str) -> dict[str, Any]:
+    """What the task was completed with, from the audit log ({} when it was never completed)."""
+    data = db.session.scalar(select(AuditEvent.data).where(
+        AuditEvent.instance_id == instance_id, AuditEvent.task_id == task_id, AuditEvent.action == "complete",
+    ).order_by(AuditEvent.id.desc()).limit(1))
+    return dict(without_request_id(data) or {})
 
 
 def claim_task(rt: Runtime, task_id: str, *, user: Actor) -> InstanceOutcome:
@@ -179,7 +187,7 @@ def assign_task(rt: Runtime, task_id: str, assignee: Actor, *, user: Actor) -> I
     """A supervisor or admin hands an open task to a person who may act on it."""
     loaded = _load(task_id, user)
     _require_open(loaded.task)
-    if not may_act_on_task(assignee, loaded.task):
+    if not may_act_on_task(assignee, loaded.task) or ticket_project_hidden(loaded.instance.project_key, assignee):
         raise ForbiddenError(msg("%(username)s may not act on this task", username=assignee.username))
     with step_transaction():
         _set_claim(loaded.task, expected=loaded.task.claimed_by_id, new=assignee.id)
@@ -257,21 +265,18 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
     step.events.append(event_row(instance.id, "complete", at=now, actor_id=user.id, task_id=task.id, data=clean))
     with step_transaction():
         write_step(step)
-        if instance.ticket_id is not None:
+        if instance.ticket_id is not None:  # a ticket's instance, whatever its process
             sync_ticket_after_step(rt, instance.ticket_id, result, user=user)
-        elif facts.process_id == PLANNED_CALLBACK:  # the call's outcome, and the ticket of an issue raised
-            record_call(rt, instance.id, task.id, clean, result.data, user=user)
-        elif facts.process_id == NOTICE_PROCESS:  # approved, the notice is sent in this step
-            after_notice_step(rt, instance.id, task.element_id, result.data, user=user)
-        elif facts.process_id == HANDOVER_PROCESS:  # a defect becomes a repair ticket; the owner signs last
-            after_handover_step(rt, instance.id, task.element_id, clean, result.data, user=user)
+        elif (after_step := after_step_hook(facts.process_id)) is not None:
+            after_step(rt, instance.id, task, clean, result, user=user)
     observe_step(facts.process_id, task.element_id, perf_counter() - started)
     return InstanceOutcome(instance.id, result.status, still_open)
 
 
 _TICKETS = Ticket.__table__
 _INSTANCE_COLUMNS = (INSTANCES.c.id, INSTANCES.c.spec_key, INSTANCES.c.status, INSTANCES.c.state,
-                     INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"), _TICKETS.c.project_key,
+                     INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"),
+                     TASK_PROJECT.label("project_key"),  # the ticket's, else the instance's
                      INSTANCES.c.next_timer_at)
 _LOAD = (
     select(*TASK_COLUMNS, *_INSTANCE_COLUMNS)

@@ -18,6 +18,7 @@ from app.models import Ticket as Ticket  # re-exported: the API serializes the t
 from app.services.access import Actor, may_record_calls
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError, msg
 from app.services.figures import counters
+from app.services.handover.repairs import after_repair_step
 from app.services.jobs.deadlines import WORK_DONE_STAGES, after_ticket_step, ticket_facts
 from app.services.outreach.callback_plans import plan_after_ticket_closed
 from app.services.owners.answer_texts import text_rating_link
@@ -149,6 +150,7 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
             if acting is not None:
                 _reopen_as_complaint(rt, original, result.data, user=acting)
     counters.count_step(ticket_id, timezone=rt.timezone, data=result.data)  # dashboard counters (admin issue)
+    after_repair_step(rt, ticket_id, result)  # a handover defect's last repair done: the owner re-inspects
     if result.status == "completed":  # a closed complaint or repeat repair gets its planned follow-up call
         plan_after_ticket_closed(ticket_id, result.data, now=rt.clock.now(), timezone=rt.timezone)
 

@@ -15,6 +15,8 @@ from app.extensions import db
 from app.models import ACTIVE_STATUSES, InstanceStatus, ProcessInstance, Ticket
 from app.services.access import Actor
 from app.services.errors import NotFoundError, msg
+from app.services.outreach.callback_surveys import PROCESS as PLANNED_CALLBACK
+from app.services.outreach.callback_surveys import send_survey_link
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
     InstanceOutcome,
@@ -74,4 +76,6 @@ def fire_due_timers(rt: Runtime, instance_id: int, *, actor: Actor | None = None
         write_step(step)
         if ticket_id is not None:
             sync_ticket_after_step(rt, ticket_id, result, user=actor)
+        elif rt.bundles.get(instance.spec_key).process_id == PLANNED_CALLBACK:  # its next call by text or e-mail
+            send_survey_link(rt, instance.id, result)
     return InstanceOutcome(instance.id, result.status, still_open)

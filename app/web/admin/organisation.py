@@ -84,7 +84,9 @@ def add_unit(key: str) -> Any:
     try:
         handover = _date(values["handover_date"])
         unit = org.add_unit(key, values["code"], owner_name=values["owner_name"], owner_phone=values["owner_phone"],
-                            handover_date=handover, is_common_area=values["is_common_area"])
+                            handover_date=handover, is_common_area=values["is_common_area"],
+                            owner_email=values["owner_email"],
+                            contract_end_date=_date(values["contract_end_date"], "contract_end_date"))
     except FORM_REFUSALS as exc:
         errors, status = refused(exc)
         return _project_page(key, form="unit-new", values=values, errors=errors, status=status)
@@ -99,7 +101,9 @@ def update_unit(unit_id: int) -> Response | tuple[str, int]:
     try:
         handover = _date(values["handover_date"])
         unit = org.update_unit(unit_id, owner_name=values["owner_name"], owner_phone=values["owner_phone"],
-                               handover_date=handover, is_common_area=values["is_common_area"])
+                               handover_date=handover, is_common_area=values["is_common_area"],
+                               owner_email=values["owner_email"],
+                               contract_end_date=_date(values["contract_end_date"], "contract_end_date"))
     except FORM_REFUSALS as exc:
         errors, status = refused(exc)
         return _project_page(project_key, form=f"unit-{unit_id}", values=values, errors=errors, status=status)
@@ -111,13 +115,15 @@ def _unit_values() -> dict[str, Any]:
     return {"code": request.form.get("code", ""), "owner_name": request.form.get("owner_name", ""),
             "owner_phone": request.form.get("owner_phone", ""),
             "handover_date": request.form.get("handover_date", "").strip(),
+            "owner_email": request.form.get("owner_email", ""),
+            "contract_end_date": request.form.get("contract_end_date", "").strip(),
             "is_common_area": request.form.get("is_common_area") == "1"}
 
 
-def _date(text: str) -> date | None:
+def _date(text: str, field: str = "handover_date") -> date | None:
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidFormError(_("Dates are written YYYY-MM-DD."), errors={"handover_date": "YYYY-MM-DD"}) from None
+        raise InvalidFormError(_("Dates are written YYYY-MM-DD."), errors={field: "YYYY-MM-DD"}) from None

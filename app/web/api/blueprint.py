@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any, cast
 
 from flask import Blueprint, g, request
@@ -9,7 +11,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from app.extensions import csrf
-from app.services.errors import InvalidRequestError, NotFoundError, UnauthorizedError
+from app.services.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError, msg
 from app.services.people.auth import Principal, user_for_token
 from app.services.work.forms import parse_json_body
 
@@ -38,6 +40,26 @@ def authenticate() -> None:
 
 def acting_user() -> Principal:
     return cast(Principal, g.user)
+
+
+def allowed_user(rule: Callable[[Principal], bool]) -> Principal:
+    """The acting user when ``rule`` (one of ``services.access``) allows them, as the console's ``require``
+    guards the same page; raise Forbidden otherwise."""
+    user = acting_user()
+    if not rule(user):
+        raise ForbiddenError(msg("your role may not do this"))
+    return user
+
+
+def query_day(name: str) -> date | None:
+    """A ``?name=2026-03-02`` query parameter; None when absent; 400 naming it when it is not such a date."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidRequestError(msg("check the query"), errors={name: msg("a date such as 2026-03-02")}) from None
 
 
 def json_data_body(*, required: bool) -> Any:

@@ -29,6 +29,8 @@ CUSTOMER_TYPES = {
 }
 STATUSES = {"planned": "待回访 / Planned", "started": "回访中 / In progress", "done": "已完成 / Done",
             "cancelled": "已取消 / Cancelled"}
+METHODS = {"phone": "电话 / Phone", "sms": "短信问卷 / Survey by text", "email": "电邮问卷 / Survey by e-mail",
+           "visit": "上门 / Visit"}
 SATISFACTION = {"very_satisfied": "非常满意 / Very satisfied", "satisfied": "满意 / Satisfied",
                 "neutral": "一般 / Neutral", "dissatisfied": "不满意 / Dissatisfied",
                 "very_dissatisfied": "非常不满意 / Very dissatisfied"}
@@ -83,5 +85,6 @@ def _page(asked: callback_plans.PlanRequest, errors: dict[str, str]) -> str:
         types={key: bilingual(label, locale) for key, label in CUSTOMER_TYPES.items()},
         statuses={key: bilingual(label, locale) for key, label in STATUSES.items()},
         satisfaction={key: bilingual(label, locale) for key, label in SATISFACTION.items()},
+        methods={key: bilingual(label, locale) for key, label in METHODS.items()},
         department=lambda key: code_label("department", key, locale),
         project_names={project.key: project.name for project in projects})

@@ -116,12 +116,12 @@ def notice_pdf(notice_id: int, sheet: str) -> Response:
     recipients = notice_service.recipients_of(notice_id, user=me()) if sheet == "letterbox" else []
     html = render_template(f"notices/print_{sheet}.html", notice=notice, recipients=recipients,
                            window=notice_service.window_words(notice.starts_at, notice.ends_at, runtime().timezone),
-                           today=_business_date(runtime().clock.now()), kind_label=lambda key: str(KINDS.get(key, key)))
+                           today=business_date(runtime().clock.now()), kind_label=lambda key: str(KINDS.get(key, key)))
     name = f"notice-{notice.id}-{sheet}.pdf"
     return Response(notice_service.pdf_of(html), mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
-def _business_date(moment: datetime) -> str:
+def business_date(moment: datetime) -> str:
     local = moment.astimezone(ZoneInfo(runtime().timezone))
     return f"{local.year}年{local.month}月{local.day}日"

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from app.services.outreach import surveys
+from app.services.outreach import callback_surveys, surveys
 from app.web.context import runtime
 from app.web.errors import FORM_REFUSALS, refused
 from app.web.form_fields import fields_for, parse_submission
@@ -32,8 +32,11 @@ def survey_page(token: str) -> Any:
     rt = runtime()
     try:
         answers = parse_submission(invited.survey.form, request.form, MultiDict(), _no_uploads, rt.timezone)
-        recorded = surveys.answer_survey(token, answers, secret=_secret(), now=rt.clock.now(),
-                                         today=rt.clock.now().astimezone(ZoneInfo(rt.timezone)).date())
+        if invited.survey.callback_plan_id is not None:  # a planned callback's: the answer is the call's outcome
+            recorded = callback_surveys.answer_callback_survey(rt, invited, answers)
+        else:
+            recorded = surveys.answer_survey(token, answers, secret=_secret(), now=rt.clock.now(),
+                                             today=rt.clock.now().astimezone(ZoneInfo(rt.timezone)).date())
     except FORM_REFUSALS as exc:
         errors, status = refused(exc)
         flash(say(exc.message), "danger")
