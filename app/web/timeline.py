@@ -31,6 +31,7 @@ _ACTIONS = {
     "night_emergency_alert": lazy_gettext("Night emergency alert (who was told, who was texted, who has no mobile)"),
     "owner_answer": lazy_gettext("The owner answered on the phone"),
     "owner_signature_asked": lazy_gettext("The owner was texted a link to sign"),
+    "repairs_done": lazy_gettext("Every defect repaired: the owner re-inspects"),
     # the admin console's repairs
     "suspended": lazy_gettext("Suspended"), "resumed": lazy_gettext("Resumed"),
     "terminated": lazy_gettext("Terminated"), "reassigned": lazy_gettext("Reassigned"),
