@@ -5,12 +5,16 @@ temp dir, the processes of bpmn/ deployed, the demo estate and users) with the d
 (app/demo/answers.py); at the owner's acceptance the owner refuses ``--loops`` times, so the instance goes
 round carry_out_repair -> owner_acceptance -> count_rework again and again, then accepts and the ticket closes.
 
-At each loop it records the instance state's size and the app's time for the two completions; at the first and
-the last loop it also times the engine alone on that state (deserialize + complete carry_out_repair +
-serialize, the median of ``--repeat``). Goal (issue 17, point 6): the step at loop 50 costs at most twice the
-step at loop 1.
+At each loop it records the instance state's size and the app's time for the two completions; at the end it
+times the engine alone on the states stored at the first and the last loop, in turn (deserialize + complete
+carry_out_repair + serialize, the median of ``--repeat``). Times are the process's CPU time (everything runs in
+this process: the Flask test client, SQLite), so other work on a shared machine does not skew the ratios.
 
-    .venv/bin/python bench/rework_loops.py [--loops 50] [--repeat 20]
+It does all this twice in one run: "before", with the engine's pruning of finished loop rounds
+(app/engine/history.py) switched off, and "after", as shipped. Goal (issue 17, point 6): the step at loop 50
+costs at most twice the step at loop 1.
+
+    .venv/bin/python bench/rework_loops.py [--loops 50] [--repeat 20] [--only before|after]
 """
 
 from __future__ import annotations
@@ -68,8 +72,31 @@ class Bench:
 class Loop:
     number: int
     state_bytes: int
-    app_ms: float  # the two completions of the loop through the API
-    engine_ms: float | None = None  # the engine alone on carry_out_repair at this loop (first and last)
+    app_ms: float  # CPU time of the two completions of the loop through the API
+
+
+@dataclass
+class Sample:
+    """The stored state and the completion of carry_out_repair at one loop, for timing the engine alone."""
+
+    state: str
+    task_id: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Run:
+    label: str
+    loops: list[Loop]
+    first: Sample
+    last: Sample
+    engine_ms: tuple[float, float] = (0.0, 0.0)  # loop 1, last loop
+
+    @property
+    def app_ms(self) -> tuple[float, float]:
+        """Median of the first 5 loops and of the last 5."""
+        return (statistics.median(loop.app_ms for loop in self.loops[:5]),
+                statistics.median(loop.app_ms for loop in self.loops[-5:]))
 
 
 def build(folder: str) -> Bench:
@@ -134,10 +161,10 @@ def answer_for(bench: Bench, case: Case, task: dict[str, Any], refuse: bool) -> 
 
 
 def complete(bench: Bench, task: dict[str, Any], data: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
-    started = time.perf_counter()
+    started = time.process_time()
     response = bench.client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data},
                                   headers=bench.headers(bench.actor(task)))
-    elapsed = (time.perf_counter() - started) * 1e3
+    elapsed = (time.process_time() - started) * 1e3
     if response.status_code != 200:
         raise RuntimeError(f"{task['name']}: HTTP {response.status_code} {response.get_data(as_text=True)[:300]}")
     return response.get_json()["tasks"], elapsed
@@ -155,70 +182,101 @@ def instance_state(bench: Bench, instance_id: int) -> tuple[str, str]:
     return result
 
 
-def engine_step_ms(bench: Bench, instance_id: int, task: dict[str, Any], data: dict[str, Any], repeat: int) -> float:
-    """The engine alone on the stored state: deserialize, complete the task, serialize (median ms)."""
-    state, _ = instance_state(bench, instance_id)
-    samples = []
+def engine_step_ms(bench: Bench, first: Sample, last: Sample, repeat: int) -> tuple[float, float]:
+    """The engine alone on the stored state at loop 1 and at the last loop: deserialize, complete carry_out_repair,
+    serialize. The two are timed in turn, so a busy machine slows both alike (medians, ms)."""
+    samples: tuple[list[float], list[float]] = ([], [])
     with bench.app.app_context():
         engine = bench.app.extensions["kefu"].engine
-        for _ in range(repeat + 2):
-            started = time.perf_counter()
-            engine.complete(state, task["id"], data)
-            samples.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(samples[2:])
+        for round_ in range(repeat + 2):
+            for sample, times in zip((first, last), samples, strict=True):
+                started = time.process_time()
+                engine.complete(sample.state, sample.task_id, sample.data)
+                if round_ >= 2:
+                    times.append((time.process_time() - started) * 1e3)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
-def run(bench: Bench, loops: int, repeat: int) -> list[Loop]:
+def run(bench: Bench, label: str, loops: int, repeat: int) -> Run:
     case, tasks = open_repair(bench)
     results: list[Loop] = []
+    samples: dict[int, Sample] = {}
     refused = 0
     current = Loop(1, 0, 0.0)
     while tasks:
         task = tasks[0]
         data = answer_for(bench, case, task, refuse=refused < loops)
-        if task["name"] == "carry_out_repair":
-            current = Loop(refused + 1, len(instance_state(bench, case.instance_id)[0].encode()), 0.0)
+        if task["name"] == "carry_out_repair" and refused < loops:
+            state = instance_state(bench, case.instance_id)[0]
+            current = Loop(refused + 1, len(state.encode()), 0.0)
             if refused in (0, loops - 1):
-                current.engine_ms = engine_step_ms(bench, case.instance_id, task, data, repeat)
+                samples[refused] = Sample(state, task["id"], data)
         tasks, elapsed = complete(bench, task, data)
         if task["name"] in LOOP_TASKS and refused < loops:
             current.app_ms += elapsed
         if task["name"] == "owner_acceptance" and refused < loops:
             refused += 1
             results.append(current)
-    return results
+    if len(results) < loops:
+        raise SystemExit(f"only {len(results)} loops ran: the repair did not reach the owner's acceptance")
+    done = Run(label, results, samples[0], samples[loops - 1])
+    done.engine_ms = engine_step_ms(bench, done.first, done.last, repeat)
+    return done
 
 
-def report(results: list[Loop]) -> None:
-    print(f"{'loop':>5}{'state KB':>10}{'app ms (2 steps)':>18}{'engine ms':>11}")
-    shown = {1, 2, 5, 10, 20, 30, 40, len(results)}
-    for loop in results:
-        if loop.number in shown:
-            engine = f"{loop.engine_ms:.1f}" if loop.engine_ms is not None else ""
-            print(f"{loop.number:>5}{loop.state_bytes / 1024:>10.1f}{loop.app_ms:>18.1f}{engine:>11}")
-    first, last = results[0], results[-1]
-    head = statistics.median(loop.app_ms for loop in results[:5])
-    tail = statistics.median(loop.app_ms for loop in results[-5:])
-    print(f"loop {last.number} / loop 1: state {last.state_bytes / first.state_bytes:.2f}x, "
-          f"engine step {(last.engine_ms or 0) / (first.engine_ms or 1):.2f}x, "
-          f"app step {tail / head:.2f}x (median of the last 5 loops / the first 5) (goal <= 2x)")
+def measure(label: str, loops: int, repeat: int, *, pruning: bool) -> Run:
+    """One repair looped ``loops`` times on a fresh database; ``pruning=False`` is the engine as it was before
+    finished loop rounds were dropped from the state (app/engine/history.py)."""
+    import app.engine.runtime as runtime
+
+    kept = runtime.prune
+    if not pruning:
+        runtime.prune = lambda workflow: 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="kefu_rework_") as folder:
+            bench = build(folder)
+            result = run(bench, label, loops, repeat)
+            with bench.app.app_context():
+                from app.extensions import db
+
+                db.engine.dispose()
+    finally:
+        runtime.prune = kept
+    return result
+
+
+def report(runs: list[Run]) -> None:
+    for done in runs:
+        print(f"\n{done.label}")
+        print(f"{'loop':>5}{'state KB':>10}{'app CPU ms (2 steps)':>22}")
+        shown = {1, 2, 5, 10, 20, 30, 40, len(done.loops)}
+        for loop in done.loops:
+            if loop.number in shown:
+                print(f"{loop.number:>5}{loop.state_bytes / 1024:>10.1f}{loop.app_ms:>22.1f}")
+    last = len(runs[0].loops)
+    print(f"\n{'':<22}{'state KB':>20}{'engine step CPU ms':>24}{'app CPU ms (2 steps)':>26}")
+    print(f"{'':<22}{f'loop 1 / {last}':>20}{f'loop 1 / {last}':>24}{'loops 1-5 / last 5':>26}")
+    for done in runs:
+        first_kb, last_kb = done.loops[0].state_bytes / 1024, done.loops[-1].state_bytes / 1024
+        (engine_1, engine_n), (app_1, app_n) = done.engine_ms, done.app_ms
+        print(f"{done.label:<22}{f'{first_kb:.1f} / {last_kb:.1f} ({last_kb / first_kb:.2f}x)':>20}"
+              f"{f'{engine_1:.1f} / {engine_n:.1f} ({engine_n / engine_1:.2f}x)':>24}"
+              f"{f'{app_1:.1f} / {app_n:.1f} ({app_n / app_1:.2f}x)':>26}")
+    print("goal (issue 17, point 6): a step at the last loop costs at most 2x the step at loop 1")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--loops", type=int, default=50, help="how many times the owner refuses the repair")
     parser.add_argument("--repeat", type=int, default=20, help="engine timings per measured loop")
+    parser.add_argument("--only", choices=("before", "after"), help="run one of the two (default: both)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="kefu_rework_") as folder:
-        bench = build(folder)
-        results = run(bench, args.loops, args.repeat)
-        with bench.app.app_context():
-            from app.extensions import db
-
-            db.engine.dispose()
-    if len(results) < args.loops:
-        raise SystemExit(f"only {len(results)} loops ran: the repair did not reach the owner's acceptance")
-    report(results)
+    runs = []
+    if args.only in (None, "before"):
+        runs.append(measure("before (no pruning)", args.loops, args.repeat, pruning=False))
+    if args.only in (None, "after"):
+        runs.append(measure("after (pruned)", args.loops, args.repeat, pruning=True))
+    report(runs)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.task import Task, TaskState
 
+from app.engine.history import pruned_of
 from app.engine.problems import TaskNotReadyError
 from app.engine.runtime import Engine, StepResult, _diagram_process, _latest_data
 
@@ -52,6 +53,12 @@ def instance_map(engine: Engine, state: str) -> InstanceMap:
     """Visits and active elements of every diagram the instance has entered (call activities included)."""
     workflow = engine._load(state)
     result = InstanceMap(data=_latest_data(workflow))
+    pruned = pruned_of(workflow)  # rounds of a loop dropped from the tree: their visits, as counts
+    for diagram, counts in pruned.visits.items():
+        for element_id, count in counts.items():
+            result.elements.setdefault(diagram, {}).setdefault(element_id, ElementState()).completed += count
+    for diagram, calls in pruned.calls.items():
+        result.calls.setdefault(diagram, {}).update(calls)
     for task in _all_tasks(workflow):
         spec = task.task_spec
         if spec.bpmn_id is None:

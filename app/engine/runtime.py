@@ -19,12 +19,12 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessageDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 
 from app.clock import Clock
 from app.engine.bundles import CompiledBundle
+from app.engine.history import diagram_of, prune
 from app.engine.limits import (
     FLOOR,
     Budget,
@@ -166,6 +166,7 @@ class Engine:
             try:
                 step()
                 workflow.do_engine_steps(did_complete_task=lambda task: _ran(budget, ran, task))
+                prune(workflow)  # finished loop rounds: a step's cost and the state stay flat however often it loops
                 ready = self._ready_views(workflow, _timer_due_times(workflow))
                 state = self._serialized_within(workflow, budget, ran)
             except SpiffWorkflowException as exc:
@@ -353,13 +354,7 @@ def _latest_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 
 def _diagram_process(task: Task) -> str:
     """The BPMN process whose diagram holds the task: a called process, not an embedded sub-process."""
-    workflow = task.workflow
-    while workflow is not workflow.top_workflow:
-        parent_task = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
-        if isinstance(parent_task.task_spec, CallActivity):
-            break
-        workflow = parent_task.workflow
-    return str(workflow.spec.name)
+    return diagram_of(task.workflow)
 
 
 def _human_tasks_under(workflow: BpmnWorkflow, task: Task) -> list[Task]:

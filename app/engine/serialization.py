@@ -1,4 +1,5 @@
-"""Workflow state without the embedded spec: a spec key, restored from an in-process cache."""
+"""Workflow state without the embedded spec: a spec key, restored from an in-process cache; and the counts of
+the finished history ``history.prune`` dropped."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from app.engine.history import Pruned
 
 SpecPair = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
 SpecLoader = Callable[[str], str]
@@ -69,6 +72,9 @@ def _make_keyed_converter(specs: SpecCache) -> type[BpmnWorkflowConverter]:
             dct["spec_key"] = workflow.spec_key
             dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
             dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+            pruned = getattr(workflow, "kefu_pruned", None)
+            if pruned:  # what history.prune dropped; absent until a loop made the tree deep
+                dct["pruned"] = pruned.to_dict()
             return dct
 
         def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
@@ -76,6 +82,7 @@ def _make_keyed_converter(specs: SpecCache) -> type[BpmnWorkflowConverter]:
             spec, subprocess_specs = specs.get(spec_key)
             workflow = self.target_class(spec, subprocess_specs, deserializing=True)
             workflow.spec_key = spec_key
+            workflow.kefu_pruned = Pruned.from_dict(dct.pop("pruned", None))
             self._restore_tree(workflow, dct)
             return workflow
 
