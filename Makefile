@@ -4,6 +4,12 @@
 #   make test-fast  SQLite only, stop at the first failure, no browser or slow tests
 #   make lint       ruff and mypy
 #
+# `make test` and `make test-fast` run pytest on every core with pytest-xdist (PYTEST_WORKERS=auto;
+# PYTEST_WORKERS=0 runs in one process, e.g. for pdb). --dist loadfile keeps each test file on one
+# worker, so a module-scoped fixture (the step-deadline walks, the flows' property estate) is built
+# once; each worker has its own databases (tests/databases.py names them after the worker's PID) and
+# picks free ports.
+#
 # pytest markers `browser`, `slow` and `concurrency` are declared in setup.cfg [tool:pytest]
 # (pytest runs with --strict-markers, so a marker must be declared there before it is used).
 # scripts/pytest-run drops a marker from the -m filter, with a warning, while it is undeclared.
@@ -24,6 +30,8 @@ PIP_INSTALL := $(PYTHON) -m pip install --disable-pip-version-check -q
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= auto
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 
 export PYTHON
 
@@ -80,15 +88,15 @@ test: install
 	@scripts/ensure-pdf-libs
 	@scripts/ensure-proxy
 	@sqlite=0; postgres=0; \
-	env -u DATABASE_URL scripts/pytest-run "pytest on SQLite (all tests)" $(PYTEST_ARGS) || sqlite=$$?; \
+	env -u DATABASE_URL scripts/pytest-run "pytest on SQLite (all tests)" $(PARALLEL) $(PYTEST_ARGS) || sqlite=$$?; \
 	DATABASE_URL='$(PG_TEST_URL)' scripts/pytest-run "pytest on PostgreSQL ($(PG_TEST_URL))" \
-	  --without browser $(PYTEST_ARGS) || postgres=$$?; \
+	  --without browser $(PARALLEL) $(PYTEST_ARGS) || postgres=$$?; \
 	echo; echo "SQLite run: exit $$sqlite; PostgreSQL run: exit $$postgres"; \
 	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
 
 test-fast: install
 	@env -u DATABASE_URL scripts/pytest-run "pytest on SQLite (fast: no browser, no slow tests)" \
-	  --without browser --without slow -x $(PYTEST_ARGS)
+	  --without browser --without slow -x $(PARALLEL) $(PYTEST_ARGS)
 
 lint: install
 	$(PYTHON) -m ruff check app tests $(wildcard bench)

@@ -67,7 +67,8 @@ def init_runtime(app: Flask, clock: Clock) -> None:
     from app.services.runtime import build_runtime
 
     app.extensions["kefu"] = build_runtime(clock, app.config["TIMEZONE"], office_hours=app.config["OFFICE_HOURS"],
-                                           lunch_break=app.config["OFFICE_LUNCH_BREAK"])
+                                           lunch_break=app.config["OFFICE_LUNCH_BREAK"],
+                                           forms_dir=app.config["FORMS_DIR"])
 
 
 def register_step_hooks() -> None:
@@ -82,8 +83,11 @@ def register_blueprints(app: Flask) -> None:
     from app.web.admin import admin
     from app.web.api import api
     from app.web.console import console
+    from app.web.converters import RowIntConverter
     from app.web.designer import designer
     from app.web.owner import owner
+
+    app.url_map.converters["int"] = RowIntConverter  # before any rule is bound: every <int:…> is bounded
 
     csrf.exempt(api)  # bearer-token calls carry no CSRF token; session calls are checked in the API itself
     app.register_blueprint(api)

@@ -9,21 +9,31 @@ dropped at the end even on failure) it:
   2. starts gunicorn on 127.0.0.1 (N workers, the worker class asked for) and ``flask worker``;
   3. times the trivial authenticated request (GET /api/v1/projects) over HTTP, one keep-alive client, against the
      same request through the Flask test client, in this run, with the load off;
-  4. lets K simulated staff (asyncio + httpx) each take calls until their count or the time is up: intake
+  4. latency phase (``--mode latency``): K simulated staff (asyncio + httpx) each take calls until their count or
+     the time is up, reading ``--think`` seconds (mean, default 1 s) after every answer: intake
      (POST /api/v1/tickets, a consultation or a life service), inbox (GET /api/v1/tasks, every other call the
      console's inbox GET /?scope=group), task page (GET /api/v1/tasks/<id>), complete (POST .../complete with the
      demo's answers, app/demo/answers.py) while the next task is the agent's (a consultation closes; a life
      service goes on to the service department and stays open), ticket search (GET /api/v1/tickets?q=), and
-     every third call the admin list (GET /admin/) and the dashboard (GET /admin/dashboard);
-  5. replays the same tickets' steps on the raw engine in-process (start with the intake's data, then
-     deserialize + complete + serialize per task, as bench/engine_overhead.py (a)) and prints the ratio of the
-     HTTP ticket throughput to it, and the CPU each process took (from /proc) while the load ran.
+     every third call the admin list (GET /admin/) and the dashboard (GET /admin/dashboard). It prints
+     p50/p95/p99 per kind: what staff feel. Its requests/s say nothing of capacity: K staff who read ~1 s
+     after each answer cannot ask more than K requests/s, whatever the server;
+  5. throughput phase (``--mode throughput``): the same K clients with no think time and only the steps, intake
+     (the start) and the agent's completions, as fast as the server answers, for ``--throughput-seconds``. It
+     replays exactly those steps on the raw engine in-process (start with the ticket's start data, then
+     deserialize + complete + serialize per task, as bench/engine_overhead.py (a)) and prints two ratios:
+     wall-clock (HTTP steps/s over the raw engine's steps/s in one process) and CPU (the raw engine's CPU per
+     step over what the servers -- gunicorn, the flask worker, PostgreSQL's backends -- spent per step). The
+     client runs on the same 2 cores and takes its share (printed); the CPU ratio does not count it, nor the
+     machine's other work, so it is the fair figure on a shared machine. The CPU each process took comes
+     from /proc.
 
 The business time zone is set so that the run falls in office hours (a ticket taken at night waits for the
 morning shift). Everything listens on 127.0.0.1 only.
 
     .venv/bin/python bench/http_load.py [--db sqlite|postgresql|both] [--clients 20] [--calls 15] [--seconds 60]
-        [--workers 2] [--worker-class sync|gthread] [--threads 4] [--think 0] [--no-sync-commit] [--profile]
+        [--workers 2] [--worker-class sync|gthread] [--threads 4] [--think 1] [--mode both|latency|throughput]
+        [--throughput-seconds 30] [--no-sync-commit] [--profile]
 """
 
 from __future__ import annotations
@@ -112,11 +122,13 @@ class Options:
     calls: int
     seconds: float
     workers: int
-    worker_class: str
+    worker_class: str | None
     threads: int
     sync_commit: bool
     profile: bool
     think: float = 0.0  # mean seconds a staff member reads between two requests (0: a stress test)
+    mode: str = "both"  # latency, throughput or both
+    throughput_seconds: float = 30.0
 
 
 # ---------------------------------------------------------------- the database and the seed
@@ -210,8 +222,8 @@ def run_setup(env: dict[str, str]) -> None:
 @contextlib.contextmanager
 def servers(env: dict[str, str], folder: Path, opts: Options) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     command = [str(VENV_BIN / "gunicorn"), "-c", profiled_config(folder) if opts.profile else "gunicorn.conf.py"]
-    if opts.worker_class != "sync":
-        command += ["-k", opts.worker_class, "--threads", str(opts.threads)]
+    if opts.worker_class:  # else the config's class and threads
+        command += ["-k", opts.worker_class, "--threads", str(opts.threads if opts.worker_class == "gthread" else 1)]
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         with open(folder / "gunicorn.log", "wb") as glog, open(folder / "worker.log", "wb") as wlog:
@@ -382,7 +394,8 @@ async def timed(rec: Recorder, kind: str, request: Any) -> httpx.Response:
 
 
 async def one_call(client: httpx.AsyncClient, member: Staff, call: Call, desk: DemoDesk, rec: Recorder,
-                   number: int) -> None:
+                   number: int, *, steps_only: bool = False) -> None:
+    """One call as the desk takes it; ``steps_only``: only the engine's steps (intake, the agent's completions)."""
     api = {"Authorization": f"Bearer {member.token}"}
     console = {"Cookie": member.cookie}
     opened = await timed(rec, "intake", client.post("/api/v1/tickets", json={"data": call.intake}, headers=api))
@@ -393,6 +406,9 @@ async def one_call(client: httpx.AsyncClient, member: Staff, call: Call, desk: D
     rec.tickets.append(ticket)
     case = Case(call, body["ticket"]["instance_id"], body["instance"]["id"])
     tasks = body["instance"]["tasks"]
+    if steps_only:
+        await complete_all(client, api, tasks, ticket, case, desk, rec)
+        return
     if number % 2:
         await timed(rec, "inbox_console", client.get("/?scope=group", headers=console))
     else:
@@ -417,26 +433,45 @@ async def one_call(client: httpx.AsyncClient, member: Staff, call: Call, desk: D
         await timed(rec, "dashboard", client.get("/admin/dashboard", headers=console))
 
 
-async def staff_loop(base: str, member: Staff, homes: list[dict[str, Any]], opts: Options, rec: Recorder,
-                     deadline: float, seed_: int) -> None:
+async def complete_all(client: httpx.AsyncClient, api: dict[str, str], tasks: list[dict[str, Any]], ticket: Ticket,
+                       case: Case, desk: DemoDesk, rec: Recorder) -> None:
+    """The agent's completions one after the other, from the ids each answer gives (no page read between)."""
+    while tasks and tasks[0]["role"] == "cs_agent":
+        data = desk.answer(case, tasks[0]["name"])
+        ticket.steps.append((tasks[0]["name"], data))
+        done = await timed(rec, "complete", client.post(f"/api/v1/tasks/{tasks[0]['id']}/complete",
+                                                        json={"data": data}, headers=api))
+        if done.status_code != 200:
+            ticket.steps.pop()
+            return
+        ticket.completed = done.json()["status"] == "completed"
+        tasks = done.json()["tasks"]
+
+
+async def staff_loop(base: str, member: Staff, homes: list[dict[str, Any]], rec: Recorder, calls: int,
+                     deadline: float, seed_: int, *, steps_only: bool) -> None:
     rng = random.Random(seed_)
     desk = DemoDesk(seed_)
-    await asyncio.sleep(rng.uniform(0, 5 * opts.think))  # staff do not all pick up the phone at the same instant
+    await asyncio.sleep(rng.uniform(0, 5 * rec.think))  # staff do not all pick up the phone at the same instant
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for number in range(opts.calls):
+        for number in range(calls):
             if time.monotonic() > deadline:
                 return
             try:
-                await one_call(client, member, make_call(rng, homes), desk, rec, number)
+                await one_call(client, member, make_call(rng, homes), desk, rec, number, steps_only=steps_only)
             except httpx.HTTPError as exc:
                 rec.statuses[("transport", type(exc).__name__)] += 1  # type: ignore[index]
 
 
-async def load(base: str, staff: list[Staff], homes: list[dict[str, Any]], opts: Options) -> tuple[Recorder, float]:
-    rec = Recorder(think=opts.think)
-    deadline = time.monotonic() + opts.seconds
+async def load(base: str, staff: list[Staff], homes: list[dict[str, Any]], opts: Options, *,
+               steps_only: bool) -> tuple[Recorder, float]:
+    """The latency phase (the staff's mix, with think time) or the throughput phase (``steps_only``, none)."""
+    rec = Recorder(think=0.0 if steps_only else opts.think)
+    seconds, calls = (opts.throughput_seconds, 10**9) if steps_only else (opts.seconds, opts.calls)
+    deadline = time.monotonic() + seconds
     started = time.perf_counter()
-    await asyncio.gather(*(staff_loop(base, member, homes, opts, rec, deadline, number)
+    await asyncio.gather(*(staff_loop(base, member, homes, rec, calls, deadline, number + (1000 if steps_only else 0),
+                                      steps_only=steps_only)
                            for number, member in enumerate(staff)))
     return rec, time.perf_counter() - started
 
@@ -463,23 +498,33 @@ def trivial_ms(app: Flask, base: str, token: str) -> tuple[float, float]:
     return statistics.median(over_http) * 1e3, statistics.median(in_process) * 1e3
 
 
-def raw_engine_seconds_per_ticket(app: Flask, tickets: list[Ticket]) -> tuple[float, float]:
-    """Mean seconds the engine alone takes for a ticket's steps (start, then deserialize + complete + serialize
-    per task): quiet as bench/engine_overhead.py runs it, and with the servers' logging (JSON lines at INFO,
-    SpiffWorkflow's loggers included) written to /dev/null."""
+@dataclass(frozen=True)
+class RawEngine:
+    """The raw engine on the same steps: wall and CPU seconds per step, quiet and with the servers' logging."""
+
+    wall_s: float
+    cpu_s: float
+    logged_s: float
+
+
+def raw_engine_per_step(app: Flask, tickets: list[Ticket]) -> RawEngine:
+    """Seconds the engine alone takes per step of these tickets (start, then deserialize + complete + serialize
+    per task), in this one process: quiet as bench/engine_overhead.py runs it, and with the servers' logging
+    (JSON lines at INFO, SpiffWorkflow's loggers included) written to /dev/null."""
     from app.extensions import db
     from app.models import ProcessInstance
 
-    replayed = [t for t in tickets if t.completed and t.steps]
+    replayed = [t for t in tickets if t.start_data]
     if not replayed:
-        return float("nan"), float("nan")
+        return RawEngine(float("nan"), float("nan"), float("nan"))
+    steps = sum(1 + len(t.steps) for t in replayed)
     with app.app_context():
         engine = app.extensions["kefu"].engine
         keys = dict(db.session.execute(select(ProcessInstance.id, ProcessInstance.spec_key).where(
             ProcessInstance.id.in_([t.instance_id for t in replayed]))).all())
         spiff, root = logging.getLogger("spiff"), logging.getLogger()
         spiff.setLevel(logging.WARNING)
-        quiet = replay_all(engine, keys, replayed)
+        quiet, cpu = replay_all(engine, keys, replayed)
         saved = [handler.stream for handler in root.handlers if isinstance(handler, logging.StreamHandler)]
         with open(os.devnull, "w") as sink:
             for handler in root.handlers:
@@ -487,23 +532,52 @@ def raw_engine_seconds_per_ticket(app: Flask, tickets: list[Ticket]) -> tuple[fl
                     handler.setStream(sink)
             spiff.setLevel(logging.NOTSET)
             try:
-                logged = replay_all(engine, keys, replayed)
+                logged, _ = replay_all(engine, keys, replayed)
             finally:
                 spiff.setLevel(logging.WARNING)
                 for handler, stream in zip([h for h in root.handlers if isinstance(h, logging.StreamHandler)],
                                            saved, strict=True):
                     handler.setStream(stream)
         db.session.remove()
-    return quiet, logged
+    return RawEngine(quiet / steps, cpu / steps, logged / steps)
 
 
-def replay_all(engine: Any, keys: dict[int, str], tickets: list[Ticket]) -> float:
+def replay_all(engine: Any, keys: dict[int, str], tickets: list[Ticket]) -> tuple[float, float]:
+    """Wall and CPU seconds to replay all ``tickets`` once (after a warm-up of three)."""
     for ticket in tickets[:3]:  # warm the spec cache
         replay(engine, keys[ticket.instance_id], ticket)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for ticket in tickets:
         replay(engine, keys[ticket.instance_id], ticket)
-    return (time.perf_counter() - started) / len(tickets)
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def fill_start_data(app: Flask, tickets: list[Ticket]) -> None:
+    """The data each ticket's instance started with, for the tickets whose task page was not read: the checked
+    intake (the start event) and the system data ``open_ticket`` adds (number, time, the unit's facts)."""
+    from app.extensions import db
+    from app.models import AuditEvent, Unit
+    from app.models import Ticket as TicketRow
+
+    missing = {t.instance_id: t for t in tickets if not t.start_data}
+    if not missing:
+        return
+    with app.app_context():
+        events = dict(db.session.execute(select(AuditEvent.instance_id, AuditEvent.data).where(
+            AuditEvent.instance_id.in_(missing), AuditEvent.action == "start")).all())
+        rows = db.session.execute(select(TicketRow.instance_id, TicketRow.number, TicketRow.received_at,
+                                         Unit.handover_date, Unit.is_common_area)
+                                  .outerjoin(Unit, (Unit.project_key == TicketRow.project_key)
+                                             & (Unit.code == TicketRow.unit_code))
+                                  .where(TicketRow.instance_id.in_(missing))).all()
+        for row in rows:
+            intake = {k: v for k, v in (events.get(row.instance_id) or {}).items() if k != "request_id"}
+            missing[row.instance_id].start_data = {
+                **intake, "ticket_number": row.number, "reported_at": row.received_at.isoformat(),
+                "handover_date": row.handover_date.isoformat() if row.handover_date else None,
+                "common_area": row.is_common_area is not False, "reopened_from": None, "escalation_level": 0,
+                "rework_count": 0}
+        db.session.remove()
 
 
 def replay(engine: Any, spec_key: str, ticket: Ticket) -> None:
@@ -532,24 +606,31 @@ def bench(kind: str, opts: Options) -> None:
             app = in_process_app(env)
             staff, homes = seed(app, opts.clients)
             base = f"http://127.0.0.1:{env['PORT']}"
+            phases: dict[str, tuple[Recorder, float, dict[str, float]]] = {}
             with servers(env, folder, opts) as processes:
                 log_in(base, staff)
-                http_ms, test_client_ms = trivial_ms(app, base, staff[0].token)
-                before = cpu_split(processes, url)
-                rec, wall = asyncio.run(load(base, staff, homes, opts))
-                after = cpu_split(processes, url)
-            if any(isinstance(status, int) and status >= 500 for _, status in rec.statuses):
+                trivial = trivial_ms(app, base, staff[0].token)
+                for phase in ("latency", "throughput"):
+                    if opts.mode in (phase, "both"):
+                        before = cpu_split(processes, url)
+                        rec, wall = asyncio.run(load(base, staff, homes, opts, steps_only=phase == "throughput"))
+                        after = cpu_split(processes, url)
+                        phases[phase] = (rec, wall, {k: after[k] - before[k] for k in after})
+            if any(isinstance(status, int) and status >= 500 for rec, _, _ in phases.values()
+                   for _, status in rec.statuses):
                 print(server_errors(folder / "gunicorn.log"))
-            engine_s, logged_s = raw_engine_seconds_per_ticket(app, rec.tickets)
+            header(kind, opts, env["KEFU_TIMEZONE"], trivial)
+            if "latency" in phases:
+                report_latency(opts, *phases["latency"])
+            if "throughput" in phases:
+                rec = phases["throughput"][0]
+                fill_start_data(app, rec.tickets)
+                report_throughput(opts, *phases["throughput"], raw_engine_per_step(app, rec.tickets))
             with app.app_context():
                 from app.extensions import db
 
                 db.engine.dispose()
-            report(kind, opts, rec, wall, (http_ms, test_client_ms), engine_s,
-                   {k: after[k] - before[k] for k in after}, env["KEFU_TIMEZONE"])
-            print(log_volume(folder / "gunicorn.log", sum(rec.statuses.values())) +
-                  f"; the same engine steps with the servers' logging on: {logged_s * 1e3:.1f} ms/ticket "
-                  f"(quiet {engine_s * 1e3:.1f})")
+            print(log_volume(folder / "gunicorn.log", sum(sum(r.statuses.values()) for r, _, _ in phases.values())))
             if opts.profile:
                 print(profile_report(folder))
     finally:
@@ -571,34 +652,56 @@ def server_errors(log: Path) -> str:
     return "first server error:\n" + (text_[start:start + 3000] if start >= 0 else "(no traceback logged)")
 
 
-def report(kind: str, opts: Options, rec: Recorder, wall: float, trivial: tuple[float, float], engine_s: float,
-           cpu: dict[str, float], zone: str) -> None:
+def header(kind: str, opts: Options, zone: str, trivial: tuple[float, float]) -> None:
+    print(f"\n== {kind}: gunicorn {opts.workers} x {opts.worker_class or 'gunicorn.conf.py class'}"
+          f"{f' ({opts.threads} threads)' if opts.worker_class == 'gthread' else ''} + 1 flask worker, "
+          f"{opts.clients} staff, time zone {zone}{'' if opts.sync_commit else ', synchronous_commit=off'}")
+    http_ms, client_ms = trivial
+    print(f"trivial GET /api/v1/projects, median: HTTP {http_ms:.2f} ms, test client {client_ms:.2f} ms, "
+          f"ratio {http_ms / client_ms:.2f} (goal <= 2)")
+
+
+def report_latency(opts: Options, rec: Recorder, wall: float, cpu: dict[str, float]) -> None:
     requests = sum(rec.statuses.values())
-    completed = sum(t.completed for t in rec.tickets)
-    steps = sum(len(t.steps) for t in rec.tickets if t.completed)
-    print(f"\n== {kind}: gunicorn {opts.workers} x {opts.worker_class}"
-          f"{f' ({opts.threads} threads)' if opts.worker_class != 'sync' else ''} + 1 flask worker, "
-          f"{opts.clients} staff, {wall:.1f} s, time zone {zone}"
-          f"{'' if opts.sync_commit else ', synchronous_commit=off'}"
-          f"{f', think time {opts.think:g} s' if opts.think else ', no think time (stress)'}")
-    print(f"throughput: {requests / wall:.1f} requests/s, {completed / wall:.2f} completed tickets/s "
-          f"({completed} tickets, {steps} task completions)")
+    print(f"-- latency: the staff's mix, {f'think time {opts.think:g} s' if opts.think else 'no think time'}, "
+          f"{wall:.1f} s: {requests / wall:.1f} requests/s (bounded by the think time, not a capacity figure)")
+    print_kinds(rec)
+    print_cpu(cpu, wall)
+
+
+def report_throughput(opts: Options, rec: Recorder, wall: float, cpu: dict[str, float], raw: RawEngine) -> None:
+    starts = sum(n for (kind_, status), n in rec.statuses.items() if kind_ == "intake" and status == 201)
+    completions = sum(n for (kind_, status), n in rec.statuses.items() if kind_ == "complete" and status == 200)
+    steps = starts + completions
+    print(f"-- throughput: steps only (intake + the agent's completions), no think time, {wall:.1f} s: "
+          f"{steps / wall:.1f} steps/s ({starts} starts, {completions} completions; "
+          f"{sum(t.completed for t in rec.tickets)} tickets closed)")
+    print_kinds(rec)
+    print_cpu(cpu, wall)
+    server_cpu = cpu["gunicorn"] + cpu["flask worker"] + cpu["postgres (this db)"]
+    wall_ratio = (steps / wall) * raw.wall_s
+    cpu_ratio = raw.cpu_s / (server_cpu / steps) if steps and server_cpu else float("nan")
+    print(f"raw engine, the same {steps} steps in one process: {raw.wall_s * 1e3:.2f} ms/step = "
+          f"{1 / raw.wall_s:.0f} steps/s (with the servers' logging on: {raw.logged_s * 1e3:.2f} ms/step)")
+    print(f"end-to-end / raw engine: wall clock {wall_ratio:.0%} (HTTP on 2 shared cores vs the engine on one); "
+          f"CPU {cpu_ratio:.0%} (engine {raw.cpu_s * 1e3:.2f} ms vs servers {server_cpu / max(steps, 1) * 1e3:.2f} "
+          f"ms of CPU per step) (goal >= 50 %)")
+
+
+def print_kinds(rec: Recorder) -> None:
     print(f"{'kind':<14}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for kind_ in KINDS:
         values = rec.samples.get(kind_, [])
         if values:
             print(f"{kind_:<14}{len(values):>7}{percentile(values, .5):>9.1f}{percentile(values, .95):>9.1f}"
                   f"{percentile(values, .99):>9.1f}")
-    errors = {key: n for key, n in rec.statuses.items() if not 200 <= key[1] < 400} if rec.statuses else {}
+    errors = {key: n for key, n in rec.statuses.items() if not (isinstance(key[1], int) and 200 <= key[1] < 400)}
     print("errors by status: " + (", ".join(f"{k} {s}: {n}" for (k, s), n in sorted(errors.items(), key=str))
                                   or "none"))
-    engine_rate = 1 / engine_s if engine_s == engine_s else float("nan")
-    print(f"raw engine, same steps in-process: {engine_s * 1e3:.1f} ms/ticket = {engine_rate:.1f} tickets/s; "
-          f"end-to-end / raw engine = {completed / wall / engine_rate:.0%} (goal >= 50 %)")
-    http_ms, client_ms = trivial
-    print(f"trivial GET /api/v1/projects, median: HTTP {http_ms:.2f} ms, test client {client_ms:.2f} ms, "
-          f"ratio {http_ms / client_ms:.2f} (goal <= 2)")
-    print("CPU seconds during the load (share of the 2 cores): " + ", ".join(
+
+
+def print_cpu(cpu: dict[str, float], wall: float) -> None:
+    print("CPU seconds (share of the 2 cores): " + ", ".join(
         f"{name} {seconds:.1f} s ({seconds / wall / (os.cpu_count() or 1):.0%})" for name, seconds in cpu.items()))
 
 
@@ -613,18 +716,23 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=15, help="calls each staff member takes at most")
     parser.add_argument("--seconds", type=float, default=60, help="no new call after this many seconds")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (N)")
-    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default=None,
+                        help="gunicorn worker class (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (with --worker-class)")
     parser.add_argument("--no-sync-commit", action="store_true",
                         help="PostgreSQL: synchronous_commit=off in the servers (how much is the fsync)")
-    parser.add_argument("--think", type=float, default=0.0,
-                        help="mean seconds each staff member reads between requests (default 0: a stress test)")
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="latency phase: mean seconds each staff member reads between requests (default 1)")
+    parser.add_argument("--mode", choices=("both", "latency", "throughput"), default="both",
+                        help="latency: the staff's mix with think time (p99); throughput: steps only, no think "
+                             "time, against the raw engine (default both, on the same servers)")
+    parser.add_argument("--throughput-seconds", type=float, default=30, help="length of the throughput phase")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile each gunicorn worker (slows it) and print the merged top functions")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     opts = Options(args.clients, args.calls, args.seconds, args.workers, args.worker_class, args.threads,
-                   not args.no_sync_commit, args.profile, args.think)
+                   not args.no_sync_commit, args.profile, args.think, args.mode, args.throughput_seconds)
     signal.signal(signal.SIGTERM, _raise_exit)
     print("shared 2-core machine: other work runs alongside; see 'machine (all)' CPU below")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):

@@ -33,6 +33,8 @@ pytest_plugins = ["tests.support.fixtures",  # START, ROLES, clock, make_clock, 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--flow-examples", type=int, default=None,
                      help="examples of the flows' property test (tests/scenarios/test_flow_properties.py)")
+    parser.addoption("--deadline-walks", type=int, default=None,
+                     help="random walks of tests/flows/test_step_deadlines.py (160 by default)")
 
 
 def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
@@ -48,8 +50,14 @@ def compiled_translations() -> None:
         if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
             with po_path.open("rb") as po_file:
                 catalog = read_po(po_file)
-            with mo_path.open("wb") as mo_file:
+            # Written aside and renamed: with pytest-xdist another worker may be reading the catalog meanwhile.
+            partial = mo_path.with_name(f"{mo_path.name}.{os.getpid()}")
+            with partial.open("wb") as mo_file:
                 write_mo(mo_file, catalog)
+            partial.replace(mo_path)
+
+
+CHEAP_DUMMY_HASH = generate_password_hash("not anyone's password", method="pbkdf2:sha256:1")
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +69,9 @@ def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     monkeypatch.setattr("app.services.people.users.hash_password",
                         lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+    # An unknown name is checked against a dummy hash at the cost of a real check (no timing oracle): in tests
+    # a real check is this cheap one, so the dummy is too (a scrypt check was ~0.2 s per refused name).
+    monkeypatch.setattr("app.services.people.auth._dummy_hash", lambda: CHEAP_DUMMY_HASH)
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +86,25 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase
     databases.drop_all()
 
 
-@pytest.fixture
-def database_url(databases: TestDatabases) -> Iterator[str]:
+def filled_database(databases: TestDatabases, fill: Callable[[Flask], Any]) -> str:
+    """A copy of the migrated template that ``fill(app)`` filled at ``START``, for a session fixture to hand out as the
+    template of the tests that would each fill their database the same way (``databases.clone(url)``)."""
+    from tests.support.fixtures import START  # a plugin of this conftest: imported once pytest has registered it
+
     url = databases.clone()
+    application = create_app(app_config(url), clock=ManualClock(START))
+    with application.app_context():
+        fill(application)
+        db.session.remove()
+        db.engine.dispose()  # nothing may hold the template open while it is copied
+    return url
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, databases: TestDatabases) -> Iterator[str]:
+    """A copy of the migrated template; a test that asks for ``owner_estate`` starts from ``owner_estate_template``."""
+    filled = "owner_estate_template" if "owner_estate" in request.fixturenames else None
+    url = databases.clone(request.getfixturevalue(filled) if filled else None)
     yield url
     databases.drop(url)
 

@@ -43,14 +43,17 @@ class TestDatabases:
         """A new database with no schema at all (dropped at the end of the run)."""
         return self._new_url(suffix)
 
-    def clone(self) -> str:
+    def clone(self, template_url: str | None = None) -> str:
+        """A copy of the migrated template, or of ``template_url`` (an earlier clone that a session fixture
+        filled once, e.g. the scenarios' deployed estate; nothing may be connected to it while it is copied)."""
+        source = make_url(template_url or self.template_url).database or ""
         suffix = f"c{next(self._counter)}"
         if not self.is_postgres:
             target = self.workdir / f"{suffix}.db"
-            shutil.copyfile(self.workdir / "tmpl.db", target)
+            shutil.copyfile(source, target)
             return f"sqlite:///{target}"
         name = f"{self.prefix}_{suffix}"
-        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.prefix}_tmpl"')
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
         self._created.append(name)
         return make_url(self.base_url).set(database=name).render_as_string(hide_password=False)
 

@@ -71,8 +71,10 @@ def user_tasks(path: Path) -> list[tuple[str, str, str | None, str | None, set[s
         departments = departments_of(process)
         for task in process.iter(f"{BPMN}userTask"):
             properties = {p.get("name"): p.get("value") for p in task.iter(f"{SPIFF}property")}
-            tasks.append((process.get("id"), task.get("id"), lane_of.get(task.get("id")), properties.get("department"),
-                          departments if properties.get("department") else set(), properties))
+            expression = properties.get("department")
+            literal = re.fullmatch(r'\s*"([a-z_]+)"\s*', expression or "")  # department="property": that one
+            tasks.append((process.get("id"), task.get("id"), lane_of.get(task.get("id")), expression,
+                          {literal.group(1)} if literal else departments if expression else set(), properties))
     return tasks
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from app.clock import Clock
+from app.config import PROJECT_ROOT
 from app.engine import DEFAULT_OFFICE_HOURS, Engine, UnknownSpecError
 from app.extensions import db
 from app.models import Bundle
@@ -74,11 +76,12 @@ class Runtime:
     bundles: BundleCache
     timezone: str
     calendar: CalendarCache  # the working calendar the scripts read (office hours, holidays, 调休)
+    forms_dir: Path = PROJECT_ROOT / "forms"  # FORMS_DIR: the shipped forms (a callback's survey form among them)
 
 
 def build_runtime(clock: Clock, timezone: str, *, office_hours: str = DEFAULT_OFFICE_HOURS,
-                  lunch_break: str | None = None) -> Runtime:
+                  lunch_break: str | None = None, forms_dir: Path | None = None) -> Runtime:
     """Raise WorkingTimeError when the office hours cannot be read (a start-up failure, with the value)."""
     calendar = make_calendar_cache(timezone, office_hours, lunch_break)
     engine = Engine(_load_serialized_spec, clock, timezone, calendar, settings=get_setting)
-    return Runtime(engine, clock, BundleCache(), timezone, calendar)
+    return Runtime(engine, clock, BundleCache(), timezone, calendar, forms_dir or PROJECT_ROOT / "forms")

@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a1b2c3d40026'
-down_revision = 'a1b2c3d40024'  # TEMPORARY: a1b2c3d40025 as briefed once it exists
+down_revision = 'a1b2c3d40025'
 branch_labels = None
 depends_on = None
 

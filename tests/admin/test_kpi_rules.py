@@ -15,7 +15,7 @@ from app.services.people.users import create_user
 from app.services.settings import change_setting
 from tests.admin.test_kpi import dashboard_page, known_tickets, page_data  # noqa: F401  (the hand-counted tickets)
 from tests.console_client import PASSWORD
-from tests.scenarios.conftest import (  # noqa: F401  (the shipped flows and their staff)
+from tests.scenarios.conftest import (  # noqa: F401  (the shipped flows, their staff, the estate's database)
     ACCEPTED,
     APPOINTMENT,
     CONFIRMED,
@@ -24,8 +24,10 @@ from tests.scenarios.conftest import (  # noqa: F401  (the shipped flows and the
     REPAIR_DONE,
     REVIEWED,
     call_back,
+    database_url,
     desk,
     estate,
+    estate_template,
     staff,
 )
 

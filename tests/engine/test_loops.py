@@ -10,12 +10,15 @@ from datetime import timedelta
 import app.engine.runtime
 from app.engine import instance_map
 from tests.engine.conftest import ready_task
+from tests.support.paths import FIXTURES
 
+# Kept out of tests/fixtures/ itself: the deploy tests count the processes found there.
+LOOP = {"rework_loop.bpmn": (FIXTURES / "loops" / "rework_loop.bpmn").read_bytes()}
 ROUNDS = 250  # unpruned, this diagram fails with RecursionError at round 190 (SpiffWorkflow walks up recursively)
 
 
 def test_a_loop_run_two_hundred_and_fifty_times_still_finishes_with_its_data_and_every_round_counted(deploy, clock):
-    engine = deploy("rework_loop.bpmn")
+    engine = deploy("rework_loop.bpmn", replace=LOOP)
     result = engine.start("rework_loop", {"ticket": "KF-1"})
     sizes = []
     for round_ in range(1, ROUNDS + 1):
@@ -38,7 +41,7 @@ def test_a_loop_run_two_hundred_and_fifty_times_still_finishes_with_its_data_and
 
 
 def test_a_short_loop_is_stored_whole(deploy):
-    engine = deploy("rework_loop.bpmn")
+    engine = deploy("rework_loop.bpmn", replace=LOOP)
     result = engine.start("rework_loop", {})
     for _ in range(3):
         result = engine.complete(result.state, ready_task(result, "judge").task_id, {"valid": False})
@@ -60,7 +63,7 @@ def test_pruned_or_not_a_loop_gives_the_same_tasks_data_and_visits(deploy, make_
         drawn = instance_map(engine, result.state)
         return seen, result.data, {element: state.completed for element, state in drawn.elements["rework_loop"].items()}
 
-    engine = deploy("rework_loop.bpmn")
+    engine = deploy("rework_loop.bpmn", replace=LOOP)
     pruned = walk(engine)
     monkeypatch.setattr(app.engine.runtime, "prune", lambda workflow: 0)
     whole = walk(make_engine())

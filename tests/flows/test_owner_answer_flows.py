@@ -7,6 +7,7 @@ acceptance (``owner_acceptance``) and rating the service before the call (``call
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,23 +19,24 @@ from tests.flows.conftest import Flows, ready_names, shipped_texts
 from tests.flows.test_repair_flow import (
     accepted,
     appointed,
-    compiled,
     confirmed,
     dispatched,
     inspected,
+    repair_only,
     repaired,
     reported,
     reviewed,
     until_repair,
     years_ago,
 )
+from tests.support.compiling import Compiler
 
 SIGNED = "upload:owner-signature.png"
 
 
 @pytest.fixture(scope="module")
-def shipped_bundle() -> tuple[CompiledBundle, Mapping[str, dict[str, Any]]]:
-    return compiled(shipped_texts("repair.bpmn", "callback.bpmn"))
+def shipped_bundle(compiled: Compiler) -> tuple[CompiledBundle, Mapping[str, dict[str, Any]]]:
+    return repair_only(compiled, shipped_texts("repair.bpmn", "callback.bpmn"))
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def flows(shipped_bundle: tuple[CompiledBundle, Mapping[str, dict[str, Any]]], c
     specs: dict[str, str] = {}
     engine = Engine(specs.__getitem__, clock)
     specs["repair"] = engine.register_bundle("repair", bundle)
-    return Flows(engine, clock, forms)
+    return Flows(engine, clock, copy.deepcopy(forms))
 
 
 def told(flows: Flows, result: StepResult, message: str, **payload: Any) -> StepResult:
@@ -144,3 +146,21 @@ def test_a_message_the_flow_no_longer_waits_for_is_refused(flows):
 
     with pytest.raises(MessageNotAwaitedError):
         told(flows, repair, "owner_confirms_appointment", answered_at="2026-03-02T10:00:00+08:00")
+
+
+def test_after_a_visit_the_owner_confirmed_forty_refused_acceptances_keep_the_state_small(flows):
+    """The confirmation's branch ends and waits at the work order's end, low in the task tree; the rework rounds
+    below it are still dropped from the state as they finish (app/engine/history.py)."""
+    visit = appointed(flows, dispatched(flows, reported(flows)))
+    result = inspected(flows, told(flows, visit, "owner_confirms_appointment",
+                                   answered_at="2026-03-02T10:00:00+08:00"))
+    sizes = []
+    for _ in range(40):
+        result = flows.complete(repaired(flows, result), "owner_acceptance",
+                                {"owner_accepts": False, "refusal_reason": "还在渗水。"})
+        sizes.append(len(result.state))
+
+    assert max(sizes[10:]) < 1.1 * sizes[9]  # round 40 is stored in the space of round 10
+    closed = confirmed(flows, accepted(flows, repaired(flows, result)))
+    assert (closed.data["rework_count"], closed.data["appointment_confirmed_at"]) == (40, "2026-03-02T10:00:00+08:00")
+    assert ready_names(closed) == ["call_owner"]  # on to the callback, as after one refusal

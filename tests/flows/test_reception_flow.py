@@ -7,6 +7,7 @@ in for any that do not exist yet). The clock is a ManualClock; "local" is Asia/S
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,19 +19,15 @@ import pytest
 from app.clock import ManualClock
 from app.engine import (
     CompiledBundle,
-    DefinitionError,
     Engine,
-    Library,
-    Problem,
     StepResult,
     UserTaskView,
-    compile_bundle,
-    plan_bundles,
-    read_library,
 )
 from app.engine.library import bpmn_tag
+from app.engine.xml import parse_xml
 from app.services.work.forms import clean_submission
-from tests.flows.conftest import ROLES, ROOT, START, Flows, shipped_texts
+from tests.flows.conftest import ROOT, START, Flows, shipped_texts
+from tests.support.compiling import Compiler
 
 CALLED = {"complaint": "cs_agent", "repair": "eng_supervisor", "callback": "cs_agent"}  # stand-in: its one lane
 MORNING = START  # a Monday, 09:00 in Shanghai
@@ -63,35 +60,25 @@ def stand_ins() -> dict[str, bytes]:
     return {f"{process_id}.bpmn": stand_in(process_id, lane) for process_id, lane in CALLED.items()}
 
 
-def reception_texts(*, shipped_called_flows: bool) -> dict[str, bytes]:
+def reception_texts(compiled: Compiler, *, shipped_called_flows: bool) -> dict[str, bytes]:
     """reception.bpmn with every table and form, and the called flows: shipped ones where asked and deployable."""
-    shipped = deployable_called_flows() if shipped_called_flows else ()
+    shipped = deployable_called_flows(compiled) if shipped_called_flows else ()
     return {**stand_ins(), **shipped_texts("reception.bpmn", *shipped)}
 
 
-@functools.cache
-def deployable_called_flows() -> tuple[str, ...]:
+def deployable_called_flows(compiled: Compiler) -> tuple[str, ...]:
     """The shipped called flows that deploy with reception; one still being written keeps its stand-in.
 
     test_definitions.py is where a shipped flow that does not deploy fails; here it would only hide
-    what reception itself does.
+    what reception itself does. Each set of files is compiled once for the run (the fixture ``compiled``).
     """
     deployable = []
     for name in (f"{process_id}.bpmn" for process_id in CALLED):
         if (ROOT / "bpmn" / name).is_file():
-            texts = {**stand_ins(), **shipped_texts("reception.bpmn", name)}
-            if not problems_of_reception(read_library(texts)):
+            deployment = compiled({**stand_ins(), **shipped_texts("reception.bpmn", name)})
+            if list(deployment.bundles) == ["reception"] and not deployment.problems:
                 deployable.append(name)
     return tuple(deployable)
-
-
-def problems_of_reception(library: Library) -> list[Problem]:
-    plans, problems = plan_bundles(library)
-    try:
-        compile_bundle(library, next(plan for plan in plans if plan.process_id == "reception"), ROLES)
-    except DefinitionError as exc:
-        problems.extend(exc.problems)
-    return [*library.problems, *problems]
 
 
 def intake(**changes: Any) -> dict[str, Any]:
@@ -157,19 +144,32 @@ class Deployed:
     sub_processes: dict[str, set[str]]  # process id -> ids of its embedded sub-processes
 
 
+def deployed_reception(compiled: Compiler, *, shipped_called_flows: bool) -> Deployed:
+    """Read, check and compile once per variant for the run (the session fixture ``compiled``)."""
+    texts = reception_texts(compiled, shipped_called_flows=shipped_called_flows)
+    deployment = compiled(texts)
+    assert deployment.problems == []
+    assert list(deployment.bundles) == ["reception"]
+    return Deployed(deployment.bundles["reception"], copy.deepcopy(deployment.forms), sub_processes_of(texts))
+
+
 @functools.cache
-def deployed_reception(*, shipped_called_flows: bool) -> Deployed:
-    """Read, check and compile once per variant: checking sixty form schemas is most of the cost."""
-    library = read_library(reception_texts(shipped_called_flows=shipped_called_flows))
-    assert problems_of_reception(library) == []
-    plan = next(plan for plan in plan_bundles(library)[0] if plan.process_id == "reception")
-    sub_processes = {process_id: {node.get("id") for node in info.node.iter(bpmn_tag("subProcess"))}
-                     for process_id, info in library.processes.items()}
-    return Deployed(compile_bundle(library, plan, ROLES), library.forms, sub_processes)
+def sub_processes_of_bpmn(text: bytes) -> dict[str, set[str]]:
+    return {process.get("id"): {node.get("id") for node in process.iter(bpmn_tag("subProcess"))}
+            for process in parse_xml(text).iter(bpmn_tag("process"))}
 
 
-def deploy_reception(clock: ManualClock, *, shipped_called_flows: bool) -> Reception:
-    deployed = deployed_reception(shipped_called_flows=shipped_called_flows)
+def sub_processes_of(texts: Mapping[str, bytes]) -> dict[str, set[str]]:
+    """Process id -> ids of the embedded sub-processes it holds, for every diagram of ``texts``."""
+    found: dict[str, set[str]] = {}
+    for name, text in texts.items():
+        if name.endswith(".bpmn"):
+            found |= sub_processes_of_bpmn(text)
+    return found
+
+
+def deploy_reception(clock: ManualClock, compiled: Compiler, *, shipped_called_flows: bool) -> Reception:
+    deployed = deployed_reception(compiled, shipped_called_flows=shipped_called_flows)
     specs: dict[str, str] = {}
     engine = Engine(specs.__getitem__, clock, "Asia/Shanghai")
     specs["reception"] = engine.register_bundle("reception", deployed.bundle)
@@ -177,16 +177,17 @@ def deploy_reception(clock: ManualClock, *, shipped_called_flows: bool) -> Recep
 
 
 @pytest.fixture(params=["stand-ins", "shipped"])
-def reception(request: pytest.FixtureRequest, clock: ManualClock) -> Reception:
+def reception(request: pytest.FixtureRequest, clock: ManualClock, compiled: Compiler) -> Reception:
     shipped = request.param == "shipped"
-    assert not shipped or deployable_called_flows(), "the called flows (complaint, repair, callback) must deploy"
-    return deploy_reception(clock, shipped_called_flows=shipped)
+    assert not shipped or deployable_called_flows(compiled), \
+        "the called flows (complaint, repair, callback) must deploy"
+    return deploy_reception(clock, compiled, shipped_called_flows=shipped)
 
 
 @pytest.fixture
-def with_stand_ins(clock: ManualClock) -> Reception:
+def with_stand_ins(clock: ManualClock, compiled: Compiler) -> Reception:
     """Reception with stand-ins only: for paths that finish a called flow in one step."""
-    return deploy_reception(clock, shipped_called_flows=False)
+    return deploy_reception(clock, compiled, shipped_called_flows=False)
 
 
 def test_reception_is_started_by_the_front_desk_night_security_or_the_supervisor(reception):

@@ -10,6 +10,7 @@ the order has closed.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from app.engine import (
 )
 from app.services.errors import InvalidFormError, msg
 from tests.flows.conftest import ROLES, ROOT, START, Flows, ready_names, shipped_texts
+from tests.support.compiling import Compiler
 
 REQUIRED = msg("required")  # a required field's error, as the services say it
 
@@ -78,30 +80,27 @@ STAND_IN_CALLBACK_FORM = """{
 """
 
 
-def compiled(texts: Mapping[str, bytes]) -> tuple[CompiledBundle, Mapping[str, dict[str, Any]]]:
-    """The one bundle of ``texts`` (repair with its callback), compiled as the deploy service does, and the forms."""
-    library = read_library(texts)
-    plans, problems = plan_bundles(library)
-    problems = [*library.problems, *problems]
-    assert [plan.process_id for plan in plans] == ["repair"]
-    try:
-        bundle = compile_bundle(library, plans[0], ROLES)
-    except DefinitionError as exc:  # pragma: no cover - the assertion shows the problems
-        problems.extend(exc.problems)
-    assert problems == []
-    return bundle, library.forms
+def repair_only(compiled: Compiler, texts: Mapping[str, bytes]) -> tuple[CompiledBundle, Mapping[str, dict[str, Any]]]:
+    """The one bundle of ``texts`` (repair with its callback), compiled as the deploy service does, and the forms.
+
+    Compiled once per content for the run (the session fixture ``compiled``, tests/support/compiling.py).
+    """
+    deployment = compiled(texts)
+    assert deployment.problems == []
+    assert list(deployment.bundles) == ["repair"]
+    return deployment.bundles["repair"], deployment.forms
 
 
 @pytest.fixture(scope="module", params=["stand_in_callback", "shipped_callback"])
-def repair_bundle(request: pytest.FixtureRequest) -> tuple[CompiledBundle, Mapping[str, dict[str, Any]]]:
-    """Compiled once per module: parsing is the slow part, and a compiled bundle is only read."""
+def repair_bundle(request: pytest.FixtureRequest,
+                  compiled: Compiler) -> tuple[CompiledBundle, Mapping[str, dict[str, Any]]]:
     if request.param == "shipped_callback":
         assert (ROOT / "bpmn" / "callback.bpmn").is_file(), "bpmn/callback.bpmn ships with the repair flow"
-        return compiled(shipped_texts("repair.bpmn", "callback.bpmn"))
+        return repair_only(compiled, shipped_texts("repair.bpmn", "callback.bpmn"))
     texts = shipped_texts("repair.bpmn")
     texts |= {"callback.bpmn": STAND_IN_CALLBACK.encode(),
               "stand_in_callback_call.json": STAND_IN_CALLBACK_FORM.encode()}
-    return compiled(texts)
+    return repair_only(compiled, texts)
 
 
 @pytest.fixture
@@ -110,7 +109,7 @@ def flows(repair_bundle: tuple[CompiledBundle, Mapping[str, dict[str, Any]]], cl
     specs: dict[str, str] = {}
     engine = Engine(specs.__getitem__, clock)
     specs["repair"] = engine.register_bundle("repair", bundle)
-    return Flows(engine, clock, forms)
+    return Flows(engine, clock, copy.deepcopy(forms))
 
 
 def years_ago(years: float) -> str:

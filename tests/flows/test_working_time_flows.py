@@ -7,18 +7,20 @@ The engine reads China's calendar (chinese-calendar, no overrides): 2025's Natio
 from __future__ import annotations
 
 import ast
+import copy
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.clock import ManualClock
-from app.engine import DefinitionError, Engine, compile_bundle, plan_bundles, read_library
+from app.engine import Engine
 from app.engine.working_time import UNITS, OfficeHours
 from app.engine.xml import parse_xml
 from app.services.figures.working_calendar import build_calendar
-from tests.flows.conftest import ROLES, ROOT, Flows, ready_names, shipped_texts
+from tests.flows.conftest import ROOT, Flows, ready_names, shipped_texts
 from tests.flows.test_complaint_flow import approved_for_work, judged_valid, received
+from tests.support.compiling import Compiler
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FRIDAY_BEFORE_NATIONAL_DAY = datetime(2025, 9, 26, 15, 0, tzinfo=SHANGHAI)
@@ -27,21 +29,17 @@ A_MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
-def flows() -> Flows:
+def flows(compiled: Compiler) -> Flows:
     """The complaint and callback flows on an engine that reads China's working calendar."""
     clock = ManualClock(FRIDAY_BEFORE_NATIONAL_DAY)
     china = build_calendar([], OfficeHours.parse("09:00-18:00"), "Asia/Shanghai")
-    library = read_library(shipped_texts("complaint.bpmn", "callback.bpmn", "repair.bpmn"))
-    plans, problems = plan_bundles(library)
+    deployment = compiled(shipped_texts("complaint.bpmn", "callback.bpmn", "repair.bpmn"))
+    assert deployment.problems == []
     specs: dict[str, str] = {}
     engine = Engine(specs.__getitem__, clock, "Asia/Shanghai", lambda: china)
-    for plan in plans:
-        try:
-            specs[plan.process_id] = engine.register_bundle(plan.process_id, compile_bundle(library, plan, ROLES))
-        except DefinitionError as exc:
-            problems.extend(exc.problems)
-    assert [*library.problems, *problems] == []
-    return Flows(engine, clock, library.forms)
+    for process_id, bundle in deployment.bundles.items():
+        specs[process_id] = engine.register_bundle(process_id, bundle)
+    return Flows(engine, clock, copy.deepcopy(deployment.forms))
 
 
 def test_a_sales_complaint_from_the_friday_before_national_day_is_due_five_working_days_later(flows):

@@ -22,14 +22,12 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app import create_app
 from app.clock import ManualClock
-from app.extensions import db
 from app.services.definitions.deploy import deploy_files
 from app.services.people.organisation import create_project, create_unit
 from app.services.work.timers import due_instance_ids
 from app.worker import Worker
-from tests.conftest import Api, app_config
+from tests.conftest import Api, filled_database
 from tests.databases import TestDatabases
 from tests.support.fixtures import START
 from tests.support.paths import ROOT
@@ -110,15 +108,13 @@ def estate_template(databases: TestDatabases) -> str:
     worker) at ``START`` on a fresh app, then copied for every test that asks for ``estate``: deploying every
     shipped diagram is most of a scenario's set-up. The test's own app reads the stored definitions, as an app
     restarted after a deploy does."""
-    url = databases.clone()
-    app = create_app(app_config(url), clock=ManualClock(START))
-    with app.app_context():
+
+    def fill(app: Flask) -> None:
         deployed = deploy_files(app.extensions["kefu"], SHIPPED, user=None)
         assert "reception" in {version.process_id for version in deployed}
         create_estate_places()
-        db.session.remove()
-        db.engine.dispose()  # nothing may hold the template open while it is copied
-    return url
+
+    return filled_database(databases, fill)
 
 
 @pytest.fixture

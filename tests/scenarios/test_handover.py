@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,8 +17,11 @@ from flask import Flask
 from openpyxl import Workbook
 from sqlalchemy import select
 
+from app.clock import ManualClock
 from app.extensions import db
 from app.models import User
+from app.models.jobs import OutboxMessage
+from app.services.outreach.planned_callbacks import ensure_planned_callbacks_job
 from app.services.people.organisation import limit_user_to_projects
 from tests.conftest import Api
 from tests.console_client import Browser
@@ -31,6 +34,7 @@ from tests.scenarios.conftest import (
     SIGNATURE,
     Desk,
     Opened,
+    run_timer_worker,
 )
 from tests.support.fixtures import START
 
@@ -381,3 +385,46 @@ def test_an_owner_who_raises_no_defect_signs_at_once(desk: Desk, batch: None) ->
     response = desk.staff.agent.complete(task["id"], {"owner_accepts": True, "owner_signature": SIGNATURE})
     assert response.status_code == 200, response.json
     assert handed_over(desk, "1栋-0201")["status"] == "closed"
+
+
+def sheet(header: list[str], rows: list[list[str]]) -> bytes:
+    workbook = Workbook()
+    for row in [header, *rows]:
+        workbook.active.append(row)
+    content = io.BytesIO()
+    workbook.save(content)
+    return content.getvalue()
+
+
+def test_an_import_keeps_the_owners_email_and_contract_end_and_refuses_a_bad_one(
+        app: Flask, desk: Desk, clock: ManualClock) -> None:
+    header = ["Building", "Room", "Owner", "Phone", "Handover date", "E-mail", "Contract end date"]
+    rows = [["3栋", "0401", "冯女士", "13800000401", HANDED_OVER, "feng@example.com", "2026-04-30"],
+            ["3栋", "0402", "陈先生", "13800000402", HANDED_OVER, "chen-at-example.com", ""],
+            ["3栋", "0403", "褚女士", "13800000403", HANDED_OVER, "", "2026-02-30"],
+            ["3栋", "0404", "卫先生", "13800000404", HANDED_OVER, "", ""]]
+    response = import_batch(desk, "contacts.xlsx", sheet(header, rows))
+
+    assert response.status_code == 201, response.json
+    assert response.json["applied"] == 2
+    assert [(row["row"], row["reason"]) for row in response.json["refused"]] == [
+        (3, "业主邮箱 chen-at-example.com 不是有效的电子邮箱地址"),
+        (4, "物业服务合同到期日 2026-02-30 无效（应为 2026-03-02 格式）")]
+    ensure_planned_callbacks_job(now=clock.now(), timezone=app.extensions["kefu"].timezone)
+    clock.set(datetime(2026, 3, 3, 0, 1, tzinfo=UTC))  # 08:01 in Shanghai: the daily job plans the contract's call
+    run_timer_worker(app)
+    plans = desk.staff.supervisor.get("/callback-plans", query_string={"customer_type": "contract_expiring"}).json
+    assert [(plan["unit"], plan["due_on"]) for plan in plans["items"]] == [("3栋-0401", "2026-03-31")]
+    clock.set(datetime(2026, 3, 31, 0, 1, tzinfo=UTC))
+    run_timer_worker(app)
+    db.session.remove()
+    sent = db.session.scalars(select(OutboxMessage.channel).where(OutboxMessage.recipient == "feng@example.com"))
+    assert list(sent) == ["email"], "a contract ending soon is called back by e-mail, to the imported address"
+
+
+def test_the_contact_columns_may_have_chinese_headers(desk: Desk) -> None:
+    header = ["楼栋", "房号", "业主姓名", "手机", "收楼日期", "业主邮箱", "物业服务合同到期日"]
+    rows = [["3栋", "0501", "蒋先生", "13800000501", HANDED_OVER, "jiang@", "2027-01-31"]]
+    response = import_batch(desk, "联系方式.xlsx", sheet(header, rows))
+    assert response.status_code == 200, response.json
+    assert [row["reason"] for row in response.json["refused"]] == ["业主邮箱 jiang@ 不是有效的电子邮箱地址"]

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.extensions import db, limiter
 from app.models import Unit, User
 from app.models.jobs import OutboxMessage
+from app.models.notices import Notice
 from app.services.jobs.notifications import UndeliverableError, deliver_outbox
 from app.services.people.organisation import create_unit, limit_user_to_projects
 from tests.conftest import Api
@@ -137,7 +138,7 @@ def test_staff_see_who_was_not_reached_and_why_and_deliver_by_hand(desk: Desk, b
                                           NO_MOBILE_UNIT: "no_mobile"}
     assert (shown["reached"], shown["unreached"]) == (1, 2)
     landline = next(unit for unit in shown["recipients"] if unit["unit"] == LANDLINE_UNIT)
-    assert landline["phone"] != "0571-88886666" and landline["reached"] is False, "the phone is masked"
+    assert (landline["phone"], landline["reached"]) == ("057****6666", False), "the phone is masked"
     marked = agent.post(f"/notices/{notice_id}/units/{recipient_id(agent, notice_id, NO_MOBILE_UNIT)}/by-hand",
                         json={"data": {"note": "已投信报箱并电话告知"}})
     assert marked.status_code == 200, marked.json
@@ -330,7 +331,12 @@ def test_staff_limited_to_another_project_do_not_see_the_notice(desk: Desk, buil
     assert outsider.get(f"/notices/{notice_id}/board.pdf").status_code == 404
     assert outsider.post(f"/notices/{notice_id}/units/{unit}/by-hand").status_code == 404
     assert outsider.get("/notices").json["items"] == []
-    assert outsider.post("/notices", json={"data": WATER_CUT}).status_code in (403, 422)
+    assert outsider.post("/notices", json={"data": WATER_CUT}).status_code == 403, "an agent drafts no notice"
+    drafter = api_as("binjiang_owner", "dept_owner", departments=("property",))
+    limit_user_to_projects(db.session.scalars(select(User.id).where(User.username == "binjiang_owner")).one(),
+                           ["binjiang"])
+    elsewhere = drafter.post("/notices", json={"data": WATER_CUT})
+    assert (elsewhere.status_code, list(elsewhere.json["errors"])) == (422, ["project"]), "as if lanting did not exist"
     browser = console(desk.app, "binjiang_agent")
     assert browser.get(f"/notices/{notice_id}").status_code == 404
     assert "3栋停水通知" not in browser.get("/notices").get_data(as_text=True)
@@ -354,3 +360,32 @@ def test_a_text_the_carrier_refused_shows_as_failed_and_can_be_sent_again(desk: 
     assert agent.post(f"/notices/{notice_id}/units/{failed['id']}/resend").json["queued"] is True
     assert [text.status for text in notice_texts()] == ["failed", "pending"]
     assert outcomes(agent, notice_id)[HANDED_OVER_2_YEARS_AGO] == "queued"
+
+
+def test_staff_of_one_project_see_its_notices_however_many_newer_ones_other_projects_have(
+        desk: Desk, building_3: None, api_as: Any) -> None:
+    def limited_to_binjiang(username: str, role: str, departments: tuple[str, ...] = ()) -> Api:
+        user = api_as(username, role, departments=departments)
+        limit_user_to_projects(db.session.scalars(select(User.id).where(User.username == username)).one(),
+                               ["binjiang"])
+        return user
+
+    drafter = limited_to_binjiang("binjiang_owner", "dept_owner", ("property",))
+    ours = drafter.post("/notices", json={"data": {**WATER_CUT, "project": "binjiang", "buildings": "1栋",
+                                                   "notice_title": "1栋停水通知"}})
+    assert ours.status_code == 201, ours.json
+    later = desk.clock.now() + timedelta(minutes=1)
+    db.session.add_all(Notice(kind="community_event", title=f"兰亭苑活动 {n}", body="活动通知。", project_key="lanting",
+                              buildings=[], unit_codes=[], starts_at=later, ends_at=later + timedelta(hours=2),
+                              status="pending", created_at=later + timedelta(seconds=n)) for n in range(100))
+    db.session.commit()
+
+    reader = limited_to_binjiang("binjiang_agent", "cs_agent")
+    assert [notice["title"] for notice in reader.get("/notices").json["items"]] == ["1栋停水通知"]
+    assert "1栋停水通知" in console(desk.app, "binjiang_agent").get("/notices").get_data(as_text=True)
+    first = desk.staff.agent.get("/notices", query_string={"limit": 60}).json
+    assert (len(first["items"]), first["next"]) == (60, "60"), "truncated: the next page is named"
+    rest = desk.staff.agent.get("/notices", query_string={"limit": 60, "cursor": first["next"]}).json
+    assert (len(rest["items"]), rest["next"]) == (41, None)
+    assert rest["items"][-1]["title"] == "1栋停水通知", "every project's, newest first"
+    assert desk.staff.agent.get("/notices", query_string={"cursor": "page-2"}).status_code == 400

@@ -223,6 +223,10 @@ def test_the_plan_of_the_next_days_counts_each_day_and_filters_narrow_the_list(
     assert (phoned["due_on"], phoned["status"], phoned["calls"][0]["method"]) == ("2026-03-09", "done", "phone")
     assert plans(supervisor, method="visit") == []
     assert [plan["due_on"] for plan in plans(supervisor, status="done")] == ["2026-03-09"]
+    first = supervisor.get("/callback-plans", query_string={"limit": 2}).json
+    assert [plan["due_on"] for plan in first["items"]] == ["2026-03-09", "2026-03-11"] and first["next"]
+    rest = supervisor.get("/callback-plans", query_string={"limit": 2, "cursor": first["next"]}).json
+    assert ([plan["due_on"] for plan in rest["items"]], rest["next"]) == (["2026-03-16"], None)
 
 
 def test_a_plan_not_started_is_cancelled_and_a_started_one_stays(

@@ -149,3 +149,39 @@ def test_a_call_nobody_of_its_project_may_make_goes_to_the_supervisor_of_that_pr
     assert [task["id"] for task in group_tasks(ours, "planned_callback")] == [calls["binjiang"]["id"]]
     assert group_tasks(desk.staff.supervisor, "planned_callback") == []
     assert ours.complete(calls["binjiang"]["id"], REACHED).status_code == 200
+
+
+def personal_data_views(app: Flask, phone: str, username: str) -> list[tuple[str, str]]:
+    """The full-phone views of ``phone`` by ``username`` in the admin's access log (as root): where, and what."""
+    page = console(app, "root").get("/admin/access-log", query_string={
+        "ticket": phone, "username": username, "action": "view_phone"}).get_data(as_text=True)
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+            for row in re.findall(r'<tr data-action="view_phone">(.*?)</tr>', page, flags=re.S)]
+    return [(cells[3], cells[6]) for cells in rows]
+
+
+def test_a_callbacks_phone_and_address_shown_in_full_to_the_agent_are_in_the_access_log(
+        app: Flask, desk: Desk, calls: dict[str, dict[str, Any]], api_as: Any) -> None:
+    ours = calls["lanting"]
+    agent = limited(api_as, "lanting_agent", "cs_agent", ["lanting"])
+    shown = agent.get(f"/tasks/{ours['id']}").json["data"]
+    assert (shown["phone"], shown["mobile"]) == ("13700000001", "13700000001"), "the agent needs the number to call"
+    page = console(app, "lanting_agent").get(f"/tasks/{ours['id']}")
+    assert page.status_code == 200 and "13700000001" in page.get_data(as_text=True)
+
+    api_as("root", "admin")
+    seen = f"流程实例 {ours['instance_id']}，房号 {LANTING_UNIT}"
+    assert personal_data_views(app, "13700000001", "lanting_agent") == [("任务页面", seen), ("接口读取任务", seen)]
+    assert personal_data_views(app, "13700000002", "lanting_agent") == []
+
+
+def test_a_supervisor_standing_in_hands_a_call_only_to_people_of_its_project(
+        app: Flask, desk: Desk, calls: dict[str, dict[str, Any]], api_as: Any) -> None:
+    """binjiang's call has nobody (every agent works on lanting): its supervisor may not hand it to them."""
+    limit_user_to_projects(find_user("agent").id, ["lanting"])
+    limited(api_as, "binjiang_super", "cs_supervisor", ["binjiang"])
+    page = console(app, "binjiang_super").get(f"/tasks/{calls['binjiang']['id']}").get_data(as_text=True)
+    assert "无人可处理" in page
+    offered = re.findall(r'<option value="([^"]+)"', page.split('id="hand-over"')[1].split("</form>")[0]) \
+        if 'id="hand-over"' in page else []
+    assert "agent" not in offered, "a lanting agent may not be handed binjiang's call"

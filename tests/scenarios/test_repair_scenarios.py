@@ -6,8 +6,12 @@ by the person whose inbox shows it, and the ticket is read back after the steps 
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import datetime, timedelta
 
+from tests.console_client import Browser
 from tests.scenarios.conftest import (
     ACCEPTED,
     APPOINTMENT,
@@ -283,3 +287,54 @@ def test_an_urgent_repair_done_within_its_24_hours_counts_as_in_time_though_the_
     closed = desk.ticket(ticket)
     assert desk.clock.now() > START + timedelta(hours=24)  # closed after the limit, handled well within it
     assert (closed["stage"], closed["closed_in_time"]) == ("closed", True)
+
+
+def test_thirty_refused_acceptances_close_like_one_and_the_admin_still_sees_every_round(desk, staff, app):
+    """Each refusal sends the repair round again; the engine drops finished rounds it can no longer need, so the
+    stored state stops growing, while the ticket, the timeline and the diagram still tell the whole story."""
+    ticket = desk.open()
+    desk.handle(staff.eng_super, ticket, "dispatch_technician", DISPATCH)
+    desk.handle(staff.tech, ticket, "agree_appointment", APPOINTMENT)
+    desk.handle(staff.tech, ticket, "inspect_on_site", INSPECTION)
+    first_repair, sizes = None, []
+    for round_ in range(1, 31):
+        repair = desk.handle(staff.tech, ticket, "carry_out_repair", {**REPAIR_DONE, "materials": f"第{round_}轮材料"})
+        first_repair = first_repair or repair
+        desk.handle(staff.tech, ticket, "owner_acceptance", {"owner_accepts": False,
+                                                             "refusal_reason": f"第{round_}次：还在渗水。"})
+        sizes.append(stored_state_bytes(app, ticket))
+
+    reworked = desk.ticket(ticket)
+    assert (reworked["stage"], reworked["rework_count"]) == ("repair", 30)
+    assert sizes[-1] < 2 * sizes[0] and sizes[-1] < 1.1 * sizes[9]  # 10 rounds or 30: the same size
+    desk.handle(staff.tech, ticket, "carry_out_repair", REPAIR_DONE)
+    desk.handle(staff.tech, ticket, "owner_acceptance", ACCEPTED)
+    desk.handle(staff.eng_super, ticket, "confirm_repair", CONFIRMED)
+    call_back(desk, ticket)
+    desk.handle(staff.manager, ticket, "manager_review", REVIEWED)
+
+    closed = desk.ticket(ticket)
+    assert (closed["stage"], closed["outcome"], closed["rework_count"]) == ("closed", "resolved", 30)
+    assert desk.status(ticket) == "completed"
+    refusals = [event["data"]["refusal_reason"] for event in desk.instance(ticket)["events"]
+                if event["action"] == "complete" and "refusal_reason" in (event["data"] or {})]
+    assert refusals == [f"第{round_}次：还在渗水。" for round_ in range(1, 31)]
+    assert desk.task_data(staff.tech, first_repair)["materials"] == "第1轮材料"  # the first round, long dropped
+    admin = Browser(app.test_client())
+    assert admin.log_in("supervisor").status_code == 302
+    page = admin.get(f"/admin/instances/{ticket.instance_id}").get_data(as_text=True)
+    drawn = json.loads(html.unescape(re.search(r"data-config='([^']+)'", page).group(1)))["elements"]["repair"]
+    assert {element: drawn[element] for element in ("dispatch_technician", "carry_out_repair", "owner_acceptance",
+                                                     "count_rework", "manager_review")} == {
+        "dispatch_technician": {"completed": 1, "active": 0}, "carry_out_repair": {"completed": 31, "active": 0},
+        "owner_acceptance": {"completed": 31, "active": 0}, "count_rework": {"completed": 30, "active": 0},
+        "manager_review": {"completed": 1, "active": 0}}
+    assert "第1次：还在渗水。" in page and "第30次：还在渗水。" in page  # the timeline keeps every round
+
+
+def stored_state_bytes(app, ticket) -> int:
+    from app.extensions import db
+    from app.models import ProcessInstance
+
+    with app.app_context():
+        return len(db.session.get(ProcessInstance, ticket.instance_id).state.encode())

@@ -11,7 +11,14 @@ from app.services.people.organisation import create_project, create_unit
 from app.services.people.users import create_user
 from app.services.settings import change_setting
 from app.worker import Worker
-from tests.scenarios.conftest import START, desk, estate, staff  # noqa: F401  (the shipped flows and their staff)
+from tests.scenarios.conftest import (  # noqa: F401  (the shipped flows, their staff, the estate's database)
+    START,
+    database_url,
+    desk,
+    estate,
+    estate_template,
+    staff,
+)
 
 TICKET_FIXTURES = Path(__file__).parent.parent / "fixtures" / "tickets"
 INTAKE = {"project": "lanting", "unit": "3-1202", "caller_name": "张先生", "phone": "13800138000",

@@ -20,9 +20,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from app import create_app
+from app.clock import ManualClock
 from app.extensions import db
-from app.services.people.auth import user_for_token
+from app.services.definitions.deploy import deploy_files
+from app.services.people.auth import issue_token, user_for_token
+from app.services.people.users import create_user
 from app.services.work.instances import start_instance
+from tests.conftest import app_config
+from tests.support.fixtures import START
 
 pytestmark = pytest.mark.concurrency
 TIMER_FLOW = Path(__file__).with_name("timer_at.bpmn")
@@ -31,16 +37,37 @@ TIMERS = 2000
 WAIT_LIMIT_SECONDS = 300  # a hang guard for a condition wait, not a speed limit
 
 
+@pytest.fixture(scope="module")
+def due_timers_template(databases) -> Iterator[str]:
+    """A database with TIMERS instances each waiting on a timer that is due (on the test clock, long ago for real).
+
+    Made once for the module and copied for each test: starting two thousand instances was most of a test's set-up.
+    """
+    url = databases.clone()
+    clock = ManualClock(START)
+    app = create_app(app_config(url), clock=clock)
+    with app.app_context():
+        rt = app.extensions["kefu"]
+        deploy_files(rt, {"timer_at.bpmn": TIMER_FLOW.read_bytes()}, user=None)
+        admin = user_for_token(issue_token(create_user("root", password="secret-pw-1", roles=("admin",), clock=clock),
+                                           clock))
+        for _ in range(TIMERS):
+            start_instance(rt, "timer_at", {}, user=admin)
+        db.session.remove()
+        db.engine.dispose()  # nothing may hold the template open while it is copied
+    yield url
+    databases.drop(url)
+
+
 @pytest.fixture
-def due_timers(app, database_url, deploy, api_as, clock) -> int:
-    """TIMERS instances each waiting on a timer that is due (on the test clock, long ago for real)."""
-    deploy({"timer_at.bpmn": TIMER_FLOW.read_bytes()})
-    admin = user_for_token(api_as("root", "admin").user.token)
-    rt = app.extensions["kefu"]
-    for _ in range(TIMERS):
-        start_instance(rt, "timer_at", {}, user=admin)
-    db.session.remove()
-    db.engine.dispose()
+def database_url(databases, due_timers_template) -> Iterator[str]:
+    url = databases.clone(due_timers_template)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def due_timers(database_url) -> int:
     return TIMERS
 
 

@@ -15,10 +15,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.clock import ManualClock
 from app.extensions import db, limiter
 from app.models.jobs import OutboxMessage
+from app.services.definitions.deploy import deploy_files
 from app.services.owners.identity import register_resident
 from app.services.people.organisation import create_project, create_unit
+from tests.conftest import filled_database
+from tests.databases import TestDatabases
+from tests.support.fixtures import START
 from tests.support.paths import ROOT
 
 SHIPPED = {path.name: path.read_bytes()
@@ -42,13 +47,28 @@ def create_owner_estate() -> None:
     register_resident(neighbour.id, TENANT_PHONE, relation="tenant", name="陈租户")
 
 
+@pytest.fixture(scope="session")
+def owner_estate_template(databases: TestDatabases) -> str:
+    """The shipped definitions deployed and the owners' estate created, once per run (per pytest-xdist worker) at
+    ``START``: the database of every test that asks for ``owner_estate`` is a copy of it (``database_url``)."""
+
+    def fill(app: Flask) -> None:
+        assert "reception" in {version.process_id for version in deploy_files(app.extensions["kefu"], SHIPPED,
+                                                                                user=None)}
+        create_owner_estate()
+
+    return filled_database(databases, fill)
+
+
 @pytest.fixture
-def owner_estate(app: Flask, deploy: Callable[..., list[Any]], tmp_path: Path) -> None:
-    """The shipped definitions deployed; lanting with two owners, a tenant and a common area; no rate-limit hits."""
+def owner_estate(app: Flask, clock: ManualClock, tmp_path: Path) -> None:
+    """The shipped definitions deployed; lanting with two owners, a tenant and a common area; no rate-limit hits.
+
+    The definitions and the estate are already in the test's database (a copy of ``owner_estate_template``).
+    """
+    assert clock.now() == START, "the owners' estate is made at START; move the clock in the test, after it"
     app.config["WTF_CSRF_ENABLED"] = False
     app.config["UPLOAD_DIR"] = tmp_path / "uploads"
-    deploy(SHIPPED)
-    create_owner_estate()
     limiter.reset()
 
 

@@ -225,3 +225,11 @@ def test_a_tampered_cursor_is_400_not_a_crash(five_open_tasks, served_as_in_prod
     refused = agent.get("/tasks", query_string={"scope": "group", "cursor": cursor})
     assert_error(refused, 400, "invalid_request")
     assert "cursor" in refused.json["errors"]
+
+
+@pytest.mark.parametrize("path", ["/instances/2147483648", "/notices/99999999999", "/surveys/99999999999",
+                                  "/callback-plans/99999999999", "/handover/units/99999999999"])
+def test_an_id_beyond_the_databases_integer_is_a_404_not_a_database_error(api_as, path: str) -> None:
+    response = api_as("boss", "admin").get(path)
+    assert response.status_code == 404
+    assert set(response.json) == ERROR_KEYS

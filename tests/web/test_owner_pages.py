@@ -10,10 +10,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.clock import ManualClock
 from app.extensions import db
+from app.models import Unit
 from app.models.admin import PiiAccess
 from app.services.owners.signin import link_token, text_personal_link
 from tests.web.owner_pages import (
@@ -186,3 +187,20 @@ def test_owner_pages_mask_every_phone_and_carry_no_staff_menu(owner_phone: Phone
         assert OWNER_PHONE not in page, path
         assert "nav-inbox" not in page and "header-search" not in page
         assert "<script>" not in page  # scripts only from files (CSP script-src 'self')
+
+
+def test_the_owners_email_is_in_their_data_masked_on_their_page_and_named_in_the_notice(owner_phone: Phone) -> None:
+    db.session.execute(update(Unit).where(Unit.code == NEIGHBOUR_UNIT).values(owner_email="li.nv@example.com"))
+    db.session.commit()
+    owner = signed_in(owner_phone, NEIGHBOUR_PHONE)
+    page = owner.get("/owner/my-data").get_data(as_text=True)
+    assert "l***@example.com" in page and "li.nv@example.com" not in page
+    exported = json.loads(owner.client.post("/owner/my-data/export").data)
+    assert [(unit["unit"], unit["email"]) for unit in exported["units"]] == [(NEIGHBOUR_UNIT, "li.nv@example.com")]
+    logged = db.session.scalars(select(PiiAccess).where(PiiAccess.action == "owner_export")).one()
+    assert logged.detail["emails"] == ["li.nv@example.com"]
+    assert "电子邮箱" in owner.get("/owner/privacy").get_data(as_text=True)
+
+    tenant = signed_in(owner_phone, TENANT_PHONE)
+    assert "@" not in tenant.get("/owner/my-data").get_data(as_text=True), "the owner's address is not the tenant's"
+    assert [unit["email"] for unit in json.loads(tenant.client.post("/owner/my-data/export").data)["units"]] == [None]

@@ -5,6 +5,11 @@ counters live in ``kpi_daily`` (one row per business day, project, dimension and
 ``kpi_ticket_facts`` remembers what each ticket contributed last, so a change moves exactly its
 old counts to the new ones. ``rebuild`` recomputes both from the tickets. The dashboard reads them
 (``figures/dashboard.py``).
+
+Monthly roll-ups live in the same table: every change to a day's row is added, in the same upsert, to its
+month's row (dimension ``m:<dimension>``, day = the first of the business month), so a year's dashboard sums
+twelve rows per slice instead of 365. A change to an old day (a ticket received in January closes in March)
+moves January's month row too, so the roll-ups never go stale; ``rebuild`` recounts them with the days.
 """
 
 from __future__ import annotations
@@ -43,6 +48,13 @@ Key = tuple[str, date, str, str]  # dimension, day, project, value
 # company-wide dashboard sums a few rows per day instead of every project's.
 COMPANY = "*"
 VALUE_DIMENSIONS = ("department", "category", "hot_spot", "element", "user")
+# A month row's dimension: this prefix and the day row's dimension (12 characters at most: "m:department").
+MONTH = "m:"
+
+
+def month_of(dimension: str) -> str:
+    """The dimension of the month rows that sum ``dimension``'s day rows."""
+    return MONTH + dimension
 
 
 @dataclass(frozen=True)
@@ -280,16 +292,22 @@ def _facts_of_row(row: Any) -> Facts:
 
 
 def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) -> None:
-    """Add counts to the daily rows, and to the whole company's (project ``*``), in one upsert, in key order
-    (two steps never wait on each other crosswise)."""
-    changes = _with_company_totals(changes)
-    labels = {**labels, **{(k[0], k[1], COMPANY, k[3]): label for k, label in labels.items()}}
-    rows = [{"dimension": key[0], "day": key[1], "project_key": key[2], "value": key[3][:160],
-             "label": labels.get(key), **{name: int(counts.get(name, 0)) for name in COUNTERS}}
-            for key, counts in sorted(changes.items()) if any(counts.values())]
+    """Add counts to the daily rows, to the whole company's (project ``*``) and to their months, in one upsert, in
+    key order (two steps never wait on each other crosswise)."""
+    rows = counter_rows(changes, labels)
     if rows:
         connection = db.session.connection()
         connection.execute(_UPSERTS[connection.dialect.name], rows)
+
+
+def counter_rows(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) -> list[dict[str, Any]]:
+    """The rows ``changes`` (of projects' days) add to: theirs, the company's and the months of both, sorted."""
+    changes = _with_months(_with_company_totals(changes))
+    labels = {**labels, **{(k[0], k[1], COMPANY, k[3]): label for k, label in labels.items()}}
+    labels = {**labels, **{(month_of(k[0]), k[1].replace(day=1), k[2], k[3]): label for k, label in labels.items()}}
+    return [{"dimension": key[0], "day": key[1], "project_key": key[2], "value": key[3][:160],
+             "label": labels.get(key), **{name: int(counts.get(name, 0)) for name in COUNTERS}}
+            for key, counts in sorted(changes.items()) if any(counts.values())]
 
 
 def _upsert(insert: Any) -> Any:
@@ -312,6 +330,16 @@ def _with_company_totals(changes: Mapping[Key, Mapping[str, int]]) -> dict[Key, 
         total = result.setdefault((dimension, day, COMPANY, value), {})
         for name, count in counts.items():
             total[name] = total.get(name, 0) + count
+    return result
+
+
+def _with_months(changes: Mapping[Key, Mapping[str, int]]) -> dict[Key, dict[str, int]]:
+    """The changes and the same counts added to each day's month row."""
+    result: dict[Key, dict[str, int]] = {key: dict(counts) for key, counts in changes.items()}
+    for (dimension, day, project_key, value), counts in changes.items():
+        month = result.setdefault((month_of(dimension), day.replace(day=1), project_key, value), {})
+        for name, count in counts.items():
+            month[name] = month.get(name, 0) + count
     return result
 
 

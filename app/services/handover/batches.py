@@ -1,9 +1,11 @@
 """A project's handover batch imported from a spreadsheet (收楼批次导入).
 
 Rows are checked one by one: a refused row is listed with its number and reason (unknown building, bad date,
-duplicate unit, missing owner or phone, …) and the good rows are applied together, in one transaction: their
-units (created, or their owner and handover date updated), the batch, and one ``handover`` process per unit
-that leads the inspection. Nothing is half-applied: if any good row cannot be applied, none is.
+duplicate unit, missing owner or phone, a bad e-mail address or contract end date, …) and the good rows are
+applied together, in one transaction: their units (created, or their owner, handover date and, when the sheet
+gives them, the owner's e-mail and the property-service contract's end date updated), the batch, and one
+``handover`` process per unit that leads the inspection. Nothing is half-applied: if any good row cannot be
+applied, none is.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from app.services.access import Actor
 from app.services.errors import ConflictError, ForbiddenError, NotFoundError, Text, msg
 from app.services.handover.spreadsheet import SheetRow, read_rows
 from app.services.jobs.notifications import is_mobile_number
-from app.services.people.organisation import ticket_project_hidden
+from app.services.people.organisation import is_email_address, ticket_project_hidden
 from app.services.runtime import Runtime
 from app.services.steps.plan import step_transaction
 from app.services.work.instances import start_for_the_system
@@ -36,6 +38,13 @@ class RefusedRow:
     row: int
     reason: Text  # said in the reader's language by the web layer
     values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class GoodRow:
+    row: SheetRow
+    handover_date: date
+    contract_end_date: date | None  # None: the sheet leaves it out, the unit keeps what it had
 
 
 @dataclass(frozen=True)
@@ -67,30 +76,30 @@ def import_batch(rt: Runtime, project_key: str, filename: str, content: bytes, *
                               imported_by_id=user.id, imported_at=now)
         db.session.add(batch)
         db.session.flush()
-        for row, handed_over in good:
-            _apply(rt, batch.id, project_key, row, handed_over, user=user)
+        for checked in good:
+            _apply(rt, batch.id, project_key, checked, user=user)
     return ImportReport(batch.id, len(good), refused)
 
 
-def _check_rows(project_key: str, rows: list[SheetRow]) -> tuple[list[tuple[SheetRow, date]], list[RefusedRow]]:
+def _check_rows(project_key: str, rows: list[SheetRow]) -> tuple[list[GoodRow], list[RefusedRow]]:
     buildings = set(db.session.scalars(select(Unit.building).where(
         Unit.project_key == project_key, Unit.is_common_area.is_(False), Unit.building.is_not(None))))
     handed_over = set(db.session.scalars(select(HandoverUnit.unit_code).where(HandoverUnit.project_key == project_key)))
     seen: dict[str, int] = {}
-    good: list[tuple[SheetRow, date]] = []
+    good: list[GoodRow] = []
     refused: list[RefusedRow] = []
     for row in rows:
         checked = _check_row(row, buildings, handed_over, seen)
-        if isinstance(checked, date):
-            good.append((row, checked))
+        if isinstance(checked, GoodRow):
+            good.append(checked)
         else:
             refused.append(RefusedRow(row.number, checked, row.values))
     return good, refused
 
 
 def _check_row(row: SheetRow, buildings: set[str | None], handed_over: set[str],
-               seen: dict[str, int]) -> Text | date:
-    """The row's handover date, or why the row is refused."""
+               seen: dict[str, int]) -> Text | GoodRow:
+    """The row's dates, or why the row is refused."""
     values = row.values
     code = unit_code(values["building"], values["room"])
     if not values["building"] or not values["room"]:
@@ -113,7 +122,13 @@ def _check_row(row: SheetRow, buildings: set[str | None], handed_over: set[str],
     day = parse_day(values["handover_date"])
     if day is None:
         return msg("bad handover date %(value)s", value=values["handover_date"])
-    return day
+    email, contract_end = values.get("owner_email", ""), values.get("contract_end_date", "")
+    if email and not is_email_address(email):
+        return msg("owner's e-mail %(email)s is not an e-mail address", email=email)
+    contract_end_day = parse_day(contract_end) if contract_end else None
+    if contract_end and contract_end_day is None:
+        return msg("bad contract end date %(value)s", value=contract_end)
+    return GoodRow(row, day, contract_end_day)
 
 
 def unit_code(building: str, room: str) -> str:
@@ -131,8 +146,8 @@ def parse_day(text: str) -> date | None:
         return None
 
 
-def _apply(rt: Runtime, batch_id: int, project_key: str, row: SheetRow, handed_over: date, *, user: Actor) -> None:
-    values = row.values
+def _apply(rt: Runtime, batch_id: int, project_key: str, checked: GoodRow, *, user: Actor) -> None:
+    values, handed_over = checked.row.values, checked.handover_date
     code = unit_code(values["building"], values["room"])
     unit = db.session.scalar(select(Unit).where(Unit.project_key == project_key, Unit.code == code))
     if unit is None:
@@ -140,6 +155,10 @@ def _apply(rt: Runtime, batch_id: int, project_key: str, row: SheetRow, handed_o
         db.session.add(unit)
     unit.owner_name, unit.owner_phone = values["owner_name"][:40], values["owner_phone"]
     unit.handover_date = handed_over  # the warranty of every defect's work order counts from it
+    if values.get("owner_email"):  # an empty cell keeps what the unit had (planned callbacks by e-mail use it)
+        unit.owner_email = values["owner_email"]
+    if checked.contract_end_date is not None:  # its expiry is planned a callback (callback_plans.plan_expiring)
+        unit.contract_end_date = checked.contract_end_date
     db.session.flush()
     started = start_for_the_system(rt, PROCESS_ID, {
         "project": project_key, "unit": code, "owner_name": unit.owner_name, "owner_phone": unit.owner_phone,

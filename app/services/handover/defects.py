@@ -1,4 +1,4 @@
-"""A unit's handover steps (process ``handover``), inside their transaction (services/work/tasks.py):
+"""A unit's handover steps (process ``handover``), inside their transaction (services/work/after_step.py):
 each defect recorded opens a repair ticket as the ticket service opens any repair (its number, deadlines and
 the warranty decision, which reads the unit's handover date), and the owner's re-inspection closes the defect
 list only when every defect is repaired; the re-inspection appears only then (``repairs``)."""
@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.engine import StepResult
 from app.extensions import db
 from app.models import Ticket
 from app.models.handover import HandoverDefect, HandoverUnit
@@ -20,8 +19,7 @@ from app.services.errors import ConflictError, msg
 from app.services.handover.repairs import REPAIRS_DONE, tell_when_repaired, unrepaired_numbers
 from app.services.jobs.deadlines import WORK_DONE_STAGES
 from app.services.runtime import Runtime
-from app.services.steps.plan import TaskSnapshot
-from app.services.work.after_step import after_step
+from app.services.work.after_step import StepDone, after_step
 from app.services.work.tickets import open_ticket
 
 PROCESS_ID = "handover"
@@ -30,19 +28,22 @@ REINSPECT = "owner_reinspect"
 
 
 @after_step(PROCESS_ID)
-def after_handover_step(rt: Runtime, instance_id: int, task: TaskSnapshot, submitted: Mapping[str, Any],
-                        result: StepResult, *, user: Actor) -> None:
-    """What a completed handover step means; raise Conflict (the step is not stored) when the instance is
-    not a unit's handover, or when the owner signs while a defect is still being repaired."""
-    element_id, data = task.element_id, result.data
-    unit = db.session.scalar(select(HandoverUnit).where(HandoverUnit.instance_id == instance_id))
+def after_handover_step(rt: Runtime, step: StepDone) -> None:
+    """What a handover step means; raise Conflict (the task is not completed) when the instance is not a unit's
+    handover, or when the owner signs while a defect is still being repaired."""
+    unit = db.session.scalar(select(HandoverUnit).where(HandoverUnit.instance_id == step.instance_id))
+    completed, result = step.task, step.result
     if unit is None:
+        if completed is None:
+            return  # a timer of a handover started by hand: nothing of a batch to keep
         raise ConflictError(msg("this handover was not started by a handover batch"))
-    if element_id == RECORD and submitted.get("has_defect"):
-        _record_defect(rt, unit, submitted, data, user=user)
-    elif element_id == REINSPECT and submitted.get("owner_accepts"):
-        _close_defect_list(unit, submitted, now=rt.clock.now())
-    if REPAIRS_DONE in result.awaited_messages:  # waits for the repairs: were they all done while recording?
+    if completed is not None:
+        element_id, submitted = completed.snapshot.element_id, completed.submitted
+        if element_id == RECORD and submitted.get("has_defect"):
+            _record_defect(rt, unit, submitted, result.data, user=completed.by)
+        elif element_id == REINSPECT and submitted.get("owner_accepts"):
+            _close_defect_list(unit, submitted, now=rt.clock.now())
+    if step.message != REPAIRS_DONE and REPAIRS_DONE in result.awaited_messages:  # were they all done already?
         db.session.flush()
         tell_when_repaired(rt, unit.id)
 

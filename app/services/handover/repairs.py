@@ -23,6 +23,7 @@ from app.services.jobs.deadlines import WORK_DONE_STAGES
 from app.services.runtime import Runtime
 from app.services.steps.plan import event_row, open_tasks_of, plan_error, plan_step, step_transaction
 from app.services.steps.write import write_step
+from app.services.work.after_step import StepDone, run_after_step
 
 REPAIRS_DONE = "handover_repairs_done"  # the message wait_repairs of handover.bpmn waits for
 REPAIRS_DONE_ACTION = "repairs_done"  # its audit line on the handover's timeline
@@ -79,10 +80,12 @@ def _deliver(rt: Runtime, instance_id: int, payload: dict[str, int]) -> bool:
         with step_transaction():
             write_step(failed)
         return False
+    facts = rt.bundles.get(instance.spec_key)
     step, _still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
-                                  facts=rt.bundles.get(instance.spec_key), now=now,
-                                  open_tasks=open_tasks_of(instance.id), previous_timer_at=instance.next_timer_at)
+                                  facts=facts, now=now, open_tasks=open_tasks_of(instance.id),
+                                  previous_timer_at=instance.next_timer_at)
     step.events.append(event_row(instance.id, REPAIRS_DONE_ACTION, at=now, data=payload))
     with step_transaction():
         write_step(step)
+        run_after_step(rt, StepDone(instance.id, facts.process_id, result, "message", message=REPAIRS_DONE))
     return True

@@ -20,6 +20,13 @@ COLUMNS = {
     "owner_phone": ("电话", "业主电话", "手机", "phone", "owner phone", "owner_phone"),
     "handover_date": ("交付日期", "收楼日期", "handover date", "handover_date"),
 }
+# Columns a sheet may leave out; a row of a sheet without them reads them as empty.
+OPTIONAL_COLUMNS = {
+    "owner_email": ("业主邮箱", "邮箱", "电子邮箱", "电邮", "e-mail", "email", "owner e-mail", "owner email",
+                    "owner_email"),
+    "contract_end_date": ("物业服务合同到期日", "合同到期日", "合同到期日期", "contract end date",
+                          "contract ends", "contract_end_date"),
+}
 MAX_ROWS = 5000
 
 
@@ -42,7 +49,7 @@ def read_rows(filename: str, content: bytes) -> list[SheetRow]:
     if not table:
         raise InvalidRequestError(msg("the file is empty"), errors={"file": "empty"})
     positions = _positions(table[0])
-    rows = [SheetRow(number, {key: _text(cells[index] if index < len(cells) else None)
+    rows = [SheetRow(number, {key: _text(cells[index] if index is not None and index < len(cells) else None)
                               for key, index in positions.items()})
             for number, cells in enumerate(table[1:], start=2) if any(_text(cell) for cell in cells)]
     if len(rows) > MAX_ROWS:
@@ -69,12 +76,13 @@ def _csv_table(content: bytes) -> list[list[Any]]:
     return [list(row) for row in csv.reader(io.StringIO(text))]
 
 
-def _positions(header: list[Any]) -> dict[str, int]:
+def _positions(header: list[Any]) -> dict[str, int | None]:
+    """Each column's index in the sheet (None: an optional column the sheet has not)."""
     names = [_text(cell).lower() for cell in header]
-    positions: dict[str, int] = {}
-    for key, known in COLUMNS.items():
+    positions: dict[str, int | None] = {}
+    for key, known in (COLUMNS | OPTIONAL_COLUMNS).items():
         found = next((index for index, name in enumerate(names) if name in known), None)
-        if found is None:
+        if found is None and key in COLUMNS:
             raise InvalidRequestError(msg("the sheet has no column %(column)s", column=known[0]),
                                       errors={"file": key})
         positions[key] = found

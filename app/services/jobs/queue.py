@@ -33,6 +33,7 @@ from app.services.runtime import Runtime
 from app.services.steps.job_rows import JOBS, TIMER_RETRIES, sync_timer_job, timer_job_key, upsert_job
 from app.services.steps.plan import InstanceOutcome, event_row, open_tasks_of, plan_error, plan_step, step_transaction
 from app.services.steps.write import write_step
+from app.services.work.after_step import StepDone, run_after_step
 from app.services.work.tickets import sync_ticket_after_step
 from app.services.work.timers import fire_due_timers
 
@@ -233,14 +234,16 @@ def retry_instance(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) 
         with step_transaction():
             write_step(failed)
         return InstanceOutcome(instance_id, InstanceStatus.ERROR, open_tasks)
+    facts = rt.bundles.get(instance.spec_key)
     step, still_open = plan_step(instance_id=instance_id, lock_version=instance.lock_version, result=result,
-                                 facts=rt.bundles.get(instance.spec_key), now=now, open_tasks=open_tasks)
+                                 facts=facts, now=now, open_tasks=open_tasks)
     step.events.append(event_row(instance_id, "retried", at=now, actor_id=actor.id, data={"reason": reason}))
     ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.instance_id == instance_id))
     with step_transaction():
         write_step(step)  # also gives the timer job back its retries
         if ticket_id is not None:
             sync_ticket_after_step(rt, ticket_id, result, user=actor)
+        run_after_step(rt, StepDone(instance_id, facts.process_id, result, "timer", actor=actor))
     return InstanceOutcome(instance_id, result.status, still_open)
 
 

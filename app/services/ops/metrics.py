@@ -4,20 +4,26 @@ Observed in process (cheap: one histogram observe, no SQL): request latency by e
 duration by process and element, timer lag (due time to firing). Read at scrape time with a few
 bounded aggregate queries: the outbox backlog, incidents, instances in error, open tasks by stage.
 
-Several processes (gunicorn workers, the worker): set ``PROMETHEUS_MULTIPROC_DIR`` to an empty,
-writable directory for every process before they start (wipe it at each deploy); each process
-then writes its samples there and a scrape of any one of them adds all of them up.
+Several processes (gunicorn workers, the worker): set ``PROMETHEUS_MULTIPROC_DIR`` to a writable
+directory for every process before they start; each process then writes its samples there and a
+scrape of any one of them adds all of them up. gunicorn.conf.py keeps it clean: at start the master
+creates it and removes what processes no longer running left there (``prepare_multiprocess_directory``:
+a previous run's samples would otherwise be added to this run's, and a new process given an old pid
+would go on from the old counts), and when a worker dies its live gauges leave with it
+(``mark_process_dead``), so ``kefu_processes`` counts the processes running now.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
+    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
@@ -33,7 +39,8 @@ from app.extensions import db
 from app.models import HumanTask, HumanTaskState, InstanceStatus, OutboxStatus, ProcessInstance, Ticket
 from app.models.jobs import Job, OutboxMessage
 
-__all__ = ["CONTENT_TYPE_LATEST", "observe_request", "observe_step", "observe_timer_lag", "scrape"]
+__all__ = ["CONTENT_TYPE_LATEST", "mark_process_dead", "mark_process_serving", "observe_request", "observe_step",
+           "observe_timer_lag", "prepare_multiprocess_directory", "scrape"]
 
 # This module's own registry, not prometheus_client's global one: importing the module again (tests do) makes
 # new metrics instead of clashing with the old ones. It also carries the process, platform and GC figures.
@@ -50,6 +57,15 @@ STEP_SECONDS = Histogram("kefu_step_duration_seconds", "Time of a task completio
 TIMER_LAG_SECONDS = Histogram("kefu_timer_lag_seconds", "From a job's due time to the worker running it",
                               ["kind"], registry=PROCESS_REGISTRY,
                               buckets=(.01, .05, .1, .5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+
+# One per running process of a kind (``web``: a gunicorn worker); in multiprocess mode the live processes' sum.
+PROCESSES = Gauge("kefu_processes", "Processes running, by kind", ["kind"], registry=PROCESS_REGISTRY,
+                  multiprocess_mode="livesum")
+
+
+def mark_process_serving(kind: str) -> None:
+    """This process counts in ``kefu_processes{kind}`` while it lives (gunicorn's post_worker_init hook)."""
+    PROCESSES.labels(kind).set(1)
 
 
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -112,3 +128,31 @@ def mark_process_dead(pid: int) -> None:
     """gunicorn's child_exit hook: a dead worker's live gauges leave the multiprocess directory."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+_SAMPLES_FILE = re.compile(r"^[a-z_]+_(\d+)\.db$")  # histogram_123.db, gauge_livesum_123.db, ...
+
+
+def prepare_multiprocess_directory() -> None:
+    """gunicorn's on_starting hook (the master, before any worker): the multiprocess directory exists and holds
+    only the samples of processes running now (a ``flask worker`` started before this server keeps its own)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        found = _SAMPLES_FILE.match(name)
+        if found and not _is_running(int(found.group(1))):
+            os.remove(os.path.join(directory, name))
+
+
+def _is_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: running
+    return True

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Integer, case, func, select
+from sqlalchemy import Connection, Integer, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import WorkingCalendar
@@ -25,6 +25,7 @@ from app.models import Project, Ticket, Unit
 from app.models.outreach import PLANNED_CALLBACKS_JOB, CallbackCall, CallbackPlan
 from app.services.access import Actor
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError, msg
+from app.services.outreach.callback_schedule import require_planner
 from app.services.people.organisation import visible_projects
 from app.services.steps.job_rows import JOBS
 
@@ -168,7 +169,9 @@ def _years_before(day: date, years: int) -> date:
 def plan_period(request: PlanRequest, *, user: Actor, now: datetime, timezone: str,
                 calendar: WorkingCalendar) -> tuple[int, int]:
     """A supervisor's plan: every owner (with a phone) of the project or building, spread evenly over the
-    working days of the period. Returns (planned, already planned). Raise InvalidForm, Forbidden, NotFound."""
+    working days of the period. Returns (planned, already planned). Raise Forbidden (role, project), InvalidForm,
+    NotFound."""
+    require_planner(user)
     first, last = _checked_period(request)
     _require_project(request.project_key, user)
     units = db.session.scalars(select(Unit).where(
@@ -215,13 +218,16 @@ def _require_project(project_key: str, user: Actor) -> None:
 
 
 def cancel_plan(plan_id: int, *, user: Actor) -> None:
-    """Cancel a plan that has not started; raise NotFound (or hidden), Conflict-free: a started plan stays."""
-    plan = db.session.get(CallbackPlan, plan_id)
-    if plan is None:
+    """Cancel a plan that has not started; a started (or just starting) one stays as it is: one conditional
+    update decides, so the daily job and a cancel never both win. Raise Forbidden (a role that does not plan
+    callbacks, a project the user does not work on) or NotFound."""
+    require_planner(user)
+    project_key = db.session.scalar(select(CallbackPlan.project_key).where(CallbackPlan.id == plan_id))
+    if project_key is None:
         raise NotFoundError(msg("no callback plan %(plan)s", plan=plan_id))
-    _require_project(plan.project_key, user)
-    if plan.status == "planned":
-        plan.status = "cancelled"
+    _require_project(project_key, user)
+    db.session.execute(update(CallbackPlan).where(CallbackPlan.id == plan_id, CallbackPlan.status == "planned")
+                       .values(status="cancelled"))
     db.session.commit()
 
 
@@ -230,41 +236,6 @@ def cancel_plan(plan_id: int, *, user: Actor) -> None:
 def due_plans(today: date) -> list[CallbackPlan]:
     return list(db.session.scalars(select(CallbackPlan).where(
         CallbackPlan.status == "planned", CallbackPlan.due_on <= today).order_by(CallbackPlan.due_on, CallbackPlan.id)))
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    plan: CallbackPlan
-    calls: list[CallbackCall]
-    ticket_numbers: dict[int, str]  # the linked tickets of the calls, and the source ticket
-
-
-def plans(*, user: Actor, project_key: str | None = None, status: str | None = None,
-          limit: int = 300) -> list[PlanRow]:
-    """The plans the user may see (their projects), newest due first, with their calls and linked tickets."""
-    query = select(CallbackPlan).order_by(CallbackPlan.due_on.desc(), CallbackPlan.id.desc()).limit(limit)
-    allowed = visible_projects(user)
-    if allowed is not None:
-        query = query.where(CallbackPlan.project_key.in_(allowed))
-    if project_key:
-        query = query.where(CallbackPlan.project_key == project_key)
-    if status:
-        query = query.where(CallbackPlan.status == status)
-    return with_calls(list(db.session.scalars(query)))
-
-
-def with_calls(rows: list[CallbackPlan]) -> list[PlanRow]:
-    """The plans with their calls (in the order they were made) and the numbers of the tickets they name."""
-    calls = list(db.session.scalars(select(CallbackCall).where(
-        CallbackCall.plan_id.in_([plan.id for plan in rows])).order_by(CallbackCall.done_at, CallbackCall.id)))
-    ticket_ids = {call.ticket_id for call in calls if call.ticket_id} | {
-        plan.source_ticket_id for plan in rows if plan.source_ticket_id}
-    numbers = {ticket_id: number for ticket_id, number in db.session.execute(
-        select(Ticket.id, Ticket.number).where(Ticket.id.in_(ticket_ids)))}
-    by_plan: dict[int, list[CallbackCall]] = {}
-    for call in calls:
-        by_plan.setdefault(call.plan_id, []).append(call)
-    return [PlanRow(plan, by_plan.get(plan.id, []), numbers) for plan in rows]
 
 
 # --- figures for the dashboard ---------------------------------------------------------------------------------

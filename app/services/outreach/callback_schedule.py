@@ -12,14 +12,49 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import Ticket
 from app.models.outreach import CallbackCall, CallbackPlan
 from app.services.access import Actor, may_watch_wallboard
 from app.services.errors import ForbiddenError, NotFoundError, msg
-from app.services.outreach.callback_plans import PlanRow, with_calls
 from app.services.people.organisation import visible_projects
 
 STATUSES = ("planned", "started", "done", "cancelled")
 MAX_SCHEDULE_DAYS = 62  # as many as a supervisor's plan may span (callback_plans.MAX_PERIOD_DAYS)
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    plan: CallbackPlan
+    calls: list[CallbackCall]
+    ticket_numbers: dict[int, str]  # the linked tickets of the calls, and the source ticket
+
+
+def plans(*, user: Actor, project_key: str | None = None, status: str | None = None,
+          limit: int = 300) -> list[PlanRow]:
+    """The plans the user may see (their projects), newest due first, with their calls and linked tickets."""
+    query = select(CallbackPlan).order_by(CallbackPlan.due_on.desc(), CallbackPlan.id.desc()).limit(limit)
+    allowed = visible_projects(user)
+    if allowed is not None:
+        query = query.where(CallbackPlan.project_key.in_(allowed))
+    if project_key:
+        query = query.where(CallbackPlan.project_key == project_key)
+    if status:
+        query = query.where(CallbackPlan.status == status)
+    return with_calls(list(db.session.scalars(query)))
+
+
+def with_calls(rows: list[CallbackPlan]) -> list[PlanRow]:
+    """The plans with their calls (in the order they were made) and the numbers of the tickets they name."""
+    calls = list(db.session.scalars(select(CallbackCall).where(
+        CallbackCall.plan_id.in_([plan.id for plan in rows])).order_by(CallbackCall.done_at, CallbackCall.id)))
+    ticket_ids = {call.ticket_id for call in calls if call.ticket_id} | {
+        plan.source_ticket_id for plan in rows if plan.source_ticket_id}
+    numbers = {ticket_id: number for ticket_id, number in db.session.execute(
+        select(Ticket.id, Ticket.number).where(Ticket.id.in_(ticket_ids)))}
+    by_plan: dict[int, list[CallbackCall]] = {}
+    for call in calls:
+        by_plan.setdefault(call.plan_id, []).append(call)
+    return [PlanRow(plan, by_plan.get(plan.id, []), numbers) for plan in rows]
 
 
 @dataclass(frozen=True)
@@ -40,11 +75,11 @@ def require_planner(user: Actor) -> None:
         raise ForbiddenError(msg("your role may not plan callbacks"))
 
 
-def find_plans(narrowed: PlanFilter, *, user: Actor, limit: int = 300) -> list[PlanRow]:
-    """The plans of the user's projects that match, soonest due first, with their calls and linked tickets.
-    Raise Forbidden for a role that does not plan callbacks."""
+def find_plans(narrowed: PlanFilter, *, user: Actor, limit: int = 300, offset: int = 0) -> list[PlanRow]:
+    """The plans of the user's projects that match, soonest due first, with their calls and linked tickets;
+    ``limit`` of them from the ``offset``-th. Raise Forbidden for a role that does not plan callbacks."""
     require_planner(user)
-    query = select(CallbackPlan).order_by(CallbackPlan.due_on, CallbackPlan.id).limit(limit)
+    query = select(CallbackPlan).order_by(CallbackPlan.due_on, CallbackPlan.id).limit(limit).offset(offset)
     allowed = visible_projects(user)
     if allowed is not None:
         query = query.where(CallbackPlan.project_key.in_(allowed))

@@ -16,9 +16,9 @@ still opens a ticket (noted on the callback's instance), but the call's outcome 
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from app.services.outreach.surveys import Invitation, survey_forms
 from app.services.runtime import Runtime
 from app.services.steps.plan import event_row, open_tasks_of, plan_error, plan_step, record_event, step_transaction
 from app.services.steps.write import write_step
+from app.services.work.after_step import StepDone, run_after_step
 from app.services.work.forms import clean_submission
 from app.services.work.instances import StartPlan, start_form
 from app.services.work.tickets import RECEPTION, open_planned_ticket
@@ -51,9 +52,9 @@ def link_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def callback_survey_form() -> dict[str, Any]:
-    """The standard callback survey: the designer's copy when there is one, else the shipped file."""
-    forms_dir = Path(os.environ.get("FORMS_DIR") or PROJECT_ROOT / "forms")
+def callback_survey_form(forms_dir: Path) -> dict[str, Any]:
+    """The standard callback survey: the designer's copy when there is one, else the file of ``forms_dir``
+    (the app's FORMS_DIR, ``Runtime.forms_dir``), else the shipped one."""
     form = survey_forms(forms_dir).get(SURVEY_FORM) or survey_forms(PROJECT_ROOT / "forms").get(SURVEY_FORM)
     if form is None:
         raise ConflictError(msg("form '%(form)s' does not exist", form=SURVEY_FORM))
@@ -78,8 +79,8 @@ def send_survey_link(rt: Runtime, instance_id: int, result: StepResult) -> None:
     now = rt.clock.now()
     project = db.session.get(Project, plan.project_key)
     survey = Survey(title=f"定期回访 {plan.unit_code} 第 {number + 1} 次", form_key=SURVEY_FORM,
-                    form=callback_survey_form(), project_key=plan.project_key, building=None, closes_on=None,
-                    callback_plan_id=plan.id, created_by_id=None, created_at=now)
+                    form=callback_survey_form(rt.forms_dir), project_key=plan.project_key, building=None,
+                    closes_on=None, callback_plan_id=plan.id, created_by_id=None, created_at=now)
     db.session.add(survey)
     db.session.flush()
     token = secrets.token_urlsafe(24)
@@ -102,30 +103,33 @@ def answer_callback_survey(rt: Runtime, invited: Invitation, answers: Any) -> bo
     """Keep the owner's answer as the call's outcome; False when they had answered already (the first counts).
 
     The answer goes to the flow, the call is recorded and an issue raised opens a ticket linked to it, in one
-    transaction. Raise InvalidForm (answers the form refuses, a ticket the intake refuses).
+    transaction. The flow may move between the answer's delivery and that transaction (its timer handing the
+    call to an agent at that very moment): the answer is then given once more to the flow as it is now, and
+    after a second lost race kept as a late answer, so the owner never meets a conflict. Raise InvalidForm
+    (answers the form refuses, a ticket the intake refuses).
     """
     if invited.answered:
         return False
     clean = clean_submission(invited.survey.form, answers)
+    for _attempt in range(2):
+        try:
+            return _keep_answer(rt, invited, clean, deliver=True)
+        except ConflictError:
+            continue  # the flow moved: read it again
+    return _keep_answer(rt, invited, clean, deliver=False)
+
+
+def _keep_answer(rt: Runtime, invited: Invitation, clean: Mapping[str, Any], *, deliver: bool) -> bool:
+    """One try at the answer: delivered to the flow when it still waits for it (and ``deliver``), else kept as
+    late (an agent has the call) or undelivered (the flow failed on it). Raise Conflict on a lost race."""
     now = rt.clock.now()
-    plan = db.session.get(CallbackPlan, invited.survey.callback_plan_id)
+    plan = db.session.get(CallbackPlan, invited.survey.callback_plan_id, populate_existing=True)
     instance = db.session.get(ProcessInstance, plan.instance_id, populate_existing=True) \
         if plan and plan.instance_id else None
-    payload = {name: clean.get(name) for name in ANSWER_FIELDS}
-    result = None
-    if plan is not None and instance is not None and instance.status in ACTIVE_STATUSES \
+    result, missed = None, "survey_answered_late"
+    if deliver and plan is not None and instance is not None and instance.status in ACTIVE_STATUSES \
             and _latest_survey_id(plan.id) == invited.survey.id:  # an older call's link answers no later call
-        try:
-            result = rt.engine.deliver_message(instance.state, SURVEY_MESSAGE, payload)
-        except MessageNotAwaitedError:
-            result = None  # late: an agent has the call now; the answer is kept on the survey
-        except EngineRunError as exc:
-            failed = plan_error(instance_id=instance.id, lock_version=instance.lock_version, error=exc.details,
-                                now=now)
-            failed.events.append(event_row(instance.id, "error", at=now, data={"message": exc.details.message}))
-            with step_transaction():
-                write_step(failed)
-            result = None
+        result, missed = _delivered(rt, instance, clean, now)
     with step_transaction():
         written = db.session.connection().execute(update(SurveyRecipient).where(
             SurveyRecipient.id == invited.recipient.id, SurveyRecipient.answered_at.is_(None)).values(
@@ -134,11 +138,28 @@ def answer_callback_survey(rt: Runtime, invited: Invitation, answers: Any) -> bo
             return False
         if plan is not None and instance is not None and result is not None:
             _take_answer(rt, plan, instance, result, clean, invited.recipient.id)
-        elif plan is not None and instance is not None:  # late: the call's outcome is the agent's
-            record_event(instance.id, "survey_answered_late", at=now, data={"survey_id": invited.survey.id})
+        elif plan is not None and instance is not None:  # late or undelivered: the call's outcome is the agent's
+            record_event(instance.id, missed, at=now, data={"survey_id": invited.survey.id})
             if clean.get("issue_raised"):  # but the issue the owner wrote is still followed
                 open_issue_ticket(rt, plan, instance.id, clean, channel="online", heard="定期回访问卷中业主提出")
     return True
+
+
+def _delivered(rt: Runtime, instance: ProcessInstance, clean: Mapping[str, Any],
+               now: datetime) -> tuple[StepResult | None, str]:
+    """The flow's step with the answer; else None and why: ``survey_answered_late`` (the flow no longer waits
+    for it) or ``survey_answer_undelivered`` (the flow failed on it: the instance is in error, stored here)."""
+    payload = {name: clean.get(name) for name in ANSWER_FIELDS}
+    try:
+        return rt.engine.deliver_message(instance.state, SURVEY_MESSAGE, payload), ""
+    except MessageNotAwaitedError:
+        return None, "survey_answered_late"  # an agent has the call now; the answer is kept on the survey
+    except EngineRunError as exc:
+        failed = plan_error(instance_id=instance.id, lock_version=instance.lock_version, error=exc.details, now=now)
+        failed.events.append(event_row(instance.id, "error", at=now, data={"message": exc.details.message}))
+        with step_transaction():
+            write_step(failed)
+        return None, "survey_answer_undelivered"
 
 
 def _latest_survey_id(plan_id: int) -> int | None:
@@ -149,12 +170,14 @@ def _take_answer(rt: Runtime, plan: CallbackPlan, instance: ProcessInstance, res
                  clean: Mapping[str, Any], recipient_id: int) -> None:
     """The flow's step, the call's row and the ticket of an issue raised (inside the caller's transaction)."""
     now = rt.clock.now()
+    facts = rt.bundles.get(instance.spec_key)
     step, _still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
-                                  facts=rt.bundles.get(instance.spec_key), now=now,
-                                  open_tasks=open_tasks_of(instance.id), previous_timer_at=instance.next_timer_at)
+                                  facts=facts, now=now, open_tasks=open_tasks_of(instance.id),
+                                  previous_timer_at=instance.next_timer_at)
     step.events.append(event_row(instance.id, "owner_answer", at=now,
                                  data={"message": SURVEY_MESSAGE, **{k: clean.get(k) for k in ANSWER_FIELDS}}))
     write_step(step)
+    run_after_step(rt, StepDone(instance.id, facts.process_id, result, "message", message=SURVEY_MESSAGE))
     ticket_id = open_issue_ticket(rt, plan, instance.id, clean, channel="online", heard="定期回访问卷中业主提出") \
         if clean.get("issue_raised") else None
     db.session.execute(insert(CallbackCall).values(
@@ -170,10 +193,7 @@ def open_issue_ticket(rt: Runtime, plan: CallbackPlan, instance_id: int, clean: 
     """The ticket of an issue raised where no agent records a call (the owner's survey answer, channel online;
     a steward's visit, channel walk_in), opened as the owners' own pages open theirs; noted on the callback's
     instance. Raise InvalidForm when the intake form refuses it."""
-    intake = {"project": plan.project_key, "unit": plan.unit_code, "caller_name": plan.owner_name or "业主",
-              "phone": plan.phone or "", "channel": channel, "category": clean.get("issue_category") or "repair",
-              "description": f"{heard}：{clean.get('issue_description') or ''}", "urgency": "normal",
-              "emergency": False}
+    intake = issue_intake(plan, clean, channel=channel, heard=heard)
     latest = db.session.execute(select(Bundle.id, Bundle.spec_key).where(Bundle.process_id == RECEPTION)
                                 .order_by(Bundle.version.desc()).limit(1)).one()
     facts = rt.bundles.get(latest.spec_key)
@@ -182,3 +202,13 @@ def open_issue_ticket(rt: Runtime, plan: CallbackPlan, instance_id: int, clean: 
     record_event(instance_id, "ticket_opened", at=rt.clock.now(), actor_id=actor_id,
                  data={"ticket_number": opened.number})
     return opened.ticket_id
+
+
+def issue_intake(plan: CallbackPlan, answer: Mapping[str, Any], *, channel: str, heard: str) -> dict[str, Any]:
+    """The reception intake of an issue the owner raised on a callback (by an agent's call, a steward's visit
+    or the owner's survey answer): the plan's unit and owner, the issue's category (a repair when not given)
+    and its description after where it was heard (``heard``)."""
+    return {"project": plan.project_key, "unit": plan.unit_code, "caller_name": plan.owner_name or "业主",
+            "phone": plan.phone or "", "channel": channel, "category": answer.get("issue_category") or "repair",
+            "description": f"{heard}：{answer.get('issue_description') or ''}", "urgency": "normal",
+            "emergency": False}

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.engine import StepResult
 from app.extensions import db
 from app.models import OutboxStatus, Project, Unit
 from app.models.jobs import OutboxMessage
@@ -31,10 +30,9 @@ from app.models.notices import Notice, NoticeRecipient
 from app.services.access import Actor
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError, msg
 from app.services.jobs.notifications import is_mobile_number, notify, queue_text, user_ids_with_role
-from app.services.people.organisation import ticket_project_hidden
+from app.services.people.organisation import ticket_project_hidden, visible_projects
 from app.services.runtime import Runtime
-from app.services.steps.plan import TaskSnapshot
-from app.services.work.after_step import after_step
+from app.services.work.after_step import StepDone, after_step
 from app.services.work.instances import plan_start, run_start
 
 PROCESS_ID = "notice"
@@ -106,12 +104,15 @@ def draft_notice(rt: Runtime, data: Any, *, user: Actor) -> NoticeView:
 
 
 @after_step(PROCESS_ID)
-def after_notice_step(rt: Runtime, instance_id: int, task: TaskSnapshot, submitted: Mapping[str, Any],
-                      result: StepResult, *, user: Actor) -> None:
+def after_notice_step(rt: Runtime, step: StepDone) -> None:
     """What a finished step of the ``notice`` process means, in its transaction: approved, the notice is sent;
     sent back, it waits for its drafter with the reason; resubmitted, it waits for approval again; withdrawn,
-    it is never sent. Raise InvalidForm when an approved notice addresses nobody (the step is not stored)."""
-    element_id, data = task.element_id, result.data
+    it is never sent. Raise InvalidForm when an approved notice addresses nobody (the step is not stored).
+    Only completed tasks move a notice."""
+    if step.task is None:
+        return
+    element_id, data, user, instance_id = step.task.snapshot.element_id, step.result.data, step.task.by, \
+        step.instance_id
     now = rt.clock.now()
     notice = db.session.scalar(select(Notice).where(Notice.instance_id == instance_id))
     if notice is None:  # started through the generic start page: the notice is its process data
@@ -233,12 +234,16 @@ def require_reader(user: Actor) -> None:
         raise ForbiddenError(msg("you may not see notices"))
 
 
-def list_notices(*, user: Actor, limit: int = 100) -> list[NoticeView]:
-    """The notices of the projects the user sees, newest first. Raise Forbidden for other roles."""
+def list_notices(*, user: Actor, limit: int = 100, offset: int = 0) -> list[NoticeView]:
+    """The notices of the projects the user sees, newest first: ``limit`` of them from the ``offset``-th.
+    Raise Forbidden for other roles."""
     require_reader(user)
-    rows = db.session.execute(select(Notice, Project.name).join(Project, Project.key == Notice.project_key)
-                              .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit)).all()
-    return [_view(notice, name) for notice, name in rows if not ticket_project_hidden(notice.project_key, user)]
+    query = (select(Notice, Project.name).join(Project, Project.key == Notice.project_key)
+             .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit).offset(offset))
+    allowed = visible_projects(user)
+    if allowed is not None:  # in the query: another project's newer notices take none of the user's places
+        query = query.where(Notice.project_key.in_(allowed))
+    return [_view(notice, name) for notice, name in db.session.execute(query)]
 
 
 def notice_view(notice_id: int, *, user: Actor) -> NoticeView:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import Project, Unit
 from app.models.outreach import Survey, SurveyRecipient
-from app.services.access import Actor
+from app.services.access import Actor, may_watch_wallboard
 from app.services.definitions.deploy import read_definition_dir
 from app.services.definitions.drafts import list_files, open_file, schema_errors
 from app.services.errors import ConflictError, ForbiddenError, InvalidFormError, NotFoundError, msg
@@ -77,13 +77,20 @@ class Sent:
     texted: int
 
 
+def require_surveyor(user: Actor) -> None:
+    """Raise Forbidden unless the user sends and reads surveys (the CS supervisor and those above)."""
+    if not may_watch_wallboard(user):
+        raise ForbiddenError(msg("your role may not do this"))
+
+
 def send_survey(asked: SurveyRequest, *, forms_dir: Path, user: Actor, now: datetime, secret: str,
                 link_for: Callable[[str], str]) -> Sent:
     """Create the survey and text each owner (one text per phone) their link; one transaction.
 
-    ``link_for(token)`` is the page's address. Raise InvalidForm (title, form, period, nobody there),
-    NotFound (project), Forbidden (a project the user does not work on).
+    ``link_for(token)`` is the page's address. Raise Forbidden (a role that does not send surveys, a project
+    the user does not work on), InvalidForm (title, form, period, nobody there), NotFound (project).
     """
+    require_surveyor(user)
     form = _checked_request(asked, forms_dir)
     project = _project(asked.project_key, user)
     owners = _owners(asked)
@@ -234,14 +241,15 @@ class Results:
     questions: list[QuestionResult]
 
 
-def surveys(*, user: Actor, limit: int = 100) -> list[tuple[Survey, int, int]]:
-    """The surveys of the user's projects, newest first: (survey, recipients, answered)."""
+def surveys(*, user: Actor, limit: int = 100, offset: int = 0) -> list[tuple[Survey, int, int]]:
+    """The surveys of the user's projects, newest first: (survey, recipients, answered); ``limit`` of them from
+    the ``offset``-th."""
     counts = (select(SurveyRecipient.survey_id, func.count().label("sent"),
                      func.count(SurveyRecipient.answered_at).label("answered"))
               .group_by(SurveyRecipient.survey_id).subquery())
     query = (select(Survey, counts.c.sent, counts.c.answered).outerjoin(counts, counts.c.survey_id == Survey.id)
              .where(Survey.callback_plan_id.is_(None))  # a planned callback's survey shows on /callbacks
-             .order_by(Survey.id.desc()).limit(limit))
+             .order_by(Survey.id.desc()).limit(limit).offset(offset))
     allowed = visible_projects(user)
     if allowed is not None:
         query = query.where(Survey.project_key.in_(allowed))
@@ -260,9 +268,13 @@ def survey_results(survey_id: int, *, user: Actor) -> Results:
 
 
 def _visible_survey(survey_id: int, user: Actor) -> Survey:
+    """A survey sent from /surveys of the user's projects; raise Forbidden (role) or NotFound (none, another
+    project's, or a planned callback's: its answers are that call's outcome, read on /callbacks)."""
+    require_surveyor(user)
     survey = db.session.get(Survey, survey_id)
     allowed = visible_projects(user)
-    if survey is None or (allowed is not None and survey.project_key not in allowed):
+    if survey is None or survey.callback_plan_id is not None or (
+            allowed is not None and survey.project_key not in allowed):
         raise NotFoundError(msg("no survey %(survey)s", survey=survey_id))
     return survey
 

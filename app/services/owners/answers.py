@@ -36,6 +36,7 @@ from app.services.steps.plan import (
     step_transaction,
 )
 from app.services.steps.write import write_step
+from app.services.work.after_step import StepDone, run_after_step
 from app.services.work.tasks import get_task
 from app.services.work.tickets import sync_ticket_after_step
 
@@ -199,13 +200,14 @@ def _deliver(rt: Runtime, ticket: Ticket, message: str, payload: dict[str, Any])
         with step_transaction():
             write_step(failed)
         raise ConflictError(msg("this is no longer waiting for your answer")) from exc
+    facts = rt.bundles.get(instance.spec_key)
     step, _still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
-                                  facts=rt.bundles.get(instance.spec_key), now=now, open_tasks=open_tasks,
-                                  previous_timer_at=instance.next_timer_at)
+                                  facts=facts, now=now, open_tasks=open_tasks, previous_timer_at=instance.next_timer_at)
     step.events.append(event_row(instance.id, ANSWERED, at=now, data={"message": message, **payload}))
     with step_transaction():
         write_step(step)
         sync_ticket_after_step(rt, ticket.id, result, user=None)
+        run_after_step(rt, StepDone(instance.id, facts.process_id, result, "message", message=message))
 
 
 def _call_due(open_tasks: list[TaskSnapshot], now: datetime) -> bool:

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models.owners import OwnerConsent
 
 # Raise when the notice's text (templates/owner/privacy.html) changes: every owner is asked again.
-PRIVACY_VERSION = "2026-12"
+PRIVACY_VERSION = "2026-12-07"  # the e-mail address kept for callbacks by e-mail
 
 
 def has_consented(phone: str) -> bool:

@@ -66,6 +66,24 @@ def mask_phone(phone: str | None) -> str:
     return f"{digits[:3]}****{digits[-4:]}"
 
 
+def mask_email(address: str | None) -> str:
+    """w***@example.com: what a page shows of an e-mail address to whom it does not need it in full."""
+    local, at, domain = (address or "").partition("@")
+    if not at:
+        return "***" if address else ""
+    return f"{local[:1]}***@{domain}"
+
+
+def owner_emails(owner: OwnerPrincipal) -> dict[int, str]:
+    """The e-mail addresses kept for the units the owner owns (by unit id); a tenant is given none of them."""
+    owned = [unit.unit_id for unit in owner.units if unit.relation == "owner"]
+    if not owned:
+        return {}
+    rows = db.session.execute(select(Unit.id, Unit.owner_email).where(Unit.id.in_(owned),
+                                                                      Unit.owner_phone == owner.phone))
+    return {unit_id: email for unit_id, email in rows if email}
+
+
 def owner_for_phone(phone: str) -> OwnerPrincipal:
     """The owner of a (normalized) number; their units may be none (an unregistered number sees nothing)."""
     owned = db.session.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,7 @@ from app.models.admin import PII_EXPORT_ROLE, PiiAccess
 from app.services.access import Actor
 
 PAGE_SIZE = 100
+PERSONAL_KEYS = ("phone", "mobile", "email")  # task-data names that hold a number or an address
 ACTIONS = ("view_phone", "export_csv", "export_xlsx", "owner_sign_in", "owner_export")  # owner_*: services/owners
 
 
@@ -34,6 +35,32 @@ def log_phone_views(user: Actor, ticket_numbers: Iterable[str], *, source: str, 
     if rows:
         db.session.execute(insert(PiiAccess), rows)
         db.session.commit()
+
+
+def log_task_view(user: Actor, *, ticket_number: str | None, ticket_phone: str | None, project_key: str | None,
+                  instance_id: int, task_id: str, data: Mapping[str, Any], source: str, now: datetime) -> None:
+    """Record that ``user`` was shown a task's personal data in full (committed at once). A ticket's task is
+    logged by its ticket, when the ticket has a phone; a task without a ticket but of a project (a planned
+    callback: the owner's phone, mobile and e-mail address are its data) by its instance, with the numbers and
+    addresses shown, so a data subject's request finds it. Nothing personal shown, nothing logged."""
+    if ticket_number is not None:
+        if ticket_phone:
+            log_phone_view(user, ticket_number, source=source, now=now)
+        return
+    shown = personal_data_of(data)
+    if project_key is None or not shown:
+        return
+    db.session.execute(insert(PiiAccess).values(
+        user_id=user.id, username=user.username, action="view_phone", source=source, ticket_number=None,
+        masked=False, detail={"instance_id": instance_id, "task_id": task_id, "project": project_key,
+                              "unit": data.get("unit"), **shown}, at=now))
+    db.session.commit()
+
+
+def personal_data_of(data: Mapping[str, Any]) -> dict[str, str]:
+    """The phone numbers and e-mail addresses among a task's data (``phone``, ``mobile``, ``owner_email``…)."""
+    return {key: value for key, value in data.items()
+            if isinstance(value, str) and value and any(part in key for part in PERSONAL_KEYS)}
 
 
 def log_export(user: Actor, *, kind: str, masked: bool, ticket_numbers: Iterable[str], filters: dict[str, Any],

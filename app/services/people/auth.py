@@ -10,12 +10,12 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.clock import Clock
 from app.extensions import db
-from app.models import ApiToken, User
+from app.models import ApiToken, User, user_projects
 from app.models.users import user_departments, user_roles
 from app.services.access import Actor, may_administer
 from app.services.errors import NotFoundError, UnauthorizedError, msg
@@ -97,6 +97,9 @@ class Principal:
     department_keys: frozenset[str]
     locale: str = "zh"
     session_version: int = 0  # a browser session carries it; logout and password changes raise it
+    # The projects the user is limited to, read with the rest in the request's one query (empty: every project;
+    # None: not read, ``organisation.visible_projects`` asks the database).
+    project_keys: frozenset[str] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -104,8 +107,11 @@ class Principal:
 
 
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
+_KEY_SEPARATOR = "\x1f"  # never in a project key (organisation.KEY_PATTERN)
+_PROJECT_KEYS = (select(func.aggregate_strings(user_projects.c.project_key, _KEY_SEPARATOR))
+                 .where(user_projects.c.user_id == _USERS.c.id).scalar_subquery())
 _PRINCIPAL_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.locale, _USERS.c.session_version, user_roles.c.role_key,
-                      user_departments.c.department_key)
+                      user_departments.c.department_key, _PROJECT_KEYS.label("project_keys"))
 _WITH_ROLES = (_USERS.outerjoin(user_roles, user_roles.c.user_id == _USERS.c.id)
                .outerjoin(user_departments, user_departments.c.user_id == _USERS.c.id))
 _PRINCIPAL_BY_TOKEN = (
@@ -137,7 +143,8 @@ def principal_for_user(user_id: int) -> Principal | None:
 def _principal(rows: Sequence[Any]) -> Principal:
     return Principal(rows[0].id, rows[0].username, frozenset(r.role_key for r in rows if r.role_key),
                      frozenset(r.department_key for r in rows if r.department_key), rows[0].locale,
-                     rows[0].session_version)
+                     rows[0].session_version,
+                     frozenset(filter(None, (rows[0].project_keys or "").split(_KEY_SEPARATOR))))
 
 
 class LoginRefusedError(UnauthorizedError):

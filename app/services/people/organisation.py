@@ -223,9 +223,14 @@ def _name_errors(field: str, value: str, limit: int) -> dict[str, Message]:
     return {}
 
 
+def is_email_address(text: str) -> bool:
+    """Whether ``text`` reads as one e-mail address that fits a unit's column (120 characters)."""
+    return len(text) <= 120 and re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", text) is not None
+
+
 def _email_errors(email: str | None) -> dict[str, Message]:
     text = (email or "").strip()
-    if text and (len(text) > 120 or not re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", text)):
+    if text and not is_email_address(text):
         return {"owner_email": msg("not an e-mail address")}
     return {}
 

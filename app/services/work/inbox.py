@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Project, Ticket
 from app.services.access import Actor, is_supervisor, may_act_on_task
 from app.services.ops.request_context import without_request_id
+from app.services.owners.identity import mask_email
 from app.services.people.organisation import visible_projects
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
@@ -242,10 +243,11 @@ def timeline_of(rt: Runtime, instance_id: int) -> list[TimelineEntry]:
 
 
 def _masked(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Submitted data with every phone number masked, for people not working on the ticket."""
+    """Submitted data with every phone number and e-mail address masked, for people not working on the ticket."""
     if data is None:
         return None
-    return {key: mask_phone(str(value)) if "phone" in key and value else value for key, value in data.items()}
+    return {key: mask_phone(str(value)) if "phone" in key and value
+            else mask_email(str(value)) if "email" in key and value else value for key, value in data.items()}
 
 
 def mask_phone(phone: str | None) -> str:

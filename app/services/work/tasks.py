@@ -44,7 +44,7 @@ from app.services.steps.plan import (
     task_scope,
 )
 from app.services.steps.write import INSTANCES, TASKS, write_step
-from app.services.work.after_step import after_step_hook
+from app.services.work.after_step import CompletedTask, StepDone, run_after_step
 from app.services.work.form_rules import FormContext
 from app.services.work.forms import clean_submission, render_instructions, with_names
 from app.services.work.people_choice import check_people_chosen, people_to_pick
@@ -267,8 +267,8 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
         write_step(step)
         if instance.ticket_id is not None:  # a ticket's instance, whatever its process
             sync_ticket_after_step(rt, instance.ticket_id, result, user=user)
-        elif (after_step := after_step_hook(facts.process_id)) is not None:
-            after_step(rt, instance.id, task, clean, result, user=user)
+        run_after_step(rt, StepDone(instance.id, facts.process_id, result, "task", actor=user,
+                                    task=CompletedTask(task, clean, user)))
     observe_step(facts.process_id, task.element_id, perf_counter() - started)
     return InstanceOutcome(instance.id, result.status, still_open)
 

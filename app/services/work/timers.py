@@ -15,8 +15,6 @@ from app.extensions import db
 from app.models import ACTIVE_STATUSES, InstanceStatus, ProcessInstance, Ticket
 from app.services.access import Actor
 from app.services.errors import NotFoundError, msg
-from app.services.outreach.callback_surveys import PROCESS as PLANNED_CALLBACK
-from app.services.outreach.callback_surveys import send_survey_link
 from app.services.runtime import Runtime
 from app.services.steps.plan import (
     InstanceOutcome,
@@ -27,6 +25,7 @@ from app.services.steps.plan import (
     step_transaction,
 )
 from app.services.steps.write import write_step
+from app.services.work.after_step import StepDone, run_after_step
 from app.services.work.tickets import sync_ticket_after_step
 
 
@@ -67,15 +66,14 @@ def fire_due_timers(rt: Runtime, instance_id: int, *, actor: Actor | None = None
         with step_transaction():
             write_step(failed)
         return InstanceOutcome(instance.id, InstanceStatus.ERROR, open_tasks)
+    facts = rt.bundles.get(instance.spec_key)
     step, still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
-                                 facts=rt.bundles.get(instance.spec_key), now=now, open_tasks=open_tasks,
-                                 previous_timer_at=instance.next_timer_at)
+                                 facts=facts, now=now, open_tasks=open_tasks, previous_timer_at=instance.next_timer_at)
     step.events.append(event_row(instance.id, "timer", at=now, actor_id=actor.id if actor else None))
     ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.instance_id == instance.id))
     with step_transaction():
         write_step(step)
         if ticket_id is not None:
             sync_ticket_after_step(rt, ticket_id, result, user=actor)
-        elif rt.bundles.get(instance.spec_key).process_id == PLANNED_CALLBACK:  # its next call by text or e-mail
-            send_survey_link(rt, instance.id, result)
+        run_after_step(rt, StepDone(instance.id, facts.process_id, result, "timer", actor=actor))
     return InstanceOutcome(instance.id, result.status, still_open)

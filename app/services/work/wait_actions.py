@@ -18,6 +18,7 @@ from app.services.errors import ConflictError, ForbiddenError, InvalidRequestErr
 from app.services.runtime import Runtime
 from app.services.steps.plan import TaskSnapshot, event_row, open_tasks_of, plan_step, step_transaction
 from app.services.steps.write import write_step
+from app.services.work.after_step import CompletedTask, StepDone, run_after_step
 from app.services.work.tickets import Ticket, sync_ticket_after_step, ticket_by_number
 from app.services.work.waiting import CALLBACK_RETRY, NIGHT_HOLD, PAUSE_TASKS, PAUSED, SKIPPABLE_TIMERS
 
@@ -92,9 +93,11 @@ def _run(rt: Runtime, ticket: Ticket, instance: _Instance, open_tasks: list[Task
         raise ConflictError(msg("the ticket no longer waits for that")) from exc
     except EngineRunError as exc:
         raise ConflictError(msg("the step failed: %(message)s", message=exc.details.message)) from exc
+    facts = rt.bundles.get(instance.spec_key)
     write, _ = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
-                         facts=rt.bundles.get(instance.spec_key), now=now, open_tasks=open_tasks,
-                         previous_timer_at=instance.next_timer_at)
+                         facts=facts, now=now, open_tasks=open_tasks, previous_timer_at=instance.next_timer_at)
+    done = StepDone(instance.id, facts.process_id, result, "wait_action", actor=user,
+                    task=CompletedTask(completed[0], completed[1], user) if completed is not None else None)
     if completed is not None:
         task, data = completed
         write.completed_task_id, write.completed_by_id = task.id, user.id
@@ -104,6 +107,7 @@ def _run(rt: Runtime, ticket: Ticket, instance: _Instance, open_tasks: list[Task
     with step_transaction():
         write_step(write)
         sync_ticket_after_step(rt, ticket.id, result, user=user)
+        run_after_step(rt, done)
 
 
 def _instance(instance_id: int) -> _Instance:

@@ -51,6 +51,35 @@ def allowed_user(rule: Callable[[Principal], bool]) -> Principal:
     return user
 
 
+def page_limit() -> int:
+    """A list's ``?limit=`` (default 50): one rule for every list; 400 naming it when it is not 1 to 200."""
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise InvalidRequestError("limit must be 1 to 200", errors={"limit": "must be an integer from 1 to 200"})
+    return int(raw)
+
+
+def page_start() -> int:
+    """Where a list's page starts: its ``?cursor=`` (the ``next`` of the page before), 0 without one; 400 naming
+    it when it is not a number."""
+    raw = request.args.get("cursor", "")
+    if raw and (not raw.isdigit() or len(raw) > 9):  # no page starts a billion rows in
+        raise InvalidRequestError(msg("invalid cursor"), errors={"cursor": "invalid"})
+    return int(raw or 0)
+
+
+def next_cursor(read: int, *, limit: int, start: int) -> str | None:
+    """The ``next`` of a page read as ``limit + 1`` rows from ``start``: where the next page starts when there
+    is one (``read`` > ``limit``), else None."""
+    return str(start + limit) if read > limit else None
+
+
+def text_field(data: dict[str, Any], name: str) -> str:
+    """A body's text field; "" when it is missing or not text (the service then names it as missing)."""
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
+
+
 def query_day(name: str) -> date | None:
     """A ``?name=2026-03-02`` query parameter; None when absent; 400 naming it when it is not such a date."""
     raw = request.args.get(name, "").strip()

@@ -11,10 +11,18 @@ from flask import request
 
 from app.services.errors import InvalidRequestError, msg
 from app.services.outreach import callback_plans, callback_schedule
-from app.services.outreach.callback_plans import PlanRow
-from app.web.api.blueprint import acting_user, api, json_data_body, query_day
+from app.services.outreach.callback_schedule import PlanRow
+from app.web.api.blueprint import (
+    acting_user,
+    api,
+    json_data_body,
+    next_cursor,
+    page_limit,
+    page_start,
+    query_day,
+    text_field,
+)
 from app.web.api.serializers import iso
-from app.web.api.tasks import _limit as page_limit
 from app.web.context import runtime
 
 
@@ -42,8 +50,10 @@ def list_callback_plans() -> dict[str, Any]:
         project_key=args.get("project") or None,
         customer_type=_one_of("customer_type", callback_plans.CUSTOMER_TYPES),
         method=args.get("method") or None, due_from=query_day("due_from"), due_to=query_day("due_to"))
-    rows = callback_schedule.find_plans(narrowed, user=acting_user(), limit=page_limit())
-    return {"items": [plan_json(row) for row in rows], "next": None}
+    limit, start = page_limit(), page_start()
+    rows = callback_schedule.find_plans(narrowed, user=acting_user(), limit=limit + 1, offset=start)
+    return {"items": [plan_json(row) for row in rows[:limit]],
+            "next": next_cursor(len(rows), limit=limit, start=start)}
 
 
 def _one_of(name: str, known: tuple[str, ...]) -> str | None:
@@ -80,18 +90,13 @@ def plan_callbacks() -> tuple[dict[str, Any], int]:
     user = acting_user()
     callback_schedule.require_planner(user)
     asked = callback_plans.PlanRequest(
-        customer_type=_text(data, "customer_type"), project_key=_text(data, "project"),
-        building=_text(data, "building").strip() or None, first_day=_text(data, "first_day"),
-        last_day=_text(data, "last_day"))
+        customer_type=text_field(data, "customer_type"), project_key=text_field(data, "project"),
+        building=text_field(data, "building").strip() or None, first_day=text_field(data, "first_day"),
+        last_day=text_field(data, "last_day"))
     rt = runtime()
     planned, skipped = callback_plans.plan_period(asked, user=user, now=rt.clock.now(), timezone=rt.timezone,
                                                   calendar=rt.calendar())
     return {"planned": planned, "already_planned": skipped}, 201
-
-
-def _text(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
-    return value if isinstance(value, str) else ""
 
 
 @api.get("/callback-plans/<int:plan_id>")

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template
+from flask import Response
 
 from app.services.errors import InvalidRequestError, NotFoundError, msg
 from app.services.outreach import notices as notice_service
 from app.services.outreach.notices import NoticeView, RecipientView
 from app.services.work.inbox import shown_phone
-from app.web.api.blueprint import acting_user, api, json_data_body
+from app.web.api.blueprint import acting_user, api, json_data_body, next_cursor, page_limit, page_start
 from app.web.api.serializers import iso
-from app.web.console.notices_admin import KINDS, business_date
 from app.web.context import runtime
+from app.web.outreach import notice_print_page
 
 
 def notice_json(notice: NoticeView) -> dict[str, Any]:
@@ -45,8 +45,10 @@ def reach_json(notice_id: int) -> dict[str, Any]:
 
 @api.get("/notices")
 def list_notices() -> dict[str, Any]:
-    return {"items": [notice_json(notice) for notice in notice_service.list_notices(user=acting_user())],
-            "next": None}
+    limit, start = page_limit(), page_start()
+    found = notice_service.list_notices(user=acting_user(), limit=limit + 1, offset=start)
+    return {"items": [notice_json(notice) for notice in found[:limit]],
+            "next": next_cursor(len(found), limit=limit, start=start)}
 
 
 @api.post("/notices")
@@ -99,9 +101,4 @@ def _pdf(notice_id: int, sheet: str) -> Response:
     if notice.status != "sent":  # nothing to print before the approval
         raise NotFoundError(msg("notice %(notice_id)s is not sent yet", notice_id=notice_id))
     recipients = notice_service.recipients_of(notice_id, user=user) if sheet == "letterbox" else []
-    rt = runtime()
-    html = render_template(f"notices/print_{sheet}.html", notice=notice, recipients=recipients,
-                           window=notice_service.window_words(notice.starts_at, notice.ends_at, rt.timezone),
-                           today=business_date(rt.clock.now()), kind_label=lambda key: str(KINDS.get(key, key)))
-    return Response(notice_service.pdf_of(html), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="notice-{notice.id}-{sheet}.pdf"'})
+    return notice_print_page(notice, sheet, recipients)

@@ -11,12 +11,19 @@ from flask import Response, current_app, url_for
 from app.services.access import may_watch_wallboard
 from app.services.errors import InvalidRequestError, msg
 from app.services.outreach import surveys
-from app.services.work.reception_log import table_csv, table_xlsx
-from app.web.api.blueprint import allowed_user, api, json_data_body
+from app.web.api.blueprint import (
+    allowed_user,
+    api,
+    json_data_body,
+    next_cursor,
+    page_limit,
+    page_start,
+    text_field,
+)
 from app.web.api.serializers import iso
-from app.web.console.surveys import EXPORTS
 from app.web.context import runtime
 from app.web.i18n import bilingual, select_locale
+from app.web.outreach import table_download
 
 
 @api.get("/survey-forms")
@@ -32,8 +39,11 @@ def list_survey_forms() -> dict[str, Any]:
 @api.get("/surveys")
 def list_surveys() -> dict[str, Any]:
     user = allowed_user(may_watch_wallboard)
+    limit, start = page_limit(), page_start()
+    rows = surveys.surveys(user=user, limit=limit + 1, offset=start)
     return {"items": [_survey_json(survey) | {"recipients": sent, "answered": answered}
-                      for survey, sent, answered in surveys.surveys(user=user)], "next": None}
+                      for survey, sent, answered in rows[:limit]],
+            "next": next_cursor(len(rows), limit=limit, start=start)}
 
 
 def _survey_json(survey: Any) -> dict[str, Any]:
@@ -50,19 +60,14 @@ def send_survey() -> tuple[dict[str, Any], int]:
     if not isinstance(data, dict):
         raise InvalidRequestError(msg("check the survey"), errors={"data": msg("must be a JSON object")})
     asked = surveys.SurveyRequest(
-        title=_text(data, "title"), form_key=_text(data, "form_key"), project_key=_text(data, "project"),
-        building=_text(data, "building").strip() or None, unit_codes=_unit_codes(data.get("units")),
-        closes_on=_text(data, "closes_on"))
+        title=text_field(data, "title"), form_key=text_field(data, "form_key"), project_key=text_field(data, "project"),
+        building=text_field(data, "building").strip() or None, unit_codes=_unit_codes(data.get("units")),
+        closes_on=text_field(data, "closes_on"))
     sent = surveys.send_survey(asked, forms_dir=current_app.config["FORMS_DIR"], user=user,
                                now=runtime().clock.now(),
                                secret=str(current_app.config["SECRET_KEY"]),
                                link_for=lambda token: url_for("owner.survey_page", token=token, _external=True))
     return {"id": sent.survey_id, "recipients": sent.recipients, "texted": sent.texted}, 201
-
-
-def _text(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def _unit_codes(given: Any) -> tuple[str, ...]:
@@ -105,6 +110,4 @@ def _export(survey_id: int, kind: str) -> Response:
     user = allowed_user(may_watch_wallboard)
     header, rows = surveys.results_table(survey_id, user=user, timezone=runtime().timezone,
                                          label=lambda text: bilingual(text, "zh"))
-    body = table_csv(header, rows) if kind == "csv" else table_xlsx(header, rows, sheet_name=f"survey-{survey_id}")
-    return Response(body, content_type=EXPORTS[kind],
-                    headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.{kind}"'})
+    return table_download(header, rows, name=f"survey-{survey_id}", kind=kind)

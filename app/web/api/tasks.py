@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import request
 
-from app.services.errors import InvalidRequestError
+from app.services.people.access_log import log_task_view
 from app.services.work import tasks as task_service
+from app.services.work.inbox import ticket_of_instance
 from app.services.work.people_choice import pickers_of
-from app.web.api.blueprint import acting_user, api, json_data_body
+from app.web.api.blueprint import acting_user, api, json_data_body, page_limit
 from app.web.api.serializers import instance_state, task_detail, task_summary
 from app.web.context import runtime
 
@@ -17,21 +18,18 @@ from app.web.context import runtime
 @api.get("/tasks")
 def list_tasks() -> dict[str, Any]:
     page = task_service.list_tasks(user=acting_user(), scope=request.args.get("scope", "mine"),
-                                   limit=_limit(), cursor=request.args.get("cursor") or None)
+                                   limit=page_limit(), cursor=request.args.get("cursor") or None)
     return {"items": [task_summary(task) for task in page.items], "next": page.next_cursor}
-
-
-def _limit() -> int:
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise InvalidRequestError("limit must be 1 to 200", errors={"limit": "must be an integer from 1 to 200"})
-    return int(raw)
 
 
 @api.get("/tasks/<task_id>")
 def get_task(task_id: str) -> dict[str, Any]:
     user = acting_user()  # the instructions come in the user's language, like on the task page
     detail = task_service.get_task(runtime(), task_id, user=user, locale=user.locale)
+    ticket = ticket_of_instance(detail.task.instance_id)  # its data holds the phone in full, as on the task page
+    log_task_view(user, ticket_number=ticket.number if ticket else None, ticket_phone=ticket.phone if ticket else None,
+                  project_key=detail.project_key, instance_id=detail.task.instance_id, task_id=detail.task.id,
+                  data=detail.data, source="api_task", now=runtime().clock.now())
     pickers = pickers_of(detail.form, department=detail.task.department, project_key=detail.project_key)
     return task_detail(detail, pickers=pickers, locale=user.locale)
 

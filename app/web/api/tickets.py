@@ -11,9 +11,8 @@ from app.services.people.access_log import log_phone_view
 from app.services.work import ticket_search, wait_actions
 from app.services.work import tickets as ticket_service
 from app.services.work.inbox import may_see_phone
-from app.web.api.blueprint import acting_user, api, json_data_body
+from app.web.api.blueprint import acting_user, api, json_data_body, page_limit
 from app.web.api.serializers import instance_state, ticket_summary
-from app.web.api.tasks import _limit as page_limit  # one rule for every list's ?limit=
 from app.web.context import runtime
 from app.web.waiting import waiting_json
 

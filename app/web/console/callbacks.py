@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from app.services.access import may_watch_wallboard
 from app.services.errors import InvalidFormError
-from app.services.outreach import callback_plans
+from app.services.outreach import callback_plans, callback_schedule
 from app.services.people.organisation import projects_for
 from app.web.context import me, require, runtime
 from app.web.i18n import bilingual, said_errors, select_locale
@@ -80,8 +80,8 @@ def _page(asked: callback_plans.PlanRequest, errors: dict[str, str]) -> str:
     projects = projects_for(me())
     return render_template(
         "outreach/callbacks.html", asked=asked, errors=errors, projects=projects,
-        rows=callback_plans.plans(user=me(), project_key=request.args.get("project") or None,
-                                  status=request.args.get("status") or None),
+        rows=callback_schedule.plans(user=me(), project_key=request.args.get("project") or None,
+                                     status=request.args.get("status") or None),
         types={key: bilingual(label, locale) for key, label in CUSTOMER_TYPES.items()},
         statuses={key: bilingual(label, locale) for key, label in STATUSES.items()},
         satisfaction={key: bilingual(label, locale) for key, label in SATISFACTION.items()},

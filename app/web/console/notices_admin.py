@@ -5,9 +5,7 @@ its print PDFs (the letterbox run, one page per unit, and the notice-board sheet
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,15 +20,13 @@ from app.web.context import me, require, runtime, signed_in
 from app.web.errors import refused
 from app.web.form_fields import Uploads, fields_for, parse_submission
 from app.web.i18n import select_locale
+from app.web.outreach import NOTICE_SHEETS, notice_kind_label, notice_print_page
 
 OUTCOMES = {"texted": lazy_gettext("Texted"), "queued": lazy_gettext("Text waiting to be sent"),
             "failed": lazy_gettext("Text failed"), "no_mobile": lazy_gettext("No mobile number"),
             "by_hand": lazy_gettext("Delivered by hand")}
 STATUSES = {"pending": lazy_gettext("Waiting for approval"), "sent_back": lazy_gettext("Sent back"),
             "sent": lazy_gettext("Sent"), "withdrawn": lazy_gettext("Withdrawn")}
-KINDS = {"water_power_cut": lazy_gettext("Water or power cut"), "lift_maintenance": lazy_gettext("Lift maintenance"),
-         "fee_reminder": lazy_gettext("Fee reminder"), "community_event": lazy_gettext("Community event")}
-SHEETS = ("letterbox", "board")
 
 
 def _reads_notices(user: Actor) -> bool:
@@ -45,7 +41,7 @@ def menu_helpers() -> dict[str, Any]:
 def _labels() -> dict[str, Any]:
     return {"outcome_label": lambda key: str(OUTCOMES.get(key, key)),
             "status_label": lambda key: str(STATUSES.get(key, key)),
-            "kind_label": lambda key: str(KINDS.get(key, key))}
+            "kind_label": notice_kind_label}
 
 
 @require(_reads_notices)
@@ -108,20 +104,10 @@ def resend(notice_id: int, recipient_id: int) -> Any:
 
 @require(_reads_notices)
 def notice_pdf(notice_id: int, sheet: str) -> Response:
-    if sheet not in SHEETS:
+    if sheet not in NOTICE_SHEETS:
         abort(404)
     notice = notice_service.notice_view(notice_id, user=me())
     if notice.status != "sent":  # nothing to print before the approval
         abort(404)
     recipients = notice_service.recipients_of(notice_id, user=me()) if sheet == "letterbox" else []
-    html = render_template(f"notices/print_{sheet}.html", notice=notice, recipients=recipients,
-                           window=notice_service.window_words(notice.starts_at, notice.ends_at, runtime().timezone),
-                           today=business_date(runtime().clock.now()), kind_label=lambda key: str(KINDS.get(key, key)))
-    name = f"notice-{notice.id}-{sheet}.pdf"
-    return Response(notice_service.pdf_of(html), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{name}"'})
-
-
-def business_date(moment: datetime) -> str:
-    local = moment.astimezone(ZoneInfo(runtime().timezone))
-    return f"{local.year}年{local.month}月{local.day}日"
+    return notice_print_page(notice, sheet, recipients)

@@ -11,12 +11,9 @@ from app.services.access import may_watch_wallboard
 from app.services.errors import InvalidFormError
 from app.services.outreach import surveys
 from app.services.people.organisation import projects_for
-from app.services.work.reception_log import table_csv, table_xlsx
 from app.web.context import me, require, runtime
 from app.web.i18n import bilingual, said_errors, select_locale
-
-EXPORTS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+from app.web.outreach import TABLE_TYPES, table_download
 
 
 @require(may_watch_wallboard)
@@ -58,13 +55,11 @@ def survey_results(survey_id: int) -> str:
 
 @require(may_watch_wallboard)
 def export_survey(survey_id: int, kind: str) -> Response:
-    if kind not in EXPORTS:
+    if kind not in TABLE_TYPES:
         abort(404)
     header, rows = surveys.results_table(survey_id, user=me(), timezone=runtime().timezone,
                                          label=lambda text: bilingual(text, "zh"))  # Chinese headers and choices
-    body = table_csv(header, rows) if kind == "csv" else table_xlsx(header, rows, sheet_name=f"survey-{survey_id}")
-    return Response(body, content_type=EXPORTS[kind],
-                    headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.{kind}"'})
+    return table_download(header, rows, name=f"survey-{survey_id}", kind=kind)
 
 
 def _list_page(asked: surveys.SurveyRequest, errors: dict[str, str]) -> str:

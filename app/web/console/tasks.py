@@ -11,7 +11,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from app.services.errors import InvalidFormError, Message
-from app.services.people.access_log import log_phone_view
+from app.services.people.access_log import log_task_view
 from app.services.steps.plan import TaskSnapshot
 from app.services.work import tasks as task_service
 from app.services.work.forms import with_names
@@ -37,10 +37,12 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: Mapping
                  status: int = 200) -> tuple[str, int]:
     detail = task_service.get_task(runtime(), task_id, user=me(), locale=select_locale())
     ticket = ticket_of_instance(detail.task.instance_id)
-    if ticket is not None and ticket.phone:  # the task page shows the full phone number (PIPL: logged)
-        log_phone_view(me(), ticket.number, source="task_page", now=runtime().clock.now())
+    # The task page shows the full phone number (a callback's: the owner's number and address): PIPL, logged.
+    log_task_view(me(), ticket_number=ticket.number if ticket else None, ticket_phone=ticket.phone if ticket else None,
+                  project_key=detail.project_key, instance_id=detail.task.instance_id, task_id=detail.task.id,
+                  data=detail.data, source="task_page", now=runtime().clock.now())
     shown = {**detail.data, **(values or {})}
-    project_key = ticket.project_key if ticket is not None else None
+    project_key = detail.project_key  # the ticket's, else the instance's (a planned callback, a notice)
     people = {role: _people_offer(role, detail.task.department, project_key) for role in roles_offered(detail.form)}
     fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people,
                         shown_data=with_names(shown))

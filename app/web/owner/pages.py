@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext
 from app.services.errors import ServiceError
 from app.services.owners.consent import consented_at
 from app.services.owners.data import export_owner_data
-from app.services.owners.identity import mask_phone
+from app.services.owners.identity import mask_email, mask_phone, owner_emails
 from app.services.owners.story import ticket_story
 from app.services.owners.tickets import (
     OWNER_CATEGORIES,
@@ -116,7 +116,8 @@ def photo(number: str, name: str) -> Response:
 @owner_required
 def my_data() -> str:
     owner = the_owner()
-    return render_template("owner/my_data.html", owner=owner, consented_at=consented_at(owner.phone))
+    emails = sorted({mask_email(email) for email in owner_emails(owner).values()})
+    return render_template("owner/my_data.html", owner=owner, emails=emails, consented_at=consented_at(owner.phone))
 
 
 @owner_required
