@@ -9,6 +9,7 @@ step's CPU budget (``limits.py``).
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -89,10 +90,17 @@ def restricted_builtins() -> dict[str, Any]:
     }
 
 
+# CPython 3.11 before 3.11.8 keeps the AST constructor's recursion count in one place per interpreter, so two
+# threads building ASTs at once (a gthread worker's requests compiling new scripts) can fail with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905): one AST at a time.
+AST_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> CodeType:
     """Compile an expression (condition, timer, DMN cell); raise ScriptCompileError."""
-    result = compile_restricted_eval(expression.strip(), policy=LimitingTransformer)
+    with AST_LOCK:
+        result = compile_restricted_eval(expression.strip(), policy=LimitingTransformer)
     if result.errors or result.code is None:
         raise ScriptCompileError("; ".join(result.errors))
     return result.code
@@ -101,7 +109,8 @@ def compile_expression(expression: str) -> CodeType:
 @lru_cache(maxsize=1024)
 def compile_script(script: str) -> CodeType:
     """Compile a script task body; raise ScriptCompileError."""
-    result = compile_restricted_exec(script, filename="<string>", policy=LimitingTransformer)
+    with AST_LOCK:
+        result = compile_restricted_exec(script, filename="<string>", policy=LimitingTransformer)
     if result.errors or result.code is None:
         raise ScriptCompileError("; ".join(result.errors))
     return result.code
@@ -121,7 +130,8 @@ def evaluate_constant(expression: str) -> Any:
 
 def expression_names(expression: str) -> set[str]:
     """The free names an expression reads (for deploy-time checks)."""
-    return set(compile_restricted_eval(expression.strip()).used_names)
+    with AST_LOCK:
+        return set(compile_restricted_eval(expression.strip()).used_names)
 
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
