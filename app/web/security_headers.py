@@ -34,11 +34,16 @@ def register(app: Flask) -> None:
 
 def add_security_headers(response: Response) -> Response:
     """Add the headers a response has not set itself (a stricter per-route policy wins)."""
-    response.headers.setdefault("Content-Security-Policy", _policy())
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}  # one pass: each setdefault would scan the headers twice
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", _policy())
     for name, value in FIXED_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE"):
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if name.lower() not in present:
+            headers.add(name, value)
+    if "strict-transport-security" not in present and (
+            request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE")):
+        headers.add("Strict-Transport-Security", HSTS)
     return response
 
 

@@ -24,7 +24,7 @@ from app.services.access import Actor
 from app.services.errors import ConflictError
 from app.services.runtime import BundleFacts
 from app.services.steps.job_rows import sync_timer_job
-from app.services.steps.write import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASKS, UNKNOWN, StepWrite
+from app.services.steps.write import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASK_IS_OPEN, TASKS, UNKNOWN, StepWrite
 from app.services.work.staffing import stand_in_scope
 
 USERS = User.__table__
@@ -74,7 +74,7 @@ def snapshot_of_row(row: Any) -> TaskSnapshot:
 def open_tasks_of(instance_id: int) -> list[TaskSnapshot]:
     rows = _connection().execute(
         select(*TASK_COLUMNS).select_from(TASKS_WITH_CLAIMER)
-        .where(TASKS.c.instance_id == instance_id, TASKS.c.state == HumanTaskState.OPEN)
+        .where(TASKS.c.instance_id == instance_id, TASK_IS_OPEN)
         .order_by(TASKS.c.created_at, TASKS.c.id)
     )
     return [snapshot_of_row(row) for row in rows]
@@ -98,8 +98,11 @@ def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: S
 
 def plan_step(*, instance_id: int, lock_version: int, result: StepResult, facts: BundleFacts, now: datetime,
               open_tasks: Iterable[TaskSnapshot],
-              previous_timer_at: Any = UNKNOWN) -> tuple[StepWrite, list[TaskSnapshot]]:
-    """The rows a step writes (new state, cancelled and new tasks), and the tasks open after it."""
+              previous_timer_at: Any = UNKNOWN, previous_status: Any = UNKNOWN) -> tuple[StepWrite, list[TaskSnapshot]]:
+    """The rows a step writes (new state, cancelled and new tasks), and the tasks open after it.
+
+    ``previous_timer_at`` and ``previous_status``, when the caller read them, spare writes the step does not change.
+    """
     open_tasks = list(open_tasks)
     ready = {view.task_id for view in result.ready_tasks}
     known = {task.id for task in open_tasks}
@@ -110,7 +113,7 @@ def plan_step(*, instance_id: int, lock_version: int, result: StepResult, facts:
                          "error": None, "ended_at": now if result.status == InstanceStatus.COMPLETED else None},
         cancelled_task_ids=[task.id for task in open_tasks if task.id not in ready],
         new_tasks=[task_row(snapshot) for snapshot in new_tasks],
-        previous_timer_at=previous_timer_at,
+        previous_timer_at=previous_timer_at, previous_status=previous_status,
     )
     return step, [task for task in open_tasks if task.id in ready] + new_tasks
 

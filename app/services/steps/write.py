@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, text, update
+from sqlalchemy import Connection, bindparam, func, insert, literal_column, text, update
 
 from app.extensions import db
 from app.models import ACTIVE_STATUSES, AuditEvent, HumanTask, HumanTaskState, InstanceStatus, ProcessInstance
@@ -23,7 +23,11 @@ from app.services.steps.job_rows import sync_timer_job
 TASKS = HumanTask.__table__
 INSTANCES = ProcessInstance.__table__
 EVENTS = AuditEvent.__table__
-UNKNOWN: Any = object()  # the instance's timer before the step was not read
+# An open task, with 'open' written in the SQL rather than bound: SQLite plans a statement again at every run when
+# a bound value could decide whether a partial index applies (ix_human_tasks_open_element: WHERE state = 'open'),
+# which cost the task load of every completion ~40 µs of its ~60.
+TASK_IS_OPEN = TASKS.c.state == literal_column(f"'{HumanTaskState.OPEN}'", TASKS.c.state.type)
+UNKNOWN: Any = object()  # the instance's timer (or status) before the step was not read
 CONFLICT_MESSAGE = msg("someone else just changed this; reload and try again")
 
 
@@ -39,6 +43,7 @@ class StepWrite:
     new_tasks: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     previous_timer_at: Any = UNKNOWN  # datetime | None when the caller read it: an unchanged timer skips the job
+    previous_status: Any = UNKNOWN  # str when the caller read it: SQLite then rewrites no index an unchanged step keeps
 
 
 def write_step(step: StepWrite) -> None:
@@ -61,9 +66,18 @@ def write_step(step: StepWrite) -> None:
 
 
 def _statements(connection: Connection, step: StepWrite) -> int:
-    moved = connection.execute(_MOVE_INSTANCE, {"b_id": step.instance_id, "b_version": step.lock_version,
-                                                "b_new_version": step.lock_version + 1,
-                                                "state": None, "ended_at": None, **step.instance_values}).rowcount
+    values = step.instance_values
+    # SQLite rewrites the index entries of every indexed column a SET names, changed or not: a step that keeps the
+    # status and the timer (most do) sets neither, which spares the commit 3 of its ~17 pages.
+    keeps_indexed = (step.previous_status == values["status"] and step.previous_timer_at is not UNKNOWN
+                     and step.previous_timer_at == values.get("next_timer_at"))
+    parameters = {"b_id": step.instance_id, "b_version": step.lock_version, "b_new_version": step.lock_version + 1,
+                  "state": values.get("state"), "error": values.get("error"), "ended_at": values.get("ended_at")}
+    if keeps_indexed:  # (a column named in the parameters would join the SET: status and timer stay out)
+        moved = connection.execute(_MOVE_STATE, parameters).rowcount
+    else:
+        moved = connection.execute(_MOVE_INSTANCE, {**parameters, "status": values["status"],
+                                                    "next_timer_at": values.get("next_timer_at")}).rowcount
     if moved != 1:
         return moved
     if step.completed_task_id:
@@ -71,7 +85,7 @@ def _statements(connection: Connection, step: StepWrite) -> int:
                                             "completed_by_id": step.completed_by_id})
     if step.cancelled_task_ids:
         connection.execute(update(TASKS)
-                           .where(TASKS.c.id.in_(step.cancelled_task_ids), TASKS.c.state == HumanTaskState.OPEN)
+                           .where(TASKS.c.id.in_(step.cancelled_task_ids), TASK_IS_OPEN)
                            .values(state=HumanTaskState.CANCELLED, completed_at=step.now))
     if step.new_tasks:
         connection.execute(_INSERT_TASK, step.new_tasks)
@@ -86,6 +100,13 @@ _MOVE_INSTANCE = (
     .where(INSTANCES.c.id == bindparam("b_id"), INSTANCES.c.lock_version == bindparam("b_version"))
     .values(lock_version=bindparam("b_new_version"), state=func.coalesce(bindparam("state"), INSTANCES.c.state),
             status=bindparam("status"), next_timer_at=bindparam("next_timer_at"), error=bindparam("error"),
+            ended_at=func.coalesce(bindparam("ended_at", type_=INSTANCES.c.ended_at.type), INSTANCES.c.ended_at))
+)
+_MOVE_STATE = (  # _MOVE_INSTANCE for a step that keeps the status and the timer
+    update(INSTANCES)
+    .where(INSTANCES.c.id == bindparam("b_id"), INSTANCES.c.lock_version == bindparam("b_version"))
+    .values(lock_version=bindparam("b_new_version"), state=func.coalesce(bindparam("state"), INSTANCES.c.state),
+            error=bindparam("error"),
             ended_at=func.coalesce(bindparam("ended_at", type_=INSTANCES.c.ended_at.type), INSTANCES.c.ended_at))
 )
 _COMPLETE_TASK = (

@@ -25,7 +25,7 @@ from app.services.steps.plan import (
     snapshot_of_row,
     task_scope,
 )
-from app.services.steps.write import INSTANCES, TASKS
+from app.services.steps.write import INSTANCES, TASK_IS_OPEN, TASKS
 from app.services.work.instances import took_part, took_part_in
 from app.services.work.people_choice import picker_fields
 from app.services.work.staffing import (
@@ -116,7 +116,7 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
                     unstaffed_reason_column().label("unstaffed"), staffed_roles_column().label("staffed_roles"),
                     INSTANCES.c.spec_key)
              .select_from(with_projects(TASKS_WITH_CLAIMER).outerjoin(PROJECTS, PROJECTS.c.key == TASK_PROJECT))
-             .where(TASKS.c.state == "open", condition)
+             .where(TASK_IS_OPEN, condition)
              .order_by(*_urgency_order(due, now), TASKS.c.created_at, TASKS.c.id)
              .limit(page_size + 1).offset((max(page, 1) - 1) * page_size))
     query = query.where(in_projects(visible_projects(user)))
@@ -177,7 +177,7 @@ def inbox_counts(user: Actor) -> dict[str, int]:
     visible = in_projects(visible_projects(user))
     return {scope: int(db.session.scalar(
         select(func.count()).select_from(with_projects(TASKS))
-        .where(TASKS.c.state == "open", task_scope(scope, user), visible)) or 0) for scope in ("mine", "group")}
+        .where(TASK_IS_OPEN, task_scope(scope, user), visible)) or 0) for scope in ("mine", "group")}
 
 
 def ticket_view(rt: Runtime, number: str, *, user: Actor) -> TicketView:
@@ -206,7 +206,7 @@ def instances_with_phone_shown(user: Actor, instance_ids: Collection[int]) -> se
     if not instance_ids or is_supervisor(user):
         return set(instance_ids)
     tasks = db.session.execute(select(*TASK_COLUMNS).select_from(TASKS_WITH_CLAIMER).where(
-        TASKS.c.instance_id.in_(instance_ids), TASKS.c.state == "open"))
+        TASKS.c.instance_id.in_(instance_ids), TASK_IS_OPEN))
     acting = {task.instance_id for task in map(snapshot_of_row, tasks) if may_act_on_task(user, task)}
     return acting | took_part_in(user, set(instance_ids) - acting)
 

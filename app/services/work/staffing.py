@@ -33,7 +33,7 @@ from app.models import ACTIVE_STATUSES, ProcessInstance, Ticket, User, user_proj
 from app.models.users import user_departments, user_roles
 from app.services.access import Actor, TaskLike, may_act_on_task
 from app.services.errors import Bilingual, Text, msg
-from app.services.steps.write import TASKS
+from app.services.steps.write import TASK_IS_OPEN, TASKS
 
 # Who stands in for a lane that has nobody: defined here and nowhere else.
 LANE_SUPERVISORS: dict[str, str] = {
@@ -249,7 +249,7 @@ def unstaffed_tasks(*, visible: set[str] | None = None, limit: int = UNSTAFFED_L
                     TASKS.c.assignee, TASKS.c.created_at, TASKS.c.due_at, TICKETS.c.number,
                     TASK_PROJECT.label("project_key"), unstaffed_reason_column().label("reason"))
              .select_from(with_projects(TASKS))
-             .where(TASKS.c.state == "open", TASKS.c.claimed_by_id.is_(None),
+             .where(TASK_IS_OPEN, TASKS.c.claimed_by_id.is_(None),
                     INSTANCES.c.status.in_(ACTIVE_STATUSES), unstaffed_condition(), in_projects(visible))
              .order_by(TASKS.c.created_at, TASKS.c.id).limit(limit))
     found = []

@@ -43,7 +43,7 @@ from app.services.steps.plan import (
     step_transaction,
     task_scope,
 )
-from app.services.steps.write import INSTANCES, TASKS, write_step
+from app.services.steps.write import INSTANCES, TASK_IS_OPEN, TASKS, write_step
 from app.services.work.after_step import CompletedTask, StepDone, run_after_step
 from app.services.work.form_rules import FormContext
 from app.services.work.forms import clean_submission, render_instructions, with_names
@@ -105,7 +105,7 @@ def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str
     if scope == "all" and not user.is_admin:
         raise ForbiddenError(msg("only admins may list all tasks"))
     query = (select(*TASK_COLUMNS).select_from(with_projects(TASKS_WITH_CLAIMER))
-             .where(TASKS.c.state == HumanTaskState.OPEN, task_scope(scope, user),
+             .where(TASK_IS_OPEN, task_scope(scope, user),
                     in_projects(visible_projects(user))))
     if cursor:
         created_at, task_id = _decode_cursor(cursor)
@@ -214,7 +214,7 @@ def hand_over_task(rt: Runtime, task_id: str, username: str, *, user: Actor) -> 
         raise InvalidFormError(msg("choose one of the people offered"),
                                errors={"username": msg("%(username)s may not do this task", username=username or "—")})
     with step_transaction():
-        db.session.connection().execute(update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == HumanTaskState.OPEN)
+        db.session.connection().execute(update(TASKS).where(TASKS.c.id == task.id, TASK_IS_OPEN)
                                         .values(assignee=username, claimed_by_id=person))
         record_event(loaded.instance.id, "assign", at=rt.clock.now(), actor_id=user.id, task_id=task_id,
                      data={"assignee": username, "from": task.assignee or task.role,
@@ -260,7 +260,7 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
         return InstanceOutcome(instance.id, InstanceStatus.ERROR, loaded.open_tasks)
     step, still_open = plan_step(instance_id=instance.id, lock_version=instance.lock_version, result=result,
                                  facts=facts, now=now, open_tasks=[t for t in loaded.open_tasks if t.id != task.id],
-                                 previous_timer_at=instance.next_timer_at)
+                                 previous_timer_at=instance.next_timer_at, previous_status=instance.status)
     step.completed_task_id, step.completed_by_id = task.id, user.id
     step.events.append(event_row(instance.id, "complete", at=now, actor_id=user.id, task_id=task.id, data=clean))
     with step_transaction():
@@ -284,7 +284,7 @@ _LOAD = (
                  .outerjoin(_TICKETS, _TICKETS.c.instance_id == INSTANCES.c.id))
     .where(TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id"))
            .scalar_subquery(),
-           or_(TASKS.c.state == HumanTaskState.OPEN, TASKS.c.id == bindparam("task_id")))
+           or_(TASK_IS_OPEN, TASKS.c.id == bindparam("task_id")))
     .order_by(TASKS.c.created_at, TASKS.c.id)
 )
 
@@ -318,7 +318,7 @@ def _require_active(instance: _InstanceRow) -> None:
 def _set_claim(task: TaskSnapshot, *, expected: int | None, new: int | None) -> None:
     condition = TASKS.c.claimed_by_id.is_(None) if expected is None else TASKS.c.claimed_by_id == expected
     result = db.session.connection().execute(
-        update(TASKS).where(TASKS.c.id == task.id, TASKS.c.state == HumanTaskState.OPEN, condition)
+        update(TASKS).where(TASKS.c.id == task.id, TASK_IS_OPEN, condition)
         .values(claimed_by_id=new))
     if result.rowcount != 1:
         raise TaskClaimedError(msg("someone else just claimed the task"))
