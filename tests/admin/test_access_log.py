@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.services.people.auth import issue_token
+from app.services.people.users import find_user
 from tests.admin.instances_support import Estate, build_estate
 
 
@@ -72,4 +74,16 @@ def test_a_ticket_read_through_the_api_is_logged_too(estate):
     response = estate.browser("wang").get(f"/api/v1/tickets/{number}")
     assert response.json["phone"] == "13900139000"
     log = log_rows(estate, ticket=number)
+    assert log.count('data-action="view_phone"') == 1 and "接口读取工单" in log
+
+
+def test_recording_a_call_through_the_api_logs_the_phone_its_answer_shows_once(estate):
+    token = issue_token(find_user("wang"), estate.clock)
+    intake = {"project": "lanting", "unit": "3-1202", "caller_name": "张先生", "phone": "13900139000",
+              "category": "repair", "description": "厨房漏水"}
+    response = estate.app.test_client().post("/api/v1/tickets", json={"data": intake},
+                                             headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.json
+    assert response.json["ticket"]["phone"] == "13900139000"
+    log = log_rows(estate, ticket=response.json["ticket"]["number"])
     assert log.count('data-action="view_phone"') == 1 and "接口读取工单" in log

@@ -2,13 +2,15 @@
 
 Counted as ``bench/engine_overhead.py`` counts them: the five-task fixture through the JSON API, the
 statements and commits of each completion request (the third is the README's figure, the last one
-also finishes the instance).
+also finishes the instance); and a ticket's intake and closing step on the shipped reception flow, as
+``bench/http_load.py``'s throughput phase drives them.
 """
 
 from __future__ import annotations
 
 from app.extensions import db
 from tests.support import count_queries
+from tests.web.owner_pages import OWNER_PHONE, OWNER_UNIT
 
 # (statements, commits) per completion: SQLite, then PostgreSQL (one statement of gated CTEs per step;
 # the last completion, which finishes the instance, needs one more there)
@@ -30,3 +32,30 @@ def test_each_completion_of_the_five_task_process_costs_the_statements_the_readm
     expected = EXPECTED[db.engine.dialect.name]
     assert counts[2] == expected["middle"], counts
     assert counts[4] == expected["last"], counts
+
+
+# (statements, commits) of a ticket's two commonest steps through the JSON API, on the shipped reception flow:
+# recording a consultation (POST /tickets: the start, the ticket row with its columns, its jobs, the owner's text,
+# the counters, and the access-log line of the phone the answer shows, one commit) and answering it on the spot
+# (a completion that closes the ticket: the step, the ticket's columns, its jobs, counters and facts, one commit).
+TICKET_STEPS = {"sqlite": {"intake": (17, 1), "answer": (13, 1)}, "postgresql": {"intake": (17, 1), "answer": (11, 1)}}
+CONSULTATION = {"project": "lanting", "unit": OWNER_UNIT, "caller_name": "王先生", "phone": OWNER_PHONE,
+                "channel": "hotline", "category": "consultation", "description": "物业费怎么交？", "urgency": "normal",
+                "emergency": False}
+
+
+def test_a_ticket_intake_and_its_closing_answer_cost_the_statements_the_readme_promises(owner_estate, api_as):
+    agent = api_as("wang", "cs_agent")
+    assert agent.post("/tickets", json={"data": CONSULTATION}).status_code == 201  # the process's caches are warm
+    with count_queries() as intake:
+        opened = agent.post("/tickets", json={"data": CONSULTATION})
+    assert opened.status_code == 201, opened.json
+    assert opened.json["ticket"]["phone"] == OWNER_PHONE  # the recorder sees it in full (logged in the same commit)
+    task = opened.json["instance"]["tasks"][0]
+    assert task["name"] == "answer_consultation"
+    with count_queries() as answer:
+        done = agent.complete(task["id"], {"answered_on_the_spot": True, "answer": "在物业 App 的“缴费”里交。"})
+    assert done.status_code == 200, done.json
+    assert done.json["status"] == "completed"
+    counts = {"intake": (len(intake), intake.commits), "answer": (len(answer), answer.commits)}
+    assert counts == TICKET_STEPS[db.engine.dialect.name], (counts, intake.statements, answer.statements)

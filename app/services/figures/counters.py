@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,6 +87,24 @@ _TICKET_WITH_FACTS = (
     .select_from(Ticket.__table__.outerjoin(FACTS, FACTS.c.ticket_id == Ticket.id))
     .where(Ticket.id == bindparam("ticket_id"))
 )
+_FACT_NAMES = (*(f"f_{f.name}" for f in fields(Facts)), "f_counted_event_id")
+
+
+class TicketRow(SimpleNamespace):
+    """A ticket's columns and (``f_`` names) what it contributed to the counters last: read once per ticket step
+    (``read_ticket``), brought up to date by the step's own writes, and handed to whatever the step does next."""
+
+    @classmethod
+    def of(cls, row: Any, counted: Any = None) -> TicketRow:
+        """The ticket's columns from ``row`` (a mapping), and its ``f_`` names from ``counted`` (None: never
+        counted)."""
+        return cls(**dict(row), **{name: getattr(counted, name, None) for name in _FACT_NAMES})
+
+
+def read_ticket(ticket_id: int) -> TicketRow | None:
+    """The ticket and what it contributed last, in one statement."""
+    row = db.session.execute(_TICKET_WITH_FACTS, {"ticket_id": ticket_id}).first()
+    return TicketRow(**row._mapping) if row is not None else None
 
 
 def count_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any] | None = None) -> None:
@@ -93,9 +112,12 @@ def count_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any] | Non
     _count(ticket_id, timezone, data or {}, with_tasks=False)
 
 
-def count_new_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any]) -> None:
-    """Count a new ticket; when it is a repeat repair, the earlier tickets it flagged are recounted too."""
-    ticket = _count(ticket_id, timezone, data, with_tasks=False)
+def count_new_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any],
+                     ticket: TicketRow | None = None) -> None:
+    """Count a new ticket; when it is a repeat repair, the earlier tickets it flagged are recounted too.
+
+    ``ticket``: the row as just written (saves reading it again)."""
+    ticket = _count(ticket_id, timezone, data, with_tasks=False, ticket=ticket)
     if ticket is None or not ticket.repeat_repair:
         return
     flagged = db.session.scalars(
@@ -107,16 +129,21 @@ def count_new_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any]) 
         _count(earlier, timezone, {}, with_tasks=False)
 
 
-def count_step(ticket_id: int, *, timezone: str, data: Mapping[str, Any]) -> None:
+def count_step(ticket_id: int, *, timezone: str, data: Mapping[str, Any], ticket: TicketRow | None = None) -> None:
     """After a step: recount the ticket, and add the tasks completed since the last count to the
-    stage and person times (found through their audit events, whose ids only grow)."""
-    _count(ticket_id, timezone, data, with_tasks=True)
+    stage and person times (found through their audit events, whose ids only grow).
+
+    ``ticket``: the ticket as the step left it, with what it contributed last (else it is read)."""
+    _count(ticket_id, timezone, data, with_tasks=True, ticket=ticket)
 
 
-def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks: bool) -> Any:
+def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks: bool,
+           ticket: TicketRow | None = None) -> TicketRow | None:
     """Move the ticket's counts from what it contributed last to what it contributes now, and (``with_tasks``)
-    add its newly completed tasks' times: one read, one upsert, one write of the facts. Returns the ticket row."""
-    ticket = db.session.execute(_TICKET_WITH_FACTS, {"ticket_id": ticket_id}).first()
+    add its newly completed tasks' times: one read (none when ``ticket`` is given), one upsert, one write of the
+    facts. Returns the ticket row."""
+    if ticket is None:
+        ticket = read_ticket(ticket_id)
     if ticket is None:
         return None
     zone = ZoneInfo(timezone)
@@ -147,6 +174,9 @@ def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks
     elif new != old or last_event != ticket.f_counted_event_id:
         db.session.execute(FACTS.update().where(FACTS.c.ticket_id == ticket_id)
                            .values(counted_event_id=last_event, **asdict(new)))
+    for name, value in asdict(new).items():  # what it contributes now, should the step count it again
+        setattr(ticket, f"f_{name}", value)
+    ticket.f_counted_event_id = last_event
     return ticket
 
 

@@ -29,9 +29,16 @@ from app.extensions import db
 from app.models import HumanTask, Ticket, User
 from app.services.jobs.notifications import notify, queue_text, user_ids_with_role
 from app.services.jobs.sms_templates import words
-from app.services.jobs.step_deadlines import StepTicket, is_step_job, run_step_job, sync_step_jobs
+from app.services.jobs.step_deadlines import (
+    StepTicket,
+    deadline_job_row,
+    is_step_job,
+    run_step_job,
+    sync_step_jobs,
+    upsert_deadline_jobs,
+)
 from app.services.settings import get_setting
-from app.services.steps.job_rows import delete_jobs, upsert_job
+from app.services.steps.job_rows import delete_jobs
 from app.services.steps.plan import record_event
 
 WORKING_UNITS = frozenset({"working_hours", "working_days"})
@@ -65,6 +72,14 @@ def ticket_facts(ticket_id: int) -> TicketFacts | None:
     return TicketFacts(*row) if row is not None else None
 
 
+def ticket_facts_of(ticket: Any) -> TicketFacts:
+    """The facts of a ticket row already read (anything with the ticket's column names as attributes)."""
+    return TicketFacts(*(getattr(ticket, name) for name in _FACT_NAMES))
+
+
+_FACT_NAMES = tuple(TicketFacts.__dataclass_fields__)
+
+
 def reminder_key(ticket_id: int) -> str:
     return f"reminder:{ticket_id}"
 
@@ -74,18 +89,23 @@ def escalate_key(ticket_id: int) -> str:
 
 
 def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[str, Any], *, now: datetime,
-                      timezone: str, calendar: Callable[[], WorkingCalendar] | None = None) -> OwnerCall | None:
+                      timezone: str, calendar: Callable[[], WorkingCalendar] | None = None,
+                      after: TicketFacts | None = None) -> OwnerCall | None:
     """Compare the ticket before and after the step; schedule, notify and text what changed.
 
-    ``calendar`` places the reminder and level 3 in working time when the limit is in working time.
+    ``calendar`` places the reminder and level 3 in working time when the limit is in working time; ``after`` is
+    the ticket as the step left it, when the caller has it (else it is read).
     Returns the owner's text when their number cannot take one (a landline): the caller has them phoned.
     """
-    after = ticket_facts(ticket_id)
+    if after is None:
+        after = ticket_facts(ticket_id)
     if after is None:
         return None
-    _schedule_deadline_jobs(before, after, data, now, calendar)
+    upserts: list[dict[str, Any]] = []  # the ticket's jobs and its steps' rungs, written in one statement
+    _schedule_deadline_jobs(before, after, data, now, calendar, upserts)
     sync_step_jobs(_step_ticket(after), now=now,
-                   covered_by_ticket=after.due_at is not None and after.stage not in WORK_DONE_STAGES)
+                   covered_by_ticket=after.due_at is not None and after.stage not in WORK_DONE_STAGES, upserts=upserts)
+    upsert_deadline_jobs(upserts)
     _notify_escalation(before, after, now)
     return _text_the_owner(before, after, now, timezone)
 
@@ -93,24 +113,32 @@ def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[
 # --- deadline jobs ---------------------------------------------------------------------------------
 
 def _schedule_deadline_jobs(before: TicketFacts | None, after: TicketFacts, data: Mapping[str, Any],
-                            now: datetime, calendar: Callable[[], WorkingCalendar] | None) -> None:
+                            now: datetime, calendar: Callable[[], WorkingCalendar] | None,
+                            upserts: list[dict[str, Any]]) -> None:
+    """Delete the ticket's reminder and level-3 jobs, or add them to ``upserts`` (the caller writes them)."""
     connection = db.session.connection()
     keys = [reminder_key(after.id), escalate_key(after.id)]
     if after.closed_at is not None or after.stage in WORK_DONE_STAGES or after.due_at is None:
-        if before is not None and before.due_at is not None and before.closed_at is None:
+        if before is not None and _has_deadline_jobs(before):
             delete_jobs(connection, keys)
         return
     if before is not None and before.due_at == after.due_at:
         return
     reminder_at, level3_at = _reminder_and_level3(after, data, calendar)
     if reminder_at > now:  # a deadline already 80 % gone when it is set is not worth a separate notice
-        upsert_job(connection, key=keys[0], kind="reminder", due_at=reminder_at, now=now,
-                   instance_id=after.instance_id, ticket_id=after.id)
+        upserts.append(deadline_job_row(keys[0], "reminder", reminder_at, now=now, instance_id=after.instance_id,
+                                        ticket_id=after.id))
     else:
         delete_jobs(connection, keys[:1])
     if after.escalation_level < 3:
-        upsert_job(connection, key=keys[1], kind="escalate", due_at=level3_at, now=now,
-                   instance_id=after.instance_id, ticket_id=after.id)
+        upserts.append(deadline_job_row(keys[1], "escalate", level3_at, now=now, instance_id=after.instance_id,
+                                        ticket_id=after.id))
+
+
+def _has_deadline_jobs(ticket: TicketFacts) -> bool:
+    """Whether the ticket may have its reminder and level-3 jobs: they are written while it has a due time and
+    its work is not done, and deleted by the step that leaves that state (later steps need not delete them)."""
+    return ticket.due_at is not None and ticket.closed_at is None and ticket.stage not in WORK_DONE_STAGES
 
 
 def _reminder_and_level3(ticket: TicketFacts, data: Mapping[str, Any],

@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, bindparam, delete, null, or_, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models import HumanTask, Ticket, User
 from app.models.jobs import Job
 from app.services.jobs.notifications import notify, user_ids_with_role
 from app.services.settings import get_setting
-from app.services.steps.job_rows import delete_jobs, upsert_job
+from app.services.steps.job_rows import delete_jobs
 from app.services.steps.plan import record_event
 
 REMINDER, LEVEL2, LEVEL3 = "reminder", "2", "3"
@@ -56,35 +57,78 @@ def is_step_job(key: str) -> bool:
     return key.count(":") >= 2
 
 
-def sync_step_jobs(ticket: StepTicket, *, now: datetime, covered_by_ticket: bool) -> None:
+def sync_step_jobs(ticket: StepTicket, *, now: datetime, covered_by_ticket: bool,
+                   upserts: list[dict[str, Any]] | None = None) -> None:
     """After a step: every open task due before the ticket has its rungs; finished tasks have none.
 
     ``covered_by_ticket`` is true while the ticket's own deadline ladder runs (it has a due time and
-    the work is not done yet).
+    the work is not done yet). The new rungs are added to ``upserts`` when given (the caller writes them with its
+    own jobs, ``upsert_deadline_jobs``), else written here.
     """
     connection = db.session.connection()
+    if ticket.closed_at is not None:  # a closed ticket keeps no rung: delete them without reading them first
+        connection.execute(_DELETE_RUNGS, _rung_keys(ticket.id))
+        return
     wanted: dict[str, tuple[str, datetime]] = {}
-    if ticket.closed_at is None:
-        for task_id, created_at, due_at in _open_tasks_with_a_due_time(ticket.instance_id):
-            if covered_by_ticket and ticket.due_at is not None and due_at >= ticket.due_at:
-                continue
-            wanted |= _rungs(ticket.id, task_id, created_at, due_at, now)
-    existing = set(db.session.scalars(select(Job.key).where(
-        Job.ticket_id == ticket.id,
-        or_(Job.key.like(f"reminder:{ticket.id}:%"), Job.key.like(f"escalate:{ticket.id}:%")))))
+    rows: list[Any] = list(connection.execute(_OPEN_TASKS_AND_RUNGS,
+                                              {"instance_id": ticket.instance_id, **_rung_keys(ticket.id)}))
+    existing = {key for key, created_at, _due_at in rows if created_at is None}  # a rung's row has no times
+    for task_id, created_at, due_at in rows:
+        if created_at is None or (covered_by_ticket and ticket.due_at is not None and due_at >= ticket.due_at):
+            continue
+        wanted |= _rungs(ticket.id, task_id, created_at, due_at, now)
     stale = sorted(existing - set(wanted))
     if stale:
         delete_jobs(connection, stale)
-    for key, (kind, due_at) in wanted.items():
-        if key not in existing:  # a task's due time never moves: a rung once written stays as it is
-            upsert_job(connection, key=key, kind=kind, due_at=due_at, now=now, instance_id=ticket.instance_id,
-                       ticket_id=ticket.id)
+    # A task's due time never moves: a rung once written stays as it is.
+    new = [deadline_job_row(key, kind, due_at, now=now, instance_id=ticket.instance_id, ticket_id=ticket.id)
+           for key, (kind, due_at) in wanted.items() if key not in existing]
+    if upserts is None:
+        upsert_deadline_jobs(new)
+    else:
+        upserts.extend(new)
 
 
-def _open_tasks_with_a_due_time(instance_id: int) -> list[tuple[str, datetime, datetime]]:
-    rows = db.session.execute(select(HumanTask.id, HumanTask.created_at, HumanTask.due_at).where(
-        HumanTask.instance_id == instance_id, HumanTask.state == "open", HumanTask.due_at.is_not(None))).all()
-    return [(task_id, created_at, due_at) for task_id, created_at, due_at in rows if due_at is not None]
+def deadline_job_row(key: str, kind: str, due_at: datetime, *, now: datetime, instance_id: int,
+                     ticket_id: int) -> dict[str, Any]:
+    """A ``reminder`` or ``escalate`` job's row for ``upsert_deadline_jobs``."""
+    return {"key": key, "kind": kind, "instance_id": instance_id, "ticket_id": ticket_id, "due_at": due_at,
+            "retries_left": DEADLINE_RETRIES, "attempts": 0, "created_at": now}
+
+
+def upsert_deadline_jobs(rows: list[dict[str, Any]]) -> None:
+    """Create the jobs or move them to their due times (fresh retries, unlocked), as ``job_rows.upsert_job`` does
+    one by one: one statement for a step's jobs."""
+    if rows:
+        connection = db.session.connection()
+        connection.execute(_UPSERT_JOBS[connection.dialect.name], rows)
+
+
+DEADLINE_RETRIES = 3
+_JOBS = Job.__table__
+_RUNG_KEYS = and_(_JOBS.c.ticket_id == bindparam("ticket_id"),
+                  or_(_JOBS.c.key.like(bindparam("reminders")), _JOBS.c.key.like(bindparam("escalations"))))
+# Built once (compiling per step costs more than running them): the instance's open tasks with a due time and the
+# ticket's rungs already written, in one statement; and every rung of a closed ticket deleted without reading them.
+_OPEN_TASKS_AND_RUNGS = union_all(
+    select(HumanTask.id, HumanTask.created_at, HumanTask.due_at).where(
+        HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == "open", HumanTask.due_at.is_not(None)),
+    select(_JOBS.c.key, null(), null()).where(_RUNG_KEYS))
+_DELETE_RUNGS = delete(_JOBS).where(_RUNG_KEYS)
+
+
+def _rung_keys(ticket_id: int) -> dict[str, Any]:
+    return {"ticket_id": ticket_id, "reminders": f"reminder:{ticket_id}:%", "escalations": f"escalate:{ticket_id}:%"}
+
+
+def _upsert_jobs(insert: Any) -> Any:
+    statement = insert(_JOBS)
+    return statement.on_conflict_do_update(index_elements=[_JOBS.c.key], set_={
+        "due_at": statement.excluded.due_at, "lock_owner": None, "lock_expires_at": None,
+        "retries_left": statement.excluded.retries_left, "attempts": 0, "last_error": None})
+
+
+_UPSERT_JOBS = {"postgresql": _upsert_jobs(postgresql.insert), "sqlite": _upsert_jobs(sqlite.insert)}
 
 
 def _rungs(ticket_id: int, task_id: str, created_at: datetime, due_at: datetime,

@@ -90,9 +90,13 @@ def _unit_values(unit: Unit) -> dict[str, Any]:
             "owner_name": unit.owner_name, "phone": unit.owner_phone}
 
 
-def plan_after_ticket_closed(ticket_id: int, data: Mapping[str, Any], *, now: datetime, timezone: str) -> None:
-    """Plan the follow-up call of a closed complaint or a closed repeat repair (in the closing step's transaction)."""
-    ticket = db.session.get(Ticket, ticket_id)
+def plan_after_ticket_closed(ticket_id: int, data: Mapping[str, Any], *, now: datetime, timezone: str,
+                             ticket: Any = None) -> None:
+    """Plan the follow-up call of a closed complaint or a closed repeat repair (in the closing step's transaction).
+
+    ``ticket``: the ticket's row as the step left it, when the caller has read it (else it is read here)."""
+    if ticket is None:
+        ticket = db.session.get(Ticket, ticket_id)
     if ticket is None or not ticket.phone or data.get("reopen_as_complaint"):
         return  # a reopened complaint is followed by its new ticket
     if ticket.category == "complaint":

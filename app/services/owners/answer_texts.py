@@ -9,6 +9,7 @@ choice (``answers.ask_owner_to_sign``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -28,14 +29,17 @@ def owner_page_url(number: str, action: str) -> str:
     return f"{public_base_url()}/owner/tickets/{number}/{action}"
 
 
-def text_rating_link(ticket_id: int, result: StepResult, *, now: datetime) -> None:
-    """Queue the rating link when the callback has just begun waiting for the owner's rating (once)."""
+def text_rating_link(ticket_id: int, result: StepResult, *, now: datetime, ticket: Any = None) -> None:
+    """Queue the rating link when the callback has just begun waiting for the owner's rating (once).
+
+    ``ticket``: the ticket's row as the step left it, when the caller has read it (else it is read here)."""
     if RATING_MESSAGE not in result.awaited_messages:
         return
     already = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.ticket_id == ticket_id,
                                                                OutboxMessage.template == "owner_rating_link")
                                 .limit(1))
-    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        ticket = db.session.get(Ticket, ticket_id)
     if already is not None or ticket is None or not ticket.phone:
         return
     queue_text(ticket.phone, "owner_rating_link", {"number": ticket.number, "url": owner_page_url(ticket.number,

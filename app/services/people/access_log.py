@@ -30,11 +30,18 @@ def log_phone_view(user: Actor, ticket_number: str, *, source: str, now: datetim
 
 def log_phone_views(user: Actor, ticket_numbers: Iterable[str], *, source: str, now: datetime) -> None:
     """Record that ``user`` was shown the full phone numbers of these tickets (a list page): one commit."""
+    if add_phone_views(user, ticket_numbers, source=source, now=now):
+        db.session.commit()
+
+
+def add_phone_views(user: Actor, ticket_numbers: Iterable[str], *, source: str, now: datetime) -> bool:
+    """``log_phone_views`` in the caller's transaction (a step whose answer shows the phone: it commits with the
+    step, as one state change commits once); False when there was nothing to record."""
     rows = [{"user_id": user.id, "username": user.username, "action": "view_phone", "source": source,
              "ticket_number": number, "masked": False, "at": now} for number in ticket_numbers]
     if rows:
         db.session.execute(insert(PiiAccess), rows)
-        db.session.commit()
+    return bool(rows)
 
 
 def log_task_view(user: Actor, *, ticket_number: str | None, ticket_phone: str | None, project_key: str | None,

@@ -16,12 +16,13 @@ from app.services.jobs.notifications import notify, user_ids_with_role
 UNKNOWN_WARRANTY = "warranty_unknown"
 
 
-def flag_unknown_warranty(ticket_id: int, data: Mapping[str, Any], *, now: datetime) -> int:
+def flag_unknown_warranty(ticket_id: int, data: Mapping[str, Any], *, now: datetime, ticket: Any = None) -> int:
     """Tell every admin, once per ticket, that a repair's place has no handover date.
 
     The repair flow sets ``warranty_unknown`` and treats the order as outside the warranty; the
     admin records the date (a unit's or common area's handover) so the next order is judged right.
-    Returns how many notices were written.
+    ``ticket``: the ticket's row as the step left it, when the caller has read it. Returns how many notices were
+    written.
     """
     if not data.get(UNKNOWN_WARRANTY):
         return 0
@@ -29,7 +30,8 @@ def flag_unknown_warranty(ticket_id: int, data: Mapping[str, Any], *, now: datet
                                                       Notification.kind == UNKNOWN_WARRANTY)))
     if already:
         return 0
-    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         return 0
     params = {"number": ticket.number, "unit": ticket.unit_code, "project": ticket.project_key,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import StepResult
@@ -18,10 +19,12 @@ from app.models import Ticket as Ticket  # re-exported: the API serializes the t
 from app.services.access import Actor, may_record_calls
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError, msg
 from app.services.figures import counters
+from app.services.figures.counters import TicketRow
 from app.services.handover.repairs import after_repair_step
-from app.services.jobs.deadlines import WORK_DONE_STAGES, after_ticket_step, ticket_facts
+from app.services.jobs.deadlines import WORK_DONE_STAGES, after_ticket_step, ticket_facts_of
 from app.services.outreach.callback_plans import plan_after_ticket_closed
 from app.services.owners.answer_texts import text_rating_link
+from app.services.people.access_log import add_phone_views
 from app.services.people.auth import principal_for_user
 from app.services.people.organisation import visible_projects
 from app.services.runtime import BundleFacts, Runtime
@@ -53,6 +56,9 @@ class TicketOutcome:
     number: str
     ticket_id: int
     instance: InstanceOutcome
+    # Whether the recorder sees the ticket's phone in full: they started its instance, so they took part
+    # (``inbox.may_see_phone``); with ``phone_view_source`` the view is logged in the step's transaction.
+    phone_in_full: bool = False
 
 
 def start_process(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> tuple[InstanceOutcome, str | None]:
@@ -68,20 +74,27 @@ def start_process(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> tu
 
 
 def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket | None = None,
-                process_id: str = RECEPTION) -> TicketOutcome:
-    """Record a call as a new ticket (a reception instance); raise Forbidden/InvalidForm/NotFound."""
+                process_id: str = RECEPTION, phone_view_source: str | None = None) -> TicketOutcome:
+    """Record a call as a new ticket (a reception instance); raise Forbidden/InvalidForm/NotFound.
+
+    ``phone_view_source``: the answer shows the recorder the phone in full (the API's), so its access-log line
+    (PIPL) is written with the ticket, in the same transaction.
+    """
     plan = plan_start(rt, process_id, intake, user=user)
     refuse_overlong(plan.data, INTAKE_COLUMNS)  # a designer's copy of the intake form may allow more
     _require_project(str(plan.data.get("project", "")), user)
-    return open_planned_ticket(rt, plan, user=user, reopened_from=reopened_from)
+    return open_planned_ticket(rt, plan, user=user, reopened_from=reopened_from, phone_view_source=phone_view_source)
 
 
-def open_planned_ticket(rt: Runtime, plan: StartPlan, *, user: Actor | None,
-                        reopened_from: Ticket | None = None) -> TicketOutcome:
+def open_planned_ticket(rt: Runtime, plan: StartPlan, *, user: Actor | None, reopened_from: Ticket | None = None,
+                        phone_view_source: str | None = None) -> TicketOutcome:
     """Open the ticket of a checked start; ``user`` None is a channel without staff (the owners' own pages,
     services/owners/tickets.py, which checks the owner's units itself)."""
     project_key = str(plan.data.get("project", ""))
-    unit = _find_unit(project_key, str(plan.data.get("unit", "")))
+    # Held while the instance starts: the start's own project check (``instances.project_of``) then finds the
+    # project in the session instead of reading it again (the session keeps only what is referenced).
+    place = _find_place(project_key, str(plan.data.get("unit", "")))
+    unit: Unit | None = place[1] if place is not None else None
     now = rt.clock.now()
     number = _next_number(now, rt.timezone)
     system_data = {
@@ -97,23 +110,31 @@ def open_planned_ticket(rt: Runtime, plan: StartPlan, *, user: Actor | None,
     def write_ticket(instance_id: int, result: StepResult | None) -> None:
         values = _ticket_values(plan.data, system_data, number, instance_id, now, user.id if user else None,
                                 reopened_from)
-        created["id"] = db.session.execute(insert(Ticket).values(values).returning(Ticket.id)).scalar_one()
-        if result is not None:
-            _sync_columns(created["id"], result, now)
-        owner_call = after_ticket_step(created["id"], None, result.data if result else {}, now=now,
-                                       timezone=rt.timezone, calendar=rt.calendar)
+        if result is not None:  # the start's own columns, in the same insert
+            values |= _synced_values(TicketRow(**{column.name: None for column in TICKETS.c} | values), result, now)
+        ticket = TicketRow.of(db.session.execute(_INSERT_TICKET.values(values)).one()._mapping)
+        created["id"] = ticket.id
+        owner_call = after_ticket_step(ticket.id, None, result.data if result else {}, now=now,
+                                       timezone=rt.timezone, calendar=rt.calendar, after=ticket_facts_of(ticket))
         if owner_call is not None:
             phone_the_owner(rt, owner_call, user=user, now=now)
         if result is not None:
-            flag_unknown_warranty(created["id"], result.data, now=now)
+            flag_unknown_warranty(ticket.id, result.data, now=now, ticket=ticket)
         if result is not None and result.data.get("night_emergency"):
-            alert_night_emergency(rt, created["id"], instance_id, result.data, now=now)
-        if plan.data.get("category") == "repair" and plan.data.get("part"):
-            _flag_repeat_repair(created["id"], project_key, str(plan.data["unit"]), str(plan.data["part"]), now)
-        counters.count_new_ticket(created["id"], timezone=rt.timezone, data=plan.data)  # dashboard counters (admin)
+            alert_night_emergency(rt, ticket.id, instance_id, result.data, now=now)
+        if plan.data.get("category") == "repair" and plan.data.get("part") and _flag_repeat_repair(
+                ticket.id, project_key, str(plan.data["unit"]), str(plan.data["part"]), now):
+            ticket.repeat_repair = True
+        counters.count_new_ticket(ticket.id, timezone=rt.timezone, data=plan.data, ticket=ticket)  # admin's figures
+        if phone_view_source is not None and user is not None and ticket.phone:
+            add_phone_views(user, [number], source=phone_view_source, now=now)
 
     outcome = run_start(rt, plan, user=user, system_data=system_data, also_write=write_ticket)
-    return TicketOutcome(number, created["id"], outcome)
+    return TicketOutcome(number, created["id"], outcome, phone_in_full=user is not None)
+
+
+TICKETS = Ticket.__table__
+_INSERT_TICKET = insert(TICKETS).returning(*TICKETS.c)
 
 
 def _ticket_values(data: Mapping[str, Any], system: Mapping[str, Any], number: str, instance_id: int,
@@ -130,53 +151,84 @@ def _ticket_values(data: Mapping[str, Any], system: Mapping[str, Any], number: s
 def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, user: Actor | None) -> None:
     """Copy the step's ticket variables to the ticket's columns; close it, and reopen as a complaint if asked.
 
-    Runs inside the step's transaction, so the ticket never disagrees with its instance.
+    Runs inside the step's transaction, so the ticket never disagrees with its instance. The ticket is read once
+    (with what it contributed to the counters last) and its update returns it as the step leaves it: every
+    hook below gets that row instead of reading the ticket again.
     """
-    before = ticket_facts(ticket_id)
-    _sync_columns(ticket_id, result, rt.clock.now())
-    owner_call = after_ticket_step(ticket_id, before, result.data, now=rt.clock.now(), timezone=rt.timezone,
-                                   calendar=rt.calendar)
+    now = rt.clock.now()
+    before = counters.read_ticket(ticket_id)
+    if before is None:
+        return  # a ticket's instance has its ticket (foreign key): nothing to keep in step
+    after = _write_synced_columns(before, result, now)
+    owner_call = after_ticket_step(ticket_id, ticket_facts_of(before), result.data, now=now, timezone=rt.timezone,
+                                   calendar=rt.calendar, after=ticket_facts_of(after))
     if owner_call is not None:
-        phone_the_owner(rt, owner_call, user=user, now=rt.clock.now())
-    flag_unknown_warranty(ticket_id, result.data, now=rt.clock.now())
-    text_rating_link(ticket_id, result, now=rt.clock.now())  # the owner may rate before the call (issue 15)
-    if result.status == "completed" and result.data.get("reopen_as_complaint"):
+        phone_the_owner(rt, owner_call, user=user, now=now)
+    flag_unknown_warranty(ticket_id, result.data, now=now, ticket=after)
+    text_rating_link(ticket_id, result, now=now, ticket=after)  # the owner may rate before the call (issue 15)
+    if result.status == "completed" and result.data.get("reopen_as_complaint") and not after.reopened:
         original = db.session.get(Ticket, ticket_id)
-        if original is not None and not original.reopened:
+        if original is not None:
             # The new complaint is recorded in the name of whoever recorded the original: the step
             # that reopens it may be a manager's review or a timer, neither of whom opens tickets.
             recorder = principal_for_user(original.received_by_id) if original.received_by_id else None
             acting = recorder or user
             if acting is not None:
                 _reopen_as_complaint(rt, original, result.data, user=acting)
-    counters.count_step(ticket_id, timezone=rt.timezone, data=result.data)  # dashboard counters (admin issue)
+                after.reopened, after.closed_first_time = True, False
+    counters.count_step(ticket_id, timezone=rt.timezone, data=result.data, ticket=after)  # the admin's figures
     after_repair_step(rt, ticket_id, result)  # a handover defect's last repair done: the owner re-inspects
     if result.status == "completed":  # a closed complaint or repeat repair gets its planned follow-up call
-        plan_after_ticket_closed(ticket_id, result.data, now=rt.clock.now(), timezone=rt.timezone)
+        plan_after_ticket_closed(ticket_id, result.data, now=now, timezone=rt.timezone, ticket=after)
 
 
-def _sync_columns(ticket_id: int, result: StepResult, now: datetime) -> None:
+def _write_synced_columns(before: TicketRow, result: StepResult, now: datetime) -> TicketRow:
+    """Write the columns the step changed; the ticket as it now stands (``before`` itself when nothing changed)."""
+    values: dict[str, Any] = _synced_values(before, result, now)
+    if not values:
+        return before
+    if "escalation_level" in values:  # a level once reached stays, whichever branch (or job) moved last
+        level = values["escalation_level"]
+        values["escalation_level"] = case((Ticket.escalation_level > level, Ticket.escalation_level), else_=level)
+    if "closed_in_time" in values:  # judged once
+        values["closed_in_time"] = func.coalesce(Ticket.closed_in_time, values["closed_in_time"])
+    row = db.session.execute(_UPDATE_TICKET.where(TICKETS.c.id == before.id).values(values)).one()
+    return TicketRow.of(row._mapping, counted=before)
+
+
+_UPDATE_TICKET = update(TICKETS).returning(*TICKETS.c)
+
+
+def _synced_values(ticket: TicketRow, result: StepResult, now: datetime) -> dict[str, Any]:
+    """The columns ``result`` changes on ``ticket`` (those it leaves as they are are not written again)."""
     data = result.data
     refuse_overlong(data, SYNCED_COLUMNS)
     values: dict[str, Any] = {column: data[name] for name, column in SYNCED_COLUMNS.items() if name in data}
     if "escalation_level" in values:  # a level once reached stays, whichever branch moved last
-        level = int(values["escalation_level"] or 0)
-        values["escalation_level"] = case((Ticket.escalation_level > level, Ticket.escalation_level), else_=level)
+        values["escalation_level"] = max(int(values["escalation_level"] or 0), int(ticket.escalation_level or 0))
     for moment in ("due_at", "appointment_at"):
         if isinstance(data.get(moment), str) and data[moment]:
             values[moment] = datetime.fromisoformat(data[moment])
     if result.status == "completed" or data.get("stage") in WORK_DONE_STAGES:
         # Timeliness (及时率) is judged when the work is done, not after the callback's waiting.
-        due = values.get("due_at") or db.session.scalar(select(Ticket.due_at).where(Ticket.id == ticket_id))
-        values["closed_in_time"] = func.coalesce(Ticket.closed_in_time, due is None or now <= due)
+        due = values.get("due_at") or ticket.due_at
+        values["closed_in_time"] = ticket.closed_in_time if ticket.closed_in_time is not None else (
+            due is None or now <= due)
     if result.status == "completed":
         values["closed_at"] = now
         values["stage"] = "closed"
         values["closed_first_time"] = not data.get("reopen_as_complaint") and not data.get("rework_count")
     if "description" in values and "caller_name" in data:  # the search index follows the description
-        values["search_text"] = search_text(data["caller_name"], values["description"])
+        values["search_text"] = _search_text_of(data["caller_name"], values["description"])
     values |= wait_columns(result)  # what it waits for now, in the step's transaction
-    db.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(values))
+    return {column: value for column, value in values.items() if getattr(ticket, column) != value}
+
+
+@lru_cache(maxsize=1024)
+def _search_text_of(caller: Any, description: Any) -> str | None:
+    """``search_text``, computed once per caller and description in a process: every step of a ticket carries both
+    unchanged, and the text is then the stored one (not written again)."""
+    return search_text(caller, description)
 
 
 def _reopen_as_complaint(rt: Runtime, original: Ticket, data: Mapping[str, Any], *, user: Actor) -> None:
@@ -208,13 +260,17 @@ def _require_project(project_key: str, user: Actor) -> None:
         raise ForbiddenError(msg("you are not assigned to this project"))
 
 
-def _find_unit(project_key: str, code: str) -> Unit | None:
-    return db.session.scalars(select(Unit).where(Unit.project_key == project_key, Unit.code == code)).first()
+def _find_place(project_key: str, code: str) -> Any:
+    """The project and the unit (None: a place that is not a registered unit) as one row, in one statement."""
+    return db.session.execute(select(Project, Unit).outerjoin(Unit, and_(Unit.project_key == Project.key,
+                                                                        Unit.code == code))
+                              .where(Project.key == project_key)).first()
 
 
-def _flag_repeat_repair(ticket_id: int, project_key: str, unit_code: str, part: str, now: datetime) -> None:
+def _flag_repeat_repair(ticket_id: int, project_key: str, unit_code: str, part: str, now: datetime) -> bool:
     """A repair of the same unit and part within the repeat window (a setting) after a finished one is flagged
-    on both (返修). Only repairs that were carried out count: a cancelled or withdrawn order repaired nothing."""
+    on both (返修); True when it was. Only repairs that were carried out count: a cancelled or withdrawn order
+    repaired nothing."""
     earlier = db.session.scalars(
         select(Ticket.id).where(Ticket.project_key == project_key, Ticket.unit_code == unit_code,
                                 Ticket.category == "repair", Ticket.part == part, Ticket.id != ticket_id,
@@ -223,6 +279,7 @@ def _flag_repeat_repair(ticket_id: int, project_key: str, unit_code: str, part: 
     ).all()
     if earlier:
         db.session.execute(update(Ticket).where(Ticket.id.in_([*earlier, ticket_id])).values(repeat_repair=True))
+    return bool(earlier)
 
 
 def _days_setting(key: str) -> timedelta:

@@ -29,9 +29,11 @@ def shown_ticket(ticket: Any, *, source: str) -> dict[str, Any]:
 @api.post("/tickets")
 def open_ticket() -> tuple[dict[str, Any], int]:
     data = json_data_body(required=True)
-    opened = ticket_service.open_ticket(runtime(), data, user=acting_user())
+    # The recorder sees the phone in full; its access-log line commits with the ticket (one transaction).
+    opened = ticket_service.open_ticket(runtime(), data, user=acting_user(), phone_view_source="api_ticket")
     ticket = ticket_service.ticket_by_number(opened.number, user=acting_user())
-    return {"ticket": shown_ticket(ticket, source="api_ticket"), "instance": instance_state(opened.instance)}, 201
+    shown = ticket_summary(ticket, full_phone=opened.phone_in_full) | waiting_json(ticket)
+    return {"ticket": shown, "instance": instance_state(opened.instance)}, 201
 
 
 @api.get("/tickets")
