@@ -124,8 +124,8 @@ def figures(desk: Desk, building: str | None, **query: str) -> dict[str, Any]:
     return found
 
 
-def repair_until_done(desk: Desk, number: str) -> None:
-    """Engineering dispatches, the technician repairs, the owner accepts, the supervisor confirms."""
+def repaired_but_not_confirmed(desk: Desk, number: str) -> dict[str, Any]:
+    """Dispatched, repaired and accepted by the owner; returns the supervisor's confirmation task."""
     ticket = Opened(number, desk.ticket(number)["instance_id"])
     staff = desk.staff
     desk.handle(staff.eng_super, ticket, "dispatch_technician", DISPATCH)
@@ -133,7 +133,13 @@ def repair_until_done(desk: Desk, number: str) -> None:
     desk.handle(staff.tech, ticket, "inspect_on_site", INSPECTION)
     desk.handle(staff.tech, ticket, "carry_out_repair", REPAIR_DONE)
     desk.handle(staff.tech, ticket, "owner_acceptance", {"owner_accepts": True, "owner_signature": SIGNATURE})
-    desk.handle(staff.eng_super, ticket, "confirm_repair", CONFIRMED)
+    return desk.task_for(staff.eng_super, ticket, "confirm_repair")
+
+
+def repair_until_done(desk: Desk, number: str) -> None:
+    """Engineering dispatches, the technician repairs, the owner accepts, the supervisor confirms."""
+    repaired_but_not_confirmed(desk, number)
+    desk.handle(desk.staff.eng_super, Opened(number, desk.ticket(number)["instance_id"]), "confirm_repair", CONFIRMED)
 
 
 def reinspections(desk: Desk) -> list[dict[str, Any]]:

@@ -8,29 +8,25 @@ repairs.py), so the later one counts after the earlier committed. These requests
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 from flask import Flask
 
 from app.extensions import db
-from tests.scenarios.conftest import APPOINTMENT, CONFIRMED, DISPATCH, INSPECTION, REPAIR_DONE, SIGNATURE, Desk, Opened
-from tests.scenarios.test_handover import HOLLOW, LEAK, batch, record, reinspection_of, reinspections, work_orders
+from tests.scenarios.conftest import CONFIRMED, Desk
+from tests.scenarios.test_handover import (
+    HOLLOW,
+    LEAK,
+    batch,
+    record,
+    reinspection_of,
+    reinspections,
+    repaired_but_not_confirmed,
+    work_orders,
+)
 
 pytestmark = pytest.mark.concurrency
 __all__ = ["batch"]  # the fixture, used by name
-
-
-def repaired_but_not_confirmed(desk: Desk, number: str) -> dict[str, Any]:
-    """Dispatched, repaired and accepted by the owner; returns the supervisor's confirmation task."""
-    ticket = Opened(number, desk.ticket(number)["instance_id"])
-    staff = desk.staff
-    desk.handle(staff.eng_super, ticket, "dispatch_technician", DISPATCH)
-    desk.handle(staff.tech, ticket, "agree_appointment", APPOINTMENT)
-    desk.handle(staff.tech, ticket, "inspect_on_site", INSPECTION)
-    desk.handle(staff.tech, ticket, "carry_out_repair", REPAIR_DONE)
-    desk.handle(staff.tech, ticket, "owner_acceptance", {"owner_accepts": True, "owner_signature": SIGNATURE})
-    return desk.task_for(staff.eng_super, ticket, "confirm_repair")
 
 
 def confirm_at_once(app: Flask, desk: Desk, task_ids: list[str]) -> dict[str, int]:

@@ -13,7 +13,7 @@ service: the ticket service calls it.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.engine import EngineRunError, MessageNotAwaitedError, StepResult
 from app.extensions import db
@@ -60,8 +60,7 @@ def tell_when_repaired(rt: Runtime, unit_id: int) -> bool:
                               .execution_options(populate_existing=True)).scalar_one_or_none()
     if unit is None or unit.instance_id is None or unit.status == "closed" or unrepaired_numbers(unit.id):
         return False
-    defects = len(db.session.scalars(select(HandoverDefect.id)
-                                     .where(HandoverDefect.handover_unit_id == unit.id)).all())
+    defects = db.session.scalar(select(func.count()).where(HandoverDefect.handover_unit_id == unit.id)) or 0
     return _deliver(rt, unit.instance_id, {"defects": defects})
 
 
