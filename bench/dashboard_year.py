@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from admin_scale import PASSWORD, Person, measure, p95  # noqa: E402  (bench/ is the script's own folder)
 from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -48,7 +48,6 @@ from app.services.people.auth import hash_password  # noqa: E402
 
 PG_BASE_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_DATABASE = "kefu_bench_dashboard"
-PASSWORD = "bench-dashboard-pass-1"  # noqa: S105 - throw-away bench users
 ZONE = ZoneInfo("Asia/Shanghai")
 DAYS = 400
 DEPARTMENTS = ("engineering", "property", "sales", "design", "service", "")
@@ -147,35 +146,6 @@ def fill(projects: int, say: Callable[[str], None]) -> int:
     return rows
 
 
-class Person:
-    """A logged-in browser (cookie jar) of one user."""
-
-    def __init__(self, app: Flask, username: str) -> None:
-        self.client: FlaskClient = app.test_client()
-        page = self.client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert token, "no CSRF token on the login page"
-        response = self.client.post("/login", data={"csrf_token": token.group(1), "username": username,
-                                                    "password": PASSWORD})
-        assert response.status_code == 302, (username, response.status_code)
-
-
-def measure(get: Callable[[], Any], repeat: int) -> list[float]:
-    for _ in range(3):
-        assert get().status_code == 200
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter_ns()
-        response = get()
-        samples.append((time.perf_counter_ns() - started) / 1e6)
-        assert response.status_code == 200
-    return samples
-
-
-def p95(samples: list[float]) -> float:
-    return sorted(samples)[max(0, round(len(samples) * 0.95) - 1)]
-
-
 def run(database: str, url: str, *, projects: int, repeat: int, say: Callable[[str], None]) -> list[str]:
     say(f"{database}:")
     app = build_app(url)
@@ -195,12 +165,12 @@ def run(database: str, url: str, *, projects: int, repeat: int, say: Callable[[s
         try:
             figures.dashboard = daily_only  # type: ignore[assignment]  # the bench's "before", for this run only
             before_page = person.client.get(path).get_data()
-            results["day rows"] = measure(lambda person=person: person.client.get(path), repeat)
+            results["day rows"] = measure(lambda person=person: person.client.get(path), repeat=repeat, warmup=3)
         finally:
             figures.dashboard = with_months  # type: ignore[assignment]
         after_page = person.client.get(path).get_data()
         assert _figures_of(before_page) == _figures_of(after_page), "the roll-ups change the figures"
-        results["month rows"] = measure(lambda person=person: person.client.get(path), repeat)
+        results["month rows"] = measure(lambda person=person: person.client.get(path), repeat=repeat, warmup=3)
         before, after = (statistics.median(results[kind]) for kind in ("day rows", "month rows"))
         scope = "every project" if username == "manager" else f"{LIMITED_TO} projects"
         lines.append(f"{database:<11} {scope:<14} {before:>11.1f} {p95(results['day rows']):>8.1f} "
