@@ -16,7 +16,8 @@ dropped at the end even on failure) it:
      demo's answers, app/demo/answers.py) while the next task is the agent's (a consultation closes; a life
      service goes on to the service department and stays open), ticket search (GET /api/v1/tickets?q=), and
      every third call the admin list (GET /admin/) and the dashboard (GET /admin/dashboard). It prints
-     p50/p95/p99 per kind: what staff feel. Its requests/s say nothing of capacity: K staff who read ~1 s
+     p50/p95/p99 per kind: what staff feel; beside them the time inside the app (the servers' JSON access log,
+     p50/p99): the difference is the wait for a thread and a core, gunicorn and the network. Its requests/s say nothing of capacity: K staff who read ~1 s
      after each answer cannot ask more than K requests/s, whatever the server;
   5. throughput phase (``--mode throughput``): the same K clients with no think time and only the steps, intake
      (the start) and the agent's completions, as fast as the server answers, for ``--throughput-seconds``. It
@@ -42,6 +43,7 @@ import argparse
 import asyncio
 import contextlib
 import io
+import json
 import logging
 import os
 import pstats
@@ -85,6 +87,10 @@ VENV_BIN = Path(sys.executable).parent
 PASSWORD = "bench-http-pass-1"  # noqa: S105 - throw-away bench users
 TRIVIAL_REPEAT = 300
 KINDS = ("intake", "inbox", "inbox_console", "task_page", "complete", "search", "admin_list", "dashboard")
+# The route each kind's request takes, as the servers' access log names it (its JSON "route" field).
+ROUTES = {"intake": "api.open_ticket", "inbox": "api.list_tasks", "inbox_console": "console.home",
+          "task_page": "api.get_task", "complete": "api.complete_task", "search": "api.search_tickets",
+          "admin_list": "admin.home", "dashboard": "admin.dashboard"}
 
 
 @dataclass
@@ -607,25 +613,29 @@ def bench(kind: str, opts: Options) -> None:
             staff, homes = seed(app, opts.clients)
             base = f"http://127.0.0.1:{env['PORT']}"
             phases: dict[str, tuple[Recorder, float, dict[str, float]]] = {}
+            served: dict[str, dict[str, list[float]]] = {}
             with servers(env, folder, opts) as processes:
                 log_in(base, staff)
                 trivial = trivial_ms(app, base, staff[0].token)
                 for phase in ("latency", "throughput"):
                     if opts.mode in (phase, "both"):
                         before = cpu_split(processes, url)
+                        logged = (folder / "gunicorn.log").stat().st_size
                         rec, wall = asyncio.run(load(base, staff, homes, opts, steps_only=phase == "throughput"))
                         after = cpu_split(processes, url)
+                        served[phase] = server_times(folder / "gunicorn.log", logged)
                         phases[phase] = (rec, wall, {k: after[k] - before[k] for k in after})
             if any(isinstance(status, int) and status >= 500 for rec, _, _ in phases.values()
                    for _, status in rec.statuses):
                 print(server_errors(folder / "gunicorn.log"))
             header(kind, opts, env["KEFU_TIMEZONE"], trivial)
             if "latency" in phases:
-                report_latency(opts, *phases["latency"])
+                report_latency(opts, *phases["latency"], served["latency"])
             if "throughput" in phases:
                 rec = phases["throughput"][0]
                 fill_start_data(app, rec.tickets)
-                report_throughput(opts, *phases["throughput"], raw_engine_per_step(app, rec.tickets))
+                report_throughput(opts, *phases["throughput"], raw_engine_per_step(app, rec.tickets),
+                                  served["throughput"])
             with app.app_context():
                 from app.extensions import db
 
@@ -661,22 +671,37 @@ def header(kind: str, opts: Options, zone: str, trivial: tuple[float, float]) ->
           f"ratio {http_ms / client_ms:.2f} (goal <= 2)")
 
 
-def report_latency(opts: Options, rec: Recorder, wall: float, cpu: dict[str, float]) -> None:
+def server_times(log: Path, offset: int) -> dict[str, list[float]]:
+    """Each route's time in the app (the access log's ``duration_ms``, seconds) from ``offset`` of the log on."""
+    times: dict[str, list[float]] = defaultdict(list)
+    with open(log, "rb") as lines:
+        lines.seek(offset)
+        for line in lines:
+            if b'"duration_ms"' in line:
+                with contextlib.suppress(ValueError):
+                    entry = json.loads(line)
+                    times[entry["route"]].append(entry["duration_ms"] / 1e3)
+    return times
+
+
+def report_latency(opts: Options, rec: Recorder, wall: float, cpu: dict[str, float],
+                   served: dict[str, list[float]]) -> None:
     requests = sum(rec.statuses.values())
     print(f"-- latency: the staff's mix, {f'think time {opts.think:g} s' if opts.think else 'no think time'}, "
           f"{wall:.1f} s: {requests / wall:.1f} requests/s (bounded by the think time, not a capacity figure)")
-    print_kinds(rec)
+    print_kinds(rec, served)
     print_cpu(cpu, wall)
 
 
-def report_throughput(opts: Options, rec: Recorder, wall: float, cpu: dict[str, float], raw: RawEngine) -> None:
+def report_throughput(opts: Options, rec: Recorder, wall: float, cpu: dict[str, float], raw: RawEngine,
+                      served: dict[str, list[float]]) -> None:
     starts = sum(n for (kind_, status), n in rec.statuses.items() if kind_ == "intake" and status == 201)
     completions = sum(n for (kind_, status), n in rec.statuses.items() if kind_ == "complete" and status == 200)
     steps = starts + completions
     print(f"-- throughput: steps only (intake + the agent's completions), no think time, {wall:.1f} s: "
           f"{steps / wall:.1f} steps/s ({starts} starts, {completions} completions; "
           f"{sum(t.completed for t in rec.tickets)} tickets closed)")
-    print_kinds(rec)
+    print_kinds(rec, served)
     print_cpu(cpu, wall)
     server_cpu = cpu["gunicorn"] + cpu["flask worker"] + cpu["postgres (this db)"]
     wall_ratio = (steps / wall) * raw.wall_s
@@ -688,13 +713,17 @@ def report_throughput(opts: Options, rec: Recorder, wall: float, cpu: dict[str, 
           f"ms of CPU per step) (goal >= 50 %)")
 
 
-def print_kinds(rec: Recorder) -> None:
-    print(f"{'kind':<14}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+def print_kinds(rec: Recorder, served: dict[str, list[float]]) -> None:
+    """Per kind, what the client waited (p50/p95/p99) and, from the servers' access log, the time inside the app
+    (p50/p99: the rest of the client's wait is the queue for a thread and a core, the network and gunicorn)."""
+    print(f"{'kind':<14}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'in app p50':>12}{'p99':>8}")
     for kind_ in KINDS:
         values = rec.samples.get(kind_, [])
+        inside = served.get(ROUTES[kind_], [])
         if values:
+            in_app = f"{percentile(inside, .5):>12.1f}{percentile(inside, .99):>8.1f}" if inside else ""
             print(f"{kind_:<14}{len(values):>7}{percentile(values, .5):>9.1f}{percentile(values, .95):>9.1f}"
-                  f"{percentile(values, .99):>9.1f}")
+                  f"{percentile(values, .99):>9.1f}{in_app}")
     errors = {key: n for key, n in rec.statuses.items() if not (isinstance(key[1], int) and 200 <= key[1] < 400)}
     print("errors by status: " + (", ".join(f"{k} {s}: {n}" for (k, s), n in sorted(errors.items(), key=str))
                                   or "none"))
