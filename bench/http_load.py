@@ -17,8 +17,9 @@ dropped at the end even on failure) it:
      service goes on to the service department and stays open), ticket search (GET /api/v1/tickets?q=), and
      every third call the admin list (GET /admin/) and the dashboard (GET /admin/dashboard). It prints
      p50/p95/p99 per kind: what staff feel; beside them the time inside the app (the servers' JSON access log,
-     p50/p99): the difference is the wait for a thread and a core, gunicorn and the network. Its requests/s say nothing of capacity: K staff who read ~1 s
-     after each answer cannot ask more than K requests/s, whatever the server;
+     p50/p99): the difference is the wait for a thread and a core, gunicorn and the network. Its requests/s
+     say nothing of capacity: K staff who read ~1 s after each answer cannot ask more than K requests/s,
+     whatever the server;
   5. throughput phase (``--mode throughput``): the same K clients with no think time and only the steps, intake
      (the start) and the agent's completions, as fast as the server answers, for ``--throughput-seconds``. It
      replays exactly those steps on the raw engine in-process (start with the ticket's start data, then

@@ -6,10 +6,10 @@ The console's route table registers these app-wide (``console.blueprint``); the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_timezone
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,14 +33,15 @@ def render_markdown(text: str | None) -> Markup:
 
 
 def template_helpers() -> dict[str, Any]:
-    return {"bilingual": lambda text: bilingual(text, select_locale()), "mask_phone": mask_phone,
-            "locale": select_locale(), "format_datetime": business_time, "may_record_calls": may_record_calls,
-            "label": lambda kind, code: code_label(kind, code, select_locale()),
+    locale = select_locale()  # once per page: the helpers below run for every row of a list
+    return {"bilingual": lambda text: bilingual(text, locale), "mask_phone": mask_phone,
+            "locale": locale, "format_datetime": business_time, "may_record_calls": may_record_calls,
+            "label": lambda kind, code: code_label(kind, code, locale),
             "may_open_admin": may_open_admin, "may_design": may_design, "project_name": project_name,
             "unread_notifications": unread_notifications, "wait_words": wait_words, "person_name": person_name,
-            "role_label": lambda key: role_label(key, select_locale()),
-            "source_label": lambda source: source_label(source, select_locale()),
-            "flow_label": lambda process_id: flow_label(process_id, select_locale())}
+            "role_label": lambda key: role_label(key, locale),
+            "source_label": lambda source: source_label(source, locale),
+            "flow_label": lambda process_id: flow_label(process_id, locale)}
 
 
 def unread_notifications() -> int:
@@ -55,6 +56,9 @@ def business_time(value: datetime | None, format: str = "short") -> str:
     languages, like form values and task instructions."""
     if value is None:
         return ""
+    if format == "short" and isinstance(value, datetime):  # CONSOLE_DATETIME without babel's ~20 µs a call (lists)
+        moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(get_timezone())
+        return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d}"
     return cast(str, format_datetime(value, CONSOLE_DATETIME if format == "short" else format))  # babel: untyped
 
 

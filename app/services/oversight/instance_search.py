@@ -10,12 +10,12 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, delete, exists, false, func, or_, select, true
+from sqlalchemy import Select, and_, bindparam, delete, exists, false, func, or_, select, true
 
 from app.extensions import db
 from app.models import (
@@ -360,27 +360,35 @@ def _row(r: Any) -> InstanceRow:
                        waiting_note=r.waiting_note, waiting_since=r.waiting_since, waiting_until=r.waiting_until)
 
 
-def _with_open_tasks(rows: list[InstanceRow]) -> list[InstanceRow]:
-    if not rows:
-        return rows
+def _open_tasks_statement() -> Select[Any]:
+    """The open tasks of a page's instances, each with who holds it by name: the claimer, the assignee, else the
+    role ("中文 / English")."""
     claimer = User.__table__.alias("claimer")
     assigned = User.__table__.alias("assigned")
     roles = Role.__table__
-    found: dict[int, list[tuple[str, str]]] = {}
-    # Who holds it, by name: the claimer, the assignee, else the role ("中文 / English").
     role_name = (roles.c.name_zh + " / " + roles.c.name_en).label("role_name")
-    for task in db.session.execute(
-        select(HT.c.instance_id, HT.c.title, HT.c.assignee, HT.c.role, claimer.c.display_name.label("claimer"),
-               assigned.c.display_name.label("assigned"), role_name)
-        .select_from(HT.outerjoin(claimer, claimer.c.id == HT.c.claimed_by_id)
-                     .outerjoin(assigned, assigned.c.username == HT.c.assignee)
-                     .outerjoin(roles, roles.c.key == HT.c.role))
-        .where(HT.c.instance_id.in_([row.instance_id for row in rows]), HT.c.state == HumanTaskState.OPEN)
-        .order_by(HT.c.created_at)
-    ):
+    return (select(HT.c.instance_id, HT.c.title, HT.c.assignee, HT.c.role, claimer.c.display_name.label("claimer"),
+                   assigned.c.display_name.label("assigned"), role_name)
+            .select_from(HT.outerjoin(claimer, claimer.c.id == HT.c.claimed_by_id)
+                         .outerjoin(assigned, assigned.c.username == HT.c.assignee)
+                         .outerjoin(roles, roles.c.key == HT.c.role))
+            .where(HT.c.instance_id.in_(bindparam("instance_ids", expanding=True)),
+                   HT.c.state == HumanTaskState.OPEN)
+            .order_by(HT.c.created_at))
+
+
+_OPEN_TASKS = _open_tasks_statement()  # built once: the same statement object keeps its cache key
+
+
+def _with_open_tasks(rows: list[InstanceRow]) -> list[InstanceRow]:
+    if not rows:
+        return rows
+    found: dict[int, list[tuple[str, str]]] = {}
+    for task in db.session.execute(_OPEN_TASKS, {"instance_ids": [row.instance_id for row in rows]}):
         who = task.claimer or task.assigned or task.assignee or task.role_name or task.role or "—"
         found.setdefault(task.instance_id, []).append((task.title, who))
-    return [InstanceRow(**{**asdict(row), "open_tasks": tuple(found.get(row.instance_id, ()))}) for row in rows]
+    return [replace(row, open_tasks=tuple(found[row.instance_id])) if row.instance_id in found else row
+            for row in rows]
 
 
 def filter_choices() -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, true
+from sqlalchemy import Integer, String, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -105,8 +106,56 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
     whether another page follows).
     """
     now = now if now is not None else (rt.clock.now() if rt is not None else None)
-    condition = task_scope("mine" if scope == "mine" else "group", user)
+    mine = scope == "mine"
+    text = (search or "").strip()
+    projects = visible_projects(user)
+    # ``mine`` reads only my id and username (parameters): everyone shares its statement.
+    query = _inbox_statement(mine, frozenset() if mine else frozenset(user.role_keys),
+                             frozenset() if mine else frozenset(user.department_keys),
+                             None if projects is None else frozenset(projects), dated=now is not None,
+                             category=bool(category), process=bool(process_id), search=bool(text))
+    params: dict[str, Any] = {"limit": page_size + 1, "offset": (max(page, 1) - 1) * page_size}
+    if mine:
+        params.update(user_id=user.id, username=user.username)
+    if now is not None:
+        params["now"] = now
+    if category:
+        params["category"] = category
+    if process_id:
+        params["process_id"] = process_id
+    if text:
+        params.update(number=text.upper(), phone=text, unit_part=_like_escaped(text))
+    rows = db.session.connection().execute(query, params).all()
+    return [_inbox_row(user, snapshot_of_row(row), row, rt, now, mine=mine) for row in rows]
+
+
+class _Asker:
+    """A user as a statement sees them: ``id`` and ``username`` are parameters bound at execution, the roles and
+    departments are the statement's own."""
+
+    id: Any = bindparam("user_id", type_=Integer)
+    username: Any = bindparam("username", type_=String)
+    is_admin = False
+
+    def __init__(self, role_keys: frozenset[str], department_keys: frozenset[str]) -> None:
+        self.role_keys, self.department_keys = role_keys, department_keys
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` for ``LIKE '%' || :text || '%' ESCAPE '/'`` (what ``contains(..., autoescape=True)`` binds)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+@lru_cache(maxsize=256)
+def _inbox_statement(mine: bool, role_keys: frozenset[str], department_keys: frozenset[str],
+                     projects: frozenset[str] | None, *, dated: bool, category: bool, process: bool,
+                     search: bool) -> Any:
+    """The inbox's statement for one shape of request (the scope, the roles, departments and projects it is for,
+    which filters are set), built once: what differs between requests of one shape (the user, the moment, the
+    filters' values, the page) is bound at execution. Building it costs more CPU than running it, and the same
+    statement object executed again reuses its cache key and compiled SQL."""
     due = func.coalesce(TASKS.c.due_at, TICKETS.c.due_at)
+    now = bindparam("now", type_=TASKS.c.due_at.type) if dated else None
     query = (select(*TASK_COLUMNS, TICKETS.c.number, TICKETS.c.unit_code, TICKETS.c.category, TICKETS.c.phone,
                     TICKETS.c.due_at.label("ticket_due_at"), TASK_PROJECT.label("project_key"),
                     TICKETS.c.appointment_at,
@@ -116,23 +165,22 @@ def inbox(*, user: Actor, scope: str, category: str | None = None, process_id: s
                     unstaffed_reason_column().label("unstaffed"), staffed_roles_column().label("staffed_roles"),
                     INSTANCES.c.spec_key)
              .select_from(with_projects(TASKS_WITH_CLAIMER).outerjoin(PROJECTS, PROJECTS.c.key == TASK_PROJECT))
-             .where(TASK_IS_OPEN, condition)
+             .where(TASK_IS_OPEN, task_scope("mine" if mine else "group", _Asker(role_keys, department_keys)),
+                    in_projects(None if projects is None else set(projects)))
              .order_by(*_urgency_order(due, now), TASKS.c.created_at, TASKS.c.id)
-             .limit(page_size + 1).offset((max(page, 1) - 1) * page_size))
-    query = query.where(in_projects(visible_projects(user)))
+             .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
     if category:
-        query = query.where(TICKETS.c.category == category)
-    if process_id:
-        query = query.where(TASKS.c.process_id == process_id)
-    text = (search or "").strip()
-    if text:
-        query = query.where(or_(TICKETS.c.number == text.upper(), TICKETS.c.phone == text,
-                                TICKETS.c.unit_code.contains(text, autoescape=True)))
-    rows = db.session.connection().execute(query).all()
-    return [_inbox_row(user, snapshot_of_row(row), row, rt, now, mine=scope == "mine") for row in rows]
+        query = query.where(TICKETS.c.category == bindparam("category", type_=String))
+    if process:
+        query = query.where(TASKS.c.process_id == bindparam("process_id", type_=String))
+    if search:
+        query = query.where(or_(TICKETS.c.number == bindparam("number", type_=String),
+                                TICKETS.c.phone == bindparam("phone", type_=String),
+                                TICKETS.c.unit_code.contains(bindparam("unit_part", type_=String), escape="/")))
+    return query
 
 
-def _urgency_order(due: Any, now: datetime | None) -> list[Any]:
+def _urgency_order(due: Any, now: Any) -> list[Any]:
     """Emergencies first, then overdue work, then the appointment (else the due time), soonest first."""
     when = func.coalesce(TICKETS.c.appointment_at, due)
     overdue = [case((due < now, 0), else_=1)] if now is not None else []
@@ -173,11 +221,22 @@ def _empty_picker(rt: Runtime | None, task: TaskSnapshot, row: Any) -> Unstaffed
 
 
 def inbox_counts(user: Actor) -> dict[str, int]:
-    """How many open tasks each inbox tab holds (counted by the database, not by loading them)."""
-    visible = in_projects(visible_projects(user))
-    return {scope: int(db.session.scalar(
-        select(func.count()).select_from(with_projects(TASKS))
-        .where(TASK_IS_OPEN, task_scope(scope, user), visible)) or 0) for scope in ("mine", "group")}
+    """How many open tasks each inbox tab holds (counted by the database in one statement, not by loading them)."""
+    projects = visible_projects(user)
+    query = _counts_statement(frozenset(user.role_keys), frozenset(user.department_keys),
+                              None if projects is None else frozenset(projects))
+    mine, group = db.session.connection().execute(query, {"user_id": user.id, "username": user.username}).one()
+    return {"mine": int(mine or 0), "group": int(group or 0)}
+
+
+@lru_cache(maxsize=256)
+def _counts_statement(role_keys: frozenset[str], department_keys: frozenset[str],
+                      projects: frozenset[str] | None) -> Any:
+    """Both tabs' counts for users of these roles, departments and projects; built once (see ``_inbox_statement``)."""
+    asker = _Asker(role_keys, department_keys)
+    mine, group = task_scope("mine", asker), task_scope("group", asker)
+    return (select(func.count().filter(mine), func.count().filter(group)).select_from(with_projects(TASKS))
+            .where(TASK_IS_OPEN, or_(mine, group), in_projects(None if projects is None else set(projects))))
 
 
 def ticket_view(rt: Runtime, number: str, *, user: Actor) -> TicketView:
@@ -216,8 +275,11 @@ def shown_phone(phone: str | None, *, full: bool) -> str | None:
     return phone if full or not phone else mask_phone(phone)
 
 
+_TICKET_OF_INSTANCE = select(Ticket).where(Ticket.instance_id == bindparam("instance_id")).limit(1)  # built once
+
+
 def ticket_of_instance(instance_id: int) -> Ticket | None:
-    return db.session.scalars(select(Ticket).where(Ticket.instance_id == instance_id)).first()
+    return db.session.scalars(_TICKET_OF_INSTANCE, {"instance_id": instance_id}).first()
 
 
 def timeline_of(rt: Runtime, instance_id: int) -> list[TimelineEntry]:

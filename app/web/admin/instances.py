@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app.services.access import may_administer, may_manage
@@ -43,6 +44,7 @@ def home() -> Any:
     return render_template("admin/instances.html", flt=flt, page=page, errors=errors, now=rt.clock.now(),
                            query=flt.as_query(), saved=listing.saved_filters(user=me()),
                            choices=listing.filter_choices(), statuses=listing.STATUSES, sorts=listing.SORTS,
+                           status_words={status: Markup(_(status)) for status in listing.STATUSES},  # noqa: S704 - as _() in a template
                            stages=CODE_LABELS["stage"], departments=CODE_LABELS["department"],
                            may_repair=may_administer(me()), may_export_phones=may_export_phones(me())), status
 

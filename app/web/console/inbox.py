@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from flask import render_template, request
 from flask_login import login_required
@@ -33,7 +33,7 @@ MAP_SEARCH = "https://uri.amap.com/search"  # AMap's web link: opens the AMap ap
 def map_search_url(row: InboxRow) -> str:
     """Tap-to-navigate: a map search for the unit's estate and building (city, project name, unit)."""
     place = " ".join(part for part in (row.city, row.project_name, row.unit) if part)
-    return f"{MAP_SEARCH}?{urlencode({'keyword': place, 'src': 'kefu', 'callnative': '1'})}"
+    return f"{MAP_SEARCH}?keyword={quote_plus(place)}&src=kefu&callnative=1"  # what urlencode writes, per row cheaper
 
 
 INBOX_FLOWS = tuple((key, FLOW_LABELS[key]) for key in ("reception", "complaint", "repair", "callback"))
