@@ -13,13 +13,19 @@ yes/no in the reader's language, nothing for a missing value. Filters: ``date``,
 A template runs within ``RENDER_LIMITS`` (``limits.py``): CPU time, ``range`` and output size, and
 the same size guards on ``*``, ``**``, ``+``, ``%``, widths and string methods as scripts; past them
 the reader sees a short notice instead of a page that never comes.
+
+A section is compiled once per language and time zone (``_compiled``, a bounded LRU keyed by its text):
+compiling costs far more than rendering, and a task page shows the same few texts again and again. The
+choices of the ``label`` filter vary with the bundle, so they reach it through ``_CHOICES`` at render time.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +51,10 @@ _TOO_LARGE = {
     "en": "(These instructions go past the display limits (too many loops or too much text) and cannot be "
           "shown. Please tell the process designer.)",
 }
+
+
+COMPILED_TEMPLATES = 512  # sections kept compiled (per language and time zone): every text of a few bundles
+_CHOICES: ContextVar[Choices | None] = ContextVar("instruction_choices", default=None)
 
 
 class InstructionsError(ValueError):
@@ -76,7 +86,7 @@ def instruction_problems(text: str) -> Iterator[str]:
     except InstructionsError as exc:
         yield str(exc)
         return
-    environment = _environment(DEFAULT_LANGUAGE, None, {})
+    environment = _environment(DEFAULT_LANGUAGE, None)
     # Each piece compiles alone (a block cannot run from one piece into another), so lines are counted per piece.
     for where, piece in (("the shared text" if sections else "the text", shared),
                          *((f"the [{language}] section", section) for language, section in sections.items())):
@@ -94,12 +104,27 @@ def render(text: str, data: Mapping[str, Any], *, language: str, timezone: str |
     except InstructionsError:
         return text
     section = _joined(shared, sections.get(language, sections.get(DEFAULT_LANGUAGE, "")))
+    template = _compiled(section, language, timezone)
+    if template is None:
+        return section
+    given = _CHOICES.set(choices)
     try:
-        return _limited_render(_environment(language, timezone, choices or {}).from_string(section), data)
+        return _limited_render(template, data)
     except StepLimitError:
         return _TOO_LARGE.get(language, _TOO_LARGE[DEFAULT_LANGUAGE])
     except (TemplateError, TypeError, ValueError, ArithmeticError):
         return section
+    finally:
+        _CHOICES.reset(given)
+
+
+@lru_cache(maxsize=COMPILED_TEMPLATES)
+def _compiled(section: str, language: str, timezone: str | None) -> Template | None:
+    """``section`` compiled in the reader's environment; None when it does not compile (shown as it is)."""
+    try:
+        return _environment(language, timezone).from_string(section)
+    except (TemplateError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def _limited_render(template: Template, data: Mapping[str, Any]) -> str:
@@ -160,7 +185,8 @@ def _format(value: str, *args: Any, **kwargs: Any) -> str:
     return do_format(value, *args, **kwargs)
 
 
-def _environment(language: str, timezone: str | None, choices: Choices) -> SandboxedEnvironment:
+@lru_cache(maxsize=32)
+def _environment(language: str, timezone: str | None) -> SandboxedEnvironment:
     zone = ZoneInfo(timezone) if timezone else None
     environment = LimitedSandbox(autoescape=False, finalize=_finalizer(language, zone))
     environment.globals["range"] = guarded_range
@@ -169,7 +195,7 @@ def _environment(language: str, timezone: str | None, choices: Choices) -> Sandb
         "datetime": lambda value: _local(value, zone, "%Y-%m-%d %H:%M"),
         "date": lambda value: _local(value, zone, "%Y-%m-%d"),
         "money": _money,
-        "label": _labeller(language, choices),
+        "label": _labeller(language),
     })
     environment.globals["lang"] = language
     return environment
@@ -226,10 +252,11 @@ def _money(value: Any) -> str:
     return "" if value is None or isinstance(value, Undefined) else str(value)
 
 
-def _labeller(language: str, choices: Choices) -> Callable[..., str]:
+def _labeller(language: str) -> Callable[..., str]:
     def label(value: Any, field: str | None = None) -> str:
         if value is None or isinstance(value, Undefined) or value == "":
             return ""
+        choices = _CHOICES.get() or {}  # the rendering bundle's (``render``)
         tables = [choices.get(field, {})] if field else list(choices.values())
         title = next((table[str(value)] for table in tables if str(value) in table), None)
         return one_language(title, language) if title else str(value)

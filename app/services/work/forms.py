@@ -194,7 +194,23 @@ def render_instructions(markdown: str | None, data: Mapping[str, Any], *, locale
     if not markdown:
         return None
     return fill_instructions(markdown, data, language=locale, timezone=timezone,
-                               choices=choice_titles(forms or {}))
+                             choices=_bundle_choice_titles(forms) if forms else {})
+
+
+_CHOICE_TITLES: dict[int, tuple[Mapping[str, Any], dict[str, dict[str, str]]]] = {}
+_BUNDLES_REMEMBERED = 64
+
+
+def _bundle_choice_titles(forms: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    # A bundle's forms are immutable and cached for the life of the process (as ``_validator_for`` says), so the
+    # mapping itself is the key; walking every form of the bundle on every task page is what this saves.
+    cached = _CHOICE_TITLES.get(id(forms))
+    if cached is None or cached[0] is not forms:
+        if len(_CHOICE_TITLES) >= _BUNDLES_REMEMBERED:
+            _CHOICE_TITLES.clear()
+        cached = (forms, choice_titles(forms))
+        _CHOICE_TITLES[id(forms)] = cached
+    return cached[1]
 
 
 # Task-data variables that hold a login or a project key: shown to people by name (docs/flow-contract.md).
@@ -202,10 +218,11 @@ PERSON_VARIABLES = frozenset({"technician", "assignee", "engineer_on_call"})
 PROJECT_VARIABLES = frozenset({"project"})
 
 
-def with_names(data: Mapping[str, Any]) -> dict[str, Any]:
+def with_names(data: Mapping[str, Any], *, known_projects: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``data`` as people read it: logins as the person's name, project keys as the project's name.
 
     For what is only shown (instructions, read-only fields); what a form submits keeps the keys.
+    ``known_projects``: project names already read (key -> name; the task's own project), not asked again.
     """
     people = {name: data[name] for name in PERSON_VARIABLES if isinstance(data.get(name), str)}
     projects = {name: data[name] for name in PROJECT_VARIABLES if isinstance(data.get(name), str)}
@@ -213,8 +230,10 @@ def with_names(data: Mapping[str, Any]) -> dict[str, Any]:
         return dict(data)
     names = dict(db.session.execute(select(User.username, User.display_name)
                                     .where(User.username.in_(people.values()))).all()) if people else {}
-    titles = dict(db.session.execute(select(Project.key, Project.name)
-                                     .where(Project.key.in_(projects.values()))).all()) if projects else {}
+    titles = dict(known_projects or {})
+    unknown = {key for key in projects.values() if key not in titles}
+    if unknown:
+        titles.update(db.session.execute(select(Project.key, Project.name).where(Project.key.in_(unknown))).all())
     shown = dict(data)
     shown.update({name: names.get(login) or login for name, login in people.items()})
     shown.update({name: titles.get(key) or key for name, key in projects.items()})

@@ -11,12 +11,14 @@ the database hashes once per query, so the inbox keeps its query count and its p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
     String,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -127,6 +129,9 @@ def _task_key(project: ColumnElement[Any]) -> Any:
     return tuple_(who, department, project)
 
 
+# The two expressions below are built once: building them (subqueries, their column collections) cost more CPU
+# than running the query that holds them. SQL expressions are immutable, so every query may share them.
+@cache
 def unstaffed_condition() -> ColumnElement[bool]:
     """True for a task row (``with_projects``) that no active user may act on."""
     staffed = _staffed()
@@ -134,6 +139,7 @@ def unstaffed_condition() -> ColumnElement[bool]:
                 _task_key(literal(ANY_PROJECT, String)).not_in(staffed))
 
 
+@cache
 def unstaffed_reason_column() -> Any:
     """``None`` when someone may act on the task, ``"project"`` when holders exist but none may see its
     project, else ``"nobody"``."""
@@ -204,23 +210,35 @@ class TaskRow(TaskLike, Protocol):
     def id(self) -> str: ...
 
 
+@cache
+def _why_unstaffed_query() -> Any:
+    return (select(unstaffed_reason_column()).select_from(with_projects(TASKS))
+            .where(TASKS.c.id == bindparam("task_id")))
+
+
 def why_unstaffed(task: TaskRow, project_key: str | None) -> Unstaffed | None:
     """Whether anyone may act on this one task (one query); None when someone may."""
-    code = db.session.scalar(
-        select(unstaffed_reason_column()).select_from(with_projects(TASKS))
-        .where(TASKS.c.id == task.id))
+    code = db.session.connection().execute(_why_unstaffed_query(), {"task_id": task.id}).scalar()
     return unstaffed_of(task, code, project_key)
 
 
-def may_stand_in(user: Actor, task: TaskRow, project_key: str | None) -> bool:
-    """A supervisor of the task's lane (or an admin) may do a task nobody else may do."""
+NOT_READ = object()  # the reason was not read with the task: ``may_stand_in`` asks the database
+
+
+def may_stand_in(user: Actor, task: TaskRow, project_key: str | None, *, reason_code: Any = NOT_READ) -> bool:
+    """A supervisor of the task's lane (or an admin) may do a task nobody else may do.
+
+    ``reason_code``: the task's ``unstaffed_reason_column``, when it was read with the task (no query then).
+    """
     if supervisor_of(task.role) not in user.role_keys:
         return False
+    if reason_code is not NOT_READ:
+        return unstaffed_of(task, reason_code, project_key) is not None
     return why_unstaffed(task, project_key) is not None
 
 
-def may_act_or_stand_in(user: Actor, task: TaskRow, project_key: str | None) -> bool:
-    return may_act_on_task(user, task) or may_stand_in(user, task, project_key)
+def may_act_or_stand_in(user: Actor, task: TaskRow, project_key: str | None, *, reason_code: Any = NOT_READ) -> bool:
+    return may_act_on_task(user, task) or may_stand_in(user, task, project_key, reason_code=reason_code)
 
 
 # --- the admin console's list --------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 
 from app.engine import EngineRunError, TaskNotFoundError, TaskNotReadyError
 from app.extensions import db
-from app.models import ACTIVE_STATUSES, AuditEvent, HumanTaskState, InstanceStatus, Ticket, User
+from app.models import ACTIVE_STATUSES, AuditEvent, HumanTaskState, InstanceStatus, Project, Ticket, User
 from app.services.access import Actor, may_act_on_task
 from app.services.errors import (
     ForbiddenError,
@@ -49,11 +49,13 @@ from app.services.work.form_rules import FormContext
 from app.services.work.forms import clean_submission, render_instructions, with_names
 from app.services.work.people_choice import check_people_chosen, people_to_pick
 from app.services.work.staffing import (
+    NOT_READ,
     TASK_PROJECT,
     Unstaffed,
     in_projects,
     may_act_or_stand_in,
-    why_unstaffed,
+    unstaffed_of,
+    unstaffed_reason_column,
     with_projects,
 )
 from app.services.work.tickets import sync_ticket_after_step
@@ -75,6 +77,14 @@ class TaskDetail:
     instructions: str | None
     project_key: str | None = None  # the task's project (ticket's, else instance's): who may be picked, who may do it
     unstaffed: Unstaffed | None = None  # why nobody may do it (an open task only)
+    ticket_number: str | None = None  # the instance's ticket, if it has one (read with the task)
+    ticket_phone: str | None = None
+    project_name: str | None = None  # the name of ``project_key``
+
+    @property
+    def project_names(self) -> dict[str, str]:
+        """The task's project key -> name, read with the task: ``with_names`` need not ask for it again."""
+        return _project_names(self.project_key, self.project_name)
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,8 @@ class _InstanceRow:
     ticket_id: int | None
     project_key: str | None
     next_timer_at: datetime | None
+    ticket_number: str | None
+    ticket_phone: str | None
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,8 @@ class _Loaded:
     task: TaskSnapshot
     instance: _InstanceRow
     open_tasks: list[TaskSnapshot]
+    reason_code: Any = NOT_READ  # the task's ``unstaffed_reason_column`` (None: someone may do it), when read
+    project_name: str | None = None  # when read
 
 
 def list_tasks(*, user: Actor, scope: str = "mine", limit: int = 50, cursor: str | None = None) -> TaskPage:
@@ -135,7 +149,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 def get_task(rt: Runtime, task_id: str, *, user: Actor, locale: str = "zh") -> TaskDetail:
     """A task with its form, data and instructions (in ``locale``, times in the business time zone)."""
-    loaded = _load(task_id, user)
+    loaded = _load(task_id, user, shown=True)
     task, instance = loaded.task, loaded.instance
     facts = rt.bundles.get(instance.spec_key)
     form = facts.forms.get(task.form_key) if task.form_key else None
@@ -143,10 +157,23 @@ def get_task(rt: Runtime, task_id: str, *, user: Actor, locale: str = "zh") -> T
         data, instructions = rt.engine.task_details(instance.state, task.id)
     except TaskNotFoundError:  # a finished round of a loop the engine no longer keeps: show what was submitted
         data, instructions = _submitted(instance.id, task.id), None
-    unstaffed = why_unstaffed(task, instance.project_key) if task.state == HumanTaskState.OPEN else None
-    shown = render_instructions(instructions, with_names(data), locale=locale, timezone=rt.timezone, forms=facts.forms)
-    return TaskDetail(task, form, data, shown,
-                      instance.project_key, unstaffed)
+    unstaffed = unstaffed_of(task, loaded.reason_code, instance.project_key)  # None unless the task is open
+    names = _project_names(instance.project_key, loaded.project_name)
+    shown = render_instructions(instructions, with_names(data, known_projects=names), locale=locale,
+                                timezone=rt.timezone, forms=facts.forms) if instructions else None
+    return TaskDetail(task, form, data, shown, instance.project_key, unstaffed,
+                      instance.ticket_number, instance.ticket_phone, loaded.project_name)
+
+
+def task_form(rt: Runtime, task_id: str, *, user: Actor) -> dict[str, Any] | None:
+    """The form of a task the user may see (what a submission is parsed with), nothing else read."""
+    loaded = _load(task_id, user)
+    facts = rt.bundles.get(loaded.instance.spec_key)
+    return facts.forms.get(loaded.task.form_key) if loaded.task.form_key else None
+
+
+def _project_names(key: str | None, name: str | None) -> dict[str, str]:
+    return {key: name} if key is not None and name is not None else {}
 
 
 def _submitted(instance_id: int, task_id: str) -> dict[str, Any]:
@@ -202,10 +229,10 @@ def hand_over_task(rt: Runtime, task_id: str, username: str, *, user: Actor) -> 
     :raise ForbiddenError: the user is not standing in (someone may do the task) and is not an admin.
     :raise InvalidFormError: ``username`` is not an active holder of the task's role who may see the ticket.
     """
-    loaded = _load(task_id, user)
+    loaded = _load(task_id, user, shown=True)
     _require_open(loaded.task)
     task = loaded.task
-    unstaffed = why_unstaffed(task, loaded.instance.project_key)
+    unstaffed = unstaffed_of(task, loaded.reason_code, loaded.instance.project_key)
     if unstaffed is None and not user.is_admin:
         raise ForbiddenError(msg("someone may do this task; it needs no hand-over"))
     offered = people_to_pick(task.role or "", department=None, project_key=loaded.instance.project_key)
@@ -274,10 +301,12 @@ def complete_task(rt: Runtime, task_id: str, data: Any, *, user: Actor) -> Insta
 
 
 _TICKETS = Ticket.__table__
+_PROJECTS = Project.__table__
 _INSTANCE_COLUMNS = (INSTANCES.c.id, INSTANCES.c.spec_key, INSTANCES.c.status, INSTANCES.c.state,
                      INSTANCES.c.lock_version, _TICKETS.c.id.label("ticket_id"),
                      TASK_PROJECT.label("project_key"),  # the ticket's, else the instance's
-                     INSTANCES.c.next_timer_at)
+                     INSTANCES.c.next_timer_at, _TICKETS.c.number.label("ticket_number"),
+                     _TICKETS.c.phone.label("ticket_phone"))
 _LOAD = (
     select(*TASK_COLUMNS, *_INSTANCE_COLUMNS)
     .select_from(TASKS_WITH_CLAIMER.join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
@@ -287,21 +316,36 @@ _LOAD = (
            or_(TASK_IS_OPEN, TASKS.c.id == bindparam("task_id")))
     .order_by(TASKS.c.created_at, TASKS.c.id)
 )
+_IS_TARGET = TASKS.c.id == bindparam("task_id")
+# What showing a task needs as well, in the same query: whether anyone may do it (the open task only: the
+# database runs the staffing subqueries for that row alone) and its project's name.
+_LOAD_SHOWN = _LOAD.add_columns(
+    case((and_(_IS_TARGET, TASK_IS_OPEN), unstaffed_reason_column())).label("unstaffed_reason"),
+    case((_IS_TARGET, select(_PROJECTS.c.name).where(_PROJECTS.c.key == TASK_PROJECT).scalar_subquery()))
+    .label("project_name"),
+)
+_INSTANCE_END = len(TASK_COLUMNS) + len(_INSTANCE_COLUMNS)
 
 
-def _load(task_id: str, user: Actor) -> _Loaded:
-    """The task with its instance and the instance's open tasks (one query); 404 / 403 checks."""
-    rows = db.session.connection().execute(_LOAD, {"task_id": task_id}).all()
+def _load(task_id: str, user: Actor, *, shown: bool = False) -> _Loaded:
+    """The task with its instance and the instance's open tasks (one query); 404 / 403 checks.
+
+    ``shown``: read why nobody may do it and its project's name as well (``_LOAD_SHOWN``).
+    """
+    rows = db.session.connection().execute(_LOAD_SHOWN if shown else _LOAD, {"task_id": task_id}).all()
     target = next((row for row in rows if row.id == task_id), None)
     if target is None:
         raise NotFoundError(msg("no task %(task_id)s", task_id=task_id))
     task = snapshot_of_row(target)
-    instance = _InstanceRow(*target[len(TASK_COLUMNS):])
+    instance = _InstanceRow(*target[len(TASK_COLUMNS):_INSTANCE_END])
+    reason_code, project_name = (target.unstaffed_reason, target.project_name) if shown else (NOT_READ, None)
     if ticket_project_hidden(instance.project_key, user):
         raise NotFoundError(msg("no task %(task_id)s", task_id=task_id))
-    if not may_act_or_stand_in(user, task, instance.project_key):
+    if not may_act_or_stand_in(user, task, instance.project_key,
+                               reason_code=reason_code if task.state == HumanTaskState.OPEN else NOT_READ):
         raise ForbiddenError(msg("you may not act on this task"))
-    return _Loaded(task, instance, [snapshot_of_row(row) for row in rows if row.state == HumanTaskState.OPEN])
+    return _Loaded(task, instance, [snapshot_of_row(row) for row in rows if row.state == HumanTaskState.OPEN],
+                   reason_code, project_name)
 
 
 def _require_open(task: TaskSnapshot) -> None:

@@ -8,7 +8,6 @@ from flask import request
 
 from app.services.people.access_log import log_task_view
 from app.services.work import tasks as task_service
-from app.services.work.inbox import ticket_of_instance
 from app.services.work.people_choice import pickers_of
 from app.web.api.blueprint import acting_user, api, json_data_body, page_limit
 from app.web.api.serializers import instance_state, task_detail, task_summary
@@ -26,8 +25,8 @@ def list_tasks() -> dict[str, Any]:
 def get_task(task_id: str) -> dict[str, Any]:
     user = acting_user()  # the instructions come in the user's language, like on the task page
     detail = task_service.get_task(runtime(), task_id, user=user, locale=user.locale)
-    ticket = ticket_of_instance(detail.task.instance_id)  # its data holds the phone in full, as on the task page
-    log_task_view(user, ticket_number=ticket.number if ticket else None, ticket_phone=ticket.phone if ticket else None,
+    # Its data holds the phone in full, as on the task page: logged by its ticket (read with the task).
+    log_task_view(user, ticket_number=detail.ticket_number, ticket_phone=detail.ticket_phone,
                   project_key=detail.project_key, instance_id=detail.task.instance_id, task_id=detail.task.id,
                   data=detail.data, source="api_task", now=runtime().clock.now())
     pickers = pickers_of(detail.form, department=detail.task.department, project_key=detail.project_key)

@@ -45,7 +45,7 @@ def _render_task(task_id: str, *, values: dict[str, Any] | None, errors: Mapping
     project_key = detail.project_key  # the ticket's, else the instance's (a planned callback, a notice)
     people = {role: _people_offer(role, detail.task.department, project_key) for role in roles_offered(detail.form)}
     fields = fields_for(detail.form, shown, errors, select_locale(), runtime().timezone, people,
-                        shown_data=with_names(shown))
+                        shown_data=with_names(shown, known_projects=detail.project_names))
     # The ticket's own facts (the form's read-only copies) are shown once, in the collapsed summary.
     facts = [f for f in fields if ticket is not None and f.read_only and f.name in TICKET_FACTS]
     unstaffed = detail.unstaffed
@@ -109,10 +109,10 @@ def hand_over(task_id: str) -> Response:
 
 @login_required
 def complete_task(task_id: str) -> Any:
-    detail = task_service.get_task(runtime(), task_id, user=me())
+    form = task_service.task_form(runtime(), task_id, user=me())  # what parsing needs, not the whole page
     uploads = Uploads(current_app.config["UPLOAD_DIR"])
     try:
-        data = parse_submission(detail.form, request.form, request.files, uploads, runtime().timezone)
+        data = parse_submission(form, request.form, request.files, uploads, runtime().timezone)
         outcome = task_service.complete_task(runtime(), task_id, data, user=me())
     except InvalidFormError as exc:
         uploads.discard()
