@@ -53,8 +53,9 @@ def init_extensions(app: Flask) -> None:
 def init_web_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, limiter, login_manager
     from app.web.i18n import select_locale
-    from app.web.session import load_session_user
+    from app.web.session import SessionCookies, load_session_user
 
+    app.session_interface = SessionCookies()
     login_manager.init_app(app)
     login_manager.login_view = "console.login"
     login_manager.user_loader(load_session_user)
@@ -79,7 +80,7 @@ def register_step_hooks() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.extensions import csrf
+    from app.extensions import csrf, limit_decorated_views_only
     from app.web.admin import admin
     from app.web.api import api
     from app.web.console import console
@@ -95,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin)
     app.register_blueprint(designer)
     app.register_blueprint(owner)
+    limit_decorated_views_only(app)  # the sign-in views' limits are all there are: no app-wide check
 
 
 def register_error_handlers(app: Flask) -> None:

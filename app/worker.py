@@ -28,7 +28,7 @@ from app.extensions import db
 from app.services.jobs.notifications import deliver_outbox, next_outbox_attempt_at
 from app.services.jobs.queue import ensure_recurring_jobs, next_due_at, run_job, take_due_jobs, unlock
 from app.services.jobs.sms_senders import sender_from_config
-from app.services.ops.metrics import observe_timer_lag
+from app.services.ops.metrics import mark_process_dead, mark_process_serving, observe_timer_lag
 from app.services.outreach.planned_callbacks import ensure_planned_callbacks_job  # also registers its job
 from app.services.runtime import Runtime
 
@@ -106,21 +106,30 @@ class Worker:
             ensure_recurring_jobs(now=rt.clock.now(), timezone=rt.timezone)
             ensure_planned_callbacks_job(now=rt.clock.now(), timezone=rt.timezone)
             log.info("worker %s started (lock %ss, %s tries)", self.owner, self.lock_seconds, self.retries)
-            with waiter_for(db.engine) as waiter:
-                while not self.stopping:
-                    try:
-                        counts = self.run_pending()
-                    except Exception:  # a lost database connection must not end the worker
-                        log.exception("worker loop failed; trying again shortly")
-                        db.session.rollback()
-                        counts = {}
-                        time.sleep(1.0)
-                    if counts:
-                        log.info("ran %s", counts)
-                    pause = CONFLICT_PAUSE if set(counts) == {"requeued"} else 0.0
-                    waiter.wait(max(pause, min(self.seconds_to_next_job(), IDLE_SECONDS)), lambda: self.stopping)
-                    db.session.remove()
+            # Counted in kefu_processes{kind="worker"} while it runs; its live gauge leaves when it stops (a worker
+            # killed outright is forgotten by the next scrape: metrics.scrape drops the gauges of dead processes).
+            mark_process_serving("worker")
+            try:
+                with waiter_for(db.engine) as waiter:
+                    while not self.stopping:
+                        self._run_and_wait(waiter)
+            finally:
+                mark_process_dead(os.getpid())
             log.info("worker %s stopped", self.owner)
+
+    def _run_and_wait(self, waiter: Waiter) -> None:
+        try:
+            counts = self.run_pending()
+        except Exception:  # a lost database connection must not end the worker
+            log.exception("worker loop failed; trying again shortly")
+            db.session.rollback()
+            counts = {}
+            time.sleep(1.0)
+        if counts:
+            log.info("ran %s", counts)
+        pause = CONFLICT_PAUSE if set(counts) == {"requeued"} else 0.0
+        waiter.wait(max(pause, min(self.seconds_to_next_job(), IDLE_SECONDS)), lambda: self.stopping)
+        db.session.remove()
 
     def _stop_on_signals(self) -> None:
         def stop(_signum: int, _frame: Any) -> None:

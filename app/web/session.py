@@ -7,8 +7,12 @@ than the ``session_idle_minutes`` setting ends too (the runtime's clock, so test
 
 from __future__ import annotations
 
-from flask import current_app, session
+from typing import Any
+
+from flask import Flask, Response, current_app, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import UserMixin
+from itsdangerous import URLSafeTimedSerializer
 
 from app.services.people.auth import Principal, principal_for_user
 from app.services.settings import get_setting
@@ -46,3 +50,37 @@ def _is_idle() -> bool:
         return True
     now: float = current_app.extensions["kefu"].clock.now().timestamp()
     return now - seen > int(get_setting("session_idle_minutes")) * 60
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, less its fixed cost on requests without one (a bearer-token API call).
+
+    Flask builds the signing serializer anew for every request that opens a session (each request does, cookie
+    or not); it is built once here per set of keys. And a request with an empty, unchanged session (no cookie to
+    set or delete) ends with only the ``Vary: Cookie`` Flask's own adds when the session was looked at.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            assert serializer is not None  # there is a secret key
+            if len(self._serializers) > 8:  # keys rotated (or many test apps): keep the newest only
+                self._serializers.clear()
+            self._serializers[keys] = serializer
+        return serializer
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if session or session.modified:
+            super().save_session(app, session, response)
+        elif session.accessed:  # Flask-Login looks at every request's session: the answer varies with the cookie
+            if "Vary" in response.headers:
+                response.vary.add("Cookie")
+            else:
+                response.headers["Vary"] = "Cookie"

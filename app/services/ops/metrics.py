@@ -10,11 +10,14 @@ scrape of any one of them adds all of them up. gunicorn.conf.py keeps it clean: 
 creates it and removes what processes no longer running left there (``prepare_multiprocess_directory``:
 a previous run's samples would otherwise be added to this run's, and a new process given an old pid
 would go on from the old counts), and when a worker dies its live gauges leave with it
-(``mark_process_dead``), so ``kefu_processes`` counts the processes running now.
+(``mark_process_dead``), so ``kefu_processes`` counts the processes running now. ``flask worker`` counts
+itself (``kind="worker"``) and takes its live gauge away when it stops; one killed outright (no parent sees it
+die) is forgotten at the next scrape, which drops the live gauges of processes no longer running.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -36,8 +39,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import HumanTask, HumanTaskState, InstanceStatus, OutboxStatus, ProcessInstance, Ticket
+from app.models import HumanTask, InstanceStatus, OutboxStatus, ProcessInstance, Ticket
 from app.models.jobs import Job, OutboxMessage
+from app.services.steps.write import TASK_IS_OPEN
 
 __all__ = ["CONTENT_TYPE_LATEST", "mark_process_dead", "mark_process_serving", "observe_request", "observe_step",
            "observe_timer_lag", "prepare_multiprocess_directory", "scrape"]
@@ -58,18 +62,27 @@ TIMER_LAG_SECONDS = Histogram("kefu_timer_lag_seconds", "From a job's due time t
                               ["kind"], registry=PROCESS_REGISTRY,
                               buckets=(.01, .05, .1, .5, 1, 2.5, 5, 10, 30, 60, 300, 900))
 
-# One per running process of a kind (``web``: a gunicorn worker); in multiprocess mode the live processes' sum.
+# One per running process of a kind (``web``: a gunicorn worker, ``worker``: a ``flask worker``); in multiprocess
+# mode the live processes' sum.
 PROCESSES = Gauge("kefu_processes", "Processes running, by kind", ["kind"], registry=PROCESS_REGISTRY,
                   multiprocess_mode="livesum")
 
 
 def mark_process_serving(kind: str) -> None:
-    """This process counts in ``kefu_processes{kind}`` while it lives (gunicorn's post_worker_init hook)."""
+    """This process counts in ``kefu_processes{kind}`` while it lives (gunicorn's post_worker_init hook, the
+    worker's start)."""
     PROCESSES.labels(kind).set(1)
 
 
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
-    REQUEST_SECONDS.labels(endpoint, method, str(status)).observe(seconds)
+    key = (endpoint, method, status)
+    histogram = _REQUEST_HISTOGRAMS.get(key)
+    if histogram is None:  # labels() validates and takes a lock: once per label set, not once per request
+        histogram = _REQUEST_HISTOGRAMS[key] = REQUEST_SECONDS.labels(endpoint, method, str(status))
+    histogram.observe(seconds)
+
+
+_REQUEST_HISTOGRAMS: dict[tuple[str, str, int], Histogram] = {}  # endpoints x methods x statuses: bounded
 
 
 def observe_step(process_id: str, element_id: str, seconds: float) -> None:
@@ -103,7 +116,7 @@ class DatabaseFigures(Collector):
         for stage, count in db.session.execute(
                 select(Ticket.stage, func.count()).select_from(HumanTask)
                 .outerjoin(Ticket, Ticket.instance_id == HumanTask.instance_id)
-                .where(HumanTask.state == HumanTaskState.OPEN).group_by(Ticket.stage)):
+                .where(TASK_IS_OPEN).group_by(Ticket.stage)):
             tasks.add_metric([stage or "none"], count)  # "none": a task of a flow without a ticket
         yield tasks
 
@@ -117,7 +130,9 @@ def scrape() -> bytes:
     the database's figures."""
     figures = CollectorRegistry(auto_describe=False)
     figures.register(DatabaseFigures())
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        _forget_dead_processes(directory)
         processes = CollectorRegistry(auto_describe=False)
         multiprocess.MultiProcessCollector(processes)  # type: ignore[no-untyped-call]
         return generate_latest(processes) + generate_latest(figures)
@@ -125,12 +140,24 @@ def scrape() -> bytes:
 
 
 def mark_process_dead(pid: int) -> None:
-    """gunicorn's child_exit hook: a dead worker's live gauges leave the multiprocess directory."""
+    """gunicorn's child_exit hook, a stopping ``flask worker``: a dead process's live gauges leave the multiprocess
+    directory."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 _SAMPLES_FILE = re.compile(r"^[a-z_]+_(\d+)\.db$")  # histogram_123.db, gauge_livesum_123.db, ...
+_LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")  # what mark_process_dead removes
+
+
+def _forget_dead_processes(directory: str) -> None:
+    """The live gauges of processes no longer running leave (a ``flask worker`` killed with SIGKILL has no parent
+    to call mark_process_dead; a process of another machine never shares this directory)."""
+    for name in os.listdir(directory):
+        found = _LIVE_GAUGE_FILE.match(name)
+        if found and not _is_running(int(found.group(1))):
+            with contextlib.suppress(FileNotFoundError):  # another scrape removed it first
+                os.remove(os.path.join(directory, name))
 
 
 def prepare_multiprocess_directory() -> None:

@@ -16,7 +16,6 @@ from app.models import (
     UNFINISHED_STATUSES,
     Bundle,
     HumanTask,
-    HumanTaskState,
     InstanceStatus,
     ProcessInstance,
     Ticket,
@@ -27,6 +26,7 @@ from app.services.errors import NotFoundError, msg
 from app.services.people.organisation import ticket_project_hidden
 from app.services.runtime import Runtime
 from app.services.steps.plan import TaskSnapshot, open_tasks_of
+from app.services.steps.write import TASK_IS_OPEN
 from app.services.work.inbox import TimelineEntry, timeline_of
 
 
@@ -169,7 +169,7 @@ def version_page(bundle_id: int) -> VersionPage:
     for process_id, element_id, count in db.session.execute(
             select(HumanTask.process_id, HumanTask.element_id, func.count())
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-            .where(ProcessInstance.bundle_id == bundle_id, HumanTask.state == HumanTaskState.OPEN,
+            .where(ProcessInstance.bundle_id == bundle_id, TASK_IS_OPEN,
                    ProcessInstance.status.in_(UNFINISHED_STATUSES))
             .group_by(HumanTask.process_id, HumanTask.element_id)):
         elements.setdefault(process_id, {}).setdefault(element_id, {"waiting": 0, "failed": 0})["waiting"] = count

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Department, HumanTask, HumanTaskState, Ticket, User
+from app.models import AuditEvent, Department, HumanTask, Ticket, User
 from app.services.errors import Bilingual, Text, msg
+from app.services.steps.write import TASK_IS_OPEN
 from app.services.work.waiting import describe_wait, wait_of
 
 # A completed step (its element id) -> what it means for the owner.
@@ -106,7 +107,7 @@ def _completed_steps(instance_id: int) -> list[tuple[AuditEvent, str]]:
 
 def _open_steps(instance_id: int) -> list[str]:
     return list(db.session.scalars(select(HumanTask.element_id).where(
-        HumanTask.instance_id == instance_id, HumanTask.state == HumanTaskState.OPEN).order_by(HumanTask.created_at)))
+        HumanTask.instance_id == instance_id, TASK_IS_OPEN).order_by(HumanTask.created_at)))
 
 
 def _technician(username: Any, desk_phone: str) -> Technician | None:

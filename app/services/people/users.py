@@ -20,6 +20,7 @@ from app.services.jobs.notifications import is_mobile_number
 from app.services.people.auth import end_sessions_and_tokens, hash_password, password_matches
 from app.services.people.login_throttle import forget_failures
 from app.services.steps.plan import record_event
+from app.services.steps.write import TASK_IS_OPEN
 
 
 def create_user(username: str, *, password: str, roles: Iterable[str], clock: Clock,
@@ -211,7 +212,7 @@ def deactivate_user(user_id: int, *, by: Actor, now: datetime, reason: str = "")
     if user.id == by.id:
         raise ConflictError(msg("you cannot deactivate your own account"))
     held = db.session.execute(select(HumanTask.id, HumanTask.instance_id, HumanTask.role, HumanTask.claimed_by_id)
-                              .where(HumanTask.state == "open", or_(HumanTask.claimed_by_id == user.id,
+                              .where(TASK_IS_OPEN, or_(HumanTask.claimed_by_id == user.id,
                                                                     HumanTask.assignee == user.username))).all()
     for task in held:
         record_event(task.instance_id, "task_released", at=now, actor_id=by.id, task_id=task.id,

@@ -21,12 +21,13 @@ PUBLIC_ENDPOINTS = {"api.health", "api.ready", "api.openapi_document"}
 
 @api.before_request
 def authenticate() -> None:
-    if request.endpoint in PUBLIC_ENDPOINTS:
+    current = request._get_current_object()  # type: ignore[attr-defined]  # every API call: one context lookup
+    if current.endpoint in PUBLIC_ENDPOINTS:
         return
-    header = request.headers.get("Authorization")
+    header = current.headers.get("Authorization")
     if header is None and current_user.is_authenticated:
         # The browser session works too; then every change needs the page's CSRF token.
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if current.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()
         g.user = current_user.principal
     else:
@@ -34,7 +35,7 @@ def authenticate() -> None:
         if scheme.lower() != "bearer" or not token.strip():
             raise UnauthorizedError(gettext("Sign in: the bearer token is missing."))
         g.user = user_for_token(token.strip())
-    if any("\x00" in str(value) for value in (request.view_args or {}).values()):
+    if current.view_args and any("\x00" in str(value) for value in current.view_args.values()):
         raise NotFoundError("not found")  # no id holds a NUL byte, and PostgreSQL refuses to compare one
 
 
