@@ -22,7 +22,6 @@ from app.models import (
     FINISHED_STATUSES,
     Bundle,
     HumanTask,
-    HumanTaskState,
     InstanceStatus,
     ProcessInstance,
     Role,
@@ -34,6 +33,7 @@ from app.models.admin import SavedFilter
 from app.services.access import Actor
 from app.services.errors import InvalidRequestError, msg
 from app.services.people.organisation import visible_projects
+from app.services.steps.write import TASK_IS_OPEN
 
 PAGE_SIZE = 50
 STATUSES = tuple(InstanceStatus)
@@ -268,7 +268,7 @@ def _started_before(moment: datetime) -> list[Any]:
 
 def _assigned_to(username: str) -> Any:
     user_id = select(User.id).where(User.username == username).scalar_subquery()
-    return exists(select(HT.c.id).where(HT.c.instance_id == PI.c.id, HT.c.state == HumanTaskState.OPEN,
+    return exists(select(HT.c.id).where(HT.c.instance_id == PI.c.id, TASK_IS_OPEN,
                                         or_(HT.c.assignee == username, HT.c.claimed_by_id == user_id)))
 
 
@@ -373,7 +373,7 @@ def _open_tasks_statement() -> Select[Any]:
                          .outerjoin(assigned, assigned.c.username == HT.c.assignee)
                          .outerjoin(roles, roles.c.key == HT.c.role))
             .where(HT.c.instance_id.in_(bindparam("instance_ids", expanding=True)),
-                   HT.c.state == HumanTaskState.OPEN)
+                   TASK_IS_OPEN)
             .order_by(HT.c.created_at))
 
 

@@ -44,7 +44,7 @@ from app.services.errors import ConflictError, ForbiddenError, InvalidRequestErr
 from app.services.jobs.queue import reschedule_timer_job, retry_instance
 from app.services.runtime import Runtime
 from app.services.steps.plan import InstanceOutcome, open_tasks_of, plan_step, record_event, step_transaction
-from app.services.steps.write import CONFLICT_MESSAGE, write_step
+from app.services.steps.write import CONFLICT_MESSAGE, TASK_IS_OPEN, write_step
 from app.services.work.tickets import sync_ticket_after_step
 
 PI, HT, T = ProcessInstance.__table__, HumanTask.__table__, Ticket.__table__
@@ -145,7 +145,7 @@ def terminate(rt: Runtime, instance_id: int, *, actor: Actor, reason: str) -> st
     now = rt.clock.now()
     with step_transaction():
         _move(instance, status=InstanceStatus.TERMINATED, ended_at=now, next_timer_at=None)
-        db.session.execute(update(HT).where(HT.c.instance_id == instance.id, HT.c.state == HumanTaskState.OPEN)
+        db.session.execute(update(HT).where(HT.c.instance_id == instance.id, TASK_IS_OPEN)
                            .values(state=HumanTaskState.CANCELLED, completed_at=now))
         db.session.execute(update(T).where(T.c.instance_id == instance.id, T.c.closed_at.is_(None))
                            .values(closed_at=now, stage=TicketStage.CLOSED, outcome="cancelled"))
@@ -195,7 +195,7 @@ def reassign_task(rt: Runtime, task_id: str, *, actor: Actor, reason: str, usern
     now = rt.clock.now()
     with step_transaction():
         _move(instance)  # the task moves with its instance: a completion racing this repair gets a 409
-        db.session.execute(update(HT).where(HT.c.id == task_id, HT.c.state == HumanTaskState.OPEN).values(**values))
+        db.session.execute(update(HT).where(HT.c.id == task_id, TASK_IS_OPEN).values(**values))
         record_event(instance.id, "reassigned", at=now, actor_id=actor.id, task_id=task_id,
                      data={"reason": reason, "from": task.assignee or task.role, "to": username or role})
 
@@ -342,5 +342,5 @@ def _describe_kept_tasks(result: StepResult, kept_ids: set[str]) -> None:
     """A task still open after the move shows the new version's title and form (who holds it stays)."""
     for view in result.ready_tasks:
         if view.task_id in kept_ids:
-            db.session.execute(update(HT).where(HT.c.id == view.task_id, HT.c.state == HumanTaskState.OPEN).values(
+            db.session.execute(update(HT).where(HT.c.id == view.task_id, TASK_IS_OPEN).values(
                 title=view.title, form_key=view.form_key, element_id=view.name, process_id=view.process_id))
