@@ -8,6 +8,9 @@ not needed: the dashboard reads only the counters). Then it measures GET /admin/
 median and p95 of ``--repeat`` requests, with the slices summed from day rows only (``months=False``, what the
 dashboard did before the roll-ups) and from the month rows, on SQLite (a temp file) and on PostgreSQL (a throw-away
 database ``kefu_bench_dashboard`` on ``BENCH_PG_URL``, dropped at the end). Goal (issue 17, point 6): within 50 ms.
+Beside the wall time it prints each request's CPU time (the bench's process, plus, on PostgreSQL, the server's
+backends read from ``/proc/<pid>/schedstat`` when the server runs on this machine), the figure to compare on a busy
+machine, and the figures the page shows (the same from day rows and month rows, or the bench fails).
 
     .venv/bin/python bench/dashboard_year.py [--repeat 30] [--projects 50] [--only sqlite|postgresql]
 """
@@ -15,7 +18,9 @@ database ``kefu_bench_dashboard`` on ``BENCH_PG_URL``, dropped at the end). Goal
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import json
 import os
 import random
 import re
@@ -33,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from admin_scale import PASSWORD, Person, measure, p95  # noqa: E402  (bench/ is the script's own folder)
+from admin_scale import PASSWORD, Person, p95  # noqa: E402  (bench/ is the script's own folder)
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -146,7 +151,9 @@ def fill(projects: int, say: Callable[[str], None]) -> int:
     return rows
 
 
-def run(database: str, url: str, *, projects: int, repeat: int, say: Callable[[str], None]) -> list[str]:
+def run(database: str, url: str, *, projects: int, repeat: int,
+        say: Callable[[str], None]) -> tuple[list[str], list[str]]:
+    """The wall-time lines and the CPU-time lines of ``database``."""
     say(f"{database}:")
     app = build_app(url)
     with app.app_context():
@@ -156,28 +163,84 @@ def run(database: str, url: str, *, projects: int, repeat: int, say: Callable[[s
         db.session.remove()
     today = datetime.now(ZONE).date()
     path = f"/admin/dashboard?from={today - timedelta(days=364)}&to={today}"
-    lines = []
+    lines, cpu_lines = [], []
     daily_only = functools.partial(figures.dashboard, months=False)
     with_months = figures.dashboard
     for username in ("manager", "manager_10"):
         person = Person(app, username)
-        results = {}
+        results: dict[str, tuple[list[float], list[float]]] = {}
         try:
             figures.dashboard = daily_only  # type: ignore[assignment]  # the bench's "before", for this run only
             before_page = person.client.get(path).get_data()
-            results["day rows"] = measure(lambda person=person: person.client.get(path), repeat=repeat, warmup=3)
+            results["day rows"] = measure(app, lambda person=person: person.client.get(path), repeat=repeat)
         finally:
             figures.dashboard = with_months  # type: ignore[assignment]
         after_page = person.client.get(path).get_data()
         assert _figures_of(before_page) == _figures_of(after_page), "the roll-ups change the figures"
-        results["month rows"] = measure(lambda person=person: person.client.get(path), repeat=repeat, warmup=3)
-        before, after = (statistics.median(results[kind]) for kind in ("day rows", "month rows"))
+        results["month rows"] = measure(app, lambda person=person: person.client.get(path), repeat=repeat)
+        (before, before_cpu), (after, after_cpu) = results["day rows"], results["month rows"]
         scope = "every project" if username == "manager" else f"{LIMITED_TO} projects"
-        lines.append(f"{database:<11} {scope:<14} {before:>11.1f} {p95(results['day rows']):>8.1f} "
-                     f"{after:>11.1f} {p95(results['month rows']):>8.1f} {before / after:>8.1f}")
+        say(f"  figures ({scope}): {_summary(_figures_of(after_page))}")
+        lines.append(f"{database:<11} {scope:<14} {statistics.median(before):>11.1f} {p95(before):>8.1f} "
+                     f"{statistics.median(after):>11.1f} {p95(after):>8.1f} "
+                     f"{statistics.median(before) / statistics.median(after):>8.1f}")
+        cpu_lines.append(f"{database:<11} {scope:<14} {statistics.median(before_cpu):>11.1f} {p95(before_cpu):>8.1f} "
+                         f"{statistics.median(after_cpu):>11.1f} {p95(after_cpu):>8.1f} "
+                         f"{statistics.median(before_cpu) / statistics.median(after_cpu):>8.1f}")
     with app.app_context():
         db.engine.dispose()
-    return lines
+    return lines, cpu_lines
+
+
+def measure(app: Flask, get: Callable[[], Any], *, repeat: int, warmup: int = 3) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds of ``repeat`` requests (CPU: this process's, and the database server's backends'
+    when they can be read here)."""
+    for _ in range(warmup):
+        response = get()
+        assert response.status_code == 200, (response.status_code, response.get_data(as_text=True)[:300])
+    backends = _server_backends(app)
+    walls, cpus = [], []
+    for _ in range(repeat):
+        server = _server_cpu(backends)
+        started, cpu = time.perf_counter_ns(), time.process_time_ns()
+        response = get()
+        walls.append((time.perf_counter_ns() - started) / 1e6)
+        cpus.append((time.process_time_ns() - cpu + _server_cpu(backends) - server) / 1e6)
+        assert response.status_code == 200, response.status_code
+    return walls, cpus
+
+
+def _server_backends(app: Flask) -> list[int]:
+    """The process ids of the PostgreSQL backends serving the app (none on SQLite, or a server elsewhere)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return []
+        engine = create_engine(db.engine.url)
+        with engine.connect() as connection:
+            pids = list(connection.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            ).scalars())
+        engine.dispose()
+    return [pid for pid in pids if Path(f"/proc/{pid}/schedstat").exists()]
+
+
+def _server_cpu(backends: list[int]) -> int:
+    """Nanoseconds the backends have run so far."""
+    total = 0
+    for pid in backends:
+        with contextlib.suppress(OSError, ValueError):  # the backend ended
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    return total
+
+
+def _summary(data: str) -> str:
+    """The figures of the page's totals and how many slices it shows."""
+    chart = json.loads(data)
+    totals = chart["totals"]
+    rates = ", ".join(f"{rate.removesuffix('_rate')} {totals[rate]}%" for rate in figures.TARGET_SETTINGS)
+    return (f"received {totals['received']:,}, closed {totals['closed']:,}, {rates}; {len(chart['daily']['labels'])} "
+            f"days, {len(chart['projects']['labels'])} projects, {len(chart['departments']['labels'])} departments, "
+            f"{len(chart['stages']['labels'])} stages")
 
 
 def _figures_of(page: bytes) -> str:
@@ -207,22 +270,30 @@ def main() -> int:
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     args = parser.parse_args()
     say = print
-    lines = []
+    lines: list[str] = []
+    cpu_lines: list[str] = []
     if args.only in (None, "sqlite"):
         with tempfile.TemporaryDirectory() as folder:
-            lines += run("SQLite", f"sqlite:///{folder}/dashboard.db", projects=args.projects, repeat=args.repeat,
-                         say=say)
+            wall, cpu = run("SQLite", f"sqlite:///{folder}/dashboard.db", projects=args.projects, repeat=args.repeat,
+                            say=say)
+            lines, cpu_lines = lines + wall, cpu_lines + cpu
     if args.only in (None, "postgresql"):
         recreate_pg()
         try:
-            lines += run("PostgreSQL", postgresql_url(PG_DATABASE).render_as_string(hide_password=False),
-                         projects=args.projects, repeat=args.repeat, say=say)
+            wall, cpu = run("PostgreSQL", postgresql_url(PG_DATABASE).render_as_string(hide_password=False),
+                            projects=args.projects, repeat=args.repeat, say=say)
+            lines, cpu_lines = lines + wall, cpu_lines + cpu
         finally:
             recreate_pg(drop_only=True)
+    head = (f"{'database':<11} {'manager of':<14} {'before med':>11} {'p95':>8} {'after med':>11} {'p95':>8} "
+            f"{'before/after':>8}")
     say("\nGET /admin/dashboard, the last 365 days (ms; before = slices summed from day rows, after = month rows)")
-    say(f"{'database':<11} {'manager of':<14} {'before med':>11} {'p95':>8} {'after med':>11} {'p95':>8} "
-        f"{'before/after':>8}")
+    say(head)
     for line in lines:
+        say(line)
+    say("\nThe same, CPU ms per request (the bench's process, plus PostgreSQL's backends when read on this machine)")
+    say(head)
+    for line in cpu_lines:
         say(line)
     return 0
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Integer, case, func, select, update
+from sqlalchemy import Connection, Integer, case, func, literal, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import WorkingCalendar
@@ -269,23 +269,30 @@ class PlannedSatisfaction:
 
 def planned_satisfaction(start: datetime, end: datetime, *,
                          project_keys: Iterable[str] | None = None) -> PlannedSatisfaction:
-    """The planned calls done in [start, end) in the projects (all when None)."""
+    """The planned calls done in [start, end) in the projects (all when None), in one statement: the totals and
+    the slices of the calls that reached the owner, by project, department and technician."""
     scope = [CallbackCall.done_at >= start, CallbackCall.done_at < end]
     if project_keys is not None:
         scope.append(CallbackPlan.project_key.in_(list(project_keys)))
-    totals = db.session.execute(
-        select(func.count(), func.count(CallbackCall.ticket_id), func.sum(case((CallbackCall.reached, 1), else_=0)))
-        .select_from(CallbackCall).join(CallbackPlan, CallbackPlan.id == CallbackCall.plan_id).where(*scope)).one()
-    return PlannedSatisfaction(int(totals[0]), int(totals[2] or 0), int(totals[1]),
-                               *(_slices(column, scope) for column in (
-                                   CallbackPlan.project_key, CallbackPlan.department, CallbackPlan.technician)))
-
-
-def _slices(column: Any, scope: list[Any]) -> list[SatisfactionSlice]:
+    calls = select().select_from(CallbackCall).join(CallbackPlan, CallbackPlan.id == CallbackCall.plan_id)
     satisfied = func.sum(case((CallbackCall.satisfaction.in_(SATISFIED), 1), else_=0), type_=Integer)
-    rows = db.session.execute(
-        select(column, func.count(), satisfied).select_from(CallbackCall)
-        .join(CallbackPlan, CallbackPlan.id == CallbackCall.plan_id)
-        .where(*scope, CallbackCall.reached.is_(True), column.is_not(None))
-        .group_by(column).order_by(func.count().desc())).all()
-    return [SatisfactionSlice(value, int(count), int(happy or 0)) for value, count, happy in rows]
+    reached = func.sum(case((CallbackCall.reached, 1), else_=0), type_=Integer)
+    slices = [calls.add_columns(literal(name).label("slice"), column.label("value"), func.count().label("calls"),
+                                literal(0).label("issues"), satisfied.label("counted"))
+              .where(*scope, CallbackCall.reached.is_(True), column.is_not(None)).group_by(column)
+              for name, column in _SLICED_BY.items()]
+    totals = calls.add_columns(literal("").label("slice"), null(), func.count(), func.count(CallbackCall.ticket_id),
+                               reached).where(*scope)
+    found: dict[str, list[SatisfactionSlice]] = {name: [] for name in _SLICED_BY}
+    calls_made = issues = reached_owner = 0
+    for name, value, count, issue_count, counted in db.session.execute(union_all(*slices, totals)):
+        if name:
+            found[name].append(SatisfactionSlice(value, int(count), int(counted or 0)))
+        else:
+            calls_made, issues, reached_owner = int(count), int(issue_count), int(counted or 0)
+    return PlannedSatisfaction(calls_made, reached_owner, issues,
+                               *(sorted(found[name], key=lambda s: -s.reached) for name in _SLICED_BY))
+
+
+_SLICED_BY = {"project": CallbackPlan.project_key, "department": CallbackPlan.department,
+              "technician": CallbackPlan.technician}
