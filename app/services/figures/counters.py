@@ -14,6 +14,7 @@ moves January's month row too, so the roll-ups never go stale; ``rebuild`` recou
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
@@ -22,7 +23,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import Text, bindparam, cast, column, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -81,13 +82,25 @@ class Facts:
 # --- keeping the counters ---------------------------------------------------------------------------
 
 # One round trip on the step's hot path: the ticket and what it contributed last.
+# Core only (no ORM attribute): an ORM-enabled statement costs more to run.
+_TICKETS = Ticket.__table__
 _TICKET_WITH_FACTS = (
-    select(Ticket.__table__, *[FACTS.c[f.name].label(f"f_{f.name}") for f in fields(Facts)],
+    select(_TICKETS, *[FACTS.c[f.name].label(f"f_{f.name}") for f in fields(Facts)],
            FACTS.c.counted_event_id.label("f_counted_event_id"))
-    .select_from(Ticket.__table__.outerjoin(FACTS, FACTS.c.ticket_id == Ticket.id))
-    .where(Ticket.id == bindparam("ticket_id"))
+    .select_from(_TICKETS.outerjoin(FACTS, FACTS.c.ticket_id == _TICKETS.c.id))
+    .where(_TICKETS.c.id == bindparam("ticket_id"))
 )
-_FACT_NAMES = (*(f"f_{f.name}" for f in fields(Facts)), "f_counted_event_id")
+_FACT_FIELDS = tuple(f.name for f in fields(Facts))
+_FACT_NAMES = (*(f"f_{name}" for name in _FACT_FIELDS), "f_counted_event_id")
+_FACT_PAIRS = tuple((name, f"f_{name}") for name in _FACT_FIELDS)
+# Built once and run with the facts as parameters (building and keying them per step costs more than running them).
+_INSERT_FACTS = FACTS.insert()
+_UPDATE_FACTS = FACTS.update().where(FACTS.c.ticket_id == bindparam("ticket_id_"))
+
+
+def _values_of(facts: Facts) -> dict[str, Any]:
+    """``asdict`` of flat facts, without its deep copies."""
+    return dict(vars(facts))
 
 
 class TicketRow(SimpleNamespace):
@@ -103,7 +116,7 @@ class TicketRow(SimpleNamespace):
 
 def read_ticket(ticket_id: int) -> TicketRow | None:
     """The ticket and what it contributed last, in one statement."""
-    row = db.session.execute(_TICKET_WITH_FACTS, {"ticket_id": ticket_id}).first()
+    row = db.session.connection().execute(_TICKET_WITH_FACTS, {"ticket_id": ticket_id}).first()
     return TicketRow(**row._mapping) if row is not None else None
 
 
@@ -160,7 +173,8 @@ def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks
     last_event = int(ticket.f_counted_event_id or 0)
     labels: dict[Key, str] = {}
     if with_tasks:
-        done = db.session.execute(_COMPLETED_SINCE, {"instance_id": ticket.instance_id, "last": last_event}).all()
+        done = db.session.connection().execute(_COMPLETED_SINCE,
+                                               {"instance_id": ticket.instance_id, "last": last_event}).all()
         for key, (counts, label) in _task_times(done, ticket.project_key, zone).items():
             merged = changes.setdefault(key, {})
             for name, count in counts.items():
@@ -169,23 +183,26 @@ def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks
                 labels[key] = label
         last_event = max([last_event, *(row.id for row in done)])
     _add(changes, labels)
+    values = _values_of(new)
     if old is None:
-        db.session.execute(FACTS.insert().values(ticket_id=ticket_id, counted_event_id=last_event, **asdict(new)))
+        db.session.connection().execute(_INSERT_FACTS, {"ticket_id": ticket_id, "counted_event_id": last_event,
+                                                        **values})
     elif new != old or last_event != ticket.f_counted_event_id:
-        db.session.execute(FACTS.update().where(FACTS.c.ticket_id == ticket_id)
-                           .values(counted_event_id=last_event, **asdict(new)))
-    for name, value in asdict(new).items():  # what it contributes now, should the step count it again
-        setattr(ticket, f"f_{name}", value)
+        db.session.connection().execute(_UPDATE_FACTS, {"ticket_id_": ticket_id, "counted_event_id": last_event,
+                                                        **values})
+    for name, attribute in _FACT_PAIRS:  # what it contributes now, should the step count it again
+        setattr(ticket, attribute, values[name])
     ticket.f_counted_event_id = last_event
     return ticket
 
 
-_COMPLETED_SINCE = (
-    select(EVENTS.c.id, HumanTask.process_id, HumanTask.element_id, HumanTask.title, HumanTask.created_at,
-           HumanTask.completed_at, HumanTask.completed_by_id)
-    .join(HumanTask, HumanTask.id == EVENTS.c.task_id)
+_TASKS = HumanTask.__table__
+_COMPLETED_SINCE = (  # Core only, as _TICKET_WITH_FACTS
+    select(EVENTS.c.id, _TASKS.c.process_id, _TASKS.c.element_id, _TASKS.c.title, _TASKS.c.created_at,
+           _TASKS.c.completed_at, _TASKS.c.completed_by_id)
+    .join(_TASKS, _TASKS.c.id == EVENTS.c.task_id)
     .where(EVENTS.c.instance_id == bindparam("instance_id"), EVENTS.c.id > bindparam("last"),
-           EVENTS.c.action == "complete", HumanTask.state == "completed")
+           EVENTS.c.action == "complete", _TASKS.c.state == "completed")
 )
 
 
@@ -226,12 +243,18 @@ def is_second_dispatch(ticket: Any) -> bool:
     if ticket.category not in DISPATCHED or ticket.reopened_from_id is not None:
         return False
     window = timedelta(days=int(get_setting("duplicate_window_days")))
-    earlier = db.session.scalars(
-        select(Ticket.id).where(Ticket.project_key == ticket.project_key, Ticket.unit_code == ticket.unit_code,
-                                Ticket.category == ticket.category, Ticket.id < ticket.id,
-                                or_(Ticket.received_at >= ticket.received_at - window, Ticket.closed_at.is_(None),
-                                    Ticket.closed_at > ticket.received_at)).limit(1)).first()
+    earlier = db.session.connection().execute(_EARLIER_DISPATCH, {
+        "project_key": ticket.project_key, "unit_code": ticket.unit_code, "category": ticket.category,
+        "ticket_id": ticket.id, "received_at": ticket.received_at, "window_start": ticket.received_at - window,
+    }).first()
     return earlier is not None
+
+
+_EARLIER_DISPATCH = select(_TICKETS.c.id).where(  # built once
+    _TICKETS.c.project_key == bindparam("project_key"), _TICKETS.c.unit_code == bindparam("unit_code"),
+    _TICKETS.c.category == bindparam("category"), _TICKETS.c.id < bindparam("ticket_id"),
+    or_(_TICKETS.c.received_at >= bindparam("window_start"), _TICKETS.c.closed_at.is_(None),
+        _TICKETS.c.closed_at > bindparam("received_at"))).limit(1)
 
 
 def second_dispatches(batch: int = 5000) -> set[int]:
@@ -318,16 +341,26 @@ def contributions(facts: Facts) -> dict[Key, dict[str, int]]:
 
 def _facts_of_row(row: Any) -> Facts:
     """The facts read with ``_TICKET_WITH_FACTS`` (columns prefixed ``f_``)."""
-    return Facts(**{f.name: getattr(row, f"f_{f.name}") for f in fields(Facts)})
+    return Facts(*(getattr(row, attribute) for _name, attribute in _FACT_PAIRS))
 
 
 def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) -> None:
     """Add counts to the daily rows, to the whole company's (project ``*``) and to their months, in one upsert, in
     key order (two steps never wait on each other crosswise)."""
     rows = counter_rows(changes, labels)
-    if rows:
-        connection = db.session.connection()
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and _distinct_keys(rows):
+        # The rows as one JSON document: one statement and one parameter to send, not one statement a row.
+        connection.execute(_PG_JSON_UPSERT, {"rows": json.dumps(rows, default=date.isoformat)})
+    else:
         connection.execute(_UPSERTS[connection.dialect.name], rows)
+
+
+def _distinct_keys(rows: list[dict[str, Any]]) -> bool:
+    """Whether no two rows have the same key (two values cut to the same first 160 characters would)."""
+    return len({(row["dimension"], row["day"], row["project_key"], row["value"]) for row in rows}) == len(rows)
 
 
 def counter_rows(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) -> list[dict[str, Any]]:
@@ -350,6 +383,22 @@ def _upsert(insert: Any) -> Any:
 
 
 _UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+_DAILY_COLUMNS = ("dimension", "day", "project_key", "value", "label", *COUNTERS)
+
+
+def _json_upsert() -> Any:
+    """PostgreSQL: ``_upsert`` of rows given as one JSON array (``jsonb_to_recordset``), in their order. The rows' keys
+    are distinct (``counter_rows`` makes one row a key), as one INSERT's rows must be."""
+    given = func.jsonb_to_recordset(cast(bindparam("rows", type_=Text), postgresql.JSONB))
+    rows = given.table_valued(*(column(name, DAILY.c[name].type) for name in _DAILY_COLUMNS)).render_derived(
+        with_types=True)
+    statement = postgresql.insert(DAILY).from_select(_DAILY_COLUMNS, select(*(rows.c[name] for name in _DAILY_COLUMNS)))
+    return statement.on_conflict_do_update(
+        index_elements=[DAILY.c.dimension, DAILY.c.day, DAILY.c.project_key, DAILY.c.value],
+        set_={name: DAILY.c[name] + statement.excluded[name] for name in COUNTERS})
+
+
+_PG_JSON_UPSERT = _json_upsert()
 
 
 def _with_company_totals(changes: Mapping[Key, Mapping[str, int]]) -> dict[Key, dict[str, int]]:

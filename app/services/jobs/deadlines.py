@@ -90,11 +90,13 @@ def escalate_key(ticket_id: int) -> str:
 
 def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[str, Any], *, now: datetime,
                       timezone: str, calendar: Callable[[], WorkingCalendar] | None = None,
-                      after: TicketFacts | None = None) -> OwnerCall | None:
+                      after: TicketFacts | None = None,
+                      new_tasks: list[tuple[str, datetime, datetime]] | None = None) -> OwnerCall | None:
     """Compare the ticket before and after the step; schedule, notify and text what changed.
 
     ``calendar`` places the reminder and level 3 in working time when the limit is in working time; ``after`` is
-    the ticket as the step left it, when the caller has it (else it is read).
+    the ticket as the step left it, when the caller has it (else it is read). ``new_tasks``: a new ticket's open
+    tasks with a due time (id, created, due), when the caller knows them (its start made them).
     Returns the owner's text when their number cannot take one (a landline): the caller has them phoned.
     """
     if after is None:
@@ -104,7 +106,8 @@ def after_ticket_step(ticket_id: int, before: TicketFacts | None, data: Mapping[
     upserts: list[dict[str, Any]] = []  # the ticket's jobs and its steps' rungs, written in one statement
     _schedule_deadline_jobs(before, after, data, now, calendar, upserts)
     sync_step_jobs(_step_ticket(after), now=now,
-                   covered_by_ticket=after.due_at is not None and after.stage not in WORK_DONE_STAGES, upserts=upserts)
+                   covered_by_ticket=after.due_at is not None and after.stage not in WORK_DONE_STAGES, upserts=upserts,
+                   new_tasks=new_tasks if before is None else None)
     upsert_deadline_jobs(upserts)
     _notify_escalation(before, after, now)
     return _text_the_owner(before, after, now, timezone)

@@ -16,11 +16,12 @@ escalation level when it is higher (a level reached stays).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, null, or_, select, union_all, update
+from sqlalchemy import Text, and_, bindparam, cast, column, delete, func, null, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -58,20 +59,23 @@ def is_step_job(key: str) -> bool:
 
 
 def sync_step_jobs(ticket: StepTicket, *, now: datetime, covered_by_ticket: bool,
-                   upserts: list[dict[str, Any]] | None = None) -> None:
+                   upserts: list[dict[str, Any]] | None = None,
+                   new_tasks: list[tuple[str, datetime, datetime]] | None = None) -> None:
     """After a step: every open task due before the ticket has its rungs; finished tasks have none.
 
     ``covered_by_ticket`` is true while the ticket's own deadline ladder runs (it has a due time and
     the work is not done yet). The new rungs are added to ``upserts`` when given (the caller writes them with its
-    own jobs, ``upsert_deadline_jobs``), else written here.
+    own jobs, ``upsert_deadline_jobs``), else written here. ``new_tasks``: a new ticket's open tasks with a due time
+    (id, created, due), which has no rung yet: nothing to read.
     """
     connection = db.session.connection()
     if ticket.closed_at is not None:  # a closed ticket keeps no rung: delete them without reading them first
-        connection.execute(_DELETE_RUNGS, _rung_keys(ticket.id))
+        if new_tasks is None:
+            connection.execute(_DELETE_RUNGS, _rung_keys(ticket.id))
         return
     wanted: dict[str, tuple[str, datetime]] = {}
-    rows: list[Any] = list(connection.execute(_OPEN_TASKS_AND_RUNGS,
-                                              {"instance_id": ticket.instance_id, **_rung_keys(ticket.id)}))
+    rows: list[Any] = list(new_tasks) if new_tasks is not None else list(connection.execute(
+        _OPEN_TASKS_AND_RUNGS, {"instance_id": ticket.instance_id, **_rung_keys(ticket.id)}))
     existing = {key for key, created_at, _due_at in rows if created_at is None}  # a rung's row has no times
     for task_id, created_at, due_at in rows:
         if created_at is None or (covered_by_ticket and ticket.due_at is not None and due_at >= ticket.due_at):
@@ -99,9 +103,21 @@ def deadline_job_row(key: str, kind: str, due_at: datetime, *, now: datetime, in
 def upsert_deadline_jobs(rows: list[dict[str, Any]]) -> None:
     """Create the jobs or move them to their due times (fresh retries, unlocked), as ``job_rows.upsert_job`` does
     one by one: one statement for a step's jobs."""
-    if rows:
-        connection = db.session.connection()
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and len({row["key"] for row in rows}) == len(rows):
+        # The rows as one JSON document: one statement and one parameter to send, not one statement a row.
+        connection.execute(_PG_JSON_UPSERT_JOBS, {"rows": json.dumps(rows, default=_utc_text)})
+    else:
         connection.execute(_UPSERT_JOBS[connection.dialect.name], rows)
+
+
+def _utc_text(moment: datetime) -> str:
+    """A job's time in JSON, as its column would store it (aware only, as ``UTCDateTime`` wants)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return moment.astimezone(UTC).isoformat()
 
 
 DEADLINE_RETRIES = 3
@@ -129,6 +145,22 @@ def _upsert_jobs(insert: Any) -> Any:
 
 
 _UPSERT_JOBS = {"postgresql": _upsert_jobs(postgresql.insert), "sqlite": _upsert_jobs(sqlite.insert)}
+_JOB_COLUMNS = ("key", "kind", "instance_id", "ticket_id", "due_at", "retries_left", "attempts", "created_at")
+
+
+def _json_upsert_jobs() -> Any:
+    """PostgreSQL: ``_upsert_jobs`` of rows given as one JSON array (``jsonb_to_recordset``), in their order; their
+    keys must be distinct, as one INSERT's rows must be."""
+    given = func.jsonb_to_recordset(cast(bindparam("rows", type_=Text), postgresql.JSONB))
+    rows = given.table_valued(*(column(name, _JOBS.c[name].type) for name in _JOB_COLUMNS)).render_derived(
+        with_types=True)
+    statement = postgresql.insert(_JOBS).from_select(_JOB_COLUMNS, select(*(rows.c[name] for name in _JOB_COLUMNS)))
+    return statement.on_conflict_do_update(index_elements=[_JOBS.c.key], set_={
+        "due_at": statement.excluded.due_at, "lock_owner": None, "lock_expires_at": None,
+        "retries_left": statement.excluded.retries_left, "attempts": 0, "last_error": None})
+
+
+_PG_JSON_UPSERT_JOBS = _json_upsert_jobs()
 
 
 def _rungs(ticket_id: int, task_id: str, created_at: datetime, due_at: datetime,

@@ -90,10 +90,16 @@ def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: S
                    "ended_at": now if result.status == InstanceStatus.COMPLETED else None}
     else:
         values |= {"status": InstanceStatus.ERROR, "state": "", "error": error_details(error)}
-    instance_id = int(_connection().execute(insert(INSTANCES).values(values).returning(INSTANCES.c.id)).scalar_one())
+    instance_id = int(_connection().execute(_INSERT_INSTANCE, values).scalar_one())
     if result is not None and result.next_timer_at is not None:
         sync_timer_job(_connection(), instance_id, result.next_timer_at, result.status, now)
     return instance_id
+
+
+# Built once, run with the row as parameters (building and keying a statement per start costs more than running it).
+_INSERT_INSTANCE = insert(INSTANCES).returning(INSTANCES.c.id)
+_INSERT_TASKS = insert(TASKS)
+_INSERT_EVENT = insert(EVENTS)
 
 
 def plan_step(*, instance_id: int, lock_version: int, result: StepResult, facts: BundleFacts, now: datetime,
@@ -150,7 +156,7 @@ def event_row(instance_id: int, action: str, *, at: datetime, actor_id: int | No
 def insert_tasks(instance_id: int, views: list[UserTaskView], facts: BundleFacts, now: datetime) -> list[TaskSnapshot]:
     snapshots = new_task_snapshots(instance_id, views, facts, now)
     if snapshots:
-        _connection().execute(insert(TASKS), [task_row(snapshot) for snapshot in snapshots])
+        _connection().execute(_INSERT_TASKS, [task_row(snapshot) for snapshot in snapshots])
     return snapshots
 
 
@@ -162,7 +168,7 @@ def error_details(error: RunError | None) -> dict[str, Any] | None:
 
 def record_event(instance_id: int, action: str, *, at: datetime, actor_id: int | None = None,
                  task_id: str | None = None, data: Mapping[str, Any] | None = None) -> None:
-    _connection().execute(insert(EVENTS), event_row(instance_id, action, at=at, actor_id=actor_id, task_id=task_id,
+    _connection().execute(_INSERT_EVENT, event_row(instance_id, action, at=at, actor_id=actor_id, task_id=task_id,
                                                     data=data))
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import bindparam, func, or_, select, union
 from sqlalchemy.orm import joinedload
 
 from app.engine import EngineRunError, StepResult
@@ -91,11 +91,13 @@ def start_form(facts: BundleFacts) -> dict[str, Any] | None:
     return facts.forms.get(facts.start_form) if facts.start_form else None
 
 
+# Built once: the latest bundle of a process (``process_id``).
+_LATEST_BUNDLE = (select(Bundle.id, Bundle.spec_key).where(Bundle.process_id == bindparam("process_id"))
+                  .order_by(Bundle.version.desc()).limit(1))
+
+
 def _startable(rt: Runtime, process_id: str, user: Actor) -> tuple[int, BundleFacts]:
-    latest = db.session.execute(
-        select(Bundle.id, Bundle.spec_key).where(Bundle.process_id == process_id)
-        .order_by(Bundle.version.desc()).limit(1)
-    ).first()
+    latest = db.session.execute(_LATEST_BUNDLE, {"process_id": process_id}).first()
     if latest is None:
         raise NotFoundError(msg("no deployed process '%(process_id)s'", process_id=process_id))
     facts = rt.bundles.get(latest.spec_key)

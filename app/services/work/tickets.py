@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import Update, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import StepResult
@@ -59,6 +59,9 @@ class TicketOutcome:
     # Whether the recorder sees the ticket's phone in full: they started its instance, so they took part
     # (``inbox.may_see_phone``); with ``phone_view_source`` the view is logged in the step's transaction.
     phone_in_full: bool = False
+    # The ticket's row as its start left it (a ``TicketRow``: the columns of ``Ticket`` as attributes), so the answer
+    # needs not read it again.
+    ticket: Any = None
 
 
 def start_process(rt: Runtime, process_id: str, data: Any, *, user: Actor) -> tuple[InstanceOutcome, str | None]:
@@ -82,18 +85,24 @@ def open_ticket(rt: Runtime, intake: Any, *, user: Actor, reopened_from: Ticket 
     """
     plan = plan_start(rt, process_id, intake, user=user)
     refuse_overlong(plan.data, INTAKE_COLUMNS)  # a designer's copy of the intake form may allow more
-    _require_project(str(plan.data.get("project", "")), user)
-    return open_planned_ticket(rt, plan, user=user, reopened_from=reopened_from, phone_view_source=phone_view_source)
+    project_key = str(plan.data.get("project", ""))
+    # Read first: the project check below then finds the project in the session instead of reading it again.
+    place = _find_place(project_key, str(plan.data.get("unit", "")))
+    _require_project(project_key, user)
+    return open_planned_ticket(rt, plan, user=user, reopened_from=reopened_from, phone_view_source=phone_view_source,
+                               place=place)
 
 
 def open_planned_ticket(rt: Runtime, plan: StartPlan, *, user: Actor | None, reopened_from: Ticket | None = None,
-                        phone_view_source: str | None = None) -> TicketOutcome:
+                        phone_view_source: str | None = None, place: Any = None) -> TicketOutcome:
     """Open the ticket of a checked start; ``user`` None is a channel without staff (the owners' own pages,
-    services/owners/tickets.py, which checks the owner's units itself)."""
+    services/owners/tickets.py, which checks the owner's units itself). ``place``: ``_find_place``'s row, when the
+    caller read it."""
     project_key = str(plan.data.get("project", ""))
     # Held while the instance starts: the start's own project check (``instances.project_of``) then finds the
     # project in the session instead of reading it again (the session keeps only what is referenced).
-    place = _find_place(project_key, str(plan.data.get("unit", "")))
+    if place is None:
+        place = _find_place(project_key, str(plan.data.get("unit", "")))
     unit: Unit | None = place[1] if place is not None else None
     now = rt.clock.now()
     number = _next_number(now, rt.timezone)
@@ -105,17 +114,21 @@ def open_planned_ticket(rt: Runtime, plan: StartPlan, *, user: Actor | None, reo
         "reopened_from": reopened_from.number if reopened_from else None,
         "escalation_level": REOPENED_ESCALATION if reopened_from else 0, "rework_count": 0,
     }
-    created: dict[str, int] = {}
+    created: dict[str, TicketRow] = {}
 
     def write_ticket(instance_id: int, result: StepResult | None) -> None:
         values = _ticket_values(plan.data, system_data, number, instance_id, now, user.id if user else None,
                                 reopened_from)
         if result is not None:  # the start's own columns, in the same insert
-            values |= _synced_values(TicketRow(**{column.name: None for column in TICKETS.c} | values), result, now)
-        ticket = TicketRow.of(db.session.execute(_INSERT_TICKET.values(values)).one()._mapping)
-        created["id"] = ticket.id
+            values |= _synced_values(TicketRow(**(_NO_COLUMNS | values)), result, now)
+        ticket = TicketRow.of(db.session.connection().execute(_INSERT_TICKET, values).one()._mapping)
+        created["ticket"] = ticket
+        # The new ticket's open tasks are the start's (created now); it has no step rung yet.
+        new_tasks = [(view.task_id, now, view.due_at) for view in result.ready_tasks if view.due_at is not None] \
+            if result is not None else []
         owner_call = after_ticket_step(ticket.id, None, result.data if result else {}, now=now,
-                                       timezone=rt.timezone, calendar=rt.calendar, after=ticket_facts_of(ticket))
+                                       timezone=rt.timezone, calendar=rt.calendar, after=ticket_facts_of(ticket),
+                                       new_tasks=new_tasks)
         if owner_call is not None:
             phone_the_owner(rt, owner_call, user=user, now=now)
         if result is not None:
@@ -130,11 +143,15 @@ def open_planned_ticket(rt: Runtime, plan: StartPlan, *, user: Actor | None, reo
             add_phone_views(user, [number], source=phone_view_source, now=now)
 
     outcome = run_start(rt, plan, user=user, system_data=system_data, also_write=write_ticket)
-    return TicketOutcome(number, created["id"], outcome, phone_in_full=user is not None)
+    ticket = created["ticket"]
+    return TicketOutcome(number, ticket.id, outcome, phone_in_full=user is not None, ticket=ticket)
 
 
 TICKETS = Ticket.__table__
+# Built once and run with the values as parameters (building and keying the statement per ticket costs more than
+# running it).
 _INSERT_TICKET = insert(TICKETS).returning(*TICKETS.c)
+_NO_COLUMNS = dict.fromkeys(TICKETS.c.keys())
 
 
 def _ticket_values(data: Mapping[str, Any], system: Mapping[str, Any], number: str, instance_id: int,
@@ -187,16 +204,24 @@ def _write_synced_columns(before: TicketRow, result: StepResult, now: datetime) 
     values: dict[str, Any] = _synced_values(before, result, now)
     if not values:
         return before
-    if "escalation_level" in values:  # a level once reached stays, whichever branch (or job) moved last
-        level = values["escalation_level"]
-        values["escalation_level"] = case((Ticket.escalation_level > level, Ticket.escalation_level), else_=level)
-    if "closed_in_time" in values:  # judged once
-        values["closed_in_time"] = func.coalesce(Ticket.closed_in_time, values["closed_in_time"])
-    row = db.session.execute(_UPDATE_TICKET.where(TICKETS.c.id == before.id).values(values)).one()
+    statement = _update_of(tuple(sorted(values)))
+    parameters = {f"new_{column}": value for column, value in values.items()}
+    row = db.session.connection().execute(statement, {**parameters, "ticket_id_": before.id}).one()
     return TicketRow.of(row._mapping, counted=before)
 
 
-_UPDATE_TICKET = update(TICKETS).returning(*TICKETS.c)
+@lru_cache(maxsize=256)
+def _update_of(columns: tuple[str, ...]) -> Update:
+    """The update of these columns, returning the ticket: built once per set of columns (a step's kind of change)
+    and run with the values as parameters ``new_<column>``."""
+    values: dict[str, Any] = {column: bindparam(f"new_{column}", type_=TICKETS.c[column].type) for column in columns}
+    if "escalation_level" in values:  # a level once reached stays, whichever branch (or job) moved last
+        level = values["escalation_level"]
+        values["escalation_level"] = case((TICKETS.c.escalation_level > level, TICKETS.c.escalation_level),
+                                          else_=level)
+    if "closed_in_time" in values:  # judged once
+        values["closed_in_time"] = func.coalesce(TICKETS.c.closed_in_time, values["closed_in_time"])
+    return update(TICKETS).where(TICKETS.c.id == bindparam("ticket_id_")).values(values).returning(*TICKETS.c)
 
 
 def _synced_values(ticket: TicketRow, result: StepResult, now: datetime) -> dict[str, Any]:
@@ -244,12 +269,19 @@ def _reopen_as_complaint(rt: Runtime, original: Ticket, data: Mapping[str, Any],
 def _next_number(now: datetime, timezone: str) -> str:
     """KF-YYYYMMDD-NNNN, sequential per business day; an atomic upsert keeps it unique under concurrency."""
     day = now.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d")
-    dialect = db.session.connection().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TicketCounter)
-    statement = upsert.values(day=day, last_number=1).on_conflict_do_update(
-        index_elements=[TicketCounter.day], set_={"last_number": TicketCounter.last_number + 1},
-    ).returning(TicketCounter.last_number)
-    return f"KF-{day}-{db.session.execute(statement).scalar_one():04d}"
+    connection = db.session.connection()
+    return f"KF-{day}-{connection.execute(_NUMBER_UPSERTS[connection.dialect.name], {'day': day}).scalar_one():04d}"
+
+
+def _number_upsert(insert: Any) -> Any:
+    """The day's next number (built once per dialect)."""
+    counters_table = TicketCounter.__table__
+    return insert(counters_table).values(day=bindparam("day"), last_number=1).on_conflict_do_update(
+        index_elements=[counters_table.c.day], set_={"last_number": counters_table.c.last_number + 1},
+    ).returning(counters_table.c.last_number)
+
+
+_NUMBER_UPSERTS = {"postgresql": _number_upsert(postgresql.insert), "sqlite": _number_upsert(sqlite.insert)}
 
 
 def _require_project(project_key: str, user: Actor) -> None:
@@ -262,24 +294,29 @@ def _require_project(project_key: str, user: Actor) -> None:
 
 def _find_place(project_key: str, code: str) -> Any:
     """The project and the unit (None: a place that is not a registered unit) as one row, in one statement."""
-    return db.session.execute(select(Project, Unit).outerjoin(Unit, and_(Unit.project_key == Project.key,
-                                                                        Unit.code == code))
-                              .where(Project.key == project_key)).first()
+    return db.session.execute(_PLACE, {"project_key": project_key, "code": code}).first()
+
+
+_PLACE = (select(Project, Unit).outerjoin(Unit, and_(Unit.project_key == Project.key, Unit.code == bindparam("code")))
+          .where(Project.key == bindparam("project_key")))
 
 
 def _flag_repeat_repair(ticket_id: int, project_key: str, unit_code: str, part: str, now: datetime) -> bool:
     """A repair of the same unit and part within the repeat window (a setting) after a finished one is flagged
     on both (返修); True when it was. Only repairs that were carried out count: a cancelled or withdrawn order
     repaired nothing."""
-    earlier = db.session.scalars(
-        select(Ticket.id).where(Ticket.project_key == project_key, Ticket.unit_code == unit_code,
-                                Ticket.category == "repair", Ticket.part == part, Ticket.id != ticket_id,
-                                Ticket.outcome.in_(FINISHED_REPAIR_OUTCOMES),
-                                Ticket.closed_at >= now - _days_setting("repeat_repair_window_days"))
-    ).all()
+    earlier = db.session.connection().execute(_EARLIER_REPAIRS, {
+        "project_key": project_key, "unit_code": unit_code, "part": part, "ticket_id": ticket_id,
+        "since": now - _days_setting("repeat_repair_window_days")}).scalars().all()
     if earlier:
         db.session.execute(update(Ticket).where(Ticket.id.in_([*earlier, ticket_id])).values(repeat_repair=True))
     return bool(earlier)
+
+
+_EARLIER_REPAIRS = select(TICKETS.c.id).where(  # built once
+    TICKETS.c.project_key == bindparam("project_key"), TICKETS.c.unit_code == bindparam("unit_code"),
+    TICKETS.c.category == "repair", TICKETS.c.part == bindparam("part"), TICKETS.c.id != bindparam("ticket_id"),
+    TICKETS.c.outcome.in_(FINISHED_REPAIR_OUTCOMES), TICKETS.c.closed_at >= bindparam("since"))
 
 
 def _days_setting(key: str) -> timedelta:

@@ -31,8 +31,8 @@ def open_ticket() -> tuple[dict[str, Any], int]:
     data = json_data_body(required=True)
     # The recorder sees the phone in full; its access-log line commits with the ticket (one transaction).
     opened = ticket_service.open_ticket(runtime(), data, user=acting_user(), phone_view_source="api_ticket")
-    ticket = ticket_service.ticket_by_number(opened.number, user=acting_user())
-    shown = ticket_summary(ticket, full_phone=opened.phone_in_full) | waiting_json(ticket)
+    # The ticket as its start left it (its row, not read again).
+    shown = ticket_summary(opened.ticket, full_phone=opened.phone_in_full) | waiting_json(opened.ticket)
     return {"ticket": shown, "instance": instance_state(opened.instance)}, 201
 
 
