@@ -34,10 +34,17 @@ def _known(locale: str | None) -> str:
 
 
 def say(text: Message | None, locale: str | None = None) -> str:
-    """A service's message in the reader's language (or ``locale``); a "中文 / English" data label as one side."""
+    """A service's message in the reader's language (or ``locale``); a "中文 / English" data label as one side.
+
+    A page that says many messages passes its ``locale`` (looked up once): without it, each message and each
+    label inside it would ask for the reader's language again.
+    """
     if not isinstance(text, Text):
         return _one_side(text, locale or select_locale())
-    if locale is not None and locale != str(get_locale()):
+    page_locale = str(get_locale())  # Flask-Babel's, kept for the request
+    if locale is None:
+        locale = page_locale  # the labels inside the message follow the message's language
+    elif locale != page_locale:
         with force_locale(locale):
             return say(text, locale)
     params = {key: say(value, locale) if isinstance(value, Text | Bilingual) else value

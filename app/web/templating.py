@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
+from flask import Flask, current_app
 from flask_babel import format_datetime, get_timezone
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -38,7 +40,8 @@ def template_helpers() -> dict[str, Any]:
             "locale": locale, "format_datetime": business_time, "may_record_calls": may_record_calls,
             "label": lambda kind, code: code_label(kind, code, locale),
             "may_open_admin": may_open_admin, "may_design": may_design, "project_name": project_name,
-            "unread_notifications": unread_notifications, "wait_words": wait_words, "person_name": person_name,
+            "unread_notifications": unread_notifications, "person_name": person_name,
+            "wait_words": lambda item: wait_words(item, locale),
             "role_label": lambda key: role_label(key, locale),
             "source_label": lambda source: source_label(source, locale),
             "flow_label": lambda process_id: flow_label(process_id, locale)}
@@ -70,12 +73,32 @@ def may_design() -> bool:
     return signed_in() and may_deploy(me())
 
 
+# Per app: the newest bundle row, and for each set of roles whether it may start the latest reception then.
+_RECEPTION_RIGHTS: WeakKeyDictionary[Flask, tuple[int, dict[frozenset[str], bool]]] = WeakKeyDictionary()
+
+
 def may_record_calls() -> bool:
-    """Whether the menu offers "New ticket": only to people who may start a reception (no 403 behind a link)."""
+    """Whether the menu offers "New ticket": only to people who may start a reception (no 403 behind a link).
+
+    Every page's menu asks: the answer for the user's roles is kept until a bundle is deployed (the session's
+    principal carries the newest bundle row, read in its one query), so most pages ask the database nothing.
+    """
     if not signed_in():
         return False
+    user, app = me(), current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's proxy
+    stamp = user.newest_bundle_id
+    known = _RECEPTION_RIGHTS.get(app)
+    if stamp is not None and known is not None and known[0] == stamp and user.role_keys in known[1]:
+        return known[1][user.role_keys]
     try:
-        start_form_for(runtime(), ticket_service.RECEPTION, user=me())
-    except (ForbiddenError, NotFoundError, SQLAlchemyError):  # an error page must render without the link
+        start_form_for(runtime(), ticket_service.RECEPTION, user=user)
+        allowed = True
+    except (ForbiddenError, NotFoundError):
+        allowed = False
+    except SQLAlchemyError:  # an error page must render without the link
         return False
-    return True
+    if stamp is not None:
+        rights = known[1] if known is not None and known[0] == stamp else {}
+        rights[user.role_keys] = allowed
+        _RECEPTION_RIGHTS[app] = (stamp, rights)
+    return allowed

@@ -12,13 +12,13 @@ from app.web.context import runtime
 from app.web.i18n import say
 
 
-def wait_words(item: Any) -> str:
+def wait_words(item: Any, locale: str | None = None) -> str:
     """"等待早班 12-04 08:00 派单", "暂停：等待配件（已 2 天）"…: a ``Wait``, or a ticket row's stored wait, in the
-    reader's language; empty when nothing is awaited."""
+    reader's language (``locale``: the page's, looked up once for all its rows); empty when nothing is awaited."""
     wait = item if isinstance(item, Wait) or item is None else wait_of(item)
     rt = runtime()
     text = describe_wait(wait, now=rt.clock.now(), timezone=rt.timezone)
-    return say(text) if text is not None else ""
+    return say(text, locale) if text is not None else ""
 
 
 def waiting_json(ticket: Any) -> dict[str, Any]:
