@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, Ticket
+from app.models.handover import HandoverDefect
 from app.models.reports import KpiDaily, KpiTicketFacts
 from app.services.settings import get_setting
 
@@ -84,14 +85,20 @@ class Facts:
 # One round trip on the step's hot path: the ticket and what it contributed last.
 # Core only (no ORM attribute): an ORM-enabled statement costs more to run.
 _TICKETS = Ticket.__table__
+# With it, the handover unit whose defect the ticket repairs (``defect_unit_id``, None for most), for the
+# re-inspection check of a step that finishes the work (app.services.handover.repairs).
+_DEFECTS = HandoverDefect.__table__
 _TICKET_WITH_FACTS = (
     select(_TICKETS, *[FACTS.c[f.name].label(f"f_{f.name}") for f in fields(Facts)],
-           FACTS.c.counted_event_id.label("f_counted_event_id"))
+           FACTS.c.counted_event_id.label("f_counted_event_id"),
+           select(_DEFECTS.c.handover_unit_id).where(_DEFECTS.c.ticket_id == _TICKETS.c.id).scalar_subquery()
+           .label("defect_unit_id"))
     .select_from(_TICKETS.outerjoin(FACTS, FACTS.c.ticket_id == _TICKETS.c.id))
     .where(_TICKETS.c.id == bindparam("ticket_id"))
 )
 _FACT_FIELDS = tuple(f.name for f in fields(Facts))
 _FACT_NAMES = (*(f"f_{name}" for name in _FACT_FIELDS), "f_counted_event_id")
+_CARRIED_NAMES = (*_FACT_NAMES, "defect_unit_id")  # read with the ticket, not among its columns
 _FACT_PAIRS = tuple((name, f"f_{name}") for name in _FACT_FIELDS)
 # Built once and run with the facts as parameters (building and keying them per step costs more than running them).
 _INSERT_FACTS = FACTS.insert()
@@ -109,9 +116,9 @@ class TicketRow(SimpleNamespace):
 
     @classmethod
     def of(cls, row: Any, counted: Any = None) -> TicketRow:
-        """The ticket's columns from ``row`` (a mapping), and its ``f_`` names from ``counted`` (None: never
-        counted)."""
-        return cls(**dict(row), **{name: getattr(counted, name, None) for name in _FACT_NAMES})
+        """The ticket's columns from ``row`` (a mapping), and its ``f_`` names and ``defect_unit_id`` from
+        ``counted`` (None: never counted)."""
+        return cls(**dict(row), **{name: getattr(counted, name, None) for name in _CARRIED_NAMES})
 
 
 def read_ticket(ticket_id: int) -> TicketRow | None:

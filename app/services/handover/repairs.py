@@ -43,13 +43,13 @@ def unrepaired_numbers(unit_id: int) -> list[str]:
         .order_by(Ticket.number)))
 
 
-def after_repair_step(rt: Runtime, ticket_id: int, result: StepResult) -> None:
+def after_repair_step(rt: Runtime, result: StepResult, *, unit_id: int | None) -> None:
     """In a ticket step's transaction: when it finished the repair of a handover defect and every defect of
-    that unit is now repaired, the unit's handover goes on to the owner's re-inspection."""
-    if not is_repair_step_done(result):
-        return
-    unit_id = db.session.scalar(select(HandoverDefect.handover_unit_id).where(HandoverDefect.ticket_id == ticket_id))
-    if unit_id is not None:
+    that unit is now repaired, the unit's handover goes on to the owner's re-inspection.
+
+    ``unit_id``: the handover unit whose defect the ticket repairs, None when it repairs none (the ticket
+    service reads it with the ticket: ``TicketRow.defect_unit_id``)."""
+    if unit_id is not None and is_repair_step_done(result):
         tell_when_repaired(rt, unit_id)
 
 

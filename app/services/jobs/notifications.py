@@ -121,9 +121,13 @@ def send_email(address: str, subject: str, body: str, *, now: datetime, ticket_i
 
 def _queue(channel: str, recipient: str, subject: str | None, body: str, *, now: datetime,
            ticket_id: int | None, template: str | None = None, params: dict[str, str] | None = None) -> None:
-    db.session.execute(insert(OUTBOX).values(
-        channel=channel, recipient=recipient, subject=subject, body=body, template=template, params=params,
-        ticket_id=ticket_id, status="pending", attempts=0, next_attempt_at=now, created_at=now))
+    db.session.connection().execute(_INSERT_OUTBOX, {
+        "channel": channel, "recipient": recipient, "subject": subject, "body": body, "template": template,
+        "params": params, "ticket_id": ticket_id, "status": "pending", "attempts": 0, "next_attempt_at": now,
+        "created_at": now})
+
+
+_INSERT_OUTBOX = insert(OUTBOX)  # built once, run with the message as parameters
 
 
 @dataclass(frozen=True)

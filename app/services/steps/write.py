@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import ACTIVE_STATUSES, AuditEvent, HumanTask, HumanTaskState, InstanceStatus, ProcessInstance
 from app.services.errors import ConflictError, msg
 from app.services.ops.request_context import with_request_id
-from app.services.steps.job_rows import sync_timer_job
+from app.services.steps.job_rows import sync_timer_job, timer_job_key
 
 TASKS = HumanTask.__table__
 INSTANCES = ProcessInstance.__table__
@@ -51,17 +51,21 @@ def write_step(step: StepWrite) -> None:
     connection = db.session.connection()
     for event in step.events:  # which request wrote it, for the logs (None outside a request)
         event["data"] = with_request_id(event["data"])
-    if connection.dialect.name == "postgresql":
-        moved = connection.execute(_PG_WRITE_STEP, _pg_parameters(step)).scalar_one()
+    values = step.instance_values
+    syncs_timer = values["status"] != InstanceStatus.ERROR and (  # an incident keeps its job as the worker left it
+        step.previous_timer_at is UNKNOWN or step.previous_timer_at != values.get("next_timer_at")
+        or values["status"] not in ACTIVE_STATUSES)  # (see app.services.jobs.queue)
+    drops_timer = syncs_timer and (values.get("next_timer_at") is None or values["status"] not in ACTIVE_STATUSES)
+    if connection.dialect.name == "postgresql":  # a timer job to remove goes in the step's own statement
+        parameters = _pg_parameters(step)
+        parameters["dropped_job"] = timer_job_key(step.instance_id) if drops_timer else None
+        moved = connection.execute(_PG_WRITE_STEP, parameters).scalar_one()
+        syncs_timer = syncs_timer and not drops_timer
     else:
         moved = _statements(connection, step)
     if moved != 1:
         raise ConflictError(CONFLICT_MESSAGE)
-    values = step.instance_values
-    if values["status"] == InstanceStatus.ERROR:
-        return  # an incident keeps its job as the worker left it (see app.services.jobs.queue)
-    if step.previous_timer_at is UNKNOWN or step.previous_timer_at != values.get("next_timer_at") \
-            or values["status"] not in ACTIVE_STATUSES:
+    if syncs_timer:
         sync_timer_job(connection, step.instance_id, values.get("next_timer_at"), values["status"], step.now)
 
 
@@ -119,7 +123,8 @@ _INSERT_EVENT = insert(EVENTS)
 
 # PostgreSQL: the whole step in one round trip. Every write is gated on the instance row having
 # moved (lock version matched), so a lost race writes nothing; PostgreSQL runs every CTE even
-# though the final SELECT reads only one. The text is fixed, so psycopg prepares it on the
+# though the final SELECT reads only one; the instance's timer job, when the step leaves no timer waiting, is
+# deleted by the last one (:dropped_job NULL deletes nothing). The text is fixed, so psycopg prepares it on the
 # server after a few runs and PostgreSQL stops re-planning it.
 _PG_WRITE_STEP = text("""
 WITH moved AS (
@@ -152,6 +157,9 @@ WITH moved AS (
       FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(
            instance_id int, task_id text, actor_id int, action text, data jsonb, at timestamptz)
      WHERE EXISTS (SELECT 1 FROM moved)
+    RETURNING id
+), unjobbed AS (
+    DELETE FROM jobs WHERE key = :dropped_job AND EXISTS (SELECT 1 FROM moved)
     RETURNING id
 )
 SELECT count(*) FROM moved

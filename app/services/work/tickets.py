@@ -194,7 +194,8 @@ def sync_ticket_after_step(rt: Runtime, ticket_id: int, result: StepResult, *, u
                 _reopen_as_complaint(rt, original, result.data, user=acting)
                 after.reopened, after.closed_first_time = True, False
     counters.count_step(ticket_id, timezone=rt.timezone, data=result.data, ticket=after)  # the admin's figures
-    after_repair_step(rt, ticket_id, result)  # a handover defect's last repair done: the owner re-inspects
+    # a handover defect's last repair done: the owner re-inspects (its unit was read with the ticket)
+    after_repair_step(rt, result, unit_id=after.defect_unit_id)
     if result.status == "completed":  # a closed complaint or repeat repair gets its planned follow-up call
         plan_after_ticket_closed(ticket_id, result.data, now=now, timezone=rt.timezone, ticket=after)
 
