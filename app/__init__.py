@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask
@@ -44,31 +43,11 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     # One session per request, even when an app context outlives requests (tests, CLI): writes go
     # through Core statements, so a session kept across requests would read stale objects.
-    app.teardown_request(end_request_session)
+    app.teardown_request(lambda _exc: db.session.remove())
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     init_web_extensions(app)
     with app.app_context():
         configure_database(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
-
-
-def end_request_session(exc: BaseException | None) -> None:
-    """End the request's session. On PostgreSQL a transaction that only read ends with COMMIT, not ROLLBACK:
-    psycopg forgets every prepared statement at a ROLLBACK (DEALLOCATE ALL), so ending each GET with one would
-    make the server plan the step's statements again on every request."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from app.database import transaction_wrote
-    from app.extensions import db
-
-    session = db.session()
-    try:
-        if (exc is None and session.in_transaction() and not (session.new or session.dirty or session.deleted)
-                and not transaction_wrote(session.connection())):
-            session.commit()
-    except SQLAlchemyError:  # a transaction that cannot commit (failed earlier) is rolled back below, as before
-        logging.getLogger(__name__).debug("read-only transaction not committed", exc_info=True)
-    finally:
-        db.session.remove()
 
 
 def init_web_extensions(app: Flask) -> None:

@@ -17,8 +17,6 @@ SETUP_LOCK_KEY = 0x6B656675
 
 
 def configure_database(engine: Engine, *, busy_timeout_ms: int) -> None:
-    if engine.dialect.name == "postgresql":
-        _note_writes(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -33,27 +31,6 @@ def configure_database(engine: Engine, *, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-
-# Statements that leave nothing behind that a COMMIT would keep and a ROLLBACK undo.
-_READS = ("select", "set local", "show")
-
-
-def _note_writes(engine: Engine) -> None:
-    """Mark a connection's transaction once it runs anything but a read (``transaction_wrote``)."""
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _noted(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "wrote" not in conn.info and not statement.lstrip()[:9].lower().startswith(_READS):
-            conn.info["wrote"] = True
-
-    for ended in ("commit", "rollback"):
-        event.listen(engine, ended, lambda conn: conn.info.pop("wrote", None))
-
-
-def transaction_wrote(connection: Any) -> bool:
-    """Whether the connection's transaction ran a statement that is not a read (PostgreSQL only; else True)."""
-    return connection.dialect.name != "postgresql" or bool(connection.info.get("wrote"))
 
 
 @contextmanager
