@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -96,8 +97,23 @@ def restricted_builtins() -> dict[str, Any]:
 
 # CPython 3.11 before 3.11.8 keeps the AST constructor's recursion count in one place per interpreter, so two
 # threads building ASTs at once (a gthread worker's requests compiling new scripts) can fail with
-# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905): one AST at a time.
-AST_LOCK = threading.Lock()
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905): one AST at a time. Every
+# ``ast.parse`` in the process takes the lock on such a Python, not only ours: a library's (Jinja's, pytest's
+# assertion rewriting and tracebacks) racing one of ours broke a test run twice in one evening.
+AST_LOCK = threading.RLock()
+
+
+def _one_at_a_time(parse: Any) -> Any:
+    def parse_alone(*args: Any, **kwargs: Any) -> Any:
+        with AST_LOCK:
+            return parse(*args, **kwargs)
+
+    parse_alone.one_at_a_time = True  # type: ignore[attr-defined]
+    return parse_alone
+
+
+if sys.version_info < (3, 11, 8) and not getattr(ast.parse, "one_at_a_time", False):
+    ast.parse = _one_at_a_time(ast.parse)
 
 
 @lru_cache(maxsize=4096)
