@@ -8,6 +8,7 @@ step's CPU budget (``limits.py``).
 
 from __future__ import annotations
 
+import ast
 import operator
 import sys
 import threading
