@@ -71,7 +71,7 @@ FLOOR = StepLimits(float(declared(CPU_SETTING).minimum or 0), int(declared(DATA_
 class Budget:
     """One step's CPU budget (the thread's CPU time) and size limit; remembers a limit once it was passed."""
 
-    __slots__ = ("_limits", "_read", "deadline", "exceeded", "started")
+    __slots__ = ("_cpu_seen", "_limits", "_read", "_wall_seen", "deadline", "exceeded", "started")
 
     def __init__(self, read: Callable[[], StepLimits]) -> None:
         self._read = read
@@ -79,6 +79,7 @@ class Budget:
         self.started = time.thread_time()
         self.deadline = self.started + FLOOR.cpu_seconds
         self.exceeded: StepLimitError | None = None
+        self._cpu_seen, self._wall_seen = self.started, time.perf_counter()
 
     @property
     def limits(self) -> StepLimits:
@@ -94,10 +95,21 @@ class Budget:
         return self.exceeded
 
     def check_cpu(self) -> None:
-        """Raise StepLimitError once the step used its CPU time, or if any limit was passed before."""
+        """Raise StepLimitError once the step used its CPU time, or if any limit was passed before.
+
+        A thread cannot use more CPU time than the wall time that passes, so while the wall clock
+        (``perf_counter``, read without a system call) has moved on less than the CPU time left at the
+        last reading of the thread's CPU clock (a system call, ~1 us), the step is surely within its
+        budget and the CPU clock is not read: the check is as exact as reading it every time, and costs
+        a system call only about once per (budget left) of wall time, or when the machine is busy.
+        """
         if self.exceeded is not None:
             raise self.exceeded
-        if time.thread_time() <= self.deadline:
+        if time.perf_counter() - self._wall_seen <= self.deadline - self._cpu_seen:
+            return
+        now = time.thread_time()
+        self._cpu_seen, self._wall_seen = now, time.perf_counter()
+        if now <= self.deadline:
             return
         if self._limits is None:  # past the floor: is it past the admin's limit?
             self.deadline = self.started + self.limits.cpu_seconds
@@ -172,6 +184,13 @@ def run_limited(run: Callable[[], Any], limits: Callable[[], StepLimits] | None 
 
     Raise StepLimitError when a limit is passed, now or earlier in the step.
     """
+    budget = _budget.get()
+    if budget is not None and not traced:  # the usual case, a cell or condition inside a step: no context to set
+        budget.check_cpu()
+        result = run()
+        if budget.exceeded is not None:  # passed, then caught somewhere that is not a script
+            raise budget.exceeded
+        return result
     with step_budget(limits or (lambda: DEFAULT_LIMITS)) as budget:
         budget.check_cpu()
         previous = sys.gettrace()
@@ -192,14 +211,14 @@ DESIGNER_CODE = frozenset({"<template>"})  # the file name Jinja templates compi
 
 def _tracer(budget: Budget) -> Callable[..., Any]:
     """Check the CPU time on every event: per line, and in designer code per instruction too, since
-    ``while True: pass`` is a single jump to itself that never starts a new line."""
-    clock = time.thread_time
+    ``while True: pass`` is a single jump to itself that never starts a new line. (``check_cpu`` reads the
+    thread's CPU clock only when the wall clock says the budget might be spent.)"""
+    check = budget.check_cpu
 
     def trace(frame: Any, event: str, arg: Any) -> Any:
         if event == "call" and frame.f_code.co_filename in DESIGNER_CODE:
             frame.f_trace_opcodes = True
-        if clock() > budget.deadline:
-            budget.check_cpu()
+        check()
         return trace
 
     return trace
@@ -211,18 +230,24 @@ class _TooBigError(Exception):
     pass
 
 
+_SCALARS = (bool, float, type(None))  # written as at least 4 characters (``true``, ``null``, ``1.5e3`` ...)
+
+
 def json_size(value: Any, limit: int, memo: dict[int, int]) -> int:
     """A lower bound of ``value``'s JSON length; raise _TooBigError past ``limit``.
 
     ``memo`` holds the size of each container already measured, so data that refers to the same
     list many times (``x = [x, x]`` in a loop) is measured in linear time, as large as JSON writes it.
+    Strings, numbers, booleans, None and empty lists and dicts inside a container are measured in place,
+    without a call each: task data is mostly flat dicts of those, and every step
+    measures the data of every task it ran.
     """
     kind = type(value)
     if kind is str:
         return len(value) + 2
     if kind is int:
         return int(value.bit_length()) * 3 // 10 + 1
-    if kind in (bool, float) or value is None:
+    if kind in _SCALARS:
         return 4
     key = id(value)
     known = memo.get(key)
@@ -232,12 +257,33 @@ def json_size(value: Any, limit: int, memo: dict[int, int]) -> int:
     size = 2
     if isinstance(value, dict):
         for item_key, item in value.items():
-            size += json_size(item_key, limit, memo) + json_size(item, limit, memo) + 2
+            kind = type(item)
+            if kind is str:
+                size += len(item) + 2
+            elif kind is int:
+                size += item.bit_length() * 3 // 10 + 1
+            elif kind in _SCALARS:
+                size += 4
+            elif (kind is list or kind is dict) and not item:
+                size += 2
+            else:
+                size += json_size(item, limit, memo)
+            size += len(item_key) + 4 if type(item_key) is str else json_size(item_key, limit, memo) + 2
             if size > limit:
                 raise _TooBigError
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
-            size += json_size(item, limit, memo) + 1
+            kind = type(item)
+            if kind is str:
+                size += len(item) + 3
+            elif kind is int:
+                size += item.bit_length() * 3 // 10 + 2
+            elif kind in _SCALARS:
+                size += 5
+            elif (kind is list or kind is dict) and not item:
+                size += 3
+            else:
+                size += json_size(item, limit, memo) + 1
             if size > limit:
                 raise _TooBigError
     memo[key] = size

@@ -77,19 +77,22 @@ def _getattr(owner: Any, name: str, *default: Any) -> Any:
 _BUILTINS = {**safe_builtins, **_EXTRA_BUILTINS, **GUARDED_BUILTINS, "getattr": _getattr}
 
 
+_RESTRICTED_BUILTINS: dict[str, Any] = {
+    "__builtins__": _BUILTINS,
+    **GUARDED_OPERATORS,
+    "_getattr_": _getattr,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": full_write_guard,
+    "_inplacevar_": _inplacevar,
+}
+
+
 def restricted_builtins() -> dict[str, Any]:
-    """The guard functions and builtins that RestrictedPython-compiled code expects."""
-    return {
-        "__builtins__": _BUILTINS,
-        **GUARDED_OPERATORS,
-        "_getattr_": _getattr,
-        "_getitem_": default_guarded_getitem,
-        "_getiter_": default_guarded_getiter,
-        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-        "_unpack_sequence_": guarded_unpack_sequence,
-        "_write_": full_write_guard,
-        "_inplacevar_": _inplacevar,
-    }
+    """The guard functions and builtins that RestrictedPython-compiled code expects (a fresh copy)."""
+    return dict(_RESTRICTED_BUILTINS)
 
 
 # CPython 3.11 before 3.11.8 keeps the AST constructor's recursion count in one place per interpreter, so two
@@ -264,14 +267,14 @@ class RestrictedEnvironment(TaskDataEnvironment):
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: Mapping[str, Any] | None = None) -> Any:
         code = compile_expression(expression)
-        scope = {**restricted_builtins(), **self.globals, **(external_context or {}), **context}
+        scope = {**_RESTRICTED_BUILTINS, **self.globals, **(external_context or {}), **context}
         return run_limited(lambda: eval(code, scope), self.limits)  # noqa: S307 - compiled by RestrictedPython
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
         self.check_for_overwrite(context, external_context or {})
         code = compile_script(script)
-        context.update({**restricted_builtins(), **self.globals, **(external_context or {})})
+        context.update({**_RESTRICTED_BUILTINS, **self.globals, **(external_context or {})})
         try:
             run_limited(lambda: exec(code, context), self.limits)  # noqa: S102 - compiled by RestrictedPython
         finally:
@@ -285,7 +288,33 @@ class RestrictedEnvironment(TaskDataEnvironment):
         self._remove_globals_and_functions_from_context(context, external_context)
 
 
+@lru_cache(maxsize=4096)
+def _parse_error(expression: str) -> tuple[Any, ...] | None:
+    """The arguments of the SyntaxError ``ast.parse`` gives for ``expression`` (not the error itself, which
+    would keep its traceback's frames alive), or None when it parses."""
+    try:
+        with AST_LOCK:
+            ast.parse(expression)
+    except SyntaxError as exc:
+        return exc.args
+    return None
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    """PythonScriptEngine whose ``validate`` remembers its answer per text.
+
+    SpiffWorkflow's DMN engine validates each cell's input and match expression (``ast.parse``, twice for
+    a comparison such as ``>= 3``) every time it evaluates the cell, in every rule of every table: the same
+    few texts, parsed again on every step. What gets evaluated is still compiled by RestrictedPython.
+    """
+
+    def validate(self, expression: str) -> None:
+        error = _parse_error(expression)
+        if error is not None:
+            raise SyntaxError(*error)
+
+
 def make_script_engine(clock: Clock, timezone: str = DEFAULT_TIMEZONE, calendar: CalendarSource | None = None,
                        settings: SettingsSource | None = None) -> PythonScriptEngine:
     helpers = make_helpers(clock, timezone, calendar, settings)
-    return PythonScriptEngine(environment=RestrictedEnvironment(helpers, lambda: StepLimits.read(settings)))
+    return RestrictedScriptEngine(environment=RestrictedEnvironment(helpers, lambda: StepLimits.read(settings)))
