@@ -42,9 +42,15 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """A worker counts in kefu_processes{kind="web"} while it lives."""
+    """A worker loads the processes and pages before its first request (app.settle_process: also why a full
+    garbage collection would stall its threads), and counts in kefu_processes{kind="web"} while it lives."""
+    from flask import Flask
+
+    from app import settle_process
     from app.services.ops.metrics import mark_process_serving
 
+    if isinstance(worker.wsgi, Flask):
+        settle_process(worker.wsgi)
     mark_process_serving("web")
 
 

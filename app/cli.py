@@ -139,6 +139,7 @@ def demo() -> None:
 @click.option("--once", is_flag=True, help="Run what is due now and exit.")
 @click.option("--lock-seconds", type=int, default=None, help="How long a taken job stays locked (WORKER_LOCK_SECONDS).")
 def worker(once: bool, lock_seconds: int | None) -> None:
+    from app import settle_process
     from app.worker import Worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -152,6 +153,7 @@ def worker(once: bool, lock_seconds: int | None) -> None:
         click.echo(f"ran {job_worker.run_pending()}")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settle_process(app, pages=False)
     job_worker.run_forever()
 
 

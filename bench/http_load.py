@@ -35,7 +35,11 @@ morning shift). Everything listens on 127.0.0.1 only.
 
     .venv/bin/python bench/http_load.py [--db sqlite|postgresql|both] [--clients 20] [--calls 15] [--seconds 60]
         [--workers 2] [--worker-class sync|gthread] [--threads 4] [--think 1] [--mode both|latency|throughput]
-        [--throughput-seconds 30] [--no-sync-commit] [--profile]
+        [--throughput-seconds 30] [--no-sync-commit] [--profile] [--no-warm-up]
+
+Before the phases (unless ``--no-warm-up``) every staff member takes one call of the mix, unmeasured: each server
+process has then run every kind of request once, as a worker that has served for a while has; the slowest of each
+kind in that warm-up is printed, which is what a request costs the first time in a process.
 """
 
 from __future__ import annotations
@@ -136,6 +140,7 @@ class Options:
     think: float = 0.0  # mean seconds a staff member reads between two requests (0: a stress test)
     mode: str = "both"  # latency, throughput or both
     throughput_seconds: float = 30.0
+    warm_up: bool = True  # one unmeasured call of the mix per staff member before the phases
 
 
 # ---------------------------------------------------------------- the database and the seed
@@ -483,6 +488,23 @@ async def load(base: str, staff: list[Staff], homes: list[dict[str, Any]], opts:
     return rec, time.perf_counter() - started
 
 
+async def warm_up(base: str, staff: list[Staff], homes: list[dict[str, Any]]) -> Recorder:
+    """One call of the staff's mix per member, at once, not measured: every server process then has run each kind
+    of request (its first statements compiled, its pool's connections opened) before the phases measure a working
+    day's steady state. Its slowest request per kind is printed: that is what a first request costs."""
+    rec = Recorder(think=0.0)
+    deadline = time.monotonic() + 120
+    await asyncio.gather(*(staff_loop(base, member, homes, rec, 1, deadline, 2000 + number, steps_only=False)
+                           for number, member in enumerate(staff)))
+    return rec
+
+
+def report_warm_up(rec: Recorder) -> None:
+    slowest = ", ".join(f"{kind} {max(times) * 1e3:.0f}" for kind, times in sorted(rec.samples.items()))
+    print(f"-- warm-up (not measured): {sum(rec.statuses.values())} requests, one call per staff member; "
+          f"slowest ms: {slowest}")
+
+
 # ---------------------------------------------------------------- the trivial request, the raw engine
 
 
@@ -617,6 +639,7 @@ def bench(kind: str, opts: Options) -> None:
             served: dict[str, dict[str, list[float]]] = {}
             with servers(env, folder, opts) as processes:
                 log_in(base, staff)
+                warmed = asyncio.run(warm_up(base, staff, homes)) if opts.warm_up else None
                 trivial = trivial_ms(app, base, staff[0].token)
                 for phase in ("latency", "throughput"):
                     if opts.mode in (phase, "both"):
@@ -630,6 +653,8 @@ def bench(kind: str, opts: Options) -> None:
                    for _, status in rec.statuses):
                 print(server_errors(folder / "gunicorn.log"))
             header(kind, opts, env["KEFU_TIMEZONE"], trivial)
+            if warmed is not None:
+                report_warm_up(warmed)
             if "latency" in phases:
                 report_latency(opts, *phases["latency"], served["latency"])
             if "throughput" in phases:
@@ -759,10 +784,14 @@ def main() -> None:
     parser.add_argument("--throughput-seconds", type=float, default=30, help="length of the throughput phase")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile each gunicorn worker (slows it) and print the merged top functions")
+    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                        help="measure from the servers' first request (default: one unmeasured call per staff "
+                             "member first)")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     opts = Options(args.clients, args.calls, args.seconds, args.workers, args.worker_class, args.threads,
-                   not args.no_sync_commit, args.profile, args.think, args.mode, args.throughput_seconds)
+                   not args.no_sync_commit, args.profile, args.think, args.mode, args.throughput_seconds,
+                   args.warm_up)
     signal.signal(signal.SIGTERM, _raise_exit)
     print("shared 2-core machine: other work runs alongside; see 'machine (all)' CPU below")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
