@@ -133,6 +133,12 @@ class Budget:
 
 
 _budget: ContextVar[Budget | None] = ContextVar("kefu_step_budget", default=None)
+# The running budget again, per thread, for the garbage collector's callback, which must never read ``_budget``:
+# CPython's ContextVar.reset() to "no value" empties the variable's lookup cache, then allocates; a collection
+# that starts in that allocation and reads the variable caches a *borrowed* pointer to the value being removed,
+# which is freed right after, and every later read returns freed memory (seen: a Budget that had become a weakref
+# or a SQLAlchemy object; segfaults in the suite; Python/context.c ``contextvar_del``, 3.11 to 3.14). For the same
+# reason ``step_budget`` ends with ``set(None)``, which replaces the cached pointer, never with ``reset()``.
 _collecting = threading.local()
 
 
@@ -140,7 +146,7 @@ def _forgive_garbage_collection(phase: str, _info: dict[str, Any]) -> None:
     """Python's garbage collector runs in whichever thread allocates when it is due, and a full collection
     of a large process can take longer than a step: that time is not the designer's, so the running step's
     deadline moves by it (seen as a spurious limit on a loaded test machine)."""
-    budget = _budget.get()
+    budget: Budget | None = getattr(_collecting, "budget", None)
     if budget is None:
         return
     if phase == "start":
@@ -169,11 +175,13 @@ def step_budget(read: Callable[[], StepLimits]) -> Iterator[Budget]:
         yield outer
         return
     budget = Budget(read)
-    token = _budget.set(budget)
+    _budget.set(budget)
+    _collecting.budget = budget
     try:
         yield budget
     finally:
-        _budget.reset(token)
+        _collecting.budget = None
+        _budget.set(None)
 
 
 def run_limited(run: Callable[[], Any], limits: Callable[[], StepLimits] | None = None, *,
