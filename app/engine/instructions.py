@@ -104,7 +104,7 @@ def render(text: str, data: Mapping[str, Any], *, language: str, timezone: str |
     except InstructionsError:
         return text
     section = _joined(shared, sections.get(language, sections.get(DEFAULT_LANGUAGE, "")))
-    template = _compiled.__wrapped__(section, language, timezone)
+    template = _compiled(section, language, timezone)
     if template is None:
         return section
     given = _CHOICES.set(choices)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from uuid import uuid4
 from xml.sax.saxutils import unescape
 
 import pytest
@@ -14,7 +15,7 @@ from markdown_it import MarkdownIt
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from app.engine.instructions import instruction_problems, language_sections, render
+from app.engine.instructions import LimitedSandbox, instruction_problems, language_sections, render
 from app.services.people.auth import set_locale
 from app.services.people.organisation import create_project, create_unit
 from app.services.people.users import create_user, find_user
@@ -158,3 +159,31 @@ def test_the_api_gives_the_instructions_in_the_users_language(app, estate, api_a
 
     set_locale(find_user("reader").id, "en")
     assert reader.get(f"/tasks/{task_id}").json["instructions"].startswith("**Due:** 2026-03-03 09:00")
+
+
+def test_a_tasks_instructions_are_compiled_once_however_often_its_page_is_shown(app, clock, deploy, api_as,
+                                                                               monkeypatch):
+    """Compiling a template costs far more than rendering it: the same text is compiled once per language."""
+    unique = INSTRUCTIONS.replace("\n[en]", f"{{# {uuid4().hex} #}}\n[en]")  # a text no other test compiled
+    deploy(ticket_files(unique))
+    create_project("lanting", "兰亭苑")
+    create_unit("lanting", "3-1202")
+    create_user("wang", password=PASSWORD, roles=["cs_agent"], clock=clock)
+    agent = browser_of(app, "wang")
+    number = record_call(agent, emergency="false")
+    task_id = re.search(r"/tasks/([0-9a-f-]{36})", agent.get(f"/tickets/{number}").get_data(as_text=True)).group(1)
+    compiled = []
+    compile_template = LimitedSandbox.compile
+
+    def counted(self, source, *args, **kwargs):
+        compiled.append(source)
+        return compile_template(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(LimitedSandbox, "compile", counted)
+    reader = api_as("reader", "cs_agent")
+
+    shown = [reader.get(f"/tasks/{task_id}").json["instructions"] for _ in range(3)]
+    assert "<strong>处理时限</strong>：2026-03-03 09:00" in instructions_seen(agent, number)  # the console page too
+
+    assert shown[0].startswith("**处理时限**：2026-03-03 09:00") and shown.count(shown[0]) == 3
+    assert len(compiled) == 1, compiled
