@@ -175,6 +175,15 @@ def start_processes(cluster: Cluster, proxy_binary: str) -> None:
     cluster.workers.extend(cluster.spawn([sys.executable, "-m", "flask", "worker"]) for _ in range(2))
     for port in (cluster.node_a, cluster.node_b, cluster.proxy):
         wait_until(lambda port=port: answers(port, "/api/v1/ready"))
+    # A node still loading its processes when the proxy first checked it is out of the rotation until its next
+    # check (every 2 s): the cluster is ready when the proxy sends requests to both.
+    wait_until(lambda: nodes_behind(cluster.proxy) == {"web1", "web2"})
+
+
+def nodes_behind(proxy: int) -> set[str]:
+    """The nodes that answered four readiness checks sent through the proxy (round robin)."""
+    replies = [call(proxy, "GET", "/api/v1/ready") for _ in range(4)]
+    return {reply.headers.get("x-kefu-node", "") for reply in replies if reply.status == 200}
 
 
 @pytest.fixture(scope="module")
