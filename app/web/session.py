@@ -40,8 +40,18 @@ def load_session_user(session_id: str) -> SessionUser | None:
     return SessionUser(principal)
 
 
+SEEN_EVERY_SECONDS = 60  # the idle limit is set in minutes
+
+
 def mark_seen() -> None:
-    session[LAST_SEEN] = int(current_app.extensions["kefu"].clock.now().timestamp())
+    """Record the session's activity, at most once a minute. Rewriting the cookie on every request made each
+    answer carry the session as it was when its request began, so a slow background request (the new-ticket
+    form's duplicate lookup) that ended after a form's redirect put back the session without the redirect's
+    message ("已登记 …"): seen as a lost message under load."""
+    now = int(current_app.extensions["kefu"].clock.now().timestamp())
+    seen = session.get(LAST_SEEN)
+    if not isinstance(seen, int) or not 0 <= now - seen < SEEN_EVERY_SECONDS:
+        session[LAST_SEEN] = now
 
 
 def _is_idle() -> bool:

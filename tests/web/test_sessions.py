@@ -147,6 +147,27 @@ def test_a_session_idle_longer_than_the_setting_must_sign_in_again(app, people, 
     assert not is_signed_in(wang)
 
 
+def session_cookie_set(response) -> bool:
+    return any(header.startswith("session=") for header in response.headers.getlist("Set-Cookie"))
+
+
+def test_requests_within_a_minute_leave_the_session_cookie_as_it_is(app, people, clock):
+    wang = signed_in(app, "wang")
+    office = {"REMOTE_ADDR": OFFICE}  # where wang signed in (another address would make the session not fresh)
+    earlier = wang.client.get_cookie("session").value
+    clock.advance(timedelta(seconds=30))
+    assert not session_cookie_set(wang.get("/", environ_overrides=office))
+    # A background request sent with the cookie of before (the form's duplicate lookup, still running while the
+    # form's post redirected with a message) must not answer with that older session: it would replace the newer.
+    background = app.test_client()
+    background.set_cookie("session", earlier)
+    with app.app_context():
+        looked_up = background.get("/", environ_overrides=office)
+    assert looked_up.status_code == 200 and not session_cookie_set(looked_up)
+    clock.advance(timedelta(seconds=31))  # a minute since the activity was recorded: recorded again
+    assert session_cookie_set(wang.get("/", environ_overrides=office))
+
+
 def test_the_admin_shortens_the_idle_limit(app, people, clock):
     admin = signed_in(app, "root")
     admin.get("/admin/settings")
