@@ -70,13 +70,28 @@ def trust_proxies(app: Flask) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from app.database import configure_database
+    from sqlalchemy import event
+
+    from app.database import configure_database, end_session, note_transaction_connection
     from app.extensions import db, migrate
 
     db.init_app(app)
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+
+    def end_request_session(_exc: BaseException | None) -> None:
+        if db.session.registry.has():
+            end_session(db.session())  # a transaction that only read commits (app/database.py)
+        db.session.remove()
+
     # One session per request, even when an app context outlives requests (tests, CLI): writes go
     # through Core statements, so a session kept across requests would read stale objects.
-    app.teardown_request(lambda _exc: db.session.remove())
+    if postgresql:
+        if not event.contains(db.session, "after_begin", note_transaction_connection):
+            event.listen(db.session, "after_begin", note_transaction_connection)
+        app.teardown_request(end_request_session)
+    else:
+        app.teardown_request(lambda _exc: db.session.remove())
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     init_web_extensions(app)
     with app.app_context():
