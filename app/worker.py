@@ -2,8 +2,10 @@
 
 It sleeps until the earliest job (or outgoing message) falls due instead of polling on a long
 fixed interval. On PostgreSQL it LISTENs on ``kefu_jobs`` (triggers on the job table and the
-outbox NOTIFY at commit), so a job or a text created sooner than the planned wake-up wakes it
-at once; on SQLite, where there is one process and no NOTIFY, it looks again at least every
+outbox NOTIFY the due time at commit): a job or a text due now wakes it at once, one due sooner
+than the planned wake-up brings the wake-up forward, and the many due later (every ticket step
+schedules a reminder and an escalation) change nothing, so steps cost the worker no query. On
+SQLite, where there is one process and no NOTIFY, it looks again at least every
 ``POLL_SECONDS``. Several workers, on several
 machines, may run against one PostgreSQL: jobs are taken with SKIP LOCKED (app.services.jobs.queue).
 """
@@ -11,26 +13,30 @@ machines, may run against one PostgreSQL: jobs are taken with SKIP LOCKED (app.s
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import uuid4
 
 import psycopg
 from flask import Flask
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
-from app.services.jobs.notifications import deliver_outbox, next_outbox_attempt_at
-from app.services.jobs.queue import ensure_recurring_jobs, next_due_at, run_job, take_due_jobs, unlock
+from app.services.jobs.notifications import OUTBOX, deliver_outbox
+from app.services.jobs.queue import ensure_recurring_jobs, run_job, take_due_jobs, unlock
 from app.services.jobs.sms_senders import sender_from_config
 from app.services.ops.metrics import mark_process_dead, mark_process_serving, observe_timer_lag
 from app.services.outreach.planned_callbacks import ensure_planned_callbacks_job  # also registers its job
 from app.services.runtime import Runtime
+from app.services.steps.job_rows import JOBS
 
 log = logging.getLogger("kefu.worker")
 
@@ -42,6 +48,7 @@ CONFLICT_PAUSE = 0.05  # after a pass that only lost races, before trying those 
 
 
 class Waiter(Protocol):
+    def next_wake_at(self) -> datetime | None: ...
     def wait(self, seconds: float, stopping: Callable[[], bool]) -> None: ...
     def close(self) -> None: ...
 
@@ -92,12 +99,12 @@ class Worker:
                 break
         return {name: count for name, count in counts.items() if count}
 
-    def seconds_to_next_job(self) -> float:
-        """Until the earliest job or pending message (SQL ``<`` on the job's due time: wake just past it)."""
-        moments = [moment for moment in (next_due_at(), next_outbox_attempt_at()) if moment is not None]
-        if not moments:
+    def seconds_until(self, moment: datetime | None) -> float:
+        """Until ``moment``, the earliest job or pending message (``next_wake_at``), past which the worker wakes
+        (SQL ``<`` on a job's due time: wake just past it)."""
+        if moment is None:
             return IDLE_SECONDS
-        return max(0.0, (min(moments) - self.runtime.clock.now()).total_seconds() + WAKE_SLACK)
+        return max(0.0, (moment - self.runtime.clock.now()).total_seconds() + WAKE_SLACK)
 
     def run_forever(self) -> None:
         with self.app.app_context():
@@ -128,7 +135,8 @@ class Worker:
         if counts:
             log.info("ran %s", counts)
         pause = CONFLICT_PAUSE if set(counts) == {"requeued"} else 0.0
-        waiter.wait(max(pause, min(self.seconds_to_next_job(), IDLE_SECONDS)), lambda: self.stopping)
+        waiter.wait(max(pause, min(self.seconds_until(waiter.next_wake_at()), IDLE_SECONDS)),
+                    lambda: self.stopping)
         db.session.remove()
 
     def _stop_on_signals(self) -> None:
@@ -142,6 +150,9 @@ class Worker:
 class SleepWaiter:
     """No NOTIFY (SQLite): sleep, but look again at least every POLL_SECONDS."""
 
+    def next_wake_at(self) -> datetime | None:
+        return next_wake_at()
+
     def wait(self, seconds: float, stopping: Callable[[], bool]) -> None:
         time.sleep(min(seconds, POLL_SECONDS))
 
@@ -150,20 +161,34 @@ class SleepWaiter:
 
 
 class NotifyWaiter:
-    """PostgreSQL: LISTEN kefu_jobs on a connection of its own; a NOTIFY ends the wait early."""
+    """PostgreSQL: LISTEN kefu_jobs on a connection of its own; a NOTIFY of something due sooner ends the wait early.
+
+    Every NOTIFY carries the due time of the job or message written (epoch seconds, by the triggers on ``jobs``
+    and ``outbox``). Most are for later than the planned wake-up (a ticket's reminder at 80 % of its limit, its
+    escalation, a task's rungs, a timer an hour ahead): those change nothing. One due before the planned
+    wake-up brings the wake-up forward to it, without a look at the tables now; one already due ends the wait.
+    """
 
     def __init__(self, engine: Engine) -> None:
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.connection = psycopg.connect(url, autocommit=True)
         self.connection.execute("LISTEN kefu_jobs")
+        self._next_wake = str(_NEXT_WAKE.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+
+    def next_wake_at(self) -> datetime | None:
+        """``next_wake_at()`` on this connection: one round trip, outside any transaction (a NOTIFY that comes
+        meanwhile waits in the connection's backlog for ``wait``)."""
+        row = self.connection.execute(self._next_wake).fetchone()
+        return earliest(*row) if row is not None else None
 
     def wait(self, seconds: float, stopping: Callable[[], bool]) -> None:
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0 and not stopping():
             # In slices, so a stop signal is seen within a second.
-            if any(True for _ in self.connection.notifies(timeout=min(left, 1.0), stop_after=1)):
-                self._drain()
-                return
+            for notice in self.connection.notifies(timeout=min(left, 1.0), stop_after=1):
+                deadline = min(deadline, time.monotonic() + seconds_until_due(notice.payload))
+        # What was notified until now committed before the pass that follows, which sees it.
+        self._drain()
 
     def _drain(self) -> None:
         for _ in self.connection.notifies(timeout=0.0):
@@ -171,6 +196,41 @@ class NotifyWaiter:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def seconds_until_due(payload: str) -> float:
+    """Seconds from now until a worker should wake for the job or message of a NOTIFY: its due time (epoch seconds)
+    plus WAKE_SLACK; 0 (at once: never miss work) for a payload that is not a time."""
+    try:
+        due = float(payload)
+    except ValueError:
+        return 0.0
+    return due - time.time() + WAKE_SLACK if math.isfinite(due) else 0.0
+
+
+def next_wake_at() -> datetime | None:
+    """When the earliest job that could be taken (a locked one from its lock expiry) or pending message falls due:
+    one statement for both tables."""
+    job, message = db.session.execute(_NEXT_WAKE).one()
+    db.session.commit()
+    return earliest(job, message)
+
+
+def earliest(*values: datetime | str | None) -> datetime | None:
+    moments = [_aware(value) for value in values if value is not None]
+    return min(moments) if moments else None
+
+
+_NEXT_WAKE = select(
+    select(func.min(func.coalesce(JOBS.c.lock_expires_at, JOBS.c.due_at))).where(JOBS.c.retries_left > 0)
+    .scalar_subquery(),
+    select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.status == "pending").scalar_subquery())
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite returns min() of a text column untyped
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @contextmanager

@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 
 from app.extensions import db
 from app.models import Ticket, User, user_projects
@@ -33,6 +34,7 @@ NOTIFICATIONS = Notification.__table__
 OUTBOX = OutboxMessage.__table__
 OUTBOX_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 OUTBOX_MAX_ATTEMPTS = 5
+SEND_WINDOW_SECONDS = 1.0  # while sending a batch, commit what went at least this often (deliver_outbox)
 MOBILE_NUMBER = re.compile(r"(?:\+?86)?1\d{10}")  # a landline (0571-…) cannot take a text
 
 
@@ -242,56 +244,69 @@ class SmtpSender:
             smtp.send_message(email)
 
 
-def next_outbox_attempt_at() -> datetime | None:
-    """When the earliest pending message is due (a failed one waits out its back-off)."""
-    value: datetime | str | None = db.session.scalar(
-        select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.status == "pending"))
-    db.session.commit()
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite returns min() untyped
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def deliver_outbox(sender: Sender, *, now: datetime, limit: int = 100) -> tuple[int, int]:
-    """Send what is due; failures are retried later with back-off, then marked failed.
+    """Send what is due, up to ``limit`` messages; failures are retried later with back-off, then marked failed.
 
-    Each message is taken with a row lock (SKIP LOCKED on PostgreSQL), so several workers never send
-    one message twice. Returns (sent, failed attempts).
+    Messages are taken a batch at a time with row locks (SKIP LOCKED on PostgreSQL), so several workers never send
+    one message twice, and the batch's outcomes are written and committed together: one transaction per batch,
+    not per message. A batch is cut short after ``SEND_WINDOW_SECONDS`` of sending (a slow gateway): what was
+    sent is committed and the rest of the batch, untouched, goes back to the queue. So a worker killed while
+    sending sends again at most what it sent in its last window (at least once, never lost). Returns
+    (sent, failed attempts).
     """
     sent = failed = 0
-    for _ in range(limit):
-        message = _take_next(now)
-        if message is None:
-            break
-        try:
-            sender.send(OutgoingMessage(message.channel, message.recipient, message.subject, message.body,
-                                        message.template, message.params))
-        except Exception as exc:  # any sender failure is retried, never lost
-            failed += 1
-            _record_failure(message, str(exc) or type(exc).__name__, now,
-                            final=isinstance(exc, UndeliverableError))
-        else:
-            sent += 1
-            message.status, message.sent_at, message.attempts = "sent", now, message.attempts + 1
+    connection = db.session.connection()
+    take = _TAKE_OUTBOX[connection.dialect.name == "postgresql"]
+    while (wanted := limit - sent - failed) > 0:
+        batch = connection.execute(take, {"now": now, "limit": wanted}).all()
+        done: list[int] = []
+        failures: list[dict[str, Any]] = []
+        started = time.monotonic()
+        for row in batch:
+            try:
+                sender.send(OutgoingMessage(row.channel, row.recipient, row.subject, row.body, row.template,
+                                            row.params))
+            except Exception as exc:  # any sender failure is retried, never lost
+                failures.append(_failure(row, str(exc) or type(exc).__name__, now,
+                                         final=isinstance(exc, UndeliverableError)))
+            else:
+                done.append(row.id)
+            if time.monotonic() - started >= SEND_WINDOW_SECONDS:
+                break
+        if done:
+            connection.execute(_MARK_SENT, {"ids": done, "now": now})
+        if failures:
+            connection.execute(_MARK_FAILED, failures)
         db.session.commit()
+        sent, failed = sent + len(done), failed + len(failures)
+        if len(done) + len(failures) == len(batch) < wanted:  # the whole batch went and nothing else is due
+            break
+        connection = db.session.connection()
     return sent, failed
 
 
-def _take_next(now: datetime) -> OutboxMessage | None:
-    query = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1))
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return db.session.scalars(query).first()
+def _take_outbox(skip_locked: bool) -> Any:
+    query = (select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.body,
+                    OUTBOX.c.template, OUTBOX.c.params, OUTBOX.c.attempts, OUTBOX.c.next_attempt_at)
+             .where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= bindparam("now"))
+             .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(bindparam("limit")))
+    return query.with_for_update(skip_locked=True) if skip_locked else query
 
 
-def _record_failure(message: OutboxMessage, error: str, now: datetime, *, final: bool = False) -> None:
-    message.attempts += 1
-    message.last_error = error[:2000]
-    if final or message.attempts >= OUTBOX_MAX_ATTEMPTS:
-        message.status = "failed"
-        log.error("outbox %s to %s failed for good: %s", message.channel, message.recipient, error)
-        return
-    message.next_attempt_at = now + OUTBOX_BACKOFF[min(message.attempts - 1, len(OUTBOX_BACKOFF) - 1)]
+_TAKE_OUTBOX = {skip_locked: _take_outbox(skip_locked) for skip_locked in (False, True)}
+_MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+              .values(status="sent", sent_at=bindparam("now"), attempts=OUTBOX.c.attempts + 1))
+_MARK_FAILED = (update(OUTBOX).where(OUTBOX.c.id == bindparam("message_id"))
+                .values(status=bindparam("new_status"), attempts=bindparam("new_attempts"),
+                        next_attempt_at=bindparam("new_next_attempt_at"), last_error=bindparam("new_last_error")))
+
+
+def _failure(row: Any, error: str, now: datetime, *, final: bool) -> dict[str, Any]:
+    """The parameters of ``_MARK_FAILED`` for a message whose attempt failed: back off, or fail it for good."""
+    attempts = row.attempts + 1
+    final = final or attempts >= OUTBOX_MAX_ATTEMPTS
+    if final:
+        log.error("outbox %s to %s failed for good: %s", row.channel, row.recipient, error)
+    return {"message_id": row.id, "new_status": "failed" if final else "pending", "new_attempts": attempts,
+            "new_last_error": error[:2000], "new_next_attempt_at": row.next_attempt_at if final else
+            now + OUTBOX_BACKOFF[min(attempts - 1, len(OUTBOX_BACKOFF) - 1)]}

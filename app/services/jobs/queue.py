@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, or_, select, update
 
 from app.engine import EngineRunError, RunError
 from app.extensions import db
@@ -79,18 +79,6 @@ def take_due_jobs(owner: str, *, now: datetime, lock_seconds: int, limit: int) -
         "owner": owner, "expires": now + timedelta(seconds=lock_seconds), "now": now, "limit": limit}).all()
     db.session.commit()
     return sorted((TakenJob(*row) for row in rows), key=lambda job: job.due_at)
-
-
-def next_due_at() -> datetime | None:
-    """When the earliest job that could be taken falls due (locked jobs count from their lock expiry)."""
-    value = db.session.scalar(select(func.min(func.coalesce(JOBS.c.lock_expires_at, JOBS.c.due_at)))
-                              .where(JOBS.c.retries_left > 0))
-    db.session.commit()
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite returns min() of a text column untyped
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 # --- running one job ---------------------------------------------------------------------------------
