@@ -167,7 +167,8 @@ class Engine:
                 step()
                 workflow.do_engine_steps(did_complete_task=lambda task: _ran(budget, ran, task))
                 prune(workflow)  # finished loop rounds: a step's cost and the state stay flat however often it loops
-                ready = self._ready_views(workflow, _timer_due_times(workflow))
+                tasks = _tasks_in_play(workflow)  # walked once for the ready tasks and the latest data
+                ready = self._ready_views(workflow, _timer_due_times(workflow), tasks)
                 state = self._serialized_within(workflow, budget, ran)
             except SpiffWorkflowException as exc:
                 raise EngineRunError(_limit_error(budget, exc) or _describe_spiff_error(exc)) from exc
@@ -178,7 +179,7 @@ class Engine:
                 raise EngineRunError(_limit_error(budget, exc) or RunError(
                     f"{type(exc).__name__}: {exc}", _failing_element(exc),
                     trace=tuple(traceback.format_exception_only(exc)))) from exc
-            return self._result(workflow, state, ready)
+            return self._result(workflow, state, ready, tasks)
 
     def _serialized_within(self, workflow: BpmnWorkflow, budget: Budget, ran: list[Task]) -> str:
         """The state, if the data of the tasks this step ran and then the whole serialized state fit
@@ -199,19 +200,24 @@ class Engine:
             raise budget.fail(data_too_big(last.task_spec.bpmn_id if last else None, "the saved state", passed))
         return state
 
-    def _result(self, workflow: BpmnWorkflow, state: str,
-                ready: tuple[UserTaskView, ...] | None = None) -> StepResult:
+    def _result(self, workflow: BpmnWorkflow, state: str, ready: tuple[UserTaskView, ...] | None = None,
+                tasks: list[Task] | None = None) -> StepResult:
         due = _timer_due_times(workflow)
+        if tasks is None:
+            tasks = _tasks_in_play(workflow)
         if ready is None:
             with engine_clock(self.clock):
-                ready = self._ready_views(workflow, due)
+                ready = self._ready_views(workflow, due, tasks)
         status = "completed" if workflow.is_completed() else ("running" if ready else "waiting")
         awaited = frozenset(filter(None, (_message_name(task) for task in workflow.event_manager.tasks.values())))
-        return StepResult(state, status, ready, min(due.values(), default=None), _latest_data(workflow), awaited)
+        return StepResult(state, status, ready, min(due.values(), default=None), _latest_data(workflow, tasks),
+                          awaited)
 
-    def _ready_views(self, workflow: BpmnWorkflow, due: Mapping[UUID, datetime]) -> tuple[UserTaskView, ...]:
-        return tuple(self._view(task, due.get(task.id)) for task in workflow.get_tasks(state=TaskState.READY,
-                                                                                          manual=True))
+    def _ready_views(self, workflow: BpmnWorkflow, due: Mapping[UUID, datetime],
+                     tasks: list[Task]) -> tuple[UserTaskView, ...]:
+        """The views of the ready human tasks, in ``get_tasks``' order (``tasks``: ``_tasks_in_play``)."""
+        return tuple(self._view(task, due.get(task.id)) for task in tasks
+                     if task.state == TaskState.READY and task.task_spec.manual)
 
     def _view(self, task: Task, timer_due_at: datetime | None) -> UserTaskView:
         spec = task.task_spec
@@ -338,16 +344,38 @@ def _failing_element(exc: BaseException) -> str | None:
     return element_id
 
 
-def _latest_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+_MOVED = TaskState.READY | TaskState.COMPLETED | TaskState.WAITING
+
+
+def _tasks_in_play(workflow: BpmnWorkflow) -> list[Task]:
+    """The tasks ``workflow.get_tasks(state=...)`` visits for a state among FUTURE to CANCELLED (not MAYBE or LIKELY),
+    in its order, before filtering: depth first from the root, a sub-process's tasks before the children of the task
+    that runs it, and not below a task that is only predicted. One walk of the tree, without the library's iterator
+    (which re-checks depth and filters each task): each step needs two of these lists (ready tasks, latest data)."""
+    subprocesses = workflow.subprocesses
+    found: list[Task] = []
+    stack = [workflow.task_tree]
+    while stack:
+        task = stack.pop()
+        found.append(task)
+        subprocess = subprocesses.get(task.id)
+        if subprocess is not None:
+            stack.extend(reversed([subprocess.task_tree, *task.children]))
+        elif task._children and task.state >= TaskState.FUTURE:
+            stack.extend(reversed(task.children))
+    return found
+
+
+def _latest_data(workflow: BpmnWorkflow, tasks: list[Task] | None = None) -> dict[str, Any]:
     """The data of the task that moved last, in the top workflow or any sub-process or call activity.
 
     The top workflow's ``last_task`` does not see steps inside sub-processes, so a ticket would
-    show a stale stage while a called flow is running.
+    show a stale stage while a called flow is running. ``tasks``: ``_tasks_in_play``.
     """
     if workflow.is_completed() and workflow.last_task is not None:
         return dict(workflow.last_task.data)
-    moved = [task for task in workflow.get_tasks(state=TaskState.READY | TaskState.COMPLETED | TaskState.WAITING)
-             if task.task_spec.bpmn_id is not None]  # skip the engine's internal joins, which hold no data
+    moved = [task for task in (_tasks_in_play(workflow) if tasks is None else tasks) if task.state & _MOVED
+             and task.task_spec.bpmn_id is not None]  # skip the engine's internal joins, which hold no data
     latest = max(moved, key=lambda task: task.last_state_change, default=None)
     return dict(latest.data) if latest is not None else dict(workflow.data)
 

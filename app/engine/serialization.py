@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from copy import copy
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task, TaskState
 
 from app.engine.history import Pruned
 
@@ -87,8 +91,9 @@ def _make_keyed_converter(specs: SpecCache) -> type[BpmnWorkflowConverter]:
             return workflow
 
         def _restore_tree(self, workflow: BpmnWorkflow, dct: dict[str, Any]) -> None:
-            workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-            workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+            restore = self.registry.restore
+            workflow.tasks = {task_uuid(key): restore(task, workflow=workflow) for key, task in dct["tasks"].items()}
+            workflow.task_tree = workflow.tasks.get(task_uuid(dct["root"]))
             self.set_default_attributes(workflow, dct)
             self.subprocesses_from_dict(dct["subprocesses"], workflow)
             workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
@@ -96,8 +101,58 @@ def _make_keyed_converter(specs: SpecCache) -> type[BpmnWorkflowConverter]:
     return KeyedWorkflowConverter
 
 
+# A task's id is written three times in a state (its key, its own ``id``, and its parent's ``children`` or its
+# children's ``parent``) and the same ids come back at every step of an instance: parsed once (a UUID is immutable).
+task_uuid = lru_cache(maxsize=8192)(UUID)
+_MUTABLE = (dict, list, set)
+_PRIMITIVE = frozenset({str, int, float, bool, type(None)})  # what the registry restores as it is
+
+
+class FastTaskConverter(TaskConverter):
+    """SpiffWorkflow's task restore (``TaskConverter.from_dict``) without its per-task overheads, building the same
+    task: each task id parsed once (``task_uuid``); the parent's data copied as ``DeepMerge.merge({}, parent.data)``
+    copies it (a shallow copy of each dict, list or set value) but without a Python step per string or number; the
+    registry's restore not called for each string or number, nor for empty internal data. Every step restores every
+    task of its instance (tests/engine/test_load_cost.py)."""
+
+    def from_dict(self, dct: dict[str, Any], workflow: Any) -> Task:
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=task_uuid(dct["id"]))
+        parent_id = dct["parent"]
+        task._parent = task_uuid(parent_id) if parent_id is not None else None
+        task._children = [task_uuid(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        internal_data = dct["internal_data"]
+        task.internal_data = self.registry.restore(internal_data) if internal_data else internal_data
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        parent = task.parent if delta else None
+        if delta and parent is not None:
+            data = dict(parent.data)
+            for key, value in data.items():  # a value replaced in place: the dict's size does not change
+                if type(value) not in _PRIMITIVE and isinstance(value, _MUTABLE):
+                    data[key] = copy(value)
+            data.update(self._restored(delta.get("updates", {})))
+            for key in delta.get("deletions", {}):
+                data.pop(key, None)
+        else:
+            data = self._restored(dct["data"])
+        task.data = data
+        return task
+
+    def _restored(self, values: Any) -> Any:
+        """``registry.restore(values)``, without a call for each string, number, boolean or None in a dict."""
+        if type(values) is not dict or "typename" in values:
+            return self.registry.restore(values)
+        restore = self.registry.restore
+        return {key: value if type(value) in _PRIMITIVE else restore(value) for key, value in values.items()}
+
+
 def make_registry() -> Any:
     registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+    FastTaskConverter(Task, registry)  # replaces the library's restore of a task (same typename)
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]),
                       typename="date")
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]), typename="Decimal")

@@ -17,6 +17,7 @@ from app.services.figures import counters
 from app.services.figures import dashboard as figures
 from app.services.people.organisation import create_project, create_unit
 from app.services.people.users import create_user
+from tests.services.test_concurrency import race
 from tests.web.test_console import Browser
 
 TIMEZONE = "Asia/Shanghai"
@@ -266,6 +267,31 @@ def test_a_month_of_demo_tickets_through_the_shipped_flows_counts_as_a_rebuild_d
     assert sum(row[tasks_done] for row in kept if row[0] == "element" and row[2] != counters.COMPANY) == done
     board = figures.dashboard(start=clock.now().date() - timedelta(days=40), end=clock.now().date())
     assert board.totals.received == db.session.scalar(select(db.func.count()).select_from(Ticket))
+
+
+@pytest.mark.concurrency
+def test_the_counters_stay_exact_when_calls_are_recorded_and_answered_at_once(app, estate, api_as):
+    """Every intake and step adds to the same rows of the day (the project's, the company's, their months), written
+    last in each transaction: ten answers and ten new calls at the same moment still count each exactly once."""
+    agent = api_as("wang", "cs_agent")
+    for n in range(20):
+        create_unit("lanting", f"9-{n:04d}")  # one unit each: no repeat repair, no duplicate dispatch
+    first = [agent.post("/tickets", json={"data": intake(unit=f"9-{n:04d}")}).json for n in range(10)]
+    answers = [lambda client, task=opened["instance"]["tasks"][0]["id"]: client.post(
+        f"/api/v1/tasks/{task}/complete", json={"data": {"outcome": "resolved", "satisfaction": "satisfied"}},
+        headers=agent.user.headers) for opened in first]
+    calls = [lambda client, n=n: client.post("/api/v1/tickets", json={"data": intake(unit=f"9-{n:04d}")},
+                                             headers=agent.user.headers) for n in range(10, 20)]
+    statuses = race(app, answers + calls)
+    assert statuses == {200: 10, 201: 10}
+    kept = counter_rows()
+
+    counters.rebuild(timezone=TIMEZONE)
+
+    assert counter_rows() == kept
+    board = figures.dashboard(start=date(2026, 3, 1), end=date(2026, 3, 31))
+    assert (board.totals.received, board.totals.closed, board.totals.satisfied) == (20, 10, 10)
+    assert figures.dashboard(start=date(2026, 3, 1), end=date(2026, 3, 31), project_key="lanting").totals.received == 20
 
 
 def test_an_admin_recounts_the_figures_of_tickets_that_predate_the_counters(app, known_tickets, clock):

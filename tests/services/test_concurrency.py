@@ -18,7 +18,7 @@ pytestmark = pytest.mark.concurrency
 RACERS = 10
 
 
-def _race(app, requests):
+def race(app, requests):
     """Run the request callables at once (behind a barrier); return their status codes."""
     barrier = threading.Barrier(len(requests))
     statuses: list[int] = []
@@ -50,7 +50,7 @@ def test_ten_simultaneous_completions_of_one_task_advance_the_instance_once(app,
     task_id = started["tasks"][0]["id"]
     path, headers = f"/api/v1/tasks/{task_id}/complete", agent.user.headers
 
-    statuses = _race(app, [lambda c: c.post(path, json={"data": {"note": "x"}}, headers=headers)] * RACERS)
+    statuses = race(app, [lambda c: c.post(path, json={"data": {"note": "x"}}, headers=headers)] * RACERS)
 
     assert statuses == {200: 1, 409: RACERS - 1}
     completions = db.session.scalar(select(func.count()).select_from(AuditEvent)
@@ -69,7 +69,7 @@ def test_ten_simultaneous_claims_of_one_task_leave_one_owner(app, api_as, deploy
     task_id = agents[0].start("five_tasks").json["tasks"][0]["id"]
     path = f"/api/v1/tasks/{task_id}/claim"
 
-    statuses = _race(app, [lambda c, h=a.user.headers: c.post(path, headers=h) for a in agents])
+    statuses = race(app, [lambda c, h=a.user.headers: c.post(path, headers=h) for a in agents])
 
     assert statuses == {200: 1, 409: RACERS - 1}
     claims = db.session.scalar(select(func.count()).select_from(AuditEvent)

@@ -9,6 +9,7 @@ also finishes the instance); and a ticket's intake and closing step on the shipp
 from __future__ import annotations
 
 from app.extensions import db
+from app.services.work.ticket_numbers import numbering_engine
 from tests.support import count_queries
 from tests.web.owner_pages import OWNER_PHONE, OWNER_UNIT
 
@@ -41,8 +42,13 @@ def test_each_completion_of_the_five_task_process_costs_the_statements_the_readm
 # The intake reads its project and unit once (the project check finds the project in the session), reads no rung of
 # its new ticket (it has none; its open tasks are the start's) and answers with the ticket's row as its INSERT returned
 # it (not read again). The answer reads with its ticket whether it repairs a handover defect (not looked up again
-# when the work is done); on PostgreSQL the instance's timer job goes in the step's own statement.
-TICKET_STEPS = {"sqlite": {"intake": (14, 1), "answer": (12, 1)}, "postgresql": {"intake": (14, 1), "answer": (9, 1)}}
+# when the work is done) and the tasks completed since it was counted (the counters' task times: no statement of their
+# own); on PostgreSQL the instance's timer job goes in the step's own statement. On PostgreSQL one of
+# the intake's statements, its number, is committed at once on a connection of its own (services/work/
+# ticket_numbers.py: the day's counter row is not held through the intake), so it is counted there and not in the
+# intake's one commit.
+TICKET_STEPS = {"sqlite": {"intake": (14, 1), "answer": (11, 1)}, "postgresql": {"intake": (14, 1), "answer": (8, 1)}}
+NUMBER_APART = {"sqlite": 0, "postgresql": 1}
 CONSULTATION = {"project": "lanting", "unit": OWNER_UNIT, "caller_name": "王先生", "phone": OWNER_PHONE,
                 "channel": "hotline", "category": "consultation", "description": "物业费怎么交？", "urgency": "normal",
                 "emergency": False}
@@ -51,7 +57,7 @@ CONSULTATION = {"project": "lanting", "unit": OWNER_UNIT, "caller_name": "王先
 def test_a_ticket_intake_and_its_closing_answer_cost_the_statements_the_readme_promises(owner_estate, api_as):
     agent = api_as("wang", "cs_agent")
     assert agent.post("/tickets", json={"data": CONSULTATION}).status_code == 201  # the process's caches are warm
-    with count_queries() as intake:
+    with count_queries() as intake, count_queries(numbering_engine(db.engine)) as number:
         opened = agent.post("/tickets", json={"data": CONSULTATION})
     assert opened.status_code == 201, opened.json
     assert opened.json["ticket"]["phone"] == OWNER_PHONE  # the recorder sees it in full (logged in the same commit)
@@ -61,8 +67,9 @@ def test_a_ticket_intake_and_its_closing_answer_cost_the_statements_the_readme_p
         done = agent.complete(task["id"], {"answered_on_the_spot": True, "answer": "在物业 App 的“缴费”里交。"})
     assert done.status_code == 200, done.json
     assert done.json["status"] == "completed"
-    counts = {"intake": (len(intake), intake.commits), "answer": (len(answer), answer.commits)}
+    counts = {"intake": (len(intake) + len(number), intake.commits), "answer": (len(answer), answer.commits)}
     assert counts == TICKET_STEPS[db.engine.dialect.name], (counts, intake.statements, answer.statements)
+    assert len(number) == NUMBER_APART[db.engine.dialect.name], number.statements
 
 
 # (statements, commits) of a task's page through the JSON API, the consultation's answer on the shipped reception

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from app.extensions import db
+from app.services.figures.dashboard import dashboard
 from app.services.people.organisation import create_project, create_unit, limit_user_to_projects
 from app.services.people.users import find_user
+from app.services.work import tickets
 
 TICKET_FIXTURES = Path(__file__).parent.parent / "fixtures" / "tickets"
 
@@ -184,6 +186,28 @@ def test_twenty_tickets_opened_at_once_get_twenty_different_numbers(app, agent):
         thread.join()
     assert failures == []
     assert sorted(numbers) == [f"KF-20260302-{n:04d}" for n in range(1, 21)]
+
+
+def test_a_call_whose_recording_failed_leaves_its_number_unused_on_postgresql_and_free_on_sqlite(app, agent,
+                                                                                                  monkeypatch):
+    """On PostgreSQL the number is committed on its own before the ticket (concurrent intakes do not wait for each
+    other), so a failed intake leaves a gap in the day's numbers; on SQLite it is given back (README, "Tickets")."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the error answer, not the exception
+
+    def disk_full(*_args, **_kwargs):
+        raise RuntimeError("could not extend file: No space left on device")
+
+    # The last write of the intake (the access-log line of the phone it shows), after its number and its counts.
+    monkeypatch.setattr(tickets, "add_phone_views", disk_full)
+    assert agent.post("/tickets", json={"data": intake()}).status_code == 500
+    monkeypatch.undo()
+
+    after = open_ticket(agent)["ticket"]["number"]
+    on_postgresql = db.engine.dialect.name == "postgresql"
+    assert after == ("KF-20260302-0002" if on_postgresql else "KF-20260302-0001")
+    assert agent.get("/tickets/KF-20260302-0001").status_code == (404 if on_postgresql else 200)
+    assert open_ticket(agent)["ticket"]["number"] == ("KF-20260302-0003" if on_postgresql else "KF-20260302-0002")
+    assert dashboard(start=date(2026, 3, 2), end=date(2026, 3, 2)).totals.received == 2  # nor was it counted
 
 
 def test_units_are_looked_up_by_what_the_agent_types(agent):

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, bindparam, cast, column, delete, func, or_, select
+from sqlalchemy import Connection, Text, and_, bindparam, cast, column, delete, event, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, Ticket
@@ -88,17 +89,29 @@ _TICKETS = Ticket.__table__
 # With it, the handover unit whose defect the ticket repairs (``defect_unit_id``, None for most), for the
 # re-inspection check of a step that finishes the work (app.services.handover.repairs).
 _DEFECTS = HandoverDefect.__table__
+_TASKS = HumanTask.__table__
+# And, one row each, the tasks of its instance completed since it was counted last (``_COMPLETED_SINCE``'s rows, as
+# ``done_`` columns; one row of NULLs when there is none): a step counts them without a statement of its own.
+_DONE_COLUMNS = (EVENTS.c.id, _TASKS.c.process_id, _TASKS.c.element_id, _TASKS.c.title, _TASKS.c.created_at,
+                 _TASKS.c.completed_at, _TASKS.c.completed_by_id)
+_DONE_NAMES = tuple(f"done_{column.name}" for column in _DONE_COLUMNS)
 _TICKET_WITH_FACTS = (
     select(_TICKETS, *[FACTS.c[f.name].label(f"f_{f.name}") for f in fields(Facts)],
            FACTS.c.counted_event_id.label("f_counted_event_id"),
            select(_DEFECTS.c.handover_unit_id).where(_DEFECTS.c.ticket_id == _TICKETS.c.id).scalar_subquery()
-           .label("defect_unit_id"))
-    .select_from(_TICKETS.outerjoin(FACTS, FACTS.c.ticket_id == _TICKETS.c.id))
+           .label("defect_unit_id"),
+           *(column.label(name) for column, name in zip(_DONE_COLUMNS, _DONE_NAMES, strict=True)))
+    .select_from(_TICKETS.outerjoin(FACTS, FACTS.c.ticket_id == _TICKETS.c.id).outerjoin(
+        EVENTS.join(_TASKS, _TASKS.c.id == EVENTS.c.task_id),
+        and_(EVENTS.c.instance_id == _TICKETS.c.instance_id,
+             EVENTS.c.id > func.coalesce(FACTS.c.counted_event_id, 0),
+             EVENTS.c.action == "complete", _TASKS.c.state == "completed")))
     .where(_TICKETS.c.id == bindparam("ticket_id"))
 )
 _FACT_FIELDS = tuple(f.name for f in fields(Facts))
 _FACT_NAMES = (*(f"f_{name}" for name in _FACT_FIELDS), "f_counted_event_id")
-_CARRIED_NAMES = (*_FACT_NAMES, "defect_unit_id")  # read with the ticket, not among its columns
+# Read with the ticket, not among its columns (``completed_since``: the ``_COMPLETED_SINCE`` rows read with it).
+_CARRIED_NAMES = (*_FACT_NAMES, "defect_unit_id", "completed_since")
 _FACT_PAIRS = tuple((name, f"f_{name}") for name in _FACT_FIELDS)
 # Built once and run with the facts as parameters (building and keying them per step costs more than running them).
 _INSERT_FACTS = FACTS.insert()
@@ -121,10 +134,26 @@ class TicketRow(SimpleNamespace):
         return cls(**dict(row), **{name: getattr(counted, name, None) for name in _CARRIED_NAMES})
 
 
+class _Done(NamedTuple):
+    """A task completed since the ticket was counted last (a ``_COMPLETED_SINCE`` row)."""
+
+    id: int
+    process_id: str
+    element_id: str
+    title: str
+    created_at: datetime
+    completed_at: datetime
+    completed_by_id: int | None
+
+
 def read_ticket(ticket_id: int) -> TicketRow | None:
-    """The ticket and what it contributed last, in one statement."""
-    row = db.session.connection().execute(_TICKET_WITH_FACTS, {"ticket_id": ticket_id}).first()
-    return TicketRow(**row._mapping) if row is not None else None
+    """The ticket, what it contributed last and the tasks completed since (``completed_since``), in one statement."""
+    rows = db.session.connection().execute(_TICKET_WITH_FACTS, {"ticket_id": ticket_id}).all()
+    if not rows:
+        return None
+    ticket = TicketRow(**{name: value for name, value in rows[0]._mapping.items() if name not in _DONE_NAMES})
+    ticket.completed_since = [_Done(*row[-len(_DONE_NAMES):]) for row in rows if row.done_id is not None]
+    return ticket
 
 
 def count_ticket(ticket_id: int, *, timezone: str, data: Mapping[str, Any] | None = None) -> None:
@@ -180,8 +209,10 @@ def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks
     last_event = int(ticket.f_counted_event_id or 0)
     labels: dict[Key, str] = {}
     if with_tasks:
-        done = db.session.connection().execute(_COMPLETED_SINCE,
-                                               {"instance_id": ticket.instance_id, "last": last_event}).all()
+        done: Sequence[Any] | None = getattr(ticket, "completed_since", None)  # read with the ticket
+        if done is None:
+            done = db.session.connection().execute(_COMPLETED_SINCE,
+                                                   {"instance_id": ticket.instance_id, "last": last_event}).all()
         for key, (counts, label) in _task_times(done, ticket.project_key, zone).items():
             merged = changes.setdefault(key, {})
             for name, count in counts.items():
@@ -200,11 +231,12 @@ def _count(ticket_id: int, timezone: str, data: Mapping[str, Any], *, with_tasks
     for name, attribute in _FACT_PAIRS:  # what it contributes now, should the step count it again
         setattr(ticket, attribute, values[name])
     ticket.f_counted_event_id = last_event
+    if with_tasks:
+        ticket.completed_since = []  # counted now
     return ticket
 
 
-_TASKS = HumanTask.__table__
-_COMPLETED_SINCE = (  # Core only, as _TICKET_WITH_FACTS
+_COMPLETED_SINCE = (  # Core only, as _TICKET_WITH_FACTS; for a ticket row read without its completed tasks
     select(EVENTS.c.id, _TASKS.c.process_id, _TASKS.c.element_id, _TASKS.c.title, _TASKS.c.created_at,
            _TASKS.c.completed_at, _TASKS.c.completed_by_id)
     .join(_TASKS, _TASKS.c.id == EVENTS.c.task_id)
@@ -352,12 +384,47 @@ def _facts_of_row(row: Any) -> Facts:
 
 
 def _add(changes: Mapping[Key, Mapping[str, int]], labels: Mapping[Key, str]) -> None:
-    """Add counts to the daily rows, to the whole company's (project ``*``) and to their months, in one upsert, in
-    key order (two steps never wait on each other crosswise)."""
+    """Add counts to the daily rows, to the whole company's (project ``*``) and to their months, when the transaction
+    commits (``_write_pending``)."""
     rows = counter_rows(changes, labels)
     if not rows:
         return
-    connection = db.session.connection()
+    pending: dict[tuple[str, date, str, str], dict[str, Any]] = db.session.info.setdefault(_PENDING, {})
+    for row in rows:
+        key = (row["dimension"], row["day"], row["project_key"], row["value"])
+        known = pending.get(key)
+        if known is None:
+            pending[key] = row
+            continue
+        for name in COUNTERS:
+            known[name] += row[name]
+        known["label"] = row["label"] or known["label"]
+
+
+# The counts a transaction added, by row: written by one upsert, in key order, just before it commits. Every step of a
+# project's day adds to the same few rows (its ``all`` row and its department's and category's, the company's, their
+# months); an upsert locks them until the commit, so written while the step still had its other writes to do, the
+# next step of the day waited for all of them (bench/http_load.py, pg_locks). Still in the step's one transaction:
+# figures and state move together, and a rolled-back step adds nothing.
+_PENDING = "kefu_pending_counts"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    rows = [pending[key] for key in sorted(pending or ()) if any(pending[key][name] for name in COUNTERS)]
+    if rows:  # (counts that cancelled out within the transaction add nothing)
+        _write(rows, session.connection())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rolled back or closed (a commit wrote them already)
+        session.info.pop(_PENDING, None)
+
+
+def _write(rows: list[dict[str, Any]], connection: Connection) -> None:
+    """Add ``rows`` (sorted: two steps never wait on each other crosswise) to the counters, in one upsert."""
     if connection.dialect.name == "postgresql" and _distinct_keys(rows):
         # The rows as one JSON document: one statement and one parameter to send, not one statement a row.
         connection.execute(_PG_JSON_UPSERT, {"rows": json.dumps(rows, default=date.isoformat)})
@@ -438,6 +505,7 @@ def rebuild(*, timezone: str, batch: int = 5000) -> int:
         select(EVENTS.c.instance_id, func.max(EVENTS.c.id)).where(EVENTS.c.action == "complete")
         .group_by(EVENTS.c.instance_id))}
     duplicates = second_dispatches(batch)
+    db.session.info.pop(_PENDING, None)  # counted again below, from the tickets as this transaction sees them
     db.session.execute(delete(DAILY))
     db.session.execute(delete(FACTS))
     totals: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -463,7 +531,9 @@ def rebuild(*, timezone: str, batch: int = 5000) -> int:
         db.session.execute(FACTS.insert(), facts_rows[start:start + batch])
     items = list(totals.items())
     for start in range(0, len(items), batch):
-        _add(dict(items[start:start + batch]), labels)
+        rows = counter_rows(dict(items[start:start + batch]), labels)
+        if rows:
+            _write(rows, db.session.connection())
     db.session.commit()
     return len(facts_rows)
 

@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Update, and_, bindparam, case, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import StepResult
 from app.extensions import db
-from app.models import ProcessInstance, Project, TicketCounter, Unit
+from app.models import ProcessInstance, Project, Unit
 from app.models import Ticket as Ticket  # re-exported: the API serializes the tickets these functions return
 from app.services.access import Actor, may_record_calls
 from app.services.errors import ForbiddenError, InvalidFormError, NotFoundError, msg
@@ -37,6 +35,7 @@ from app.services.work.reception_alerts import alert_night_emergency, phone_the_
 from app.services.work.repair_flags import flag_unknown_warranty
 from app.services.work.search_text import search_text, unit_key
 from app.services.work.ticket_columns import INTAKE_COLUMNS, SYNCED_COLUMNS, refuse_overlong
+from app.services.work.ticket_numbers import next_number
 from app.services.work.waiting import wait_columns
 
 RECEPTION = "reception"
@@ -105,7 +104,7 @@ def open_planned_ticket(rt: Runtime, plan: StartPlan, *, user: Actor | None, reo
         place = _find_place(project_key, str(plan.data.get("unit", "")))
     unit: Unit | None = place[1] if place is not None else None
     now = rt.clock.now()
-    number = _next_number(now, rt.timezone)
+    number = next_number(now, rt.timezone)  # on PostgreSQL committed at once (a failed intake leaves a gap)
     system_data = {
         "ticket_number": number, "reported_at": now.isoformat(),
         "handover_date": unit.handover_date.isoformat() if unit and unit.handover_date else None,
@@ -265,24 +264,6 @@ def _reopen_as_complaint(rt: Runtime, original: Ticket, data: Mapping[str, Any],
                "description": f"回访不满意，原工单 {original.number} 重新投诉 / dissatisfied at callback of "
                               f"{original.number}: {data.get('remarks') or data.get('description') or ''}".strip()}
     open_ticket(rt, intake, user=user, reopened_from=original)
-
-
-def _next_number(now: datetime, timezone: str) -> str:
-    """KF-YYYYMMDD-NNNN, sequential per business day; an atomic upsert keeps it unique under concurrency."""
-    day = now.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d")
-    connection = db.session.connection()
-    return f"KF-{day}-{connection.execute(_NUMBER_UPSERTS[connection.dialect.name], {'day': day}).scalar_one():04d}"
-
-
-def _number_upsert(insert: Any) -> Any:
-    """The day's next number (built once per dialect)."""
-    counters_table = TicketCounter.__table__
-    return insert(counters_table).values(day=bindparam("day"), last_number=1).on_conflict_do_update(
-        index_elements=[counters_table.c.day], set_={"last_number": counters_table.c.last_number + 1},
-    ).returning(counters_table.c.last_number)
-
-
-_NUMBER_UPSERTS = {"postgresql": _number_upsert(postgresql.insert), "sqlite": _number_upsert(sqlite.insert)}
 
 
 def _require_project(project_key: str, user: Actor) -> None:
