@@ -110,6 +110,24 @@ def test_the_steps_statement_stays_prepared_across_the_reads_between_completions
 
 
 @on_postgresql
+def test_the_readiness_check_keeps_what_the_connection_prepared(app, api_as, deploy):
+    deploy()
+    agent = api_as("wang", "cs_agent")
+    for _ in range(2):
+        task_id = agent.start("five_tasks").json["tasks"][0]["id"]
+        for step in range(5):
+            ready = app.test_client().get("/api/v1/ready")  # the proxy's check, every 2 s in production
+            assert ready.status_code == 200 and ready.json["ready"], ready.json
+            done = agent.complete(task_id, {"note": f"x{step}"})
+            assert done.status_code == 200, done.json
+            if step < 4:
+                task_id = done.json["tasks"][0]["id"]
+    assert app.test_client().get("/api/v1/ready").status_code == 200
+    db.session.remove()
+    assert prepared_step_statements() == 1
+
+
+@on_postgresql
 def test_a_read_only_request_ends_with_commit_and_one_that_wrote_with_rollback(app, api_as):
     agent = api_as("wang", "cs_agent")
     ended: list[str] = []
