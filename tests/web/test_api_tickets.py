@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from app.extensions import db
 from app.services.figures.dashboard import dashboard
 from app.services.people.organisation import create_project, create_unit, limit_user_to_projects
 from app.services.people.users import find_user
 from app.services.work import tickets
+from app.services.work.ticket_numbers import numbering_engine
 
 TICKET_FIXTURES = Path(__file__).parent.parent / "fixtures" / "tickets"
 
@@ -186,6 +189,23 @@ def test_twenty_tickets_opened_at_once_get_twenty_different_numbers(app, agent):
         thread.join()
     assert failures == []
     assert sorted(numbers) == [f"KF-20260302-{n:04d}" for n in range(1, 21)]
+
+
+@pytest.mark.skipif(not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"),
+                    reason="the numbers' own pool is PostgreSQL's (SQLite numbers in the intake's transaction)")
+def test_the_numbers_pool_keeps_a_connection_for_each_thread_of_a_web_worker(app, agent):
+    """A gunicorn worker's 4 threads taking numbers at once, round after round, open 4 connections once: a smaller
+    pool closed the extra connections after each number and opened new ones for the next."""
+    numbers = numbering_engine(db.engine)
+    opened: list[object] = []
+    event.listen(numbers, "connect", lambda *_args: opened.append(1))
+    for _ in range(3):
+        held = [numbers.connect() for _ in range(4)]  # gunicorn.conf.py: 4 threads per worker
+        for connection in held:
+            connection.close()
+    assert len(opened) == 4
+    assert agent.post("/tickets", json={"data": intake()}).status_code == 201
+    assert len(opened) == 4  # an intake takes its number on one of them
 
 
 def test_a_call_whose_recording_failed_leaves_its_number_unused_on_postgresql_and_free_on_sqlite(app, agent,

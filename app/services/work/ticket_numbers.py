@@ -60,6 +60,7 @@ RETURNING last_number
 # would each wait for a second connection until the pool's timeout. This pool never makes anyone wait (no overflow
 # limit; a connection is held for one statement) and is emptied whenever its engine's is (``engine.dispose()``: the
 # tests copying a template, ``flask db copy``).
+NUMBERING_POOL_SIZE = 5
 _NUMBERING: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 _NUMBERING_LOCK = threading.Lock()
 
@@ -69,7 +70,10 @@ def numbering_engine(engine: Engine) -> Engine:
     with _NUMBERING_LOCK:
         own = _NUMBERING.get(engine)
         if own is None:
-            own = created = create_engine(engine.url, pool_size=2, max_overflow=-1, isolation_level="AUTOCOMMIT")
+            # As many kept connections as a web worker has threads (gunicorn.conf.py: 4): a pool smaller than the
+            # intakes running at once closes the extra connection after each number and opens a new one for the next.
+            own = created = create_engine(engine.url, pool_size=NUMBERING_POOL_SIZE, max_overflow=-1,
+                                          isolation_level="AUTOCOMMIT")
             event.listen(engine, "engine_disposed", lambda _engine: created.dispose())
             _NUMBERING[engine] = created
         return own
