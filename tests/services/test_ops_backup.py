@@ -3,7 +3,6 @@ pg_dump -Fc / pg_restore. Each database's test runs in that database's pass of t
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -17,10 +16,10 @@ from app.models import ProcessInstance, Ticket
 from app.services.ops.backup import BackupError, restore_postgres
 from tests.conftest import app_config
 from tests.services.ops_estate import a_deployment_with_tickets, open_ticket, staff_api, what_staff_see
+from tests.support.passes import postgresql_pass, sqlite_pass
 
-ON_POSTGRES = (os.environ.get("DATABASE_URL") or "").startswith("postgresql")
-sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="the SQLite backup: runs in the SQLite pass")
-postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="pg_dump / pg_restore: runs in the PostgreSQL pass")
+sqlite_only = sqlite_pass("the SQLite backup")
+postgres_only = postgresql_pass("pg_dump / pg_restore")
 
 
 def backup(app, target: Path):

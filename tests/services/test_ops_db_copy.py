@@ -6,7 +6,6 @@ SQLite file made and migrated here.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from app import create_app
 from app.extensions import db
 from tests.conftest import app_config
 from tests.services.ops_estate import a_deployment_with_tickets, open_ticket, resolve, staff_api, what_staff_see
+from tests.support.passes import postgresql_pass
 
-pytestmark = pytest.mark.skipif(not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"),
-                                reason="copies into PostgreSQL: runs in the PostgreSQL pass (DATABASE_URL set)")
+pytestmark = postgresql_pass("copies into PostgreSQL")
 
 
 @pytest.fixture

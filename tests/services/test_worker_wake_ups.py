@@ -36,11 +36,10 @@ from app.services.steps.plan import step_transaction
 from app.services.work.instances import start_instance
 from app.worker import IDLE_SECONDS
 from tests.conftest import app_config
+from tests.support.passes import postgresql_pass
 
 pytestmark = [pytest.mark.concurrency,
-              pytest.mark.skipif(not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"),
-                                 reason="NOTIFY wakes workers on PostgreSQL; on SQLite the one worker polls "
-                                        "(runs in the PostgreSQL pass)")]
+              postgresql_pass("NOTIFY wakes workers on PostgreSQL; on SQLite the one worker polls")]
 TIMER_FLOW = Path(__file__).with_name("timer_at.bpmn")  # its timer fires half an hour after the start
 TIMER_DELAY = timedelta(minutes=30)
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from app.services.people.organisation import create_project, create_unit, limit_
 from app.services.people.users import find_user
 from app.services.work import tickets
 from app.services.work.ticket_numbers import numbering_engine
+from tests.support.passes import postgresql_pass
 
 TICKET_FIXTURES = Path(__file__).parent.parent / "fixtures" / "tickets"
 
@@ -191,8 +191,7 @@ def test_twenty_tickets_opened_at_once_get_twenty_different_numbers(app, agent):
     assert sorted(numbers) == [f"KF-20260302-{n:04d}" for n in range(1, 21)]
 
 
-@pytest.mark.skipif(not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"),
-                    reason="the numbers' own pool is PostgreSQL's (SQLite numbers in the intake's transaction)")
+@postgresql_pass("the numbers' own pool is PostgreSQL's (SQLite numbers in the intake's transaction)")
 def test_the_numbers_pool_keeps_a_connection_for_each_thread_of_a_web_worker(app, agent):
     """A gunicorn worker's 4 threads taking numbers at once, round after round, open 4 connections once: a smaller
     pool closed the extra connections after each number and opened new ones for the next."""

@@ -9,7 +9,6 @@ and a request that never needed the database takes no connection from the pool.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,9 +24,9 @@ from app.models.tickets import Project
 from app.services.errors import ConflictError
 from app.services.steps.write import CONFLICT_MESSAGE
 from tests.conftest import app_config
+from tests.support.passes import postgresql_pass
 
-on_postgresql = pytest.mark.skipif(not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"),
-                                   reason="psycopg's prepared statements: runs in the PostgreSQL pass")
+on_postgresql = postgresql_pass("psycopg's prepared statements")
 
 STEP_STATEMENT = "WITH moved AS ("  # app/services/steps/write.py's one statement of a step on PostgreSQL
 
@@ -53,21 +52,20 @@ def app(database_url: str, clock: ManualClock) -> Iterator[Flask]:
         write("crashed")
         raise RuntimeError("a bug after the write")
 
-    def wrote_then_failed_in_the_database() -> Any:
-        write("failed")
+    def answered_after_a_failed_statement() -> Any:
         try:
             db.session.execute(text("SELECT * FROM no_such_table"))
         except DBAPIError:
             return "answered anyway", 200
         raise AssertionError("no_such_table should not exist")
 
+    def wrote_then_failed_in_the_database() -> Any:
+        write("failed")
+        return answered_after_a_failed_statement()
+
     def read_then_failed_in_the_database() -> Any:
         db.session.execute(text("SELECT count(*) FROM projects"))
-        try:
-            db.session.execute(text("SELECT * FROM no_such_table"))
-        except DBAPIError:
-            return "answered anyway", 200
-        raise AssertionError("no_such_table should not exist")
+        return answered_after_a_failed_statement()
 
     def read_and_left_a_change_unflushed() -> Any:
         db.session.execute(text("SELECT count(*) FROM projects"))
