@@ -20,23 +20,29 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import uuid4
 
 import psycopg
 from flask import Flask
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
-from app.services.jobs.notifications import OUTBOX, deliver_outbox
-from app.services.jobs.queue import ensure_recurring_jobs, run_job, take_due_jobs, unlock
+from app.services.jobs.notifications import deliver_outbox
+from app.services.jobs.queue import (
+    NEXT_WAKE,
+    earliest,
+    ensure_recurring_jobs,
+    next_wake_at,
+    run_job,
+    take_due_jobs,
+    unlock,
+)
 from app.services.jobs.sms_senders import sender_from_config
 from app.services.ops.metrics import mark_process_dead, mark_process_serving, observe_timer_lag
 from app.services.outreach.planned_callbacks import ensure_planned_callbacks_job  # also registers its job
 from app.services.runtime import Runtime
-from app.services.steps.job_rows import JOBS
 
 log = logging.getLogger("kefu.worker")
 
@@ -173,7 +179,7 @@ class NotifyWaiter:
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.connection = psycopg.connect(url, autocommit=True)
         self.connection.execute("LISTEN kefu_jobs")
-        self._next_wake = str(_NEXT_WAKE.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+        self._next_wake = str(NEXT_WAKE.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
     def next_wake_at(self) -> datetime | None:
         """``next_wake_at()`` on this connection: one round trip, outside any transaction (a NOTIFY that comes
@@ -207,30 +213,6 @@ def seconds_until_due(payload: str) -> float:
         return 0.0
     return due - time.time() + WAKE_SLACK if math.isfinite(due) else 0.0
 
-
-def next_wake_at() -> datetime | None:
-    """When the earliest job that could be taken (a locked one from its lock expiry) or pending message falls due:
-    one statement for both tables."""
-    job, message = db.session.execute(_NEXT_WAKE).one()
-    db.session.commit()
-    return earliest(job, message)
-
-
-def earliest(*values: datetime | str | None) -> datetime | None:
-    moments = [_aware(value) for value in values if value is not None]
-    return min(moments) if moments else None
-
-
-_NEXT_WAKE = select(
-    select(func.min(func.coalesce(JOBS.c.lock_expires_at, JOBS.c.due_at))).where(JOBS.c.retries_left > 0)
-    .scalar_subquery(),
-    select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.status == "pending").scalar_subquery())
-
-
-def _aware(value: datetime | str) -> datetime:
-    if isinstance(value, str):  # SQLite returns min() of a text column untyped
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @contextmanager

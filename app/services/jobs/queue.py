@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, case, delete, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 
 from app.engine import EngineRunError, RunError
 from app.extensions import db
@@ -29,6 +29,7 @@ from app.services.access import Actor
 from app.services.errors import ConflictError, NotFoundError, msg
 from app.services.figures.reports import generate_weekly_report
 from app.services.jobs.deadlines import run_deadline_job
+from app.services.jobs.notifications import OUTBOX
 from app.services.runtime import Runtime
 from app.services.steps.job_rows import JOBS, TIMER_RETRIES, sync_timer_job, timer_job_key, upsert_job
 from app.services.steps.plan import InstanceOutcome, event_row, open_tasks_of, plan_error, plan_step, step_transaction
@@ -291,3 +292,30 @@ def _run_weekly_report(rt: Runtime, job: TakenJob, now: datetime) -> None:
         generate_weekly_report(now, timezone=rt.timezone)
         upsert_job(db.session.connection(), key=WEEKLY_REPORT_KEY, kind=JobKind.WEEKLY_REPORT,
                    due_at=next_weekly_report_at(now, rt.timezone), now=now)
+
+
+# --- when the worker should look again -------------------------------------------------------------------------
+
+def next_wake_at() -> datetime | None:
+    """When the earliest job that could be taken (a locked one from its lock expiry) or pending message falls due:
+    one statement for both tables."""
+    job, message = db.session.execute(NEXT_WAKE).one()
+    db.session.commit()
+    return earliest(job, message)
+
+
+def earliest(*values: datetime | str | None) -> datetime | None:
+    moments = [_aware(value) for value in values if value is not None]
+    return min(moments) if moments else None
+
+
+NEXT_WAKE = select(
+    select(func.min(func.coalesce(JOBS.c.lock_expires_at, JOBS.c.due_at))).where(JOBS.c.retries_left > 0)
+    .scalar_subquery(),
+    select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.status == "pending").scalar_subquery())
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite returns min() of a text column untyped
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
