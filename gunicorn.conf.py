@@ -29,7 +29,10 @@ keepalive = 5  # seconds an idle keep-alive connection stays open (gunicorn's de
 _SHM = "/dev/shm"  # noqa: S108 - gunicorn makes its files there with mkstemp (private, unpredictable names)
 worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 timeout = 30
-accesslog = "-"  # stdout
+# No gunicorn access log: the app writes one JSON line per request (app/web/observability.py: request id, route
+# name, status, duration). Gunicorn's line would be a second one per request, and it holds the raw request line:
+# a ticket search's phone digits, an owner's sign-in link or survey token.
+accesslog = None
 errorlog = "-"  # stderr
 
 

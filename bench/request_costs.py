@@ -10,9 +10,11 @@ the process (``time.process_time``: the app and, on SQLite, the database; on Pos
 in it), the median wall time and the SQL statements of the last request. The first ``WARMUP`` requests of a kind
 are left out (caches filling).
 
-``--profile KIND`` adds a cProfile of that kind's requests, on the CPU clock, sorted by cumulative time.
+``--profile KIND`` adds a cProfile of that kind's requests, on the CPU clock, sorted by cumulative time;
+``--show-sql KIND`` prints the statements of the last such request (what a round trip is spent on).
 
     .venv/bin/python bench/request_costs.py [--db sqlite|postgresql|both] [--calls 40] [--profile KIND]
+        [--show-sql KIND]
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from werkzeug.test import TestResponse  # noqa: E402
 from app.demo.calls import Case  # noqa: E402
 
 WARMUP = 3
+SQL_SHOWN = 300  # characters of each statement --show-sql prints
 
 
 @dataclass
@@ -64,6 +67,8 @@ class Costs:
 
     samples: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
     statements: dict[str, int] = field(default_factory=dict)
+    shown: str = ""
+    last_sql: list[str] = field(default_factory=list)
     profiled: str = ""
     profile: cProfile.Profile | None = None
 
@@ -77,15 +82,18 @@ class Measured:
         self.client = app.test_client()
         self.costs = costs
         self.executed = 0
+        self.sql: list[str] = []
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute", self._count)
 
-    def _count(self, *_args: Any) -> None:
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.executed += 1
+        self.sql.append(statement)
 
     def __call__(self, kind: str, send: Callable[[], TestResponse]) -> TestResponse:
         profile = self.costs.profile if kind == self.costs.profiled else None
         executed = self.executed
+        self.sql = []
         if profile:
             profile.enable()
         cpu, wall = time.process_time(), time.perf_counter()
@@ -97,6 +105,8 @@ class Measured:
             raise RuntimeError(f"{kind}: HTTP {response.status_code} {response.get_data()[:300]!r}")
         self.costs.samples[kind].append((cpu * 1e3, wall * 1e3))
         self.costs.statements[kind] = self.executed - executed
+        if kind == self.costs.shown:
+            self.costs.last_sql = self.sql
         return response
 
 
@@ -137,9 +147,10 @@ def take_calls(measured: Measured, token: str, homes: list[dict[str, Any]], call
             measured("dashboard", lambda: client.get("/admin/dashboard"))
 
 
-def run(kind: str, calls: int, profiled: str) -> Costs:
+def run(kind: str, calls: int, profiled: str, shown: str) -> Costs:
     folder = Path(tempfile.mkdtemp(prefix="kefu_costs_"))
-    costs = Costs(profiled=profiled, profile=cProfile.Profile(time.process_time) if profiled else None)
+    costs = Costs(shown=shown, profiled=profiled,
+                  profile=cProfile.Profile(time.process_time) if profiled else None)
     try:
         with database(kind, folder) as url:
             env = server_env(url, folder, 0, Options(clients=1, calls=calls, seconds=0, workers=1,
@@ -167,6 +178,10 @@ def report(kind: str, costs: Costs) -> None:
         if samples:
             print(f"{name:<14}{len(samples):>6}{statistics.median(c for c, _ in samples):>9.2f}"
                   f"{statistics.median(w for _, w in samples):>9.2f}{costs.statements[name]:>12}")
+    if costs.last_sql:
+        print(f"statements of the last {costs.shown}:")
+        for number, statement in enumerate(costs.last_sql, 1):
+            print(f"{number:>3}. {' '.join(statement.split())[:SQL_SHOWN]}")
     if costs.profile:
         out = io.StringIO()
         pstats.Stats(costs.profile, stream=out).sort_stats("cumulative").print_stats(50)
@@ -178,9 +193,10 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--calls", type=int, default=40, help="calls the agent takes")
     parser.add_argument("--profile", choices=KINDS, default="", help="cProfile this kind's requests")
+    parser.add_argument("--show-sql", choices=KINDS, default="", help="print the last such request's statements")
     args = parser.parse_args()
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        report(kind, run(kind, args.calls, args.profile))
+        report(kind, run(kind, args.calls, args.profile, args.show_sql))
 
 
 if __name__ == "__main__":
