@@ -35,7 +35,11 @@ morning shift). Everything listens on 127.0.0.1 only.
 
     .venv/bin/python bench/http_load.py [--db sqlite|postgresql|both] [--clients 20] [--calls 15] [--seconds 60]
         [--workers 2] [--worker-class sync|gthread] [--threads 4] [--think 1] [--mode both|latency|throughput]
-        [--throughput-seconds 30] [--no-sync-commit] [--profile] [--no-warm-up]
+        [--throughput-seconds 30] [--no-sync-commit] [--profile] [--sample] [--no-warm-up]
+
+``--sample`` runs py-spy on the server processes during the throughput phase and prints where their CPU goes by
+layer (engine, SQL client, web framework, the app's own code...) and the app's heaviest functions
+(bench/server_samples.py); unlike ``--profile`` it does not slow the servers down.
 
 Before the phases (unless ``--no-warm-up``) every staff member takes one call of the mix, unmeasured: each server
 process has then run every kind of request once, as a worker that has served for a while has; the slowest of each
@@ -78,6 +82,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
+from server_samples import Profile, Sampler, gunicorn_workers, report  # noqa: E402  (bench/: the script's folder)
 from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -141,6 +146,7 @@ class Options:
     mode: str = "both"  # latency, throughput or both
     throughput_seconds: float = 30.0
     warm_up: bool = True  # one unmeasured call of the mix per staff member before the phases
+    sample: bool = False  # py-spy on the servers during the throughput phase (bench/server_samples.py)
 
 
 # ---------------------------------------------------------------- the database and the seed
@@ -636,6 +642,7 @@ def bench(kind: str, opts: Options) -> None:
             staff, homes = seed(app, opts.clients)
             base = f"http://127.0.0.1:{env['PORT']}"
             phases: dict[str, tuple[Recorder, float, dict[str, float]]] = {}
+            sampled: tuple[dict[str, Profile], str] | None = None
             served: dict[str, dict[str, list[float]]] = {}
             with servers(env, folder, opts) as processes:
                 log_in(base, staff)
@@ -645,8 +652,15 @@ def bench(kind: str, opts: Options) -> None:
                     if opts.mode in (phase, "both"):
                         before = cpu_split(processes, url)
                         logged = (folder / "gunicorn.log").stat().st_size
+                        sampler = Sampler(folder, {"gunicorn": gunicorn_workers(processes["gunicorn"].pid),
+                                                   "flask worker": [processes["worker"].pid]}) \
+                            if opts.sample and phase == "throughput" else None
+                        if sampler:
+                            sampler.start()
                         rec, wall = asyncio.run(load(base, staff, homes, opts, steps_only=phase == "throughput"))
                         after = cpu_split(processes, url)
+                        if sampler:
+                            sampled = (sampler.stop(), sampler.problem)
                         served[phase] = server_times(folder / "gunicorn.log", logged)
                         phases[phase] = (rec, wall, {k: after[k] - before[k] for k in after})
             if any(isinstance(status, int) and status >= 500 for rec, _, _ in phases.values()
@@ -662,6 +676,10 @@ def bench(kind: str, opts: Options) -> None:
                 fill_start_data(app, rec.tickets)
                 report_throughput(opts, *phases["throughput"], raw_engine_per_step(app, rec.tickets),
                                   served["throughput"])
+                if sampled is not None:
+                    cpu, steps = phases["throughput"][2], max(steps_of(rec), 1)
+                    per_step = {name: cpu[name] / steps * 1e3 for name in ("gunicorn", "flask worker")}
+                    print(report(sampled[0], per_step, sampled[1]))
             with app.app_context():
                 from app.extensions import db
 
@@ -721,8 +739,7 @@ def report_latency(opts: Options, rec: Recorder, wall: float, cpu: dict[str, flo
 
 def report_throughput(opts: Options, rec: Recorder, wall: float, cpu: dict[str, float], raw: RawEngine,
                       served: dict[str, list[float]]) -> None:
-    starts = sum(n for (kind_, status), n in rec.statuses.items() if kind_ == "intake" and status == 201)
-    completions = sum(n for (kind_, status), n in rec.statuses.items() if kind_ == "complete" and status == 200)
+    starts, completions = steps_split(rec)
     steps = starts + completions
     print(f"-- throughput: steps only (intake + the agent's completions), no think time, {wall:.1f} s: "
           f"{steps / wall:.1f} steps/s ({starts} starts, {completions} completions; "
@@ -737,6 +754,17 @@ def report_throughput(opts: Options, rec: Recorder, wall: float, cpu: dict[str, 
     print(f"end-to-end / raw engine: wall clock {wall_ratio:.0%} (HTTP on 2 shared cores vs the engine on one); "
           f"CPU {cpu_ratio:.0%} (engine {raw.cpu_s * 1e3:.2f} ms vs servers {server_cpu / max(steps, 1) * 1e3:.2f} "
           f"ms of CPU per step) (goal >= 50 %)")
+
+
+def steps_split(rec: Recorder) -> tuple[int, int]:
+    """The engine steps a phase made: intakes that started an instance, completions that were taken."""
+    starts = sum(n for (kind_, status), n in rec.statuses.items() if kind_ == "intake" and status == 201)
+    completions = sum(n for (kind_, status), n in rec.statuses.items() if kind_ == "complete" and status == 200)
+    return starts, completions
+
+
+def steps_of(rec: Recorder) -> int:
+    return sum(steps_split(rec))
 
 
 def print_kinds(rec: Recorder, served: dict[str, list[float]]) -> None:
@@ -784,6 +812,9 @@ def main() -> None:
     parser.add_argument("--throughput-seconds", type=float, default=30, help="length of the throughput phase")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile each gunicorn worker (slows it) and print the merged top functions")
+    parser.add_argument("--sample", action="store_true",
+                        help="py-spy the servers during the throughput phase: their CPU by layer and the app's "
+                             "heaviest functions (does not slow them)")
     parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
                         help="measure from the servers' first request (default: one unmeasured call per staff "
                              "member first)")
@@ -791,7 +822,7 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     opts = Options(args.clients, args.calls, args.seconds, args.workers, args.worker_class, args.threads,
                    not args.no_sync_commit, args.profile, args.think, args.mode, args.throughput_seconds,
-                   args.warm_up)
+                   args.warm_up, args.sample)
     signal.signal(signal.SIGTERM, _raise_exit)
     print("shared 2-core machine: other work runs alongside; see 'machine (all)' CPU below")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):

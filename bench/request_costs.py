@@ -11,7 +11,7 @@ in it), the median wall time and the SQL statements of the last request. The fir
 are left out (caches filling).
 
 ``--profile KIND`` adds a cProfile of that kind's requests, on the CPU clock, sorted by cumulative time;
-``--show-sql KIND`` prints the statements of the last such request (what a round trip is spent on).
+``--show-sql KIND`` prints the statements of the last such request, each with its wall time.
 
     .venv/bin/python bench/request_costs.py [--db sqlite|postgresql|both] [--calls 40] [--profile KIND]
         [--show-sql KIND]
@@ -68,7 +68,7 @@ class Costs:
     samples: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
     statements: dict[str, int] = field(default_factory=dict)
     shown: str = ""
-    last_sql: list[str] = field(default_factory=list)
+    last_sql: list[tuple[str, float]] = field(default_factory=list)  # (statement, ms until its answer)
     profiled: str = ""
     profile: cProfile.Profile | None = None
 
@@ -82,13 +82,18 @@ class Measured:
         self.client = app.test_client()
         self.costs = costs
         self.executed = 0
-        self.sql: list[str] = []
+        self.sql: list[tuple[str, float]] = []
+        self.sent = 0.0
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute", self._count)
+            event.listen(db.engine, "after_cursor_execute", self._answered)
 
-    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _count(self, *_args: Any) -> None:
         self.executed += 1
-        self.sql.append(statement)
+        self.sent = time.perf_counter()
+
+    def _answered(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.sql.append((statement, (time.perf_counter() - self.sent) * 1e3))
 
     def __call__(self, kind: str, send: Callable[[], TestResponse]) -> TestResponse:
         profile = self.costs.profile if kind == self.costs.profiled else None
@@ -179,9 +184,9 @@ def report(kind: str, costs: Costs) -> None:
             print(f"{name:<14}{len(samples):>6}{statistics.median(c for c, _ in samples):>9.2f}"
                   f"{statistics.median(w for _, w in samples):>9.2f}{costs.statements[name]:>12}")
     if costs.last_sql:
-        print(f"statements of the last {costs.shown}:")
-        for number, statement in enumerate(costs.last_sql, 1):
-            print(f"{number:>3}. {' '.join(statement.split())[:SQL_SHOWN]}")
+        print(f"statements of the last {costs.shown} (wall ms from sending to the answer):")
+        for number, (statement, ms) in enumerate(costs.last_sql, 1):
+            print(f"{number:>3}. {ms:6.2f}  {' '.join(statement.split())[:SQL_SHOWN]}")
     if costs.profile:
         out = io.StringIO()
         pstats.Stats(costs.profile, stream=out).sort_stats("cumulative").print_stats(50)
