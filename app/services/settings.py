@@ -76,9 +76,14 @@ _cache = SettingsCache()
 
 
 def _newest_stamp() -> Stamp:
-    row = db.session.execute(select(SettingChange.id, SettingChange.token)
-                             .order_by(SettingChange.id.desc()).limit(1)).first()
+    row = db.session.connection().execute(_NEWEST_STAMP).first()
     return (int(row[0]), str(row[1])) if row else (0, "")
+
+
+# Built once and run on the connection (Core): read in every transaction that reads a setting, and building an
+# ORM statement per call cost more than running it (bench/http_load.py --sample).
+_CHANGES = SettingChange.__table__
+_NEWEST_STAMP = select(_CHANGES.c.id, _CHANGES.c.token).order_by(_CHANGES.c.id.desc()).limit(1)
 
 
 def get_setting(key: str) -> SettingValue:

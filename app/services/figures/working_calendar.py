@@ -80,9 +80,13 @@ class CalendarCache:
 
 def _table_stamp() -> tuple[int, int]:
     """Changes on every add or remove: ids are never reused and rows are never edited."""
-    count, highest = db.session.execute(
-        select(func.count(CalendarOverride.id), func.coalesce(func.max(CalendarOverride.id), 0))).one()
+    count, highest = db.session.connection().execute(_TABLE_STAMP).one()
     return int(count), int(highest)
+
+
+# Built once and run on the connection (Core): read by every step that computes a deadline in working time.
+_OVERRIDES = CalendarOverride.__table__
+_TABLE_STAMP = select(func.count(_OVERRIDES.c.id), func.coalesce(func.max(_OVERRIDES.c.id), 0))
 
 
 def make_calendar_cache(timezone: str, office_hours: str, lunch_break: str | None = None) -> CalendarCache:
