@@ -24,7 +24,16 @@ from app.services.access import Actor
 from app.services.errors import ConflictError
 from app.services.runtime import BundleFacts
 from app.services.steps.job_rows import sync_timer_job
-from app.services.steps.write import CONFLICT_MESSAGE, EVENTS, INSTANCES, TASK_IS_OPEN, TASKS, UNKNOWN, StepWrite
+from app.services.steps.write import (
+    CONFLICT_MESSAGE,
+    EVENTS,
+    INSTANCES,
+    TASK_IS_OPEN,
+    TASKS,
+    UNKNOWN,
+    StepWrite,
+    write_start,
+)
 from app.services.work.staffing import stand_in_scope
 
 USERS = User.__table__
@@ -80,9 +89,11 @@ def open_tasks_of(instance_id: int) -> list[TaskSnapshot]:
     return [snapshot_of_row(row) for row in rows]
 
 
-def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: StepResult | None,
-                    error: RunError | None, started_by_id: int | None, now: datetime,
-                    project_key: str | None = None) -> int:
+def insert_started(*, bundle_id: int, process_id: str, spec_key: str, result: StepResult | None,
+                   error: RunError | None, started_by_id: int | None, now: datetime, project_key: str | None,
+                   facts: BundleFacts, events: list[dict[str, Any]]) -> tuple[int, list[TaskSnapshot]]:
+    """A started instance's rows: the instance, its open tasks and ``events`` (``event_row``s; their instance id is
+    the new instance's); returns its id and its open tasks. PostgreSQL: one statement (``write.write_start``)."""
     values = {"bundle_id": bundle_id, "process_id": process_id, "spec_key": spec_key, "started_by_id": started_by_id,
               "started_at": now, "lock_version": 1, "project_key": project_key}
     if result is not None:
@@ -90,10 +101,21 @@ def insert_instance(*, bundle_id: int, process_id: str, spec_key: str, result: S
                    "ended_at": now if result.status == InstanceStatus.COMPLETED else None}
     else:
         values |= {"status": InstanceStatus.ERROR, "state": "", "error": error_details(error)}
-    instance_id = int(_connection().execute(_INSERT_INSTANCE, values).scalar_one())
+    connection = _connection()
+    views = list(result.ready_tasks) if result is not None else []
+    if connection.dialect.name == "postgresql":
+        instance_id = write_start(connection, values, [task_row(task) for task in new_task_snapshots(0, views, facts,
+                                                                                                     now)], events)
+        snapshots = new_task_snapshots(instance_id, views, facts, now)
+    else:
+        instance_id = int(connection.execute(_INSERT_INSTANCE, values).scalar_one())
+        connection.execute(_INSERT_EVENT, [{**event, "instance_id": instance_id} for event in events])
+        snapshots = new_task_snapshots(instance_id, views, facts, now)
+        if snapshots:
+            connection.execute(_INSERT_TASKS, [task_row(snapshot) for snapshot in snapshots])
     if result is not None and result.next_timer_at is not None:
-        sync_timer_job(_connection(), instance_id, result.next_timer_at, result.status, now)
-    return instance_id
+        sync_timer_job(connection, instance_id, result.next_timer_at, result.status, now)
+    return instance_id, snapshots
 
 
 # Built once, run with the row as parameters (building and keying a statement per start costs more than running it).
@@ -151,13 +173,6 @@ def event_row(instance_id: int, action: str, *, at: datetime, actor_id: int | No
               task_id: str | None = None, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {"instance_id": instance_id, "task_id": task_id, "actor_id": actor_id, "action": action,
             "data": dict(data) if data is not None else None, "at": at}
-
-
-def insert_tasks(instance_id: int, views: list[UserTaskView], facts: BundleFacts, now: datetime) -> list[TaskSnapshot]:
-    snapshots = new_task_snapshots(instance_id, views, facts, now)
-    if snapshots:
-        _connection().execute(_INSERT_TASKS, [task_row(snapshot) for snapshot in snapshots])
-    return snapshots
 
 
 def error_details(error: RunError | None) -> dict[str, Any] | None:

@@ -166,6 +166,54 @@ SELECT count(*) FROM moved
 """)
 
 
+def write_start(connection: Connection, instance: dict[str, Any], tasks: list[dict[str, Any]],
+                events: list[dict[str, Any]]) -> int:
+    """PostgreSQL: a started instance (``instance``: its column values), its open tasks and its audit events in one
+    statement; ``tasks`` and ``events`` get the new instance's id. Returns it."""
+    error = instance.get("error")
+    return int(connection.execute(_PG_WRITE_START, {
+        **{name: instance.get(name) for name in _STARTED_COLUMNS},
+        "error": json.dumps(error, ensure_ascii=False) if error is not None else None,
+        "new_tasks": json.dumps(tasks, default=_iso, ensure_ascii=False),
+        "events": json.dumps(events, default=_iso, ensure_ascii=False),
+    }).scalar_one())
+
+
+_STARTED_COLUMNS = ("bundle_id", "process_id", "spec_key", "status", "state", "next_timer_at", "lock_version",
+                    "started_by_id", "started_at", "ended_at", "project_key")
+# A start in one round trip instead of three (the instance, its tasks, its audit): the tasks and events take the
+# new id from the first CTE; their rows are inserted in the JSON arrays' order.
+_PG_WRITE_START = text("""
+WITH started AS (
+    INSERT INTO process_instances (bundle_id, process_id, spec_key, status, state, next_timer_at, lock_version,
+                                   started_by_id, started_at, ended_at, project_key, error)
+    VALUES (:bundle_id, :process_id, :spec_key, :status, :state, :next_timer_at, :lock_version, :started_by_id,
+            :started_at, :ended_at, :project_key, CAST(:error AS jsonb))
+    RETURNING id
+), created AS (
+    INSERT INTO human_tasks (id, instance_id, process_id, element_id, title, role, department, assignee, state,
+                             form_key, created_at, due_at)
+    SELECT t.id, started.id, t.process_id, t.element_id, t.title, t.role, t.department, t.assignee, t.state,
+           t.form_key, t.created_at, t.due_at
+      FROM started, ROWS FROM (jsonb_to_recordset(CAST(:new_tasks AS jsonb)) AS (
+           id text, process_id text, element_id text, title text, role text, department text, assignee text,
+           state text, form_key text, created_at timestamptz, due_at timestamptz)) WITH ORDINALITY AS t(
+           id, process_id, element_id, title, role, department, assignee, state, form_key, created_at, due_at, n)
+     ORDER BY t.n
+    RETURNING id
+), logged AS (
+    INSERT INTO audit_events (instance_id, task_id, actor_id, action, data, at)
+    SELECT started.id, e.task_id, e.actor_id, e.action, e.data, e.at
+      FROM started, ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb)) AS (
+           task_id text, actor_id int, action text, data jsonb, at timestamptz)) WITH ORDINALITY AS e(
+           task_id, actor_id, action, data, at, n)
+     ORDER BY e.n
+    RETURNING id
+)
+SELECT id FROM started
+""")
+
+
 def _pg_parameters(step: StepWrite) -> dict[str, Any]:
     values = step.instance_values
     error = values.get("error")

@@ -22,10 +22,9 @@ from app.services.runtime import BundleFacts, Runtime
 from app.services.steps.plan import (
     InstanceOutcome,
     TaskSnapshot,
-    insert_instance,
-    insert_tasks,
+    event_row,
+    insert_started,
     open_tasks_of,
-    record_event,
     step_transaction,
 )
 from app.services.work.forms import clean_submission
@@ -122,14 +121,14 @@ def run_start(rt: Runtime, plan: StartPlan, *, user: Actor | None, system_data: 
         result, error = rt.engine.start(plan.spec_key, data), None
     except EngineRunError as exc:
         result, error = None, exc.details
+    events = [event_row(0, "start", at=now, actor_id=actor_id, data=plan.data)]
+    if error is not None:
+        events.append(event_row(0, "error", at=now, data={"message": error.message}))
     with step_transaction():
-        instance_id = insert_instance(bundle_id=plan.bundle_id, process_id=plan.facts.process_id,
-                                      spec_key=plan.spec_key, result=result, error=error, started_by_id=actor_id,
-                                      now=now, project_key=project_of(data))
-        record_event(instance_id, "start", at=now, actor_id=actor_id, data=plan.data)
-        if error is not None:
-            record_event(instance_id, "error", at=now, data={"message": error.message})
-        open_tasks = insert_tasks(instance_id, list(result.ready_tasks), plan.facts, now) if result else []
+        instance_id, open_tasks = insert_started(
+            bundle_id=plan.bundle_id, process_id=plan.facts.process_id, spec_key=plan.spec_key, result=result,
+            error=error, started_by_id=actor_id, now=now, project_key=project_of(data), facts=plan.facts,
+            events=events)
         if also_write is not None:
             also_write(instance_id, result)
     return InstanceOutcome(instance_id, result.status if result else "error", open_tasks)
