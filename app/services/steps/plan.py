@@ -104,8 +104,8 @@ def insert_started(*, bundle_id: int, process_id: str, spec_key: str, result: St
     connection = _connection()
     views = list(result.ready_tasks) if result is not None else []
     if connection.dialect.name == "postgresql":
-        instance_id = write_start(connection, values, [task_row(task) for task in new_task_snapshots(0, views, facts,
-                                                                                                     now)], events)
+        rows = [task_row(task) for task in new_task_snapshots(0, views, facts, now)]  # the statement sets the id
+        instance_id = write_start(connection, values, rows, events)
         snapshots = new_task_snapshots(instance_id, views, facts, now)
     else:
         instance_id = int(connection.execute(_INSERT_INSTANCE, values).scalar_one())
