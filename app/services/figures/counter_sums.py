@@ -158,13 +158,16 @@ def period_params(prefix: str, periods: Periods) -> dict[str, Any]:
 SERIAL = text("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
+# The ``all`` rows, with 'all' written in the SQL rather than bound: a partial index on them
+# (ix_kpi_daily_all_project_day, by project then day) applies only when the statement says so itself, in a prepared
+# statement's generic plan on PostgreSQL as on SQLite.
+_ALL_ROWS = DAILY.c.dimension == literal_column("'all'", DAILY.c.dimension.type)
+
+
 @functools.cache
 def days_statement(scope: str) -> Any:
-    # Projects among a list are filtered rather than searched in the primary key: over a range of days,
-    # PostgreSQL would search the key once per project, each search reading every project's index entries of the
-    # range (the key's project follows its day); filtered, they are read once.
-    where = (func.coalesce(DAILY.c.project_key, "").in_(bindparam("projects", expanding=True)) if scope == "among"
-             else _scope(scope))
+    # Projects among a list are read from ix_kpi_daily_all_project_day, one range of days per project (the primary
+    # key orders a day's rows by project after the day: a year of every project's rows would be read to keep these).
     return (select(DAILY.c.day, *[cast(func.sum(DAILY.c[name]), BigInteger) for name in COUNTERS])
-            .where(DAILY.c.dimension == "all", DAILY.c.day.between(bindparam("start"), bindparam("end")), where)
+            .where(_ALL_ROWS, DAILY.c.day.between(bindparam("start"), bindparam("end")), _scope(scope))
             .group_by(DAILY.c.day))
