@@ -7,22 +7,15 @@ deploy from disk, serve with gunicorn, answer the health check.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.network import free_port
+from tests.support.paths import ROOT
 
 
 def _environment(database_url: str, port: int) -> dict[str, str]:
@@ -53,7 +46,7 @@ def empty_database(databases):
 
 
 def test_the_container_start_up_migrates_deploys_and_serves_a_healthy_app(empty_database):
-    env = _environment(empty_database, _free_port())
+    env = _environment(empty_database, free_port())
 
     migrated = _flask(env, "db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
@@ -72,7 +65,7 @@ def test_the_container_start_up_migrates_deploys_and_serves_a_healthy_app(empty_
 
 
 def test_production_refuses_to_start_without_a_secret_key(empty_database):
-    env = _environment(empty_database, _free_port())
+    env = _environment(empty_database, free_port())
     del env["SECRET_KEY"]
     refused = _flask(env, "db", "upgrade")
     assert refused.returncode != 0

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +34,7 @@ from app.services.people.auth import issue_token
 from app.services.people.users import create_user
 from tests.conftest import app_config
 from tests.services.test_worker_processes import scalar, wait_until
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.concurrency
 
@@ -65,12 +65,6 @@ def call(port: int, method: str, path: str, *, headers: dict[str, str] | None = 
         return Reply(response.status, {key.lower(): value for key, value in response.getheaders()}, response.read())
     finally:
         connection.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def answers(port: int, path: str) -> bool:

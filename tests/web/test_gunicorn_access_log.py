@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.support.network import free_port
 from tests.support.paths import ROOT
 
 SECRETS = ("13912345678", "7Hq2xLinkTokenNotForLogs", "S9surveyTokenNotForLogs")
 PATHS = (f"/api/v1/health?phone={SECRETS[0]}", f"/owner/l/{SECRETS[1]}", f"/owner/s/{SECRETS[2]}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(port: int, path: str) -> str:
@@ -46,7 +40,7 @@ def _wait_listening(port: int, server: subprocess.Popen[bytes]) -> None:
 
 
 def test_each_request_is_one_json_line_without_the_raw_url(database_url: str, tmp_path: Path) -> None:
-    port, log = _free_port(), tmp_path / "server.log"
+    port, log = free_port(), tmp_path / "server.log"
     env = {**os.environ, "DATABASE_URL": database_url, "KEFU_ENV": "production", "PORT": str(port),
            "SECRET_KEY": "a-test-secret-that-is-long-enough", "WEB_CONCURRENCY": "1"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)

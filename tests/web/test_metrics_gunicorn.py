@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +20,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.network import free_port
 from tests.support.paths import ROOT
 
 HEALTH = (("endpoint", "api.health"), ("method", "GET"), ("status", "200"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(port: int, path: str) -> bytes:
@@ -89,7 +83,7 @@ def metrics_directory(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(database_url: str, metrics_directory: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "KEFU_ENV": "production", "PORT": str(port),
            "SECRET_KEY": "a-test-secret-that-is-long-enough", "WEB_CONCURRENCY": "2",
            "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory)}
