@@ -218,13 +218,20 @@ DESIGNER_CODE = frozenset({"<template>"})  # the file name Jinja templates compi
 
 
 def _tracer(budget: Budget) -> Callable[..., Any]:
-    """Check the CPU time on every event: per line, and in designer code per instruction too, since
-    ``while True: pass`` is a single jump to itself that never starts a new line. (``check_cpu`` reads the
-    thread's CPU clock only when the wall clock says the budget might be spent.)"""
+    """Check the CPU time on every line and instruction of designer code (per instruction, since
+    ``while True: pass`` is a single jump to itself that never starts a new line). ``check_cpu`` reads the
+    thread's CPU clock only when the wall clock says the budget might be spent.
+
+    Other code is not traced: what a template calls returns to it, where the next instruction is checked; and
+    the garbage collector runs weakref callbacks and finalizers in whichever frame allocates, before its time is
+    forgiven (``_forgive_garbage_collection`` runs at its end), where a StepLimitError could not reach the
+    render at all (Python reports it as unraisable and goes on)."""
     check = budget.check_cpu
 
     def trace(frame: Any, event: str, arg: Any) -> Any:
-        if event == "call" and frame.f_code.co_filename in DESIGNER_CODE:
+        if event == "call":
+            if frame.f_code.co_filename not in DESIGNER_CODE:
+                return None
             frame.f_trace_opcodes = True
         check()
         return trace
