@@ -65,6 +65,15 @@ class SettingsCache:
         self._checked.transaction = weakref.ref(current) if current is not None else None
         return self._values
 
+    def accept(self, stamp: Stamp) -> None:
+        """``stamp`` was read by another query of the current transaction (``STAMP_COLUMNS``): when it is the cached
+        values' stamp, they serve the rest of the transaction without a read of their own."""
+        with self._lock:
+            fresh = self._stamp == stamp
+        current = db.session().get_transaction()
+        if fresh and current is not None:
+            self._checked.transaction = weakref.ref(current)
+
     def forget(self) -> None:
         """After an edit in this process: the next read compares the stamp again."""
         with self._lock:
@@ -84,6 +93,17 @@ def _newest_stamp() -> Stamp:
 # ORM statement per call cost more than running it (bench/http_load.py --sample).
 _CHANGES = SettingChange.__table__
 _NEWEST_STAMP = select(_CHANGES.c.id, _CHANGES.c.token).order_by(_CHANGES.c.id.desc()).limit(1)
+# The same stamp as two columns another query can carry, so that a request whose first query is that one (a browser
+# session's sign-in query) needs no read of its own: pass the row to ``accept_stamp_of``.
+STAMP_COLUMNS = (
+    select(_CHANGES.c.id).order_by(_CHANGES.c.id.desc()).limit(1).scalar_subquery().label("settings_change_id"),
+    select(_CHANGES.c.token).order_by(_CHANGES.c.id.desc()).limit(1).scalar_subquery().label("settings_change_token"),
+)
+
+
+def accept_stamp_of(row: Any) -> None:
+    """``row`` carried STAMP_COLUMNS, read in the current transaction."""
+    _cache.accept((int(row.settings_change_id or 0), str(row.settings_change_token or "")))
 
 
 def get_setting(key: str) -> SettingValue:

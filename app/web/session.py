@@ -29,12 +29,13 @@ class SessionUser(UserMixin):
 
 
 def load_session_user(session_id: str) -> SessionUser | None:
-    """The user of a session that is current (its version) and was used recently, or None."""
+    """The user of a session that is current (its version) and was used recently, or None. The user is read before
+    the idle limit, a setting: the user's query tells the settings whether they are fresh (no read of their own)."""
     user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()) or _is_idle():
+    if not (user_id.isdigit() and version.isdigit()):
         return None
     principal = principal_for_user(int(user_id))
-    if principal is None or principal.session_version != int(version):
+    if principal is None or principal.session_version != int(version) or _is_idle():
         return None
     mark_seen()
     return SessionUser(principal)

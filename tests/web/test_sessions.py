@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db, limiter
 from app.models import ApiToken, User
+from app.models.settings import Setting, SettingChange
 from app.services.people.auth import issue_token
 from app.services.people.users import create_user
 from tests.conftest import app_config
@@ -176,6 +177,22 @@ def test_the_admin_shortens_the_idle_limit(app, people, clock):
     clock.advance(timedelta(minutes=29))
     assert is_signed_in(wang)
     clock.advance(timedelta(minutes=31))
+    assert not is_signed_in(wang)
+
+
+def test_an_idle_limit_shortened_on_another_node_ends_a_session_at_its_next_page(app, people, clock):
+    """The session's sign-in query carries the settings' freshness stamp; a change another node made (this process's
+    cache is not told) has a new stamp, so the next page reads the new limit."""
+    wang = signed_in(app, "wang")
+    clock.advance(timedelta(minutes=31))
+    assert is_signed_in(wang)  # within the default 480 minutes; the page also warmed this process's settings
+    clock.advance(timedelta(minutes=31))
+    with app.app_context():
+        admin_id = user_id("root")
+        db.session.add(Setting(key="session_idle_minutes", value=30, updated_at=clock.now(), updated_by_id=admin_id))
+        db.session.add(SettingChange(key="session_idle_minutes", old_value=480, new_value=30, changed_at=clock.now(),
+                                     changed_by_id=admin_id, changed_by_name="root", token="e" * 32))
+        db.session.commit()
     assert not is_signed_in(wang)
 
 

@@ -20,6 +20,7 @@ from app.models.users import user_departments, user_roles
 from app.services.access import Actor, may_administer
 from app.services.errors import NotFoundError, UnauthorizedError, msg
 from app.services.people.login_throttle import count_failure, forget_failures, seconds_to_wait
+from app.services.settings import STAMP_COLUMNS, accept_stamp_of
 
 
 def hash_token(token: str) -> str:
@@ -125,8 +126,8 @@ _PRINCIPAL_BY_TOKEN = (
            _USERS.c.is_active.is_(True))
 )
 _NEWEST_BUNDLE = select(func.coalesce(func.max(Bundle.id), 0)).scalar_subquery()  # 0: none yet
-_PRINCIPAL_BY_ID = (
-    select(*_PRINCIPAL_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id")).select_from(_WITH_ROLES)
+_PRINCIPAL_BY_ID = (  # with what every console page needs besides: the newest bundle, the settings' freshness
+    select(*_PRINCIPAL_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"), *STAMP_COLUMNS).select_from(_WITH_ROLES)
     .where(_USERS.c.id == bindparam("user_id"), _USERS.c.is_active.is_(True))
 )
 
@@ -162,7 +163,10 @@ def user_for_token(token: str) -> Principal:
 def principal_for_user(user_id: int) -> Principal | None:
     """The active user with this id (a browser session's user), or None."""
     rows = db.session.connection().execute(_PRINCIPAL_BY_ID, {"user_id": user_id}).all()
-    return _principal(rows) if rows else None
+    if not rows:
+        return None
+    accept_stamp_of(rows[0])
+    return _principal(rows)
 
 
 def _principal(rows: Sequence[Any]) -> Principal:
