@@ -107,6 +107,16 @@ def wait_until(condition: Callable[[], bool]) -> None:
         time.sleep(0.2)
 
 
+def frozen_holding_jobs(worker: subprocess.Popen[bytes], engine: Engine) -> bool:
+    """Stop ``worker`` (SIGSTOP) and tell whether it holds locked jobs; if not, let it go on. A worker holds none
+    for the moment between finishing a batch and taking the next: killed there, it would leave nothing to take over."""
+    os.kill(worker.pid, signal.SIGSTOP)
+    if scalar(engine, "SELECT count(*) FROM jobs WHERE lock_owner LIKE :owner", owner=f"%:{worker.pid}:%") > 0:
+        return True
+    os.kill(worker.pid, signal.SIGCONT)
+    return False
+
+
 def assert_each_timer_fired_once(engine: Engine) -> None:
     assert scalar(engine, "SELECT count(*) FROM audit_events WHERE action = 'timer'") == TIMERS
     assert scalar(engine, """SELECT count(*) FROM (SELECT instance_id FROM audit_events WHERE action = 'timer'
@@ -137,6 +147,7 @@ def test_jobs_of_a_worker_killed_mid_run_are_taken_by_the_others_after_the_lock_
     try:
         victim = spawn_worker()
         wait_until(lambda: scalar(engine, "SELECT count(*) FROM audit_events WHERE action = 'timer'") >= 100)
+        wait_until(lambda: frozen_holding_jobs(victim, engine))  # not between two batches, when it holds none
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
         held = scalar(engine, "SELECT count(*) FROM jobs WHERE lock_owner LIKE :owner", owner=f"%:{victim.pid}:%")
