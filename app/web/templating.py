@@ -48,7 +48,11 @@ def template_helpers() -> dict[str, Any]:
 
 
 def unread_notifications() -> int:
-    return unread_count(me().id) if signed_in() else 0
+    """The bell's count: read with the session's user (``Principal.unread_notifications``), else asked now."""
+    if not signed_in():
+        return 0
+    user = me()
+    return user.unread_notifications if user.unread_notifications is not None else unread_count(user.id)
 
 
 CONSOLE_DATETIME = "yyyy-MM-dd HH:mm"  # one way to write a moment everywhere: forms, lists, instructions

@@ -1,6 +1,6 @@
-"""What every console page's chrome (base.html: the menu, the bell, the signed-in person's name) costs: the name
-comes with the session's one authentication query, never from reading every user, and whether the menu offers
-"New ticket" is asked of the database once per deploy, not on every page."""
+"""What every console page's chrome (base.html: the menu, the bell, the signed-in person's name) costs: the name and
+the bell's count come with the session's one authentication query, never from reading every user, and whether the
+menu offers "New ticket" is asked of the database once per deploy, not on every page."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def test_the_header_names_the_signed_in_person_without_reading_every_user(app, c
         page = browser.get("/notifications").get_data(as_text=True)
     assert re.search(r'id="current-user">([^<]+)</a>', page).group(1) == "王小姐"
     assert not [sql for sql in statements.statements if reads_every_user(sql)], statements.statements
-    # the session's user (with the settings' freshness stamp), the page's notifications, the bell's unread count
-    assert len(statements.statements) == 3, statements.statements
+    # the session's user (with the bell's unread count and the settings' freshness stamp), the page's notifications
+    assert len(statements.statements) == 2, statements.statements
 
 
 def test_the_menu_asks_for_the_latest_reception_again_only_after_a_deploy(app, clock, deploy):

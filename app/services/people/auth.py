@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.clock import Clock
 from app.extensions import db
 from app.models import ApiToken, Bundle, User, user_projects
+from app.models.jobs import Notification
 from app.models.users import user_departments, user_roles
 from app.services.access import Actor, may_administer
 from app.services.errors import NotFoundError, UnauthorizedError, msg
@@ -105,13 +106,16 @@ class Principal:
     # A browser session's: the newest bundle row when the principal was read (None: not read). What a process keeps
     # of "the latest version of a process" is fresh while it is the same (a deploy on any node shows at the next page).
     newest_bundle_id: int | None = None
+    # A browser session's: the person's unread notifications when the principal was read (the bell on every page;
+    # None: not read). Notifications are marked read through API calls, whose answers give the new count.
+    unread_notifications: int | None = None
 
     @property
     def is_admin(self) -> bool:
         return "admin" in self.role_keys
 
 
-_USERS, _TOKENS = User.__table__, ApiToken.__table__
+_USERS, _TOKENS, _NOTIFICATIONS = User.__table__, ApiToken.__table__, Notification.__table__
 _KEY_SEPARATOR = "\x1f"  # never in a project key (organisation.KEY_PATTERN)
 _PROJECT_KEYS = (select(func.aggregate_strings(user_projects.c.project_key, _KEY_SEPARATOR))
                  .where(user_projects.c.user_id == _USERS.c.id).scalar_subquery())
@@ -126,8 +130,11 @@ _PRINCIPAL_BY_TOKEN = (
            _USERS.c.is_active.is_(True))
 )
 _NEWEST_BUNDLE = select(func.coalesce(func.max(Bundle.id), 0)).scalar_subquery()  # 0: none yet
-_PRINCIPAL_BY_ID = (  # with what every console page needs besides: the newest bundle, the settings' freshness
-    select(*_PRINCIPAL_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"), *STAMP_COLUMNS).select_from(_WITH_ROLES)
+_UNREAD = (select(func.count()).select_from(_NOTIFICATIONS)
+           .where(_NOTIFICATIONS.c.user_id == _USERS.c.id, _NOTIFICATIONS.c.read_at.is_(None)).scalar_subquery())
+_PRINCIPAL_BY_ID = (  # with what every console page needs besides: the newest bundle, the bell, the settings' freshness
+    select(*_PRINCIPAL_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"), _UNREAD.label("unread_notifications"),
+           *STAMP_COLUMNS).select_from(_WITH_ROLES)
     .where(_USERS.c.id == bindparam("user_id"), _USERS.c.is_active.is_(True))
 )
 
@@ -174,7 +181,8 @@ def _principal(rows: Sequence[Any]) -> Principal:
                      frozenset(r.department_key for r in rows if r.department_key), rows[0].locale,
                      rows[0].session_version,
                      frozenset(filter(None, (rows[0].project_keys or "").split(_KEY_SEPARATOR))),
-                     rows[0].display_name or rows[0].username, rows[0]._mapping.get("newest_bundle_id"))
+                     rows[0].display_name or rows[0].username, rows[0]._mapping.get("newest_bundle_id"),
+                     rows[0]._mapping.get("unread_notifications"))
 
 
 class LoginRefusedError(UnauthorizedError):
