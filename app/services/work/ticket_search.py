@@ -1,11 +1,10 @@
 """Ticket search for every staff member, within their projects: by number, phone (or its last four digits),
 unit, owner or caller name, or words of the description; ranked (docs/search.md).
 
-Each kind of match is one indexed query, newest first, limited to the rows a page can use; the kinds are taken
-in rank order (exact number or phone, phone's last four digits, unit or name, the words as typed, the words apart),
-so a page is the first rows of the first kinds. All the kinds and the found tickets' rows are one statement (each
-kind a subquery of its own, planned as it would be alone); an owner's name first looks up the units they own.
-Words are looked up in the trigram index of ``tickets.search_text`` (pg_trgm on PostgreSQL, FTS5 on SQLite).
+Each kind of match is one indexed query, newest first; the kinds are taken in rank order (exact number or
+phone, phone's last four digits, unit or name, the words as typed, the words apart), so a page is the first
+rows of the first kinds. Words are looked up in the trigram index of ``tickets.search_text`` (pg_trgm on
+PostgreSQL, FTS5 on SQLite).
 """
 
 from __future__ import annotations
@@ -16,20 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    and_,
-    bindparam,
-    cast,
-    false,
-    literal,
-    literal_column,
-    null,
-    select,
-    text,
-    true,
-    tuple_,
-    union_all,
-)
+from sqlalchemy import Select, and_, bindparam, false, literal, literal_column, select, text, true, tuple_
 
 from app.extensions import db
 from app.models import Project, Ticket, Unit
@@ -90,13 +76,15 @@ def search_tickets(query: str, *, user: Actor, offset: int = 0, limit: int = PAG
         return SearchPage(typed, [], offset, None)
     visible = _scope(user)
     wanted = offset + limit + 1
-    found: dict[int, Found] = {}
-    for row in _found_rows(_finders(typed), visible, wanted):
-        if row.Ticket.id not in found:  # its best kind: the rows come best kind first
-            found[row.Ticket.id] = Found(row.Ticket, row.project_name, row.rank)
-    items = list(found.values())[offset:offset + limit]
-    more = len(found) > offset + limit and offset + limit < MAX_RESULTS
-    return SearchPage(typed, items, offset, offset + limit if more else None)
+    ranked: dict[int, int] = {}
+    for rank, finder in _finders(typed):
+        for ticket_id in finder(visible, wanted):
+            ranked.setdefault(ticket_id, rank)
+        if len(ranked) >= wanted:
+            break
+    ids = list(ranked)[offset:offset + limit]
+    more = len(ranked) > offset + limit and offset + limit < MAX_RESULTS
+    return SearchPage(typed, _load(ids, ranked), offset, offset + limit if more else None)
 
 
 @dataclass(frozen=True)
@@ -107,15 +95,7 @@ class Scope:
     newest_first: tuple[Any, ...]
 
 
-# A kind of match: the condition on tickets (given the user's projects) and whether it is ordered by the scope's
-# newest-first order (words) rather than by the time received; None when it cannot match anything.
-Finder = Callable[[Scope], "Kind | None"]
-
-
-@dataclass(frozen=True)
-class Kind:
-    condition: Any
-    scope_order: bool = False
+Finder = Callable[[Scope, int], list[int]]
 
 
 def _finders(typed: str) -> Iterator[tuple[int, Finder]]:
@@ -146,18 +126,20 @@ def _finders(typed: str) -> Iterator[tuple[int, Finder]]:
 
 
 def _where(condition: Any) -> Finder:
-    return lambda scope: Kind(condition)
+    def find(scope: Scope, wanted: int) -> list[int]:
+        return _newest(select(Ticket.id).where(condition, scope.condition), wanted)
+    return find
 
 
 def _of_owner(name: str) -> Finder:
-    """The tickets of the units this person owns (the estate's register), in the user's projects. The units are
-    looked up first, so the tickets are found by the (project, unit) index with the owned units in the statement."""
-    def find(_scope: Scope) -> Kind | None:
+    """The tickets of the units this person owns (the estate's register), in the user's projects."""
+    def find(scope: Scope, wanted: int) -> list[int]:
         units = db.session.execute(select(Unit.project_key, Unit.code).where(Unit.owner_name == name)
                                    .limit(NAMED_UNITS)).all()
         if not units:
-            return None
-        return Kind(tuple_(Ticket.project_key, Ticket.unit_code).in_([(row.project_key, row.code) for row in units]))
+            return []
+        owned = tuple_(Ticket.project_key, Ticket.unit_code).in_([(row.project_key, row.code) for row in units])
+        return _newest(select(Ticket.id).where(owned, scope.condition), wanted)
     return find
 
 
@@ -171,35 +153,11 @@ def _with_words(patterns: list[str]) -> Finder:
     indexed = [pattern for pattern in patterns if len(pattern) >= INDEXED_LENGTH]
     # Only the short ones are checked again: a pattern twice would square PostgreSQL's estimate of its matches.
     checks = [_contains(pattern) for pattern in patterns if 0 < len(pattern) < INDEXED_LENGTH]
-    return lambda scope: Kind(and_(_indexed_match(indexed), *checks), scope_order=True)
 
-
-def _found_rows(finders: Iterator[tuple[int, Finder]], scope: Scope, wanted: int) -> list[Any]:
-    """The tickets of every kind (the first ``wanted`` of each, newest first) with their project's name, best kind
-    first: one statement. A ticket of several kinds comes once per kind."""
-    kinds = []
-    for position, (rank, finder) in enumerate(finders):
-        kind = finder(scope)
-        if kind is not None:
-            kinds.append(_kind_ids(kind, scope, wanted, position, rank))
-    if not kinds:
-        return []
-    found = union_all(*kinds).subquery("found")
-    return list(db.session.execute(
-        select(Ticket, Project.name.label("project_name"), found.c.rank)
-        .join(found, found.c.id == Ticket.id).join(Project, Project.key == Ticket.project_key)
-        .order_by(found.c.position, found.c.received.desc(), Ticket.id.desc())))
-
-
-def _kind_ids(kind: Kind, scope: Scope, wanted: int, position: int, rank: int) -> Any:
-    """The kind's first ``wanted`` ids, newest first, with what orders them again in the statement: the kind's
-    position, then the time received (null when the kind walks the scope's order by id alone), then the id."""
-    by_id_alone = kind.scope_order and len(scope.newest_first) == 1
-    order = scope.newest_first if kind.scope_order else (Ticket.received_at.desc(), Ticket.id.desc())
-    received = cast(null(), Ticket.received_at.type) if by_id_alone else Ticket.received_at
-    ids = (select(Ticket.id, received.label("received"))
-           .where(kind.condition, scope.condition).order_by(*order).limit(_constant(wanted)).subquery())
-    return select(ids.c.id, ids.c.received, literal(position).label("position"), literal(rank).label("rank"))
+    def find(scope: Scope, wanted: int) -> list[int]:
+        query = select(Ticket.id).where(_indexed_match(indexed), *checks, scope.condition)
+        return list(db.session.scalars(query.order_by(*scope.newest_first).limit(_constant(wanted))))
+    return find
 
 
 def _constant(value: Any) -> Any:
@@ -217,8 +175,12 @@ def _indexed_match(patterns: list[str]) -> Any:
     if db.session.connection().dialect.name == "postgresql":
         return and_(*[_contains(pattern) for pattern in patterns])  # GIN gin_trgm_ops
     phrases = " AND ".join(f'"{pattern}"' for pattern in patterns)  # patterns hold no quotes (search_text.py)
-    match = text("ticket_search MATCH :phrases").bindparams(bindparam("phrases", phrases, unique=True))  # one per kind
-    return Ticket.id.in_(select(literal_column("rowid")).select_from(text("ticket_search")).where(match))
+    return Ticket.id.in_(select(literal_column("rowid")).select_from(text("ticket_search"))
+                         .where(text("ticket_search MATCH :phrases").bindparams(phrases=phrases)))
+
+
+def _newest(query: Select[Any], wanted: int) -> list[int]:
+    return list(db.session.scalars(query.order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(wanted)))
 
 
 def _scope(user: Actor) -> Scope:
@@ -232,6 +194,14 @@ def _scope(user: Actor) -> Scope:
     projects: Any = bindparam("projects", sorted(allowed), expanding=True, literal_execute=True)  # see _constant
     newest = (Ticket.received_at.desc(), Ticket.id.desc()) if len(allowed) == 1 else (Ticket.id.desc(),)
     return Scope(Ticket.project_key.in_(projects), newest)
+
+
+def _load(ids: list[int], ranked: dict[int, int]) -> list[Found]:
+    if not ids:
+        return []
+    rows = {ticket.id: (ticket, name) for ticket, name in db.session.execute(
+        select(Ticket, Project.name).join(Project, Project.key == Ticket.project_key).where(Ticket.id.in_(ids)))}
+    return [Found(rows[ticket_id][0], rows[ticket_id][1], ranked[ticket_id]) for ticket_id in ids if ticket_id in rows]
 
 
 def phones_in_full(found: list[Found], *, user: Actor, source: str, now: datetime) -> set[int]:
