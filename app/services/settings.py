@@ -16,7 +16,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.clock import Clock
 from app.engine import DECLARED_SETTINGS as DECLARED_SETTINGS  # re-exported: the settings page lists them
@@ -95,9 +95,11 @@ _CHANGES = SettingChange.__table__
 _NEWEST_STAMP = select(_CHANGES.c.id, _CHANGES.c.token).order_by(_CHANGES.c.id.desc()).limit(1)
 # The same stamp as two columns another query can carry, so that a request whose first query is that one (a browser
 # session's sign-in query) needs no read of its own: pass the row to ``accept_stamp_of``.
+# (No bound values: the token lookup's SQL is compiled once with its one parameter.)
+_NEWEST_ID = select(func.max(_CHANGES.c.id)).scalar_subquery()
 STAMP_COLUMNS = (
-    select(_CHANGES.c.id).order_by(_CHANGES.c.id.desc()).limit(1).scalar_subquery().label("settings_change_id"),
-    select(_CHANGES.c.token).order_by(_CHANGES.c.id.desc()).limit(1).scalar_subquery().label("settings_change_token"),
+    _NEWEST_ID.label("settings_change_id"),
+    select(_CHANGES.c.token).where(_CHANGES.c.id == _NEWEST_ID).scalar_subquery().label("settings_change_token"),
 )
 
 

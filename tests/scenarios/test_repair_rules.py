@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models.calendar import CalendarOverride
 from app.models.jobs import OutboxMessage
 from app.services.people.organisation import create_unit
 from tests.console_client import Browser
@@ -241,6 +242,24 @@ def test_an_appointment_in_the_past_or_outside_working_hours_is_refused_on_the_f
                                 "如仍要保留此时间，请在“非工作时间上门”中选择“是”")
     assert list(refused.json["errors"]) == ["appointment_at"]
     assert texts_to(OWNER_PHONE) == texts_before  # the owner is not texted a refused appointment
+    assert desk.open_task_names(ticket) == ["agree_appointment"]
+
+
+def test_a_holiday_entered_on_another_node_makes_that_days_appointment_out_of_hours(desk, staff, clock):
+    """Each request's sign-in query tells this process's working calendar whether it is fresh; an override another
+    node wrote (nothing in this process is told) is in force from the next request on."""
+    ticket = desk.open()
+    desk.handle(staff.eng_super, ticket, "dispatch_technician", {"technician": "tech"})
+    task = desk.task_for(staff.tech, ticket, "agree_appointment")
+    saturday = staff.tech.complete(task["id"], {"appointment_at": "2026-03-07T10:00:00+08:00"})
+    assert list(saturday.json["errors"]) == ["appointment_at"]  # the calendar is read and kept in this process
+
+    db.session.add(CalendarOverride(day=date(2026, 3, 3), kind="holiday", name="临时停工", created_at=clock.now()))
+    db.session.commit()
+
+    tuesday = staff.tech.complete(task["id"], {"appointment_at": "2026-03-03T10:00:00+08:00"})
+    assert tuesday.status_code == 422, tuesday.json
+    assert tuesday.json["errors"]["appointment_at"].startswith("不在工作时间内")
     assert desk.open_task_names(ticket) == ["agree_appointment"]
 
 

@@ -11,14 +11,16 @@ when the override table changed, in this process or in any other (web workers, t
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 
 import chinese_calendar
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import Clock
@@ -79,14 +81,39 @@ class CalendarCache:
 
 
 def _table_stamp() -> tuple[int, int]:
-    """Changes on every add or remove: ids are never reused and rows are never edited."""
+    """Changes on every add or remove: ids are never reused and rows are never edited (both commit at once). Read
+    once per transaction: by the request's sign-in query (``STAMP_COLUMNS``), else here."""
+    transaction = db.session().get_transaction()
+    known = getattr(_known, "transaction", None)
+    if transaction is not None and known is not None and known() is transaction:
+        stamp: tuple[int, int] = _known.stamp
+        return stamp
     count, highest = db.session.connection().execute(_TABLE_STAMP).one()
+    _remember(int(count), int(highest))
     return int(count), int(highest)
+
+
+def accept_stamp_of(row: Any) -> None:
+    """``row`` carried STAMP_COLUMNS, read in the current transaction."""
+    _remember(int(row.calendar_count), int(row.calendar_highest))
+
+
+def _remember(count: int, highest: int) -> None:
+    transaction = db.session().get_transaction()
+    if transaction is not None:
+        _known.transaction, _known.stamp = weakref.ref(transaction), (count, highest)
 
 
 # Built once and run on the connection (Core): read by every step that computes a deadline in working time.
 _OVERRIDES = CalendarOverride.__table__
 _TABLE_STAMP = select(func.count(_OVERRIDES.c.id), func.coalesce(func.max(_OVERRIDES.c.id), 0))
+# The same stamp as two columns another query can carry: the sign-in query of every request does
+# (``people.auth``), so a request's deadlines in working time cost no read of their own while nothing changed.
+STAMP_COLUMNS = (
+    select(func.count(_OVERRIDES.c.id)).scalar_subquery().label("calendar_count"),
+    select(func.coalesce(func.max(_OVERRIDES.c.id), literal_column("0"))).scalar_subquery().label("calendar_highest"),
+)
+_known = threading.local()  # .transaction (a weakref) and .stamp: the stamp that transaction read
 
 
 def make_calendar_cache(timezone: str, office_hours: str, lunch_break: str | None = None) -> CalendarCache:

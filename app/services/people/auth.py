@@ -18,10 +18,11 @@ from app.extensions import db
 from app.models import ApiToken, Bundle, User, user_projects
 from app.models.jobs import Notification
 from app.models.users import user_departments, user_roles
+from app.services import settings as settings_stamp
 from app.services.access import Actor, may_administer
 from app.services.errors import NotFoundError, UnauthorizedError, msg
+from app.services.figures import working_calendar as calendar_stamp
 from app.services.people.login_throttle import count_failure, forget_failures, seconds_to_wait
-from app.services.settings import STAMP_COLUMNS, accept_stamp_of
 
 
 def hash_token(token: str) -> str:
@@ -123,8 +124,10 @@ _PRINCIPAL_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.display_name, _US
                       user_roles.c.role_key, user_departments.c.department_key, _PROJECT_KEYS.label("project_keys"))
 _WITH_ROLES = (_USERS.outerjoin(user_roles, user_roles.c.user_id == _USERS.c.id)
                .outerjoin(user_departments, user_departments.c.user_id == _USERS.c.id))
+# The caches a request may consult learn from its sign-in query whether they are fresh (no read of their own).
+_FRESHNESS = (*settings_stamp.STAMP_COLUMNS, *calendar_stamp.STAMP_COLUMNS)
 _PRINCIPAL_BY_TOKEN = (
-    select(*_PRINCIPAL_COLUMNS)
+    select(*_PRINCIPAL_COLUMNS, *_FRESHNESS)
     .select_from(_WITH_ROLES.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id))
     .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
            _USERS.c.is_active.is_(True))
@@ -134,7 +137,7 @@ _UNREAD = (select(func.count()).select_from(_NOTIFICATIONS)
            .where(_NOTIFICATIONS.c.user_id == _USERS.c.id, _NOTIFICATIONS.c.read_at.is_(None)).scalar_subquery())
 _PRINCIPAL_BY_ID = (  # with what every console page needs besides: the newest bundle, the bell, the settings' freshness
     select(*_PRINCIPAL_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"), _UNREAD.label("unread_notifications"),
-           *STAMP_COLUMNS).select_from(_WITH_ROLES)
+           *_FRESHNESS).select_from(_WITH_ROLES)
     .where(_USERS.c.id == bindparam("user_id"), _USERS.c.is_active.is_(True))
 )
 
@@ -164,6 +167,7 @@ def user_for_token(token: str) -> Principal:
     rows = connection.exec_driver_sql(sql, (token_hash,) if positional else {"token_hash": token_hash}).all()
     if not rows:
         raise UnauthorizedError(msg("invalid or revoked token"))
+    _accept_freshness(rows[0])
     return _principal(rows)
 
 
@@ -172,8 +176,13 @@ def principal_for_user(user_id: int) -> Principal | None:
     rows = db.session.connection().execute(_PRINCIPAL_BY_ID, {"user_id": user_id}).all()
     if not rows:
         return None
-    accept_stamp_of(rows[0])
+    _accept_freshness(rows[0])
     return _principal(rows)
+
+
+def _accept_freshness(row: Any) -> None:
+    settings_stamp.accept_stamp_of(row)
+    calendar_stamp.accept_stamp_of(row)
 
 
 def _principal(rows: Sequence[Any]) -> Principal:
