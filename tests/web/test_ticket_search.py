@@ -117,6 +117,18 @@ def test_results_come_in_pages_newest_first(agent, open_ticket):
     assert third["next"] is None
 
 
+def test_words_apart_come_newest_first_over_pages(agent, open_ticket):
+    """Several words are looked for among the newest tickets first on PostgreSQL (a full page there is the page),
+    else through the index: the pages join up either way."""
+    both = [open_ticket(description=f"厨房水管漏水，第{n}次") for n in range(4)]
+    open_ticket(description="厨房门锁坏了")  # one word only
+    first = agent.get("/tickets", query_string={"q": "漏水 厨房", "limit": 3}).json
+    second = agent.get("/tickets", query_string={"q": "漏水 厨房", "limit": 3, "cursor": first["next"]}).json
+    assert [item["number"] for item in first["items"]] == both[:0:-1]
+    assert [item["number"] for item in second["items"]] == both[:1]
+    assert second["next"] is None
+
+
 BAD_SEARCHES = [({}, "q"), ({"q": "漏" * 101}, "q"), ({"q": "漏水", "cursor": "x"}, "cursor"),
                 ({"q": "漏水", "limit": "0"}, "limit")]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, false, literal, literal_column, select, text, true, tuple_
+from sqlalchemy import Select, and_, bindparam, false, func, literal, literal_column, select, text, true, tuple_
 
 from app.extensions import db
 from app.models import Project, Ticket, Unit
@@ -148,16 +148,36 @@ def _with_words(patterns: list[str]) -> Finder:
     checked against the others; newest first (``Scope``).
 
     PostgreSQL answers a common word by walking the newest tickets backwards until a page is full, and a rare one
-    from the trigram index: pg_trgm estimates how many rows a pattern matches.
+    from the trigram index: pg_trgm estimates how many rows a pattern matches. Several patterns' estimates are
+    multiplied as if they were independent, and words that go together ("厨房" and "漏水") are not: PostgreSQL then
+    expects a few hundred matches, reads all 50,000 through the index and sorts them (160 ms on a million tickets).
+    So on PostgreSQL, where the order is by id alone, several patterns are first looked for among the newest
+    tickets (``RECENT_TICKETS``), walking the primary key backwards and checking each row without the trigram index
+    (0.4 ms; 2 ms when nothing matches): a page found there is the page (they are the highest ids); otherwise the words
+    are rare enough for the index.
     """
     indexed = [pattern for pattern in patterns if len(pattern) >= INDEXED_LENGTH]
     # Only the short ones are checked again: a pattern twice would square PostgreSQL's estimate of its matches.
     checks = [_contains(pattern) for pattern in patterns if 0 < len(pattern) < INDEXED_LENGTH]
 
     def find(scope: Scope, wanted: int) -> list[int]:
+        if len(indexed) > 1 and len(scope.newest_first) == 1 and db.session.connection().dialect.name == "postgresql":
+            recent = _newest_ids(select(Ticket.id).where(
+                Ticket.id > _RECENT_FLOOR, *[func.strpos(Ticket.search_text, _constant(pattern)) > 0
+                                             for pattern in indexed], *checks, scope.condition), scope, wanted)
+            if len(recent) >= wanted:
+                return recent
         query = select(Ticket.id).where(_indexed_match(indexed), *checks, scope.condition)
-        return list(db.session.scalars(query.order_by(*scope.newest_first).limit(_constant(wanted))))
+        return _newest_ids(query, scope, wanted)
     return find
+
+
+RECENT_TICKETS = 5000  # a word in 1 % of the tickets fills a first page from them
+_RECENT_FLOOR = select(func.max(Ticket.id) - RECENT_TICKETS).scalar_subquery()
+
+
+def _newest_ids(query: Select[Any], scope: Scope, wanted: int) -> list[int]:
+    return list(db.session.scalars(query.order_by(*scope.newest_first).limit(_constant(wanted))))
 
 
 def _constant(value: Any) -> Any:
