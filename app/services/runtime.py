@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.clock import Clock
 from app.config import PROJECT_ROOT
@@ -69,6 +69,43 @@ def _load_serialized_spec(spec_key: str) -> str:
     return spec
 
 
+LatestBundle = tuple[int, str]  # a process's latest bundle row: (id, spec_key)
+_BUNDLES = Bundle.__table__
+# Built once: the latest bundle of a process (``process_id``). Core only, run on the connection: an ORM-enabled
+# statement costs more to run, and every start reads it.
+_LATEST_BUNDLE = (select(_BUNDLES.c.id, _BUNDLES.c.spec_key).where(_BUNDLES.c.process_id == bindparam("process_id"))
+                  .order_by(_BUNDLES.c.version.desc()).limit(1))
+
+
+@dataclass
+class LatestBundles:
+    """Each process's latest bundle as of the newest bundle row a request's sign-in query saw (``newest``). Bundles
+    are only ever added, so while the newest row is the same, so is every process's latest: a deploy on any node adds
+    a row and the next request of every node reads again."""
+
+    _newest: int | None = None
+    _rows: dict[str, LatestBundle | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def of(self, process_id: str, *, newest: int | None) -> LatestBundle | None:
+        """``process_id``'s latest bundle (None: not deployed); ``newest`` None: not known, read it."""
+        with self._lock:
+            if newest is not None and newest == self._newest and process_id in self._rows:
+                return self._rows[process_id]
+        row = db.session.connection().execute(_LATEST_BUNDLE, {"process_id": process_id}).first()
+        latest = (row.id, row.spec_key) if row is not None else None
+        if newest is not None:
+            self.fill(newest, {process_id: latest})
+        return latest
+
+    def fill(self, newest: int, latest: dict[str, LatestBundle | None]) -> None:
+        """``latest`` (process id -> its latest bundle) as read when ``newest`` was the newest bundle row."""
+        with self._lock:
+            if newest != self._newest:
+                self._newest, self._rows = newest, {}
+            self._rows.update(latest)
+
+
 @dataclass(frozen=True)
 class Runtime:
     engine: Engine
@@ -77,6 +114,7 @@ class Runtime:
     timezone: str
     calendar: CalendarCache  # the working calendar the scripts read (office hours, holidays, 调休)
     forms_dir: Path = PROJECT_ROOT / "forms"  # FORMS_DIR: the shipped forms (a callback's survey form among them)
+    latest_bundles: LatestBundles = field(default_factory=LatestBundles)
 
 
 def build_runtime(clock: Clock, timezone: str, *, office_hours: str = DEFAULT_OFFICE_HOURS,

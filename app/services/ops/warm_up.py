@@ -9,18 +9,22 @@ from app.extensions import db
 from app.models import Bundle
 from app.services.runtime import Runtime
 
-_NEWER = aliased(Bundle)
-# The spec key of every process's newest version: what new tickets start on and most open tasks run on.
-_NEWEST_SPEC_KEYS = select(Bundle.spec_key).where(
+_NEWER, _ANY = aliased(Bundle), aliased(Bundle)
+# Every process's newest version (what new tickets start on and most open tasks run on), with the newest bundle row
+# of all as the process's latest versions are known at (``runtime.LatestBundles``).
+_NEWEST_VERSIONS = select(Bundle.id, Bundle.process_id, Bundle.spec_key,
+                          select(func.max(_ANY.id)).scalar_subquery().label("newest")).where(
     Bundle.version == select(func.max(_NEWER.version)).where(_NEWER.process_id == Bundle.process_id)
     .scalar_subquery()).order_by(Bundle.process_id)
 
 
 def load_newest_bundles(rt: Runtime) -> list[str]:
-    """Restore the newest version of every deployed process into the engine's spec cache and the bundle cache
-    (older versions still load on first use); the spec keys loaded."""
-    spec_keys = list(db.session.scalars(_NEWEST_SPEC_KEYS))
-    for spec_key in spec_keys:
-        rt.engine.specs.get(spec_key)
-        rt.bundles.get(spec_key)
-    return spec_keys
+    """Restore the newest version of every deployed process into the engine's spec cache, the bundle cache and the
+    latest versions (older versions still load on first use); the spec keys loaded."""
+    rows = db.session.execute(_NEWEST_VERSIONS).all()
+    for row in rows:
+        rt.engine.specs.get(row.spec_key)
+        rt.bundles.get(row.spec_key)
+    if rows:
+        rt.latest_bundles.fill(rows[0].newest, {row.process_id: (row.id, row.spec_key) for row in rows})
+    return [row.spec_key for row in rows]

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Dialect, bindparam, func, select, update
+from sqlalchemy import Dialect, bindparam, func, literal_column, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.clock import Clock
@@ -104,8 +104,8 @@ class Principal:
     # None: not read, ``organisation.visible_projects`` asks the database).
     project_keys: frozenset[str] | None = None
     display_name: str = ""  # the name staff know the person by (the page header), read in the same query
-    # A browser session's: the newest bundle row when the principal was read (None: not read). What a process keeps
-    # of "the latest version of a process" is fresh while it is the same (a deploy on any node shows at the next page).
+    # The newest bundle row when the principal was read (None: not read). What a process keeps of "the latest version
+    # of a process" is fresh while it is the same (a deploy on any node shows at the next request).
     newest_bundle_id: int | None = None
     # A browser session's: the person's unread notifications when the principal was read (the bell on every page;
     # None: not read). Notifications are marked read through API calls, whose answers give the new count.
@@ -124,20 +124,20 @@ _PRINCIPAL_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.display_name, _US
                       user_roles.c.role_key, user_departments.c.department_key, _PROJECT_KEYS.label("project_keys"))
 _WITH_ROLES = (_USERS.outerjoin(user_roles, user_roles.c.user_id == _USERS.c.id)
                .outerjoin(user_departments, user_departments.c.user_id == _USERS.c.id))
-# The caches a request may consult learn from its sign-in query whether they are fresh (no read of their own).
-_FRESHNESS = (*settings_stamp.STAMP_COLUMNS, *calendar_stamp.STAMP_COLUMNS)
+# The caches a request may consult learn from its sign-in query whether they are fresh (no read of their own): the
+# settings, the working calendar, and the processes' latest versions (the newest bundle row; 0: none yet).
+_NEWEST_BUNDLE = select(func.coalesce(func.max(Bundle.id), literal_column("0"))).scalar_subquery()
+_FRESHNESS = (*settings_stamp.STAMP_COLUMNS, *calendar_stamp.STAMP_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"))
 _PRINCIPAL_BY_TOKEN = (
     select(*_PRINCIPAL_COLUMNS, *_FRESHNESS)
     .select_from(_WITH_ROLES.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id))
     .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
            _USERS.c.is_active.is_(True))
 )
-_NEWEST_BUNDLE = select(func.coalesce(func.max(Bundle.id), 0)).scalar_subquery()  # 0: none yet
 _UNREAD = (select(func.count()).select_from(_NOTIFICATIONS)
            .where(_NOTIFICATIONS.c.user_id == _USERS.c.id, _NOTIFICATIONS.c.read_at.is_(None)).scalar_subquery())
-_PRINCIPAL_BY_ID = (  # with what every console page needs besides: the newest bundle, the bell, the settings' freshness
-    select(*_PRINCIPAL_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"), _UNREAD.label("unread_notifications"),
-           *_FRESHNESS).select_from(_WITH_ROLES)
+_PRINCIPAL_BY_ID = (  # with what every console page needs besides the freshness stamps: the bell
+    select(*_PRINCIPAL_COLUMNS, _UNREAD.label("unread_notifications"), *_FRESHNESS).select_from(_WITH_ROLES)
     .where(_USERS.c.id == bindparam("user_id"), _USERS.c.is_active.is_(True))
 )
 

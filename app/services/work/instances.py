@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, or_, select, union
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import joinedload
 
 from app.engine import EngineRunError, StepResult
@@ -90,21 +90,16 @@ def start_form(facts: BundleFacts) -> dict[str, Any] | None:
     return facts.forms.get(facts.start_form) if facts.start_form else None
 
 
-# Built once: the latest bundle of a process (``process_id``). Core only, run on the connection: an ORM-enabled
-# statement costs more to run, and every start reads it.
-_BUNDLES = Bundle.__table__
-_LATEST_BUNDLE = (select(_BUNDLES.c.id, _BUNDLES.c.spec_key).where(_BUNDLES.c.process_id == bindparam("process_id"))
-                  .order_by(_BUNDLES.c.version.desc()).limit(1))
-
-
 def _startable(rt: Runtime, process_id: str, user: Actor) -> tuple[int, BundleFacts]:
-    latest = db.session.connection().execute(_LATEST_BUNDLE, {"process_id": process_id}).first()
+    # The sign-in query read the newest bundle row (``Principal.newest_bundle_id``): unchanged, no read of the latest.
+    latest = rt.latest_bundles.of(process_id, newest=getattr(user, "newest_bundle_id", None))
     if latest is None:
         raise NotFoundError(msg("no deployed process '%(process_id)s'", process_id=process_id))
-    facts = rt.bundles.get(latest.spec_key)
+    bundle_id, spec_key = latest
+    facts = rt.bundles.get(spec_key)
     if not may_start(user, facts.start_roles):
         raise ForbiddenError(msg("your role may not start this process"))
-    return latest.id, facts
+    return bundle_id, facts
 
 
 def run_start(rt: Runtime, plan: StartPlan, *, user: Actor | None, system_data: Mapping[str, Any] | None = None,
@@ -147,11 +142,11 @@ def start_for_the_system(rt: Runtime, process_id: str, data: Any, *, user: Actor
     """Start the latest ``process_id`` because a step needs it, whoever acted (no start-role check);
     the data is still checked by its start form (InvalidForm). None when it is not deployed.
     """
-    latest = db.session.connection().execute(_LATEST_BUNDLE, {"process_id": process_id}).first()
+    latest = rt.latest_bundles.of(process_id, newest=None)
     if latest is None:
         return None
-    facts = rt.bundles.get(latest.spec_key)
-    return run_start(rt, StartPlan(latest.id, facts.spec_key, facts, clean_submission(start_form(facts), data)),
+    facts = rt.bundles.get(latest[1])
+    return run_start(rt, StartPlan(latest[0], facts.spec_key, facts, clean_submission(start_form(facts), data)),
                      user=user)
 
 
