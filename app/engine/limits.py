@@ -218,22 +218,21 @@ DESIGNER_CODE = frozenset({"<template>"})  # the file name Jinja templates compi
 
 
 def _tracer(budget: Budget) -> Callable[..., Any]:
-    """Check the CPU time on every line and instruction of designer code (per instruction, since
-    ``while True: pass`` is a single jump to itself that never starts a new line). ``check_cpu`` reads the
-    thread's CPU clock only when the wall clock says the budget might be spent.
+    """Check the CPU time on every event: per line, and in designer code per instruction too, since
+    ``while True: pass`` is a single jump to itself that never starts a new line (the library code a template
+    calls is checked too: a chain of filters can run long inside it). ``check_cpu`` reads the thread's CPU clock
+    only when the wall clock says the budget might be spent.
 
-    Other code is not traced: what a template calls returns to it, where the next instruction is checked; and
-    the garbage collector runs weakref callbacks and finalizers in whichever frame allocates, before its time is
-    forgiven (``_forgive_garbage_collection`` runs at its end), where a StepLimitError could not reach the
-    render at all (Python reports it as unraisable and goes on)."""
+    Not while the garbage collector runs: it calls weakref callbacks and finalizers in whichever frame allocates,
+    before its time is forgiven (``_forgive_garbage_collection`` moves the deadline at its end), and a StepLimitError
+    raised in one could not reach the render (Python reports it as unraisable and goes on)."""
     check = budget.check_cpu
 
     def trace(frame: Any, event: str, arg: Any) -> Any:
-        if event == "call":
-            if frame.f_code.co_filename not in DESIGNER_CODE:
-                return None
+        if event == "call" and frame.f_code.co_filename in DESIGNER_CODE:
             frame.f_trace_opcodes = True
-        check()
+        if getattr(_collecting, "started", None) is None:
+            check()
         return trace
 
     return trace
