@@ -70,6 +70,7 @@ def _load_serialized_spec(spec_key: str) -> str:
 
 
 LatestBundle = tuple[int, str]  # a process's latest bundle row: (id, spec_key)
+BundlesStamp = tuple[int, int]  # (count, highest id) of the bundle rows: moves with every bundle committed
 _BUNDLES = Bundle.__table__
 # Built once: the latest bundle of a process (``process_id``). Core only, run on the connection: an ORM-enabled
 # statement costs more to run, and every start reads it.
@@ -79,31 +80,40 @@ _LATEST_BUNDLE = (select(_BUNDLES.c.id, _BUNDLES.c.spec_key).where(_BUNDLES.c.pr
 
 @dataclass
 class LatestBundles:
-    """Each process's latest bundle as of the newest bundle row a request's sign-in query saw (``newest``). Bundles
-    are only ever added, so while the newest row is the same, so is every process's latest: a deploy on any node adds
-    a row and the next request of every node reads again."""
+    """Each deployed process's latest bundle as of the bundles' stamp a request's sign-in query saw. Bundles are only
+    ever added, so while the stamp is the same, so is every process's latest: a deploy on any node adds a row and the
+    next request of every node reads again. The count is in the stamp because two deploys can commit out of their
+    ids' order (the highest id alone would not move when the lower one commits second)."""
 
-    _newest: int | None = None
-    _rows: dict[str, LatestBundle | None] = field(default_factory=dict)
+    _stamp: BundlesStamp | None = None
+    _rows: dict[str, LatestBundle] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def of(self, process_id: str, *, newest: int | None) -> LatestBundle | None:
-        """``process_id``'s latest bundle (None: not deployed); ``newest`` None: not known, read it."""
+    def of(self, process_id: str, *, stamp: BundlesStamp | None) -> LatestBundle | None:
+        """``process_id``'s latest bundle (None: not deployed, not kept: any name can be asked for); ``stamp`` None:
+        not known, read it."""
         with self._lock:
-            if newest is not None and newest == self._newest and process_id in self._rows:
+            if stamp is not None and stamp == self._stamp and process_id in self._rows:
                 return self._rows[process_id]
         row = db.session.connection().execute(_LATEST_BUNDLE, {"process_id": process_id}).first()
-        latest = (row.id, row.spec_key) if row is not None else None
-        if newest is not None:
-            self.fill(newest, {process_id: latest})
+        if row is None:
+            return None
+        latest = (row.id, row.spec_key)
+        if stamp is not None:
+            self.fill(stamp, {process_id: latest})
         return latest
 
-    def fill(self, newest: int, latest: dict[str, LatestBundle | None]) -> None:
-        """``latest`` (process id -> its latest bundle) as read when ``newest`` was the newest bundle row."""
+    def fill(self, stamp: BundlesStamp, latest: dict[str, LatestBundle]) -> None:
+        """``latest`` (process id -> its latest bundle) as read when the bundles' stamp was ``stamp``."""
         with self._lock:
-            if newest != self._newest:
-                self._newest, self._rows = newest, {}
+            if stamp != self._stamp:
+                self._stamp, self._rows = stamp, {}
             self._rows.update(latest)
+
+    def forget(self) -> None:
+        """After a deploy in this process: a request whose stamp was read before it must not find the old rows."""
+        with self._lock:
+            self._stamp, self._rows = None, {}
 
 
 @dataclass(frozen=True)

@@ -77,20 +77,20 @@ def may_design() -> bool:
     return signed_in() and may_deploy(me())
 
 
-# Per app: the newest bundle row, and for each set of roles whether it may start the latest reception then.
-_RECEPTION_RIGHTS: WeakKeyDictionary[Flask, tuple[int, dict[frozenset[str], bool]]] = WeakKeyDictionary()
+# Per app: the bundles' stamp, and for each set of roles whether it may start the latest reception then.
+_RECEPTION_RIGHTS: WeakKeyDictionary[Flask, tuple[tuple[int, int], dict[frozenset[str], bool]]] = WeakKeyDictionary()
 
 
 def may_record_calls() -> bool:
     """Whether the menu offers "New ticket": only to people who may start a reception (no 403 behind a link).
 
     Every page's menu asks: the answer for the user's roles is kept until a bundle is deployed (the session's
-    principal carries the newest bundle row, read in its one query), so most pages ask the database nothing.
+    principal carries the bundles' stamp, read in its one query), so most pages ask the database nothing.
     """
     if not signed_in():
         return False
     user, app = me(), current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's proxy
-    stamp = user.newest_bundle_id
+    stamp = user.bundles_stamp
     known = _RECEPTION_RIGHTS.get(app)
     if stamp is not None and known is not None and known[0] == stamp and user.role_keys in known[1]:
         return known[1][user.role_keys]

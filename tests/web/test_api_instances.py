@@ -6,10 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, select
 
 from app import create_app
 from app.engine import parse_count
 from app.extensions import db
+from app.models import Bundle
 from tests.conftest import FIXTURES, Api, app_config, fixture_files
 
 
@@ -288,3 +290,28 @@ def test_a_restarted_server_serves_existing_instances_without_parsing_bpmn(deplo
         with restarted.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def copy_of_newest_bundle(process_id: str, *, bundle_id: int) -> None:
+    """A next version of ``process_id`` (its newest row again) with the given id: what a deploy on another node
+    leaves, whose id need not be the highest when it commits."""
+    bundles = Bundle.__table__
+    newest = db.session.execute(select(bundles).where(bundles.c.process_id == process_id)
+                                .order_by(bundles.c.version.desc()).limit(1)).one()._asdict()
+    db.session.execute(insert(bundles).values(
+        {**newest, "id": bundle_id, "version": newest["version"] + 1, "spec_key": f"{newest['spec_key']}-v2"}))
+    db.session.commit()
+
+
+def started_version(agent: Api, process_id: str) -> int:
+    return int(agent.get(f"/instances/{started(agent, process_id)['id']}").json["bundle_version"])
+
+
+def test_a_version_committed_below_the_newest_bundle_id_is_started_at_the_next_request(deployed, agent):
+    """Two deploys on two nodes can commit out of their ids' order: a version whose id is lower than the newest row's
+    still moves the bundles' stamp (their count), so this process reads the latest versions again."""
+    assert started_version(agent, "lanes_demo") == 1  # this process keeps lanes_demo's latest
+    copy_of_newest_bundle("no_condition", bundle_id=1000)  # another process's deploy commits first...
+    assert started_version(agent, "lanes_demo") == 1
+    copy_of_newest_bundle("lanes_demo", bundle_id=900)  # ...then this one, with the lower id
+    assert started_version(agent, "lanes_demo") == 2

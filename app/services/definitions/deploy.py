@@ -61,6 +61,7 @@ def deploy_files(rt: Runtime, uploaded: Mapping[str, bytes], *, user: Actor | No
     if also is not None:
         also()
     _commit()
+    rt.latest_bundles.forget()  # what a request read before this deploy must not find the old versions kept
     return versions
 
 
@@ -81,6 +82,7 @@ def deploy_from_disk(rt: Runtime, bpmn_dir: Path, forms_dir: Path) -> list[Deplo
     for name, text in changed.items():
         db.session.merge(DiskFile(name=name, content_hash=_sha256(text)))
     _commit()
+    rt.latest_bundles.forget()
     return versions
 
 

@@ -81,8 +81,8 @@ class CalendarCache:
 
 
 def _table_stamp() -> tuple[int, int]:
-    """Changes on every add or remove: ids are never reused and rows are never edited (both commit at once). Read
-    once per transaction: by the request's sign-in query (``STAMP_COLUMNS``), else here."""
+    """Changes on every add or remove: ids are never reused and rows are never edited. Read once per transaction:
+    by the request's sign-in query (``STAMP_COLUMNS``), else here; an add or remove forgets it."""
     transaction = db.session().get_transaction()
     known = getattr(_known, "transaction", None)
     if transaction is not None and known is not None and known() is transaction:
@@ -145,6 +145,7 @@ def add_override(day_text: str, kind: str, name: str, *, user: Actor | None, clo
     override = CalendarOverride(day=day, kind=kind, name=name, created_by_id=user.id if user else None,
                                 created_at=clock.now())
     db.session.add(override)
+    _known.transaction = None  # the table changes: the stamp this transaction read (if any) is not its own anymore
     try:
         db.session.commit()
     except IntegrityError as exc:  # the same day added at the same moment by someone else
@@ -160,6 +161,7 @@ def remove_override(override_id: int) -> CalendarOverride:
     if override is None:
         raise NotFoundError(msg("no calendar entry %(override_id)s", override_id=override_id))
     db.session.delete(override)
+    _known.transaction = None
     db.session.commit()
     return override
 

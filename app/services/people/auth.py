@@ -104,11 +104,12 @@ class Principal:
     # None: not read, ``organisation.visible_projects`` asks the database).
     project_keys: frozenset[str] | None = None
     display_name: str = ""  # the name staff know the person by (the page header), read in the same query
-    # The newest bundle row when the principal was read (None: not read). What a process keeps of "the latest version
-    # of a process" is fresh while it is the same (a deploy on any node shows at the next request).
-    newest_bundle_id: int | None = None
+    # The bundles' (count, highest id) when the principal was read (None: not read): what a process keeps of "the
+    # latest version of a process" is current while it is the same (``runtime.LatestBundles``, the menu's rights); a
+    # deploy on any node shows at the next request.
+    bundles_stamp: tuple[int, int] | None = None
     # A browser session's: the person's unread notifications when the principal was read (the bell on every page;
-    # None: not read). Notifications are marked read through API calls, whose answers give the new count.
+    # None: not read). The console marks them read by forms that redirect, and the API's answers give the new count.
     unread_notifications: int | None = None
 
     @property
@@ -127,7 +128,9 @@ _WITH_ROLES = (_USERS.outerjoin(user_roles, user_roles.c.user_id == _USERS.c.id)
 # The caches a request may consult learn from its sign-in query whether they are fresh (no read of their own): the
 # settings, the working calendar, and the processes' latest versions (the newest bundle row; 0: none yet).
 _NEWEST_BUNDLE = select(func.coalesce(func.max(Bundle.id), literal_column("0"))).scalar_subquery()
-_FRESHNESS = (*settings_stamp.STAMP_COLUMNS, *calendar_stamp.STAMP_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"))
+_BUNDLE_COUNT = select(func.count(Bundle.id)).scalar_subquery()
+_FRESHNESS = (*settings_stamp.STAMP_COLUMNS, *calendar_stamp.STAMP_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"),
+              _BUNDLE_COUNT.label("bundle_count"))
 _PRINCIPAL_BY_TOKEN = (
     select(*_PRINCIPAL_COLUMNS, *_FRESHNESS)
     .select_from(_WITH_ROLES.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id))
@@ -186,12 +189,14 @@ def _accept_freshness(row: Any) -> None:
 
 
 def _principal(rows: Sequence[Any]) -> Principal:
+    first = rows[0]._mapping
+    stamp = (first["bundle_count"], first["newest_bundle_id"]) if "bundle_count" in first else None
     return Principal(rows[0].id, rows[0].username, frozenset(r.role_key for r in rows if r.role_key),
                      frozenset(r.department_key for r in rows if r.department_key), rows[0].locale,
                      rows[0].session_version,
                      frozenset(filter(None, (rows[0].project_keys or "").split(_KEY_SEPARATOR))),
-                     rows[0].display_name or rows[0].username, rows[0]._mapping.get("newest_bundle_id"),
-                     rows[0]._mapping.get("unread_notifications"))
+                     rows[0].display_name or rows[0].username, bundles_stamp=stamp,
+                     unread_notifications=first.get("unread_notifications"))
 
 
 class LoginRefusedError(UnauthorizedError):

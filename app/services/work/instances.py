@@ -91,8 +91,8 @@ def start_form(facts: BundleFacts) -> dict[str, Any] | None:
 
 
 def _startable(rt: Runtime, process_id: str, user: Actor) -> tuple[int, BundleFacts]:
-    # The sign-in query read the newest bundle row (``Principal.newest_bundle_id``): unchanged, no read of the latest.
-    latest = rt.latest_bundles.of(process_id, newest=getattr(user, "newest_bundle_id", None))
+    # The sign-in query read the bundles' stamp (``Principal.bundles_stamp``): unchanged, no read of the latest.
+    latest = rt.latest_bundles.of(process_id, stamp=getattr(user, "bundles_stamp", None))
     if latest is None:
         raise NotFoundError(msg("no deployed process '%(process_id)s'", process_id=process_id))
     bundle_id, spec_key = latest
@@ -142,7 +142,7 @@ def start_for_the_system(rt: Runtime, process_id: str, data: Any, *, user: Actor
     """Start the latest ``process_id`` because a step needs it, whoever acted (no start-role check);
     the data is still checked by its start form (InvalidForm). None when it is not deployed.
     """
-    latest = rt.latest_bundles.of(process_id, newest=None)
+    latest = rt.latest_bundles.of(process_id, stamp=None)
     if latest is None:
         return None
     facts = rt.bundles.get(latest[1])
