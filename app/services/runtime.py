@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, literal_column, select
 
 from app.clock import Clock
 from app.config import PROJECT_ROOT
@@ -76,6 +76,20 @@ _BUNDLES = Bundle.__table__
 # statement costs more to run, and every start reads it.
 _LATEST_BUNDLE = (select(_BUNDLES.c.id, _BUNDLES.c.spec_key).where(_BUNDLES.c.process_id == bindparam("process_id"))
                   .order_by(_BUNDLES.c.version.desc()).limit(1))
+
+
+# The bundles' stamp as two columns of another query (every request's sign-in query, ``people.auth``; the warm-up's):
+# no bound value, and never correlated with a query of the bundles themselves.
+STAMP_COLUMNS = (
+    select(func.count(_BUNDLES.c.id)).correlate(None).scalar_subquery().label("bundle_count"),
+    select(func.coalesce(func.max(_BUNDLES.c.id), literal_column("0"))).correlate(None).scalar_subquery()
+    .label("newest_bundle_id"),
+)
+
+
+def bundles_stamp_of(row: Any) -> BundlesStamp:
+    """The stamp of a row that carried STAMP_COLUMNS."""
+    return int(row.bundle_count), int(row.newest_bundle_id)
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import secrets
 import threading
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -34,78 +33,73 @@ from app.models import User
 from app.models.settings import Setting, SettingChange
 from app.services.access import Actor
 from app.services.errors import InvalidFormError, Text, msg
+from app.services.transaction_memo import TransactionMemo
 
 Stamp = tuple[int, str]  # the newest change's (id, token); (0, "") while nothing was ever changed
 
 
 @dataclass
 class SettingsCache:
-    """The stored values, reloaded when the change stamp moved (checked once per transaction and thread)."""
+    """The stored values, reloaded when the change stamp moved (read once per transaction and thread: by the
+    request's sign-in query, ``STAMP_COLUMNS``, else here)."""
 
     _stamp: Stamp | None = None
     _values: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _checked: threading.local = field(default_factory=threading.local)  # .transaction: weakref
+    _stamp_read: TransactionMemo[Stamp] = field(default_factory=TransactionMemo)
 
     def stored(self) -> MappingProxyType[str, Any]:
         """Key -> stored JSON value, for the settings an admin changed."""
-        transaction = db.session().get_transaction()  # the scoped session's own Session
-        checked = getattr(self._checked, "transaction", None)
-        if transaction is not None and checked is not None and checked() is transaction:
-            return self._values
-        stamp = _newest_stamp()
+        stamp = self._stamp_read.get()
+        if stamp is None:
+            stamp = _newest_stamp()
+            self._stamp_read.set(stamp)
         with self._lock:
-            fresh = self._stamp == stamp
-        if not fresh:
-            rows = db.session.execute(select(Setting.key, Setting.value)).all()
-            values: MappingProxyType[str, Any] = MappingProxyType(dict(rows))
-            with self._lock:
-                self._stamp, self._values = stamp, values
-        current = db.session().get_transaction()  # the stamp query began one if none was open
-        self._checked.transaction = weakref.ref(current) if current is not None else None
-        return self._values
+            if self._stamp == stamp:
+                return self._values
+        rows = db.session.execute(select(Setting.key, Setting.value)).all()
+        values: MappingProxyType[str, Any] = MappingProxyType(dict(rows))
+        with self._lock:
+            self._stamp, self._values = stamp, values
+        return values
 
     def accept(self, stamp: Stamp) -> None:
-        """``stamp`` was read by another query of the current transaction (``STAMP_COLUMNS``): when it is the cached
-        values' stamp, they serve the rest of the transaction without a read of their own."""
-        with self._lock:
-            fresh = self._stamp == stamp
-        current = db.session().get_transaction()
-        if fresh and current is not None:
-            self._checked.transaction = weakref.ref(current)
+        """``stamp`` was read by another query of the current transaction (``STAMP_COLUMNS``)."""
+        self._stamp_read.set(stamp)
 
     def forget(self) -> None:
         """After an edit in this process: the next read compares the stamp again."""
         with self._lock:
             self._stamp = None
-        self._checked.transaction = None
+        self._stamp_read.clear()
 
 
 _cache = SettingsCache()
 
 
 def _newest_stamp() -> Stamp:
-    row = db.session.connection().execute(_NEWEST_STAMP).first()
-    return (int(row[0]), str(row[1])) if row else (0, "")
+    return _stamp_of(db.session.connection().execute(_NEWEST_STAMP).one())
 
 
-# Built once and run on the connection (Core): read in every transaction that reads a setting, and building an
-# ORM statement per call cost more than running it (bench/http_load.py --sample).
+def _stamp_of(row: Any) -> Stamp:
+    return int(row.settings_change_id or 0), str(row.settings_change_token or "")
+
+
+# Built once and run on the connection (Core): read in every transaction that reads a setting, or carried by the
+# sign-in query of every request (``people.auth``; no bound values: the token lookup's SQL is compiled once with its
+# one parameter), so a request needs no read of its own.
 _CHANGES = SettingChange.__table__
-_NEWEST_STAMP = select(_CHANGES.c.id, _CHANGES.c.token).order_by(_CHANGES.c.id.desc()).limit(1)
-# The same stamp as two columns another query can carry, so that a request whose first query is that one (a browser
-# session's sign-in query) needs no read of its own: pass the row to ``accept_stamp_of``.
-# (No bound values: the token lookup's SQL is compiled once with its one parameter.)
 _NEWEST_ID = select(func.max(_CHANGES.c.id)).scalar_subquery()
 STAMP_COLUMNS = (
     _NEWEST_ID.label("settings_change_id"),
     select(_CHANGES.c.token).where(_CHANGES.c.id == _NEWEST_ID).scalar_subquery().label("settings_change_token"),
 )
+_NEWEST_STAMP = select(*STAMP_COLUMNS)
 
 
 def accept_stamp_of(row: Any) -> None:
     """``row`` carried STAMP_COLUMNS, read in the current transaction."""
-    _cache.accept((int(row.settings_change_id or 0), str(row.settings_change_token or "")))
+    _cache.accept(_stamp_of(row))
 
 
 def get_setting(key: str) -> SettingValue:

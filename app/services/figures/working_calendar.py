@@ -11,7 +11,6 @@ when the override table changed, in this process or in any other (web workers, t
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +29,7 @@ from app.models.calendar import HOLIDAY, WORKDAY, CalendarOverride
 from app.models.calendar import OVERRIDE_KINDS as OVERRIDE_KINDS  # re-exported: the kinds the calendar page offers
 from app.services.access import Actor
 from app.services.errors import InvalidFormError, Message, NotFoundError, msg
+from app.services.transaction_memo import TransactionMemo
 
 MAX_NAME_LENGTH = 100
 
@@ -83,37 +83,29 @@ class CalendarCache:
 def _table_stamp() -> tuple[int, int]:
     """Changes on every add or remove: ids are never reused and rows are never edited. Read once per transaction:
     by the request's sign-in query (``STAMP_COLUMNS``), else here; an add or remove forgets it."""
-    transaction = db.session().get_transaction()
-    known = getattr(_known, "transaction", None)
-    if transaction is not None and known is not None and known() is transaction:
-        stamp: tuple[int, int] = _known.stamp
-        return stamp
-    count, highest = db.session.connection().execute(_TABLE_STAMP).one()
-    _remember(int(count), int(highest))
-    return int(count), int(highest)
+    stamp = _stamp_read.get()
+    if stamp is None:
+        row = db.session.connection().execute(_TABLE_STAMP).one()
+        stamp = (int(row.calendar_count), int(row.calendar_highest))
+        _stamp_read.set(stamp)
+    return stamp
 
 
 def accept_stamp_of(row: Any) -> None:
     """``row`` carried STAMP_COLUMNS, read in the current transaction."""
-    _remember(int(row.calendar_count), int(row.calendar_highest))
+    _stamp_read.set((int(row.calendar_count), int(row.calendar_highest)))
 
 
-def _remember(count: int, highest: int) -> None:
-    transaction = db.session().get_transaction()
-    if transaction is not None:
-        _known.transaction, _known.stamp = weakref.ref(transaction), (count, highest)
-
-
-# Built once and run on the connection (Core): read by every step that computes a deadline in working time.
+# Built once and run on the connection (Core): read by every step that computes a deadline in working time, or
+# carried by the sign-in query of every request (``people.auth``), so a request's deadlines in working time cost no
+# read of their own while nothing changed.
 _OVERRIDES = CalendarOverride.__table__
-_TABLE_STAMP = select(func.count(_OVERRIDES.c.id), func.coalesce(func.max(_OVERRIDES.c.id), 0))
-# The same stamp as two columns another query can carry: the sign-in query of every request does
-# (``people.auth``), so a request's deadlines in working time cost no read of their own while nothing changed.
 STAMP_COLUMNS = (
     select(func.count(_OVERRIDES.c.id)).scalar_subquery().label("calendar_count"),
     select(func.coalesce(func.max(_OVERRIDES.c.id), literal_column("0"))).scalar_subquery().label("calendar_highest"),
 )
-_known = threading.local()  # .transaction (a weakref) and .stamp: the stamp that transaction read
+_TABLE_STAMP = select(*STAMP_COLUMNS)
+_stamp_read: TransactionMemo[tuple[int, int]] = TransactionMemo()
 
 
 def make_calendar_cache(timezone: str, office_hours: str, lunch_break: str | None = None) -> CalendarCache:
@@ -145,7 +137,7 @@ def add_override(day_text: str, kind: str, name: str, *, user: Actor | None, clo
     override = CalendarOverride(day=day, kind=kind, name=name, created_by_id=user.id if user else None,
                                 created_at=clock.now())
     db.session.add(override)
-    _known.transaction = None  # the table changes: the stamp this transaction read (if any) is not its own anymore
+    _stamp_read.clear()  # the table changes: the stamp this transaction read (if any) is not its own anymore
     try:
         db.session.commit()
     except IntegrityError as exc:  # the same day added at the same moment by someone else
@@ -161,7 +153,7 @@ def remove_override(override_id: int) -> CalendarOverride:
     if override is None:
         raise NotFoundError(msg("no calendar entry %(override_id)s", override_id=override_id))
     db.session.delete(override)
-    _known.transaction = None
+    _stamp_read.clear()
     db.session.commit()
     return override
 

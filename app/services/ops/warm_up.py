@@ -7,14 +7,12 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Bundle
-from app.services.runtime import Runtime
+from app.services.runtime import STAMP_COLUMNS, Runtime, bundles_stamp_of
 
-_NEWER, _ANY = aliased(Bundle), aliased(Bundle)
+_NEWER = aliased(Bundle)
 # Every process's newest version (what new tickets start on and most open tasks run on), with the bundles' stamp
-# (count, highest id) the latest versions are known at (``runtime.LatestBundles``).
-_NEWEST_VERSIONS = select(Bundle.id, Bundle.process_id, Bundle.spec_key,
-                          select(func.count(_ANY.id)).scalar_subquery().label("bundle_count"),
-                          select(func.max(_ANY.id)).scalar_subquery().label("newest")).where(
+# the latest versions are known at (``runtime.LatestBundles``).
+_NEWEST_VERSIONS = select(Bundle.id, Bundle.process_id, Bundle.spec_key, *STAMP_COLUMNS).where(
     Bundle.version == select(func.max(_NEWER.version)).where(_NEWER.process_id == Bundle.process_id)
     .scalar_subquery()).order_by(Bundle.process_id)
 
@@ -27,6 +25,5 @@ def load_newest_bundles(rt: Runtime) -> list[str]:
         rt.engine.specs.get(row.spec_key)
         rt.bundles.get(row.spec_key)
     if rows:
-        rt.latest_bundles.fill((rows[0].bundle_count, rows[0].newest),
-                               {row.process_id: (row.id, row.spec_key) for row in rows})
+        rt.latest_bundles.fill(bundles_stamp_of(rows[0]), {row.process_id: (row.id, row.spec_key) for row in rows})
     return [row.spec_key for row in rows]

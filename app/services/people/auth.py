@@ -10,14 +10,15 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Dialect, bindparam, func, literal_column, select, update
+from sqlalchemy import Dialect, bindparam, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.clock import Clock
 from app.extensions import db
-from app.models import ApiToken, Bundle, User, user_projects
+from app.models import ApiToken, User, user_projects
 from app.models.jobs import Notification
 from app.models.users import user_departments, user_roles
+from app.services import runtime as bundles
 from app.services import settings as settings_stamp
 from app.services.access import Actor, may_administer
 from app.services.errors import NotFoundError, UnauthorizedError, msg
@@ -126,11 +127,8 @@ _PRINCIPAL_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.display_name, _US
 _WITH_ROLES = (_USERS.outerjoin(user_roles, user_roles.c.user_id == _USERS.c.id)
                .outerjoin(user_departments, user_departments.c.user_id == _USERS.c.id))
 # The caches a request may consult learn from its sign-in query whether they are fresh (no read of their own): the
-# settings, the working calendar, and the processes' latest versions (the newest bundle row; 0: none yet).
-_NEWEST_BUNDLE = select(func.coalesce(func.max(Bundle.id), literal_column("0"))).scalar_subquery()
-_BUNDLE_COUNT = select(func.count(Bundle.id)).scalar_subquery()
-_FRESHNESS = (*settings_stamp.STAMP_COLUMNS, *calendar_stamp.STAMP_COLUMNS, _NEWEST_BUNDLE.label("newest_bundle_id"),
-              _BUNDLE_COUNT.label("bundle_count"))
+# settings, the working calendar, and the processes' latest versions.
+_FRESHNESS = (*settings_stamp.STAMP_COLUMNS, *calendar_stamp.STAMP_COLUMNS, *bundles.STAMP_COLUMNS)
 _PRINCIPAL_BY_TOKEN = (
     select(*_PRINCIPAL_COLUMNS, *_FRESHNESS)
     .select_from(_WITH_ROLES.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id))
@@ -189,14 +187,12 @@ def _accept_freshness(row: Any) -> None:
 
 
 def _principal(rows: Sequence[Any]) -> Principal:
-    first = rows[0]._mapping
-    stamp = (first["bundle_count"], first["newest_bundle_id"]) if "bundle_count" in first else None
     return Principal(rows[0].id, rows[0].username, frozenset(r.role_key for r in rows if r.role_key),
                      frozenset(r.department_key for r in rows if r.department_key), rows[0].locale,
                      rows[0].session_version,
                      frozenset(filter(None, (rows[0].project_keys or "").split(_KEY_SEPARATOR))),
-                     rows[0].display_name or rows[0].username, bundles_stamp=stamp,
-                     unread_notifications=first.get("unread_notifications"))
+                     rows[0].display_name or rows[0].username, bundles_stamp=bundles.bundles_stamp_of(rows[0]),
+                     unread_notifications=rows[0]._mapping.get("unread_notifications"))
 
 
 class LoginRefusedError(UnauthorizedError):
